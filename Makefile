@@ -1,0 +1,30 @@
+# The two commands of the README. Both install what they need into .venv on first use.
+PY := .venv/bin/python
+PORT ?= 8501
+
+.PHONY: dashboard test browser screenshots bench lint
+
+.venv/.installed: requirements.txt
+	python3 -m venv .venv
+	.venv/bin/pip install -q -U pip
+	.venv/bin/pip install -q -r requirements.txt
+	touch $@
+
+## Open the dashboard on the built-in demo data (built into data/labelwatch.duckdb on first start).
+dashboard: .venv/.installed
+	.venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+## Debian's Chromium for the browser tests (never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+## The whole test suite, browser tests included.
+test: .venv/.installed browser
+	$(PY) -m pytest -q
+
+## Regenerate the README screenshots from the demo store (through the browser tests).
+screenshots: .venv/.installed browser
+	LABELWATCH_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e
+
+lint: .venv/.installed
+	.venv/bin/ruff check .

@@ -1,0 +1,127 @@
+"""The store's connection: open or create a DuckDB file, migrate it, hand out cursors, serialise writes.
+
+Streamlit serves every session from threads of one process. One ``Store`` per process holds one DuckDB
+connection; every query takes its own ``cursor()`` (a DuckDB connection object used from two threads at
+once raises "connection is busy"), and every write goes through ``transaction()``, which holds a process-wide
+lock so writes are serialised and each one commits or rolls back whole.
+
+Another process cannot open a file that this one holds, not even read-only. Opening such a file raises
+``StoreLockedError`` with the path and what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.store.migrations import LATEST_VERSION, current_version, migrate
+
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+class StoreError(RuntimeError):
+    """A problem with the store file that the user can act on."""
+
+
+class StoreLockedError(StoreError):
+    """The DuckDB file is held by another process."""
+
+
+class Store:
+    """A LabelWatch DuckDB store.
+
+    Parameters
+    ----------
+    path : str or Path
+        The DuckDB file; created (with its folder) and migrated when missing. ``":memory:"`` gives a
+        throw-away store for experiments.
+    read_only : bool
+        Open without write access (no migration is attempted).
+
+    Examples
+    --------
+    >>> store = Store(":memory:")
+    >>> store.scalar("SELECT count(*) FROM label_events")
+    0
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        if self.path != ":memory:" and not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only, config=dict(_CONFIG))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLockedError(
+                    f"The store {self.path} is in use by another process (a running dashboard or CLI). "
+                    "Stop that process, or point this one at another file with --db PATH / LABELWATCH_DB."
+                ) from exc
+            raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
+        # Timestamps are stored as UTC wall-clock time; naive input is read as UTC.
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._write_lock = threading.RLock()
+        if not read_only:
+            migrate(self._con)
+        elif self.schema_version() < LATEST_VERSION:
+            raise StoreError(
+                f"The store {self.path} has schema version {self.schema_version()}, this LabelWatch needs "
+                f"{LATEST_VERSION}; open it once without read-only to migrate it."
+            )
+
+    def schema_version(self) -> int:
+        return current_version(self._con.cursor())
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor for one query (or one thread)."""
+        return self._con.cursor()
+
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+        """Run one parameterised read and return a DataFrame."""
+        return self.cursor().execute(sql, params or []).df()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+        """Run one parameterised read and return the first column of the first row (None if no rows)."""
+        row = self.cursor().execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Serialise one write: yields a cursor inside BEGIN … COMMIT; any exception rolls it back.
+
+        Read every widget and session value before entering: nothing that can be interrupted (a Streamlit
+        rerun raises a BaseException at the next ``st.*`` call) belongs inside the block.
+        """
+        if self.read_only:
+            raise StoreError(f"The store {self.path} was opened read-only; writes are not allowed.")
+        with self._write_lock:
+            cur = self._con.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"

@@ -1,0 +1,211 @@
+"""Schema of the LabelWatch store (DESIGN.md §3) as an ordered list of migrations.
+
+History is append-only: rows are inserted, never updated or deleted, and current state is derived from
+the events. Large tables (``label_events``, ``item_attributes``, ``predictions``, ``suspects``,
+``version_labels``) carry no primary-key index: an ART index on tens of millions of rows costs more memory and import time
+than it saves. Their uniqueness is enforced by the single in-process writer (``Store.transaction``) instead;
+small dimension tables keep their keys.
+
+A migration is a version number and a list of statements; ``migrate`` applies the missing ones in order,
+each in its own transaction together with its ``schema_migrations`` row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE ingest_batches (
+                batch_id VARCHAR PRIMARY KEY,
+                kind VARCHAR NOT NULL,
+                source VARCHAR NOT NULL,
+                file_sha256 VARCHAR NOT NULL,
+                rows_in BIGINT NOT NULL,
+                rows_accepted BIGINT NOT NULL,
+                rows_rejected BIGINT NOT NULL,
+                created_by VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE ingest_rejects (
+                batch_id VARCHAR NOT NULL,
+                row_number BIGINT,
+                column_name VARCHAR,
+                raw JSON,
+                reason VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE items (
+                item_id VARCHAR NOT NULL,
+                dataset VARCHAR NOT NULL,
+                split VARCHAR,
+                created_at TIMESTAMP,
+                text VARCHAR,
+                media_ref VARCHAR,
+                features FLOAT[],
+                batch_id VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE item_attributes (
+                item_id VARCHAR NOT NULL,
+                key VARCHAR NOT NULL,
+                value VARCHAR,
+                batch_id VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE annotators (
+                annotator_id VARCHAR PRIMARY KEY,
+                cohort VARCHAR,
+                source VARCHAR,
+                batch_id VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE label_events (
+                event_id BIGINT NOT NULL,
+                item_id VARCHAR NOT NULL,
+                annotator_id VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                labeled_at TIMESTAMP NOT NULL,
+                guideline_version VARCHAR,
+                confidence DOUBLE,
+                duration_s DOUBLE,
+                campaign_id VARCHAR,
+                batch_id VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE label_schema (
+                label VARCHAR PRIMARY KEY,
+                parent VARCHAR,
+                description VARCHAR,
+                batch_id VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE guidelines (
+                version VARCHAR PRIMARY KEY,
+                effective_at TIMESTAMP NOT NULL,
+                summary VARCHAR,
+                batch_id VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE gold_labels (
+                item_id VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                source VARCHAR,
+                batch_id VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE predictions (
+                item_id VARCHAR NOT NULL,
+                model_version VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                prob DOUBLE NOT NULL,
+                batch_id VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE detection_runs (
+                run_id VARCHAR PRIMARY KEY,
+                created_at TIMESTAMP NOT NULL,
+                created_by VARCHAR,
+                params JSON,
+                model_version VARCHAR
+            )""",
+            """CREATE TABLE suspects (
+                run_id VARCHAR NOT NULL,
+                item_id VARCHAR NOT NULL,
+                given_label VARCHAR,
+                suggested_label VARCHAR,
+                score DOUBLE,
+                signals JSON,
+                cluster_id VARCHAR
+            )""",
+            """CREATE TABLE campaigns (
+                campaign_id VARCHAR PRIMARY KEY,
+                name VARCHAR NOT NULL,
+                owner VARCHAR,
+                created_at TIMESTAMP NOT NULL,
+                due_at TIMESTAMP,
+                status VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE campaign_items (
+                campaign_id VARCHAR NOT NULL,
+                item_id VARCHAR NOT NULL,
+                assignee VARCHAR
+            )""",
+            """CREATE TABLE remediation_actions (
+                action_id VARCHAR PRIMARY KEY,
+                item_id VARCHAR NOT NULL,
+                action VARCHAR NOT NULL,
+                from_label VARCHAR,
+                to_label VARCHAR,
+                actor VARCHAR NOT NULL,
+                rationale VARCHAR,
+                evidence JSON,
+                policy VARCHAR,
+                run_id VARCHAR,
+                campaign_id VARCHAR,
+                created_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE dataset_versions (
+                version_id VARCHAR PRIMARY KEY,
+                parent_id VARCHAR,
+                created_at TIMESTAMP NOT NULL,
+                created_by VARCHAR NOT NULL,
+                note VARCHAR
+            )""",
+            """CREATE TABLE version_labels (
+                version_id VARCHAR NOT NULL,
+                item_id VARCHAR NOT NULL,
+                label VARCHAR,
+                provenance VARCHAR
+            )""",
+            """CREATE TABLE demo_truth (
+                item_id VARCHAR NOT NULL,
+                true_label VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE demo_annotator_truth (
+                annotator_id VARCHAR NOT NULL,
+                role VARCHAR NOT NULL,
+                accuracy DOUBLE,
+                note VARCHAR
+            )""",
+            """CREATE TABLE store_meta (
+                key VARCHAR PRIMARY KEY,
+                value VARCHAR
+            )""",
+        ],
+    ),
+]
+
+#: The schema version this code expects.
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the highest applied migration, 0 for a new file."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every missing migration in order; return the versions applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
+    )
+    have = current_version(con)
+    applied = []
+    for version, statements in MIGRATIONS:
+        if version <= have:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?)",
+                [version, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied

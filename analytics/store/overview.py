@@ -1,0 +1,127 @@
+"""Reads behind the Overview page and the global filter widgets; every count is aggregated in DuckDB.
+
+Agreement counts use one rating per (item, annotator): the annotator's latest label of the item, so a
+test–retest re-label never makes an annotator agree with themself.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics.schema import TIME_GRAINS, EventFilter
+from analytics.store.connection import Store
+from analytics.store.filters import event_condition
+
+
+def _events_cte(flt: EventFilter | None) -> tuple[str, list]:
+    condition, params = event_condition(flt)
+    return "WITH e AS (SELECT * FROM label_events e WHERE " + condition + ") ", params
+
+
+def filter_options(store: Store) -> dict:
+    """Values the filter widgets offer: datasets, cohorts, attribute keys and values, the date range."""
+    cur = store.cursor()
+    first, last = cur.execute("SELECT min(labeled_at), max(labeled_at) FROM label_events").fetchone()
+    attributes = store.query(
+        "SELECT key, value, count(*) AS n FROM item_attributes GROUP BY ALL ORDER BY key, value"
+    )
+    return {
+        "datasets": store.query("SELECT DISTINCT dataset FROM items ORDER BY 1")["dataset"].tolist(),
+        "cohorts": store.query(
+            "SELECT DISTINCT coalesce(cohort, 'unknown') AS cohort FROM annotators ORDER BY 1"
+        )["cohort"].tolist(),
+        "attributes": {
+            key: group["value"].tolist() for key, group in attributes.groupby("key", sort=True)
+        },
+        "first_date": first.date() if first is not None else None,
+        "last_date": last.date() if last is not None else None,
+    }
+
+
+def totals(store: Store, flt: EventFilter | None = None) -> dict:
+    """Counts of events, items, annotators and distinct labels, and the first and last event time."""
+    cte, params = _events_cte(flt)
+    row = store.cursor().execute(
+        cte + "SELECT count(*), count(DISTINCT item_id), count(DISTINCT annotator_id), "
+        "count(DISTINCT label), min(labeled_at), max(labeled_at) FROM e",
+        params,
+    ).fetchone()
+    keys = ("events", "items", "annotators", "labels", "first_at", "last_at")
+    return dict(zip(keys, row, strict=True))
+
+
+def item_agreement(store: Store, flt: EventFilter | None = None) -> dict:
+    """Per-item pairwise agreement, summarised: items rated by 2+ annotators, mean and standard deviation.
+
+    For an item with n ratings of which n_k carry label k, the share of agreeing ordered rating pairs is
+    Σ_k n_k (n_k − 1) / (n (n − 1)); ``pa_mean`` averages it over items with n ≥ 2.
+    """
+    cte, params = _events_cte(flt)
+    row = store.cursor().execute(
+        cte + """, r AS (SELECT item_id, annotator_id, arg_max(label, labeled_at) AS label
+                         FROM e GROUP BY ALL),
+        c AS (SELECT item_id, label, count(*) AS n FROM r GROUP BY ALL),
+        i AS (SELECT sum(n * (n - 1))::DOUBLE / (sum(n) * (sum(n) - 1)) AS pa
+              FROM c GROUP BY item_id HAVING sum(n) >= 2)
+        SELECT count(*), avg(pa), stddev_samp(pa) FROM i""",
+        params,
+    ).fetchone()
+    return {"items_multi": row[0], "pa_mean": row[1], "pa_sd": row[2]}
+
+
+def agreement_by_period(store: Store, flt: EventFilter | None = None, *, grain: str = "week") -> pd.DataFrame:
+    """Per-item agreement by period of labeling: period, items_multi, pa_mean, pa_sd.
+
+    An item counts in a period when 2+ annotators labeled it within that period.
+    """
+    part = TIME_GRAINS[grain]
+    cte, params = _events_cte(flt)
+    return store.query(
+        cte + """, r AS (SELECT date_trunc(?, labeled_at) AS period, item_id, annotator_id,
+                         arg_max(label, labeled_at) AS label FROM e GROUP BY ALL),
+        c AS (SELECT period, item_id, label, count(*) AS n FROM r GROUP BY ALL),
+        i AS (SELECT period, sum(n * (n - 1))::DOUBLE / (sum(n) * (sum(n) - 1)) AS pa
+              FROM c GROUP BY period, item_id HAVING sum(n) >= 2)
+        SELECT period, count(*) AS items_multi, avg(pa) AS pa_mean, stddev_samp(pa) AS pa_sd
+        FROM i GROUP BY period ORDER BY period""",
+        [*params, part],
+    )
+
+
+def activity(store: Store, flt: EventFilter | None = None, *, grain: str = "day") -> pd.DataFrame:
+    """Activity per period and annotator cohort: period, cohort, events, items, annotators, labels.
+
+    ``labels`` is the number of distinct labels given in the period by the cohort.
+    """
+    part = TIME_GRAINS[grain]
+    cte, params = _events_cte(flt)
+    return store.query(
+        cte + """SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort,
+               count(*) AS events, count(DISTINCT e.item_id) AS items,
+               count(DISTINCT e.annotator_id) AS annotators, count(DISTINCT e.label) AS labels
+        FROM e LEFT JOIN annotators a USING (annotator_id)
+        GROUP BY ALL ORDER BY period, cohort""",
+        [*params, part],
+    )
+
+
+def label_distribution(store: Store, flt: EventFilter | None = None) -> pd.DataFrame:
+    """Events per label: label, events, share (of all filtered events), most frequent first."""
+    cte, params = _events_cte(flt)
+    return store.query(
+        cte + """SELECT label, count(*) AS events, count(*)::DOUBLE / sum(count(*)) OVER () AS share
+        FROM e GROUP BY label ORDER BY events DESC, label""",
+        params,
+    )
+
+
+def labels_per_item(store: Store, flt: EventFilter | None = None) -> pd.DataFrame:
+    """How many items carry 1, 2, 3, … distinct annotators' labels: n_annotators, items."""
+    cte, params = _events_cte(flt)
+    return store.query(
+        cte + """SELECT n_annotators, count(*) AS items FROM (
+            SELECT item_id, count(DISTINCT annotator_id) AS n_annotators FROM e GROUP BY item_id)
+        GROUP BY n_annotators ORDER BY n_annotators""",
+        params,
+    )
+

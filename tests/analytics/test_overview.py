@@ -1,0 +1,77 @@
+"""The Overview's summary, interval and verdict."""
+
+import datetime as dt
+import math
+
+import pytest
+
+from analytics import overview
+from analytics.schema import EventFilter
+from analytics.store import Store
+
+
+def _store(path, rows):
+    store = Store(path)
+    with store.transaction() as cur:
+        cur.executemany(
+            "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
+            "VALUES (?, ?, ?, ?, ?, 'b')",
+            rows,
+        )
+    return store
+
+
+def test_mean_interval_matches_normal_formula():
+    low, high = overview.mean_interval(0.5, 0.2, 100)
+    assert low == pytest.approx(0.5 - 1.959963984540054 * 0.02)
+    assert high == pytest.approx(0.5 + 1.959963984540054 * 0.02)
+    assert overview.mean_interval(0.99, 0.2, 4) == (pytest.approx(0.99 - 1.959963984540054 * 0.1), 1.0)
+    assert overview.mean_interval(0.5, None, 1) == (None, None)
+    assert overview.mean_interval(None, None, 0) == (None, None)
+    assert overview.mean_interval(0.5, math.nan, 1) == (None, None)
+
+
+def _pairs(day, n_items, agree, start_id):
+    """n_items items labeled by two annotators on ``day``; the first ``agree`` items agree."""
+    rows = []
+    for k in range(n_items):
+        item = f"{day}-{k}"
+        rows.append((start_id + 2 * k, item, "a", "x", day))
+        rows.append((start_id + 2 * k + 1, item, "b", "x" if k < agree else "y", day))
+    return rows
+
+
+def test_trend_detects_a_drop_and_says_so(tmp_path):
+    rows = _pairs("2024-01-10", 200, 190, 0) + _pairs("2024-02-20", 200, 120, 1000)
+    with _store(tmp_path / "lw.duckdb", rows) as store:
+        summary = overview.overview_summary(store)
+        assert summary.percent_agreement == pytest.approx(310 / 400)
+        comparison = overview.trend(store, days=30)
+        assert comparison.current.percent_agreement == pytest.approx(0.60)
+        assert comparison.previous.percent_agreement == pytest.approx(0.95)
+        assert comparison.delta("percent_agreement") == pytest.approx(-0.35)
+        lines = overview.verdict(summary, comparison)
+    assert lines[0].startswith("800 labels from 2 annotators on 400 items")
+    assert "77.5%" in lines[1]
+    assert "down 35.0 points" in lines[2]
+
+
+def test_verdict_calls_overlapping_intervals_noise(tmp_path):
+    rows = _pairs("2024-01-10", 20, 15, 0) + _pairs("2024-02-20", 20, 14, 1000)
+    with _store(tmp_path / "lw.duckdb", rows) as store:
+        lines = overview.verdict(overview.overview_summary(store), overview.trend(store, days=30))
+    assert "within noise" in lines[-1]
+
+
+def test_window_filter_never_widens_the_user_window():
+    flt = EventFilter(start=dt.date(2024, 1, 15), end=dt.date(2024, 1, 20), cohorts=("crowd",))
+    narrowed = overview.window_filter(flt, dt.date(2024, 1, 1), dt.date(2024, 1, 31))
+    assert (narrowed.start, narrowed.end) == (dt.date(2024, 1, 15), dt.date(2024, 1, 20))
+    assert narrowed.cohorts == ("crowd",)
+
+
+def test_empty_store(tmp_path):
+    with Store(tmp_path / "lw.duckdb") as store:
+        summary = overview.overview_summary(store)
+        assert overview.trend(store) is None
+        assert overview.verdict(summary, None) == ["No label events match the current filters."]

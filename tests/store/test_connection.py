@@ -1,0 +1,94 @@
+"""The store file: migrations, transactions, threads and the lock held against a second process."""
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from analytics.store import Store, StoreError, StoreLockedError
+from analytics.store.migrations import LATEST_VERSION, MIGRATIONS
+
+
+def test_new_file_is_migrated_and_reopening_applies_nothing(tmp_path):
+    path = tmp_path / "nested" / "lw.duckdb"
+    with Store(path) as store:
+        assert store.schema_version() == LATEST_VERSION
+        tables = set(store.query("SELECT table_name FROM information_schema.tables")["table_name"])
+    expected = {
+        "items", "item_attributes", "annotators", "label_events", "label_schema", "guidelines",
+        "gold_labels", "predictions", "detection_runs", "suspects", "remediation_actions", "campaigns",
+        "campaign_items", "dataset_versions", "version_labels", "ingest_batches", "ingest_rejects",
+        "schema_migrations", "demo_truth",
+    }
+    assert expected <= tables
+    with Store(path) as store:
+        assert store.scalar("SELECT count(*) FROM schema_migrations") == len(MIGRATIONS)
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    with Store(tmp_path / "lw.duckdb") as store:
+        with pytest.raises(RuntimeError, match="boom"):
+            with store.transaction() as cur:
+                cur.execute("INSERT INTO label_schema VALUES ('a', NULL, NULL, 'b1')")
+                raise RuntimeError("boom")
+        assert store.scalar("SELECT count(*) FROM label_schema") == 0
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO label_schema VALUES ('a', NULL, NULL, 'b1')")
+        assert store.scalar("SELECT count(*) FROM label_schema") == 1
+
+
+def test_parallel_writers_from_threads_lose_nothing(tmp_path):
+    with Store(tmp_path / "lw.duckdb") as store:
+        def write(worker):
+            for i in range(200):
+                with store.transaction() as cur:
+                    cur.execute(
+                        "INSERT INTO gold_labels VALUES (?, ?, NULL, ?)", [f"{worker}-{i}", "x", str(worker)]
+                    )
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert store.scalar("SELECT count(DISTINCT item_id) FROM gold_labels") == 1600
+
+
+def test_second_process_gets_a_clear_message_naming_the_file(tmp_path):
+    path = tmp_path / "lw.duckdb"
+    with Store(path):
+        result = subprocess.run(
+            [sys.executable, "-c", f"from analytics.store import Store; Store({str(path)!r})"],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode != 0
+    assert "StoreLockedError" in result.stderr
+    assert str(path) in result.stderr
+    assert "in use by another process" in result.stderr
+
+
+def test_lock_error_type_in_process(tmp_path):
+    path = tmp_path / "lw.duckdb"
+    code = (
+        "import sys\n"
+        "from analytics.store import Store, StoreLockedError\n"
+        "try:\n"
+        f"    Store({str(path)!r})\n"
+        "except StoreLockedError as exc:\n"
+        "    print(exc); sys.exit(3)\n"
+    )
+    with Store(path):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert str(path) in result.stdout
+    assert issubclass(StoreLockedError, StoreError)
+
+
+def test_read_only_store_refuses_writes(tmp_path):
+    path = tmp_path / "lw.duckdb"
+    Store(path).close()
+    with Store(path, read_only=True) as store:
+        with pytest.raises(StoreError, match="read-only"):
+            with store.transaction():
+                pass

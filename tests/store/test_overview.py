@@ -1,0 +1,122 @@
+"""Overview queries on a small hand-made store whose every number can be worked out by hand."""
+
+import datetime as dt
+
+import pytest
+
+from analytics.schema import EventFilter
+from analytics.store import Store
+from analytics.store import overview as q
+
+# item i1: a=x, b=x, c=y  -> agreeing ordered pairs 2 of 6 -> 1/3
+# item i2: a=x, b=y (Feb 1) then b relabels x (Feb 20) -> b's latest is x -> a=x, b=x -> 1
+# item i3: a=y only -> not counted
+EVENTS = [
+    (1, "i1", "a", "x", "2024-01-01"), (2, "i1", "b", "x", "2024-01-02"), (3, "i1", "c", "y", "2024-01-02"),
+    (4, "i2", "a", "x", "2024-02-01"), (5, "i2", "b", "y", "2024-02-01"), (6, "i2", "b", "x", "2024-02-20"),
+    (7, "i3", "a", "y", "2024-02-03"),
+]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "lw.duckdb") as store:
+        with store.transaction() as cur:
+            cur.executemany(
+                "INSERT INTO annotators VALUES (?, ?, NULL, 'b')",
+                [("a", "expert"), ("b", "crowd"), ("c", "crowd")],
+            )
+            cur.executemany(
+                "INSERT INTO items (item_id, dataset, batch_id) VALUES (?, ?, 'b')",
+                [("i1", "d1"), ("i2", "d1"), ("i3", "d2")],
+            )
+            cur.executemany(
+                "INSERT INTO item_attributes VALUES (?, 'source', ?, 'b')",
+                [("i1", "fax"), ("i2", "scanner"), ("i3", "fax")],
+            )
+            cur.executemany(
+                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
+                "VALUES (?, ?, ?, ?, ?, 'b')",
+                EVENTS,
+            )
+        yield store
+
+
+def test_totals_and_agreement_by_hand(store):
+    assert q.totals(store) == {
+        "events": 7, "items": 3, "annotators": 3, "labels": 2,
+        "first_at": dt.datetime(2024, 1, 1), "last_at": dt.datetime(2024, 2, 20),
+    }
+    agreement = q.item_agreement(store)
+    assert agreement["items_multi"] == 2
+    assert agreement["pa_mean"] == pytest.approx((1 / 3 + 1) / 2)
+    assert agreement["pa_sd"] == pytest.approx(((1 - 1 / 3) ** 2 / 2) ** 0.5)
+
+
+@pytest.mark.parametrize(
+    ("flt", "events", "items_multi"),
+    [
+        (EventFilter(), 7, 2),
+        (EventFilter(dataset="d1"), 6, 2),
+        (EventFilter(dataset="d2"), 1, 0),
+        (EventFilter(cohorts=("crowd",)), 4, 1),
+        (EventFilter(cohorts=("crowd", "expert")), 7, 2),
+        (EventFilter(start=dt.date(2024, 2, 1)), 4, 1),
+        (EventFilter(end=dt.date(2024, 1, 2)), 3, 1),
+        (EventFilter(start=dt.date(2024, 1, 2), end=dt.date(2024, 1, 2)), 2, 1),
+        (EventFilter(attribute="source", attribute_value="fax"), 4, 1),
+        (EventFilter(attribute="source", attribute_value="nowhere"), 0, 0),
+    ],
+)
+def test_filters_select_the_right_events(store, flt, events, items_multi):
+    assert q.totals(store, flt)["events"] == events
+    assert q.item_agreement(store, flt)["items_multi"] == items_multi
+
+
+def test_filter_values_travel_as_parameters_not_sql(store):
+    hostile = EventFilter(
+        dataset="d1' OR '1'='1", attribute="source'; DROP TABLE items; --", attribute_value="x"
+    )
+    assert q.totals(store, hostile)["events"] == 0
+    assert store.scalar("SELECT count(*) FROM items") == 3
+
+
+def test_activity_by_week_and_cohort(store):
+    frame = q.activity(store, grain="month")
+    jan = frame[frame["period"] == dt.datetime(2024, 1, 1)].set_index("cohort")
+    assert jan.loc["crowd", "events"] == 2 and jan.loc["expert", "events"] == 1
+    feb = frame[frame["period"] == dt.datetime(2024, 2, 1)].set_index("cohort")
+    assert feb.loc["crowd", "events"] == 2 and feb.loc["crowd", "labels"] == 2
+    assert feb.loc["expert", "items"] == 2 and feb.loc["expert", "annotators"] == 1
+
+
+def test_agreement_by_period_counts_items_rated_within_the_period(store):
+    frame = q.agreement_by_period(store, grain="month").set_index("period")
+    assert frame.loc[dt.datetime(2024, 1, 1), "pa_mean"] == pytest.approx(1 / 3)
+    assert frame.loc[dt.datetime(2024, 2, 1), "pa_mean"] == pytest.approx(1.0)
+
+
+def test_label_distribution_and_labels_per_item(store):
+    dist = q.label_distribution(store)
+    assert dist["label"].tolist() == ["x", "y"]
+    assert dist["events"].tolist() == [4, 3]
+    assert dist["share"].sum() == pytest.approx(1.0)
+    per_item = q.labels_per_item(store)
+    assert dict(zip(per_item["n_annotators"], per_item["items"], strict=True)) == {1: 1, 2: 1, 3: 1}
+
+
+def test_filter_options(store):
+    options = q.filter_options(store)
+    assert options["datasets"] == ["d1", "d2"]
+    assert options["cohorts"] == ["crowd", "expert"]
+    assert options["attributes"] == {"source": ["fax", "scanner"]}
+    assert options["first_date"] == dt.date(2024, 1, 1)
+    assert options["last_date"] == dt.date(2024, 2, 20)
+
+
+def test_empty_store_gives_zeros_not_errors(tmp_path):
+    with Store(tmp_path / "empty.duckdb") as store:
+        assert q.totals(store)["events"] == 0
+        assert q.item_agreement(store)["pa_mean"] is None
+        assert q.activity(store).empty
+        assert q.filter_options(store)["first_date"] is None

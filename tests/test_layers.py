@@ -1,0 +1,66 @@
+"""Layer rules of DESIGN.md §1, checked on the source text."""
+
+import ast
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module.split(".")[0]
+
+
+def _sources(*folders):
+    return [p for folder in folders for p in (ROOT / folder).rglob("*.py")]
+
+
+def test_analytics_and_charts_never_import_streamlit_or_ui():
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(set(_imports(p)) & {"streamlit", "ui", "pages"})
+        for p in _sources("analytics", "charts")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_analytics_never_imports_charts_except_the_cli():
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _sources("analytics")
+        if "charts" in set(_imports(p)) and p.name != "__main__.py"
+    ]
+    assert offenders == []
+
+
+def test_sql_lives_only_in_the_store():
+    pattern = re.compile(r"\b(SELECT|INSERT INTO|CREATE TABLE|DELETE FROM)\b")
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _sources("analytics", "charts", "ui", "pages") + [ROOT / "app.py"]
+        if p.exists() and "store" not in p.relative_to(ROOT).parts and pattern.search(p.read_text("utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_no_sql_built_with_f_strings():
+    pattern = re.compile(r"""(execute|query|sql|scalar)\(\s*f["']""")
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _sources("analytics", "ui", "pages")
+        if pattern.search(p.read_text("utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_no_unsafe_html():
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _sources("ui", "pages", "charts") + [ROOT / "app.py"]
+        if p.exists() and "unsafe_allow_html=True" in p.read_text("utf-8")
+    ]
+    assert offenders == []
