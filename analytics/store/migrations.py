@@ -2,9 +2,9 @@
 
 History is append-only: rows are inserted, never updated or deleted, and current state is derived from
 the events. Large tables (``label_events``, ``item_attributes``, ``predictions``, ``suspects``,
-``version_labels``) carry no primary-key index: an ART index on tens of millions of rows costs more memory and import time
-than it saves. Their uniqueness is enforced by the single in-process writer (``Store.transaction``) instead;
-small dimension tables keep their keys.
+``version_labels``) carry no primary-key index: an ART index on tens of millions of rows costs more
+memory and import time than it saves. Their uniqueness is enforced by the single in-process writer
+(``Store.transaction``) instead; small dimension tables keep their keys.
 
 A migration is a version number and a list of statements; ``migrate`` applies the missing ones in order,
 each in its own transaction together with its ``schema_migrations`` row.
