@@ -6,6 +6,10 @@ agree 1/K of the time, so read it beside the chance-corrected coefficients of th
 
 Its confidence interval treats items as independent draws: mean ± z · sd / √n_items (normal
 approximation to the sampling distribution of a mean; good for the hundreds of items a dashboard shows).
+
+Above ``EXACT_EVENT_LIMIT`` filtered events, agreement is estimated on a deterministic uniform sample of
+items (see ``sample_modulus``), sized to about that many events; counts of events, items and annotators
+stay exact. The summary says which it is (``agreement_sample_rate``).
 """
 
 from __future__ import annotations
@@ -20,12 +24,22 @@ from analytics.store import overview as queries
 
 _Z95 = 1.959963984540054
 
+#: Above this many filtered events, agreement is estimated on a sample of items.
+EXACT_EVENT_LIMIT = 1_000_000
+
+
+def sample_modulus(events: int, *, limit: int = EXACT_EVENT_LIMIT) -> int:
+    """The m of a 1-in-m item sample that keeps about ``limit`` of ``events`` events (1 = no sampling)."""
+    return max(1, math.ceil(events / limit))
+
 
 @dataclass(frozen=True)
 class OverviewSummary:
     """Headline numbers of a filtered store.
 
-    ``percent_agreement`` and its 95% interval are None when no item has two or more annotators.
+    ``items_multi`` counts items with 2+ label events (exact). ``agreement_items`` counts the items with
+    2+ annotators that the agreement was computed on, a 1-in-``1 / agreement_sample_rate`` sample of them
+    on large stores. ``percent_agreement`` and its 95% interval are None when there is no such item.
     """
 
     events: int
@@ -33,6 +47,8 @@ class OverviewSummary:
     annotators: int
     labels: int
     items_multi: int
+    agreement_items: int
+    agreement_sample_rate: float
     percent_agreement: float | None
     pa_ci_low: float | None
     pa_ci_high: float | None
@@ -66,8 +82,12 @@ def mean_interval(mean: float | None, sd: float | None, n: int) -> tuple[float |
     return max(0.0, mean - half), min(1.0, mean + half)
 
 
-def overview_summary(store: Store, flt: EventFilter | None = None) -> OverviewSummary:
+def overview_summary(
+    store: Store, flt: EventFilter | None = None, *, exact_event_limit: int = EXACT_EVENT_LIMIT
+) -> OverviewSummary:
     """Totals and raw percent agreement (with a 95% CI) of the events that pass ``flt``.
+
+    Agreement is computed on a uniform item sample when more than ``exact_event_limit`` events pass.
 
     Examples
     --------
@@ -76,14 +96,18 @@ def overview_summary(store: Store, flt: EventFilter | None = None) -> OverviewSu
     0
     """
     counts = queries.totals(store, flt)
-    agreement = queries.item_agreement(store, flt)
+    modulus = sample_modulus(counts["events"], limit=exact_event_limit)
+    agreement = queries.item_agreement(store, flt, sample_modulus=modulus)
+    per_item = queries.labels_per_item(store, flt)
     low, high = mean_interval(agreement["pa_mean"], agreement["pa_sd"], agreement["items_multi"])
     return OverviewSummary(
         events=counts["events"],
         items=counts["items"],
         annotators=counts["annotators"],
         labels=counts["labels"],
-        items_multi=agreement["items_multi"],
+        items_multi=int(per_item.loc[per_item["n_labels"] >= 2, "items"].sum()),
+        agreement_items=agreement["items_multi"],
+        agreement_sample_rate=1 / modulus,
         percent_agreement=agreement["pa_mean"],
         pa_ci_low=low,
         pa_ci_high=high,
@@ -124,12 +148,15 @@ def verdict(summary: OverviewSummary, comparison: TrendComparison | None) -> lis
         return ["No label events match the current filters."]
     lines = [
         f"{summary.events:,} labels from {summary.annotators:,} annotators on {summary.items:,} items; "
-        f"{summary.items_multi:,} items have labels from 2 or more annotators."
+        f"{summary.items_multi:,} items have 2 or more labels."
     ]
     if summary.pa_ci_low is not None:
+        sampled = ""
+        if summary.agreement_sample_rate < 1:
+            sampled = f", estimated on a 1-in-{round(1 / summary.agreement_sample_rate)} sample of items"
         lines.append(
             f"Raw agreement between annotators is {summary.percent_agreement:.1%} "
-            f"(95% CI {summary.pa_ci_low:.1%}–{summary.pa_ci_high:.1%})."
+            f"(95% CI {summary.pa_ci_low:.1%}–{summary.pa_ci_high:.1%}{sampled})."
         )
     if comparison is not None:
         change = comparison.delta("percent_agreement")

@@ -2,6 +2,10 @@
 
 Agreement counts use one rating per (item, annotator): the annotator's latest label of the item, so a
 test–retest re-label never makes an annotator agree with themself.
+
+On large stores the caller may pass ``sample_modulus`` m > 1 to the agreement queries: they then read only
+the items with ``hash(item_id) % m = 0``, a deterministic uniform sample of about 1/m of the items. Items are
+the sampling unit of the agreement interval anyway, so the interval stays honest; it just widens.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from analytics.store.connection import Store
 from analytics.store.filters import event_condition
 
 
-def _events_cte(flt: EventFilter | None) -> tuple[str, list]:
+def _events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
     condition, params = event_condition(flt)
+    if sample_modulus > 1:
+        condition += " AND hash(e.item_id) % ? = 0"
+        params = [*params, int(sample_modulus)]
     return "WITH e AS (SELECT * FROM label_events e WHERE " + condition + ") ", params
 
 
@@ -50,13 +57,14 @@ def totals(store: Store, flt: EventFilter | None = None) -> dict:
     return dict(zip(keys, row, strict=True))
 
 
-def item_agreement(store: Store, flt: EventFilter | None = None) -> dict:
+def item_agreement(store: Store, flt: EventFilter | None = None, *, sample_modulus: int = 1) -> dict:
     """Per-item pairwise agreement, summarised: items rated by 2+ annotators, mean and standard deviation.
 
     For an item with n ratings of which n_k carry label k, the share of agreeing ordered rating pairs is
-    Σ_k n_k (n_k − 1) / (n (n − 1)); ``pa_mean`` averages it over items with n ≥ 2.
+    Σ_k n_k (n_k − 1) / (n (n − 1)); ``pa_mean`` averages it over items with n ≥ 2. ``items_multi`` counts
+    those items (within the sample when ``sample_modulus`` > 1).
     """
-    cte, params = _events_cte(flt)
+    cte, params = _events_cte(flt, sample_modulus)
     row = store.cursor().execute(
         cte + """, r AS (SELECT item_id, annotator_id, arg_max(label, labeled_at) AS label
                          FROM e GROUP BY ALL),
@@ -69,13 +77,15 @@ def item_agreement(store: Store, flt: EventFilter | None = None) -> dict:
     return {"items_multi": row[0], "pa_mean": row[1], "pa_sd": row[2]}
 
 
-def agreement_by_period(store: Store, flt: EventFilter | None = None, *, grain: str = "week") -> pd.DataFrame:
+def agreement_by_period(
+    store: Store, flt: EventFilter | None = None, *, grain: str = "week", sample_modulus: int = 1
+) -> pd.DataFrame:
     """Per-item agreement by period of labeling: period, items_multi, pa_mean, pa_sd.
 
     An item counts in a period when 2+ annotators labeled it within that period.
     """
     part = TIME_GRAINS[grain]
-    cte, params = _events_cte(flt)
+    cte, params = _events_cte(flt, sample_modulus)
     return store.query(
         cte + """, r AS (SELECT date_trunc(?, labeled_at) AS period, item_id, annotator_id,
                          arg_max(label, labeled_at) AS label FROM e GROUP BY ALL),
@@ -88,17 +98,22 @@ def agreement_by_period(store: Store, flt: EventFilter | None = None, *, grain: 
     )
 
 
-def activity(store: Store, flt: EventFilter | None = None, *, grain: str = "day") -> pd.DataFrame:
+def activity(
+    store: Store, flt: EventFilter | None = None, *, grain: str = "day", approx_items: bool = False
+) -> pd.DataFrame:
     """Activity per period and annotator cohort: period, cohort, events, items, annotators, labels.
 
-    ``labels`` is the number of distinct labels given in the period by the cohort.
+    ``items`` counts distinct items labeled in the period by the cohort — with ``approx_items`` by
+    HyperLogLog (``approx_count_distinct``, about 2% relative error) instead of an exact distinct count,
+    which is what costs most on tens of millions of events. ``labels`` is the number of distinct labels.
     """
     part = TIME_GRAINS[grain]
     cte, params = _events_cte(flt)
+    items = "approx_count_distinct(e.item_id)" if approx_items else "count(DISTINCT e.item_id)"
     return store.query(
-        cte + """SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort,
-               count(*) AS events, count(DISTINCT e.item_id) AS items,
-               count(DISTINCT e.annotator_id) AS annotators, count(DISTINCT e.label) AS labels
+        cte + "SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort, "
+        "count(*) AS events, " + items + " AS items, "
+        """count(DISTINCT e.annotator_id) AS annotators, count(DISTINCT e.label) AS labels
         FROM e LEFT JOIN annotators a USING (annotator_id)
         GROUP BY ALL ORDER BY period, cohort""",
         [*params, part],
@@ -116,12 +131,12 @@ def label_distribution(store: Store, flt: EventFilter | None = None) -> pd.DataF
 
 
 def labels_per_item(store: Store, flt: EventFilter | None = None) -> pd.DataFrame:
-    """How many items carry 1, 2, 3, … distinct annotators' labels: n_annotators, items."""
+    """How many items carry 1, 2, 3, … label events: n_labels, items (re-labels count as labels)."""
     cte, params = _events_cte(flt)
     return store.query(
-        cte + """SELECT n_annotators, count(*) AS items FROM (
-            SELECT item_id, count(DISTINCT annotator_id) AS n_annotators FROM e GROUP BY item_id)
-        GROUP BY n_annotators ORDER BY n_annotators""",
+        cte + """SELECT n_labels, count(*) AS items FROM (
+            SELECT item_id, count(*) AS n_labels FROM e GROUP BY item_id)
+        GROUP BY n_labels ORDER BY n_labels""",
         params,
     )
 

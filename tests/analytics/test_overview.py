@@ -51,7 +51,7 @@ def test_trend_detects_a_drop_and_says_so(tmp_path):
         assert comparison.previous.percent_agreement == pytest.approx(0.95)
         assert comparison.delta("percent_agreement") == pytest.approx(-0.35)
         lines = overview.verdict(summary, comparison)
-    assert lines[0].startswith("800 labels from 2 annotators on 400 items")
+    assert lines[0] == "800 labels from 2 annotators on 400 items; 400 items have 2 or more labels."
     assert "77.5%" in lines[1]
     assert "down 35.0 points" in lines[2]
 
@@ -75,3 +75,20 @@ def test_empty_store(tmp_path):
         summary = overview.overview_summary(store)
         assert overview.trend(store) is None
         assert overview.verdict(summary, None) == ["No label events match the current filters."]
+
+
+def test_sample_modulus_keeps_about_the_limit():
+    assert overview.sample_modulus(10) == 1
+    assert overview.sample_modulus(1_000_000) == 1
+    assert overview.sample_modulus(1_000_001) == 2
+    assert overview.sample_modulus(10_000_000) == 10
+
+
+def test_large_store_says_agreement_is_sampled(tmp_path):
+    rows = _pairs("2024-01-10", 200, 150, 0)
+    with _store(tmp_path / "lw.duckdb", rows) as store:
+        summary = overview.overview_summary(store, exact_event_limit=100)
+    assert summary.events == 400 and summary.items_multi == 200
+    assert summary.agreement_sample_rate == pytest.approx(1 / 4)
+    assert summary.agreement_items < 100
+    assert "1-in-4 sample of items" in overview.verdict(summary, None)[1]

@@ -102,7 +102,7 @@ def test_label_distribution_and_labels_per_item(store):
     assert dist["events"].tolist() == [4, 3]
     assert dist["share"].sum() == pytest.approx(1.0)
     per_item = q.labels_per_item(store)
-    assert dict(zip(per_item["n_annotators"], per_item["items"], strict=True)) == {1: 1, 2: 1, 3: 1}
+    assert dict(zip(per_item["n_labels"], per_item["items"], strict=True)) == {1: 1, 3: 2}
 
 
 def test_filter_options(store):
@@ -120,3 +120,26 @@ def test_empty_store_gives_zeros_not_errors(tmp_path):
         assert q.item_agreement(store)["pa_mean"] is None
         assert q.activity(store).empty
         assert q.filter_options(store)["first_date"] is None
+
+
+def test_activity_approximate_item_counts_stay_close(store):
+    exact = q.activity(store, grain="month")
+    approx = q.activity(store, grain="month", approx_items=True)
+    assert approx["events"].tolist() == exact["events"].tolist()
+    assert (approx["items"] - exact["items"]).abs().max() <= 1
+
+
+def test_sampled_agreement_reads_a_subset_of_items(tmp_path):
+    with Store(tmp_path / "lw.duckdb") as store:
+        with store.transaction() as cur:
+            cur.execute(
+                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
+                "SELECT i, 'item' || (i // 2)::VARCHAR, 'a' || (i % 2)::VARCHAR, "
+                "CASE WHEN i % 2 = 0 OR (i // 2) % 4 = 0 THEN 'x' ELSE 'y' END, TIMESTAMP '2024-01-01', 'b' "
+                "FROM range(20000) t(i)"
+            )
+        full = q.item_agreement(store)
+        sample = q.item_agreement(store, sample_modulus=8)
+    assert full["items_multi"] == 10000 and full["pa_mean"] == pytest.approx(0.25)
+    assert 1000 < sample["items_multi"] < 1500
+    assert sample["pa_mean"] == pytest.approx(0.25, abs=0.04)
