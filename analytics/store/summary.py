@@ -1,0 +1,49 @@
+"""Reads behind ``python -m analytics summary``: table counts, annotator activity, guideline versions."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics.store.connection import Store
+
+#: Tables whose row counts the summary reports (fixed names, never user input).
+COUNTED_TABLES = (
+    "items",
+    "item_attributes",
+    "annotators",
+    "label_events",
+    "gold_labels",
+    "predictions",
+    "label_schema",
+    "guidelines",
+    "ingest_batches",
+    "ingest_rejects",
+    "suspects",
+    "remediation_actions",
+)
+
+
+def table_counts(store: Store) -> dict[str, int]:
+    """Row count of each table in ``COUNTED_TABLES``."""
+    sql = " UNION ALL ".join(
+        f"SELECT '{table}' AS name, count(*) AS n FROM {table}"  # noqa: S608 - names from the fixed tuple above
+        for table in COUNTED_TABLES
+    )
+    return {name: int(n) for name, n in store.cursor().execute(sql).fetchall()}
+
+
+def annotator_activity(store: Store) -> pd.DataFrame:
+    """``annotator_id, cohort, events`` for every known annotator, busiest first."""
+    return store.query(
+        """
+        SELECT a.annotator_id, a.cohort, count(e.item_id) AS events
+        FROM annotators a LEFT JOIN label_events e ON e.annotator_id = a.annotator_id
+        GROUP BY a.annotator_id, a.cohort
+        ORDER BY events DESC, a.annotator_id
+        """
+    )
+
+
+def guideline_versions(store: Store) -> pd.DataFrame:
+    """``version, effective_at, summary`` in order of taking effect."""
+    return store.query("SELECT version, effective_at, summary FROM guidelines ORDER BY effective_at, version")

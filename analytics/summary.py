@@ -1,0 +1,92 @@
+"""Every current finding of a store as one JSON-ready dict, as ``python -m analytics summary --json`` prints.
+
+The top-level keys are a public contract (DESIGN.md §4): ``agreement``, ``annotators``, ``drift``,
+``slices``, ``suspects`` and ``impact``, plus ``store``. Keys may be added, never renamed. Sections whose
+analytics have not landed yet hold their empty shape (no flags, no change points, no slices, no detection run,
+no A/B).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from analytics import overview
+from analytics.schema import EventFilter
+from analytics.store import Store
+from analytics.store import summary as queries
+
+
+def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any]:
+    """Build the summary of ``store``.
+
+    Parameters
+    ----------
+    store : Store
+        An open store.
+    flt : EventFilter or None
+        Restrict the agreement figures to these events; counts always cover the whole store.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable (timestamps as ISO-8601 strings, missing numbers as None)::
+
+            {"store": {"path", "schema_version", "counts": {table: rows}, "events", "items", "annotators",
+                       "labels", "first_at", "last_at"},
+             "agreement": {"percent_agreement": {"value", "ci_low", "ci_high", "n_items"}},
+             "annotators": [{"annotator_id", "cohort", "events", "flags": []}, ...],
+             "drift": {"change_points": [], "guidelines": [{"version", "effective_at", "summary"}, ...]},
+             "slices": [], "suspects": {"run_id": None, "count": 0}, "impact": {}}
+
+    Examples
+    --------
+    >>> store_summary(Store(":memory:"))["agreement"]["percent_agreement"]["value"] is None
+    True
+    """
+    totals = overview.overview_summary(store, flt)
+    annotators = queries.annotator_activity(store)
+    guidelines = queries.guideline_versions(store)
+    return {
+        "store": {
+            "path": store.path,
+            "schema_version": store.schema_version(),
+            "counts": queries.table_counts(store),
+            "events": totals.events,
+            "items": totals.items,
+            "annotators": totals.annotators,
+            "labels": totals.labels,
+            "first_at": _iso(totals.first_at),
+            "last_at": _iso(totals.last_at),
+        },
+        "agreement": {
+            "percent_agreement": {
+                "value": totals.percent_agreement,
+                "ci_low": totals.pa_ci_low,
+                "ci_high": totals.pa_ci_high,
+                "n_items": totals.items_multi,
+            },
+        },
+        "annotators": [
+            {"annotator_id": row.annotator_id, "cohort": row.cohort, "events": int(row.events), "flags": []}
+            for row in annotators.itertuples(index=False)
+        ],
+        "drift": {
+            "change_points": [],
+            "guidelines": [
+                {"version": row.version, "effective_at": _iso(row.effective_at), "summary": row.summary}
+                for row in guidelines.itertuples(index=False)
+            ],
+        },
+        "slices": [],
+        "suspects": {"run_id": None, "count": 0},
+        "impact": {},
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or value != value:  # None or NaT
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,124 @@
+"""``python -m analytics`` in subprocesses on temporary DuckDB files: demo, summary, ingest, locked store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analytics.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k != "LABELWATCH_DB"}
+    full_env.update({"PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args], capture_output=True, text=True, cwd=ROOT, env=full_env,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("cli") / "demo.duckdb"
+    result = run_cli("--db", str(db), "demo", "--seed", "0")
+    assert result.returncode == 0, result.stderr
+    assert "label_events" in result.stdout
+    return db
+
+
+def test_demo_builds_the_store(demo_db: Path) -> None:
+    with Store(demo_db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM items") == 1797
+        assert store.scalar("SELECT count(*) FROM label_events") > 3 * 1797
+        assert store.scalar("SELECT count(*) FROM demo_truth") == 1797
+        assert store.scalar("SELECT count(*) FROM demo_annotator_truth") == 60
+        assert store.scalar("SELECT value FROM store_meta WHERE key = 'demo_seed'") == "0"
+        assert store.scalar("SELECT count(DISTINCT key) FROM item_attributes") >= 2
+        assert store.scalar("SELECT count(*) FROM guidelines") == 2
+
+
+def test_demo_again_with_the_same_seed_is_a_no_op(demo_db: Path) -> None:
+    result = run_cli("--db", str(demo_db), "demo", "--seed", "0")
+    assert result.returncode == 0, result.stderr
+    with Store(demo_db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM demo_truth") == 1797
+        assert store.scalar("SELECT count(*) FROM items") == 1797
+
+
+def test_demo_with_another_seed_is_refused(demo_db: Path) -> None:
+    result = run_cli("--db", str(demo_db), "demo", "--seed", "1")
+    assert result.returncode == 1
+    assert "seed 0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_summary_json_has_the_contract_keys(demo_db: Path) -> None:
+    result = run_cli("--db", str(demo_db), "summary", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert {"store", "agreement", "annotators", "drift", "slices", "suspects", "impact"} <= set(summary)
+    assert summary["store"]["counts"]["label_events"] > 0 and summary["store"]["schema_version"] >= 1
+    metric = summary["agreement"]["percent_agreement"]
+    assert {"value", "ci_low", "ci_high"} <= set(metric)
+    assert metric["ci_low"] <= metric["value"] <= metric["ci_high"]
+    assert len(summary["annotators"]) == 60
+    assert {"annotator_id", "cohort", "events", "flags"} <= set(summary["annotators"][0])
+    assert [g["version"] for g in summary["drift"]["guidelines"]] == ["v1", "v2"]
+    assert summary["drift"]["change_points"] == [] and summary["slices"] == []
+    assert summary["suspects"] == {"run_id": None, "count": 0}
+
+
+def test_summary_uses_labelwatch_db_without_db(demo_db: Path) -> None:
+    result = run_cli("summary", env={"LABELWATCH_DB": str(demo_db)})
+    assert result.returncode == 0, result.stderr
+    assert str(demo_db) in result.stdout and "percent agreement" in result.stdout
+
+
+def test_ingest_reports_each_file(tmp_path: Path) -> None:
+    good = tmp_path / "events.csv"
+    good.write_text(
+        "item_id,annotator_id,label,labeled_at\n"
+        "i1,a1,cat,2026-04-01T10:00:00\n"
+        "i1,a2,dog,2026-04-01T11:00:00\n"
+    )
+    db = tmp_path / "s.duckdb"
+    dry = run_cli("--db", str(db), "ingest", str(good), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run" in dry.stdout and "2 rows read" in dry.stdout
+    with Store(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM label_events") == 0
+    result = run_cli("--db", str(db), "ingest", str(good))
+    assert result.returncode == 0, result.stderr
+    assert "events.csv" in result.stdout and "2 rows read, 2 accepted" in result.stdout
+    with Store(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM label_events") == 2
+
+
+def test_ingest_of_a_bad_file_exits_1_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "no_label_column.csv"
+    bad.write_text("item_id,annotator_id\ni1,a1\n")
+    result = run_cli("--db", str(tmp_path / "s.duckdb"), "ingest", str(bad))
+    assert result.returncode == 1
+    assert "no_label_column.csv" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_locked_store_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    db = tmp_path / "locked.duckdb"
+    with Store(db):
+        result = run_cli("--db", str(db), "summary", "--json")
+    assert result.returncode == 2
+    assert "in use by another process" in result.stderr and str(db) in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert all(command in result.stdout for command in ("demo", "ingest", "summary"))
