@@ -1,0 +1,35 @@
+"""LabelWatch: the entry script. Page config, the store, the global sidebar filters, navigation.
+
+Page scripts live in one sub-folder of ``pages/`` per navigation section, never directly in ``pages/``:
+Streamlit runs a ``pages/*.py`` script on its own (without this frame) when a fresh server's first
+request names its URL, whereas sub-folders are only reachable through ``st.navigation`` below.
+
+Run with ``streamlit run app.py``. The store is ``LABELWATCH_DB``, else ``db_path`` in
+``.streamlit/secrets.toml``, else ``data/labelwatch.duckdb`` (built from the demo on first start).
+"""
+
+import streamlit as st
+
+from analytics.store import StoreError
+from ui import filters, loaders
+from ui import store as app_store
+
+st.set_page_config(page_title="LabelWatch", page_icon=":material/label:", layout="wide")
+
+try:
+    store = app_store.current()
+except StoreError as exc:
+    # StoreLockedError included: the message says which file and what to do.
+    st.error(str(exc))
+    st.stop()
+app_store.ensure_demo(store)
+
+pages = st.navigation({
+    "Monitor": [st.Page("pages/monitor/overview.py", title="Overview", icon=":material/monitoring:", default=True)],
+    "Data": [
+        st.Page("pages/data/import_data.py", title="Import", icon=":material/upload_file:"),
+        st.Page("pages/data/data.py", title="Data", icon=":material/database:"),
+    ],
+})
+filters.show(loaders.filter_options(loaders.source()), key="filters")
+pages.run()

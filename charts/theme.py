@@ -1,0 +1,67 @@
+"""The look shared by every LabelWatch figure, in the app and in the standalone report.
+
+Colours are the Okabe–Ito palette, distinguishable with the common colour-vision deficiencies; a category
+keeps its colour across charts as long as the set of categories is the same (``color_map``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import plotly.graph_objects as go
+
+#: Okabe & Ito (2008), "Color Universal Design", without black.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+ACCENT = PALETTE[0]
+MUTED = "#B8C2CC"
+TEXT = "#262730"
+GRID = "#E6E9EF"
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font={"family": "Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif", "size": 13, "color": TEXT},
+        colorway=list(PALETTE),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin={"l": 8, "r": 8, "t": 48, "b": 8},
+        title={"font": {"size": 15}, "x": 0, "xanchor": "left", "xref": "paper"},
+        xaxis={"gridcolor": GRID, "linecolor": GRID, "zeroline": False, "automargin": True},
+        yaxis={"gridcolor": GRID, "linecolor": GRID, "zeroline": False, "automargin": True,
+               "rangemode": "tozero"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1, "title": None},
+        hoverlabel={"font": {"size": 12}},
+        hovermode="x unified",
+    )
+)
+
+
+def styled(fig: go.Figure, *, title: str, height: int = 340) -> go.Figure:
+    """Apply the LabelWatch template, a title and a height to ``fig`` and return it.
+
+    Parameters
+    ----------
+    fig : go.Figure
+        Modified in place.
+    title : str
+        Shown top left.
+    height : int
+        Pixels.
+
+    Returns
+    -------
+    go.Figure
+        ``fig``.
+    """
+    fig.update_layout(template=TEMPLATE, title={"text": title}, height=height)
+    return fig
+
+
+def color_map(categories: Iterable[str]) -> dict[str, str]:
+    """A colour per category, assigned in sorted order so the same categories always get the same colours.
+
+    Examples
+    --------
+    >>> color_map(["crowd", "expert"])
+    {'crowd': '#0072B2', 'expert': '#E69F00'}
+    """
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(set(categories)))}

@@ -1,0 +1,23 @@
+"""Import: upload a file, read its validation report, then import the valid rows as one batch."""
+
+import streamlit as st
+
+from ui import empty_state, importer
+from ui import store as app_store
+
+st.title("Import")
+st.caption(
+    "Label events, items with slice attributes, gold labels, model predictions, the label vocabulary, "
+    "guideline versions or a Label Studio export. The file is checked first; nothing is written until you "
+    "press Import, and importing the same file twice changes nothing."
+)
+upload = st.file_uploader("Data file", type=list(importer.UPLOAD_TYPES), key="import.upload")
+if upload is None:
+    empty_state.show(
+        "Choose a file to see its validation report",
+        "CSV, Parquet, JSON lines (`.jsonl`, `.ndjson`) or a Label Studio JSON export. Label events need the "
+        "columns `item_id, annotator_id, label, labeled_at`; the README lists every kind and its columns.",
+        key="import", import_link=False, cli_hint=True,
+    )
+else:
+    importer.show(app_store.current(), upload.name, upload.getvalue(), key="import")

@@ -1,0 +1,69 @@
+"""Overview: the verdict, KPI tiles, activity by cohort, agreement over time, label mix, labels per item."""
+
+import streamlit as st
+
+from analytics import overview
+from charts import overview as charts
+from ui import chart_panel, empty_state, filters, kpi_tiles, loaders
+
+flt = filters.current()
+src = loaders.source()
+st.title("Overview")
+
+summary, comparison = loaders.summary(src, flt)
+if summary.events == 0 and loaders.filter_options(src)["first_date"] is None:
+    empty_state.show(
+        "No label events in this store yet",
+        "The Overview counts label events per day and cohort, the label mix, how many items have labels from "
+        "two or more annotators and how often those annotators agree. Import a file of label events "
+        "(`item_id, annotator_id, label, labeled_at`) to see them.",
+        key="overview", cli_hint=True,
+    )
+elif summary.events == 0:
+    empty_state.show(
+        "No label events match the filters",
+        "Widen the date window, pick other cohorts or clear the slice in the sidebar.",
+        key="overview-filtered", import_link=False,
+    )
+else:
+    with st.container(border=True, key="verdict"):
+        for line in overview.verdict(summary, comparison):
+            st.text(line)
+    kpi_tiles.show(summary, comparison, key="kpi")
+
+    controls = st.columns([3, 2])
+    metric = controls[0].segmented_control(
+        "Activity metric", list(charts.ACTIVITY_METRICS), format_func=str.capitalize, default="events",
+        required=True, key="overview.metric",
+    )
+    grain = controls[1].segmented_control(
+        "Period", list(charts.GRAIN_TITLES), format_func=str.capitalize, default="week", required=True,
+        key="overview.grain",
+    )
+
+    large = summary.events > overview.EXACT_EVENT_LIMIT
+    activity = loaders.activity(src, flt, grain, approx_items=large)
+    chart_panel.show(
+        charts.activity_figure(activity, metric=metric, grain=grain), activity,
+        filename=f"activity_by_{grain}.csv", key="activity",
+    )
+    agreement = loaders.agreement_over_time(
+        src, flt, grain, sample_modulus=overview.sample_modulus(summary.events)
+    )
+    chart_panel.show(
+        charts.agreement_figure(agreement, grain=grain), agreement,
+        filename=f"agreement_by_{grain}.csv", key="agreement",
+    )
+
+    left, right = st.columns(2)
+    with left:
+        labels = loaders.label_distribution(src, flt)
+        chart_panel.show(
+            charts.label_distribution_figure(labels), labels, filename="label_distribution.csv", key="labels",
+        )
+    with right:
+        per_item = loaders.labels_per_item(src, flt)
+        chart_panel.show(
+            charts.labels_per_item_figure(per_item), per_item, filename="labels_per_item.csv",
+            key="per-item",
+        )

@@ -1,0 +1,105 @@
+"""Structure of the Overview figures: traces, names, axis titles, the CI band."""
+
+import pandas as pd
+import pytest
+
+from charts import overview as charts
+from charts import theme
+
+PERIODS = pd.to_datetime(["2026-03-02", "2026-03-09", "2026-03-16"])
+
+
+@pytest.fixture
+def activity():
+    return pd.DataFrame({
+        "period": list(PERIODS) * 2,
+        "cohort": ["crowd"] * 3 + ["expert"] * 3,
+        "events": [10, 12, 9, 3, 4, 5],
+        "items": [8, 9, 7, 3, 4, 4],
+        "annotators": [5, 5, 4, 1, 1, 2],
+        "labels": [4, 4, 3, 2, 3, 3],
+    })
+
+
+@pytest.fixture
+def agreement():
+    return pd.DataFrame({
+        "period": PERIODS,
+        "items_multi": [40, 1, 55],
+        "pa_mean": [0.8, 1.0, 0.7],
+        "pa_sd": [0.2, float("nan"), 0.25],
+        "ci_low": [0.74, float("nan"), 0.63],
+        "ci_high": [0.86, float("nan"), 0.77],
+    })
+
+
+@pytest.mark.parametrize("metric", ["events", "items", "annotators", "labels"])
+def test_activity_has_one_trace_per_cohort_with_the_chosen_metric(activity, metric):
+    fig = charts.activity_figure(activity, metric=metric, grain="week")
+    assert [t.name for t in fig.data] == ["crowd", "expert"] and fig.layout.showlegend
+    assert list(fig.data[1].y) == activity.loc[activity["cohort"] == "expert", metric].tolist()
+    assert fig.layout.yaxis.title.text == charts.ACTIVITY_METRICS[metric]
+    assert fig.layout.xaxis.title.text == charts.GRAIN_TITLES["week"]
+
+
+def test_activity_cohort_colours_follow_the_theme(activity):
+    fig = charts.activity_figure(activity)
+    colours = theme.color_map(["crowd", "expert"])
+    assert [t.line.color for t in fig.data] == [colours["crowd"], colours["expert"]]
+
+
+def test_activity_rejects_an_unknown_metric(activity):
+    with pytest.raises(ValueError, match="unknown metric 'speed'"):
+        charts.activity_figure(activity, metric="speed")
+
+
+def test_agreement_band_spans_consecutive_periods_as_one_polygon(agreement):
+    whole = agreement.drop(index=1)
+    (band, _mean) = charts.agreement_figure(whole).data
+    assert list(band.x) == [PERIODS[0], PERIODS[2], PERIODS[2], PERIODS[0]]
+    assert list(band.y) == [0.86, 0.77, 0.63, 0.74]
+
+
+def test_agreement_draws_the_mean_inside_a_filled_ci_band(agreement):
+    fig = charts.agreement_figure(agreement, grain="week")
+    *bands, mean = fig.data
+    # the middle period has no interval, so the band breaks into two pieces instead of bridging it
+    assert [b.name for b in bands] == ["95% CI", "95% CI"] and mean.name == "Raw agreement"
+    assert [b.fill for b in bands] == ["toself", "toself"]
+    assert [b.showlegend for b in bands] == [True, False]
+    assert list(bands[0].y) == [0.86, 0.74] and list(bands[1].y) == [0.77, 0.63]
+    assert list(mean.y) == [0.8, 1.0, 0.7]
+    assert fig.layout.yaxis.tickformat == ".0%"
+    assert tuple(fig.layout.yaxis.range) == (0, 1.02)
+    assert fig.layout.yaxis.title.text == "Raw agreement"
+
+
+def test_label_distribution_keeps_numeric_labels_categorical():
+    frame = pd.DataFrame({"label": ["7", "1", "10"], "events": [30, 20, 5], "share": [0.6, 0.3, 0.1]})
+    fig = charts.label_distribution_figure(frame)
+    (bar,) = fig.data
+    assert list(bar.x) == ["7", "1", "10"] and list(bar.y) == [30, 20, 5]
+    assert fig.layout.xaxis.type == "category"
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("Label", "Label events")
+
+
+def test_labels_per_item_mutes_items_with_a_single_label():
+    frame = pd.DataFrame({"n_labels": [1, 2, 3], "items": [5, 40, 12]})
+    (bar,) = charts.labels_per_item_figure(frame).data
+    assert list(bar.x) == ["1", "2", "3"]
+    assert list(bar.marker.color) == [theme.MUTED, theme.ACCENT, theme.ACCENT]
+
+
+@pytest.mark.parametrize(
+    ("build", "columns"),
+    [
+        (charts.activity_figure, ["period", "cohort", "events", "items", "annotators", "labels"]),
+        (charts.agreement_figure, ["period", "items_multi", "pa_mean", "pa_sd", "ci_low", "ci_high"]),
+        (charts.label_distribution_figure, ["label", "events", "share"]),
+        (charts.labels_per_item_figure, ["n_labels", "items"]),
+    ],
+)
+def test_every_builder_accepts_an_empty_frame(build, columns):
+    fig = build(pd.DataFrame({c: [] for c in columns}))
+    assert fig.layout.title.text
+    assert fig.layout.template.layout.colorway == theme.PALETTE

@@ -1,0 +1,30 @@
+"""Fixtures shared by every test folder: Streamlit caches cleared between tests, the demo store built once."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+import streamlit as st
+
+
+@pytest.fixture(autouse=True)
+def _clear_streamlit_caches():
+    """A test never sees another test's cached store connection or loader results."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="session")
+def demo_store_path(tmp_path_factory) -> pathlib.Path:
+    """A DuckDB file holding the seed-0 demo, built once per test session; tests must not write to it."""
+    from analytics import demo
+    from analytics.store import Store
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with Store(path) as store:
+        demo.build_demo_store(store, seed=0)
+    return path

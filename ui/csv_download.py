@@ -1,0 +1,26 @@
+"""A download button offering a DataFrame as CSV; every chart and table uses it for the data behind it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+
+def show(frame: pd.DataFrame, *, filename: str, key: str, label: str = "Download data (CSV)") -> None:
+    """Draw a button that downloads ``frame`` as ``filename``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Written without its index, UTF-8.
+    filename : str
+        Suggested file name, ending in ``.csv``.
+    key : str
+        Widget key, unique on the page.
+    label : str
+        Button text.
+    """
+    st.download_button(
+        label, frame.to_csv(index=False).encode("utf-8"), file_name=filename, mime="text/csv", key=key,
+        icon=":material/download:", on_click="ignore", disabled=frame.empty,
+    )

@@ -1,0 +1,117 @@
+"""The app's store: where it lives, one cached connection per process, and the demo built on first start.
+
+The path comes from the ``LABELWATCH_DB`` environment variable, else ``db_path`` in
+``.streamlit/secrets.toml``, else ``data/labelwatch.duckdb`` (DESIGN.md §4). Only the default file is ever
+filled with the demo, and only while it holds no label events, so a user's own store is never written to
+behind their back.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from analytics import demo
+from analytics.store import Store
+from analytics.store import overview as overview_queries
+
+#: The store used when neither ``LABELWATCH_DB`` nor ``db_path`` in the secrets names one.
+DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "labelwatch.duckdb"
+
+
+def db_path() -> str:
+    """Return the path of the store this app serves.
+
+    Returns
+    -------
+    str
+        ``LABELWATCH_DB`` if set and non-empty, else ``db_path`` from the secrets, else ``DEFAULT_DB``.
+    """
+    from_env = os.environ.get("LABELWATCH_DB", "").strip()
+    if from_env:
+        return from_env
+    from_secrets = _secret_db_path()
+    return from_secrets or str(DEFAULT_DB)
+
+
+def _secret_db_path() -> str | None:
+    # A missing secrets.toml is the common case, not an error.
+    if not st.secrets.load_if_toml_exists():
+        return None
+    value = str(st.secrets.get("db_path") or "").strip()
+    return value or None
+
+
+@st.cache_resource(show_spinner=False)
+def open_store(path: str) -> Store:
+    """Open (create and migrate if missing) the store at ``path``, once per process.
+
+    Parameters
+    ----------
+    path : str
+        A DuckDB file.
+
+    Returns
+    -------
+    Store
+        Shared by every session; each query takes its own cursor.
+
+    Raises
+    ------
+    analytics.store.StoreLockedError
+        Another process holds the file. Not cached, so the next rerun tries again.
+    """
+    return Store(path)
+
+
+def current() -> Store:
+    """The store of this app (see ``db_path``), opened through ``open_store``."""
+    return open_store(db_path())
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_lock() -> threading.Lock:
+    # One lock per process: two sessions starting at once must not both build the demo.
+    return threading.Lock()
+
+
+def needs_demo(store: Store) -> bool:
+    """True when ``store`` is the default file and holds no label events yet.
+
+    Parameters
+    ----------
+    store : Store
+        The open store.
+
+    Returns
+    -------
+    bool
+        Whether the demo should be built into it.
+    """
+    if Path(store.path).resolve() != DEFAULT_DB.resolve():
+        return False
+    return overview_queries.totals(store)["events"] == 0
+
+
+def ensure_demo(store: Store) -> None:
+    """Build the demo into the default store on first start, showing progress; a no-op afterwards.
+
+    Parameters
+    ----------
+    store : Store
+        The open store; written to only when ``needs_demo`` says so.
+    """
+    if not needs_demo(store):
+        return
+    with _demo_lock():
+        if not needs_demo(store):
+            return
+        with st.status("Building the demo store (first start only)…", expanded=True) as status:
+            bar = st.progress(0.0, text="Starting")
+            demo.build_demo_store(
+                store, progress=lambda fraction, message: bar.progress(fraction, text=message)
+            )
+            status.update(label="Demo store ready", state="complete", expanded=False)

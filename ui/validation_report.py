@@ -1,0 +1,40 @@
+"""An import's validation report: counts, rejects by reason, a sample of rejected rows and the summary."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics.ingest import ValidationReport
+from ui import csv_download
+
+#: Rejected rows shown on screen; the download carries every reject the report holds.
+SAMPLE_ROWS = 100
+
+
+def show(report: ValidationReport, *, key: str) -> None:
+    """Render ``report``; every string from the file goes through ``st.text`` or a table, never Markdown.
+
+    Parameters
+    ----------
+    report : analytics.ingest.ValidationReport
+        From ``analytics.ingest.prepare`` (before writing) or ``commit`` (after).
+    key : str
+        Prefix of the widgets' keys.
+    """
+    read, accepted, rejected = st.columns(3, border=True)
+    read.metric("Rows read", f"{report.rows_read:,}")
+    accepted.metric("Rows accepted", f"{report.rows_accepted:,}")
+    rejected.metric("Rows rejected", f"{report.rows_rejected:,}")
+    st.text(report.summary())
+    if report.rejected_by_reason:
+        st.markdown("**Rejected rows by reason**")
+        reasons = pd.DataFrame(list(report.rejected_by_reason.items()), columns=["reason", "rows"])
+        st.dataframe(reasons, hide_index=True, key=f"{key}.reasons")
+    if not report.rejects.empty:
+        st.markdown(f"**Sample of rejected rows** (first {min(SAMPLE_ROWS, len(report.rejects)):,})")
+        st.dataframe(report.rejects.head(SAMPLE_ROWS), hide_index=True, key=f"{key}.rejects")
+        csv_download.show(
+            report.rejects, filename="rejected_rows.csv", key=f"{key}.rejects-csv",
+            label="Download rejected rows (CSV)",
+        )
