@@ -25,7 +25,9 @@ except StoreError as exc:
 app_store.ensure_demo(store)
 
 pages = st.navigation({
-    "Monitor": [st.Page("pages/monitor/overview.py", title="Overview", icon=":material/monitoring:", default=True)],
+    "Monitor": [
+        st.Page("pages/monitor/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+    ],
     "Data": [
         st.Page("pages/data/import_data.py", title="Import", icon=":material/upload_file:"),
         st.Page("pages/data/data.py", title="Data", icon=":material/database:"),
