@@ -86,6 +86,8 @@ from analytics.simulation import epoch_seconds as _seconds
 __all__ = ["DemoData", "generate", "build_demo_store", "write_scale_events", "build_scale_store"]
 
 DATASET = "digits"
+#: Every demo import's source name starts with this (``ingest_batches.source``).
+SOURCE_PREFIX = "demo:"
 #: The guideline change concerns this pair: (true class, label v1 asked for on its ambiguous items).
 GUIDELINE_PAIR = (1, 7)
 EVAL_FRACTION = 0.2
@@ -283,8 +285,10 @@ def build_demo_store(
     )
     for i, (kind, frame) in enumerate(steps):
         report(0.1 + 0.8 * i / len(steps), f"Importing {kind} ({len(frame):,} rows)")
-        result = ingest.ingest(store, frame, kind=kind, name=f"demo:seed={seed}/{kind}", dataset=DATASET,
-                               created_by="demo")
+        result = ingest.ingest(
+            store, frame, kind=kind, name=f"{SOURCE_PREFIX}seed={seed}/{kind}", dataset=DATASET,
+            created_by="demo",
+        )
         if result.rows_rejected:
             # The generator and the validator disagree: a bug, not bad input; stop before recording truth.
             raise RuntimeError(

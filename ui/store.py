@@ -2,8 +2,8 @@
 
 The path comes from the ``LABELWATCH_DB`` environment variable, else ``db_path`` in
 ``.streamlit/secrets.toml``, else ``data/labelwatch.duckdb`` (DESIGN.md §4). Only the default file is ever
-filled with the demo, and only while it holds no label events, so a user's own store is never written to
-behind their back.
+filled with the demo, and only while it holds nothing but (part of) the demo, so a user's own store is never
+written to behind their back, and a first start that was cut off mid-build is finished by the next one.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import streamlit as st
 
 from analytics import demo
-from analytics.store import Store
-from analytics.store import overview as overview_queries
+from analytics.store import Store, batches
+from analytics.store import demo as demo_queries
 
 #: The store used when neither ``LABELWATCH_DB`` nor ``db_path`` in the secrets names one.
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "labelwatch.duckdb"
@@ -79,7 +79,10 @@ def _demo_lock() -> threading.Lock:
 
 
 def needs_demo(store: Store) -> bool:
-    """True when ``store`` is the default file and holds no label events yet.
+    """True when ``store`` is the default file and its demo is not complete.
+
+    Complete means the demo's truth is recorded (its last step). A default store that holds any import
+    that is not the demo's is the user's and is left alone.
 
     Parameters
     ----------
@@ -91,9 +94,9 @@ def needs_demo(store: Store) -> bool:
     bool
         Whether the demo should be built into it.
     """
-    if Path(store.path).resolve() != DEFAULT_DB.resolve():
+    if Path(store.path).resolve() != DEFAULT_DB.resolve() or demo_queries.demo_meta(store):
         return False
-    return overview_queries.totals(store)["events"] == 0
+    return bool(batches.list_batches(store)["source"].str.startswith(demo.SOURCE_PREFIX).all())
 
 
 def ensure_demo(store: Store) -> None:

@@ -12,6 +12,7 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics import demo, ingest
 from analytics.schema import EventFilter
 from analytics.store import Store, StoreLockedError
 from analytics.store import batches as batch_queries
@@ -150,6 +151,39 @@ def test_the_default_store_gets_the_demo_on_first_start_and_others_do_not(monkey
 
     other = _app(monkeypatch, tmp_path / "other.duckdb").run()
     assert not other.metric
+
+
+def test_a_demo_build_cut_off_midway_is_finished_by_the_next_start(monkeypatch, tmp_path):
+    default = tmp_path / "default.duckdb"
+    monkeypatch.setattr("ui.store.DEFAULT_DB", default)
+    monkeypatch.delenv("LABELWATCH_DB", raising=False)
+    data = demo.generate(seed=0)
+    with Store(default) as store:  # the first start died after importing the events, before the gold
+        ingest.ingest(store, data.vocabulary, kind="vocabulary", name="demo:seed=0/vocabulary")
+        ingest.ingest(store, data.items, kind="items", name="demo:seed=0/items", dataset="digits")
+        ingest.ingest(store, data.events, kind="events", name="demo:seed=0/events", dataset="digits")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert at.status[0].label == "Demo store ready"
+    with Store(default) as store:
+        assert store.scalar("SELECT count(*) FROM label_events") == len(data.events)
+        assert store.scalar("SELECT count(*) FROM items") == len(data.items)
+        assert store.scalar("SELECT count(*) FROM gold_labels") == len(data.gold)
+        assert store.scalar("SELECT count(*) FROM demo_truth") == len(data.truth)
+
+
+def test_a_default_store_holding_the_users_own_import_is_left_alone(monkeypatch, tmp_path):
+    default = tmp_path / "default.duckdb"
+    monkeypatch.setattr("ui.store.DEFAULT_DB", default)
+    monkeypatch.delenv("LABELWATCH_DB", raising=False)
+    upload = tmp_path / "mine.csv"
+    upload.write_bytes(GOOD_AND_BAD)
+    with Store(default) as store:
+        ingest.ingest(store, upload)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception and not at.status
+    with Store(default) as store:
+        assert store.scalar("SELECT count(*) FROM label_events") == 2
 
 
 # --- Import ----------------------------------------------------------------------------------------------
