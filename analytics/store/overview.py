@@ -19,10 +19,17 @@ from analytics.store.filters import event_condition
 
 def _events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
     condition, params = event_condition(flt)
-    if sample_modulus > 1:
-        condition += " AND hash(e.item_id) % ? = 0"
-        params = [*params, int(sample_modulus)]
-    return "WITH e AS (SELECT * FROM label_events e WHERE " + condition + ") ", params
+    if sample_modulus <= 1:
+        return "WITH e AS (SELECT * FROM label_events e WHERE " + condition + ") ", params
+    # The filter is materialised before sampling: with both in one WHERE, DuckDB's planner underestimates
+    # the events side and builds its semi-join tables from millions of events (out of memory at 1e7).
+    # UBIGINT keeps the modulus in 64-bit arithmetic (10× faster than the default 128-bit).
+    return (
+        "WITH f AS MATERIALIZED (SELECT e.item_id, e.annotator_id, e.label, e.labeled_at "
+        "FROM label_events e WHERE " + condition + "), "
+        "e AS (SELECT * FROM f WHERE hash(f.item_id) % ?::UBIGINT = 0) ",
+        [*params, int(sample_modulus)],
+    )
 
 
 def filter_options(store: Store) -> dict:
