@@ -143,3 +143,15 @@ def test_sampled_agreement_reads_a_subset_of_items(tmp_path):
     assert full["items_multi"] == 10000 and full["pa_mean"] == pytest.approx(0.25)
     assert 1000 < sample["items_multi"] < 1500
     assert sample["pa_mean"] == pytest.approx(0.25, abs=0.04)
+
+
+def test_sampling_composes_with_the_filter(store):
+    # With modulus 1 the sample path is not taken; a huge modulus keeps at most a few items but must
+    # still honour the filter (only crowd events of dataset d1 can be counted).
+    flt = EventFilter(cohorts=("crowd",), dataset="d1")
+    full = q.item_agreement(store, flt)
+    assert full["items_multi"] == 1
+    sampled = q.item_agreement(store, flt, sample_modulus=2)
+    assert sampled["items_multi"] in (0, 1)
+    by_period = q.agreement_by_period(store, flt, grain="month", sample_modulus=2)
+    assert by_period["items_multi"].sum() == sampled["items_multi"]
