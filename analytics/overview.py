@@ -116,9 +116,19 @@ def overview_summary(
     )
 
 
-def trend(store: Store, flt: EventFilter | None = None, *, days: int = 30) -> TrendComparison | None:
-    """Compare the last ``days`` days of the filtered events with the ``days`` before; None if empty."""
-    last = queries.totals(store, flt)["last_at"]
+def trend(
+    store: Store,
+    flt: EventFilter | None = None,
+    *,
+    days: int = 30,
+    last_at: dt.datetime | None = None,
+) -> TrendComparison | None:
+    """Compare the last ``days`` days of the filtered events with the ``days`` before; None if empty.
+
+    ``last_at`` is the time of the last filtered event when the caller already has it (an
+    ``OverviewSummary``), which saves a scan of the events.
+    """
+    last = last_at if last_at is not None else queries.totals(store, flt)["last_at"]
     if last is None:
         return None
     end = last.date()

@@ -68,7 +68,8 @@ def summary(
         ``(OverviewSummary, TrendComparison or None)``.
     """
     store = app_store.open_store(src.path)
-    return overview.overview_summary(store, flt), overview.trend(store, flt, days=30)
+    headline = overview.overview_summary(store, flt)
+    return headline, overview.trend(store, flt, days=30, last_at=headline.last_at)
 
 
 @_cached

@@ -50,6 +50,7 @@ def test_trend_detects_a_drop_and_says_so(tmp_path):
         assert comparison.current.percent_agreement == pytest.approx(0.60)
         assert comparison.previous.percent_agreement == pytest.approx(0.95)
         assert comparison.delta("percent_agreement") == pytest.approx(-0.35)
+        assert overview.trend(store, days=30, last_at=summary.last_at) == comparison
         lines = overview.verdict(summary, comparison)
     assert lines[0] == "800 labels from 2 annotators on 400 items; 400 items have 2 or more labels."
     assert "77.5%" in lines[1]
