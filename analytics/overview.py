@@ -7,16 +7,21 @@ agree 1/K of the time, so read it beside the chance-corrected coefficients of th
 Its confidence interval treats items as independent draws: mean ± z · sd / √n_items (normal
 approximation to the sampling distribution of a mean; good for the hundreds of items a dashboard shows).
 
-Above ``EXACT_EVENT_LIMIT`` filtered events, agreement is estimated on a deterministic uniform sample of
-items (see ``sample_modulus``), sized to about that many events; counts of events, items and annotators
-stay exact. The summary says which it is (``agreement_sample_rate``).
+Large stores: above ``EXACT_EVENT_LIMIT`` filtered events, the per-item numbers (agreement, items with 2+
+labels, the labels-per-item histogram) are estimated on a deterministic uniform sample of items holding
+about ``SAMPLE_EVENTS`` events (see ``sample_modulus``), and items are counted by HyperLogLog (about 2%
+error). Events, annotators and labels stay exact. The summary says which it is (``estimated``), and the page
+marks estimated numbers as such. Items are the sampling unit of the agreement interval, so the interval stays
+honest; it is just wider than on all items.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
 
 from analytics.schema import EventFilter
 from analytics.store import Store
@@ -24,22 +29,27 @@ from analytics.store import overview as queries
 
 _Z95 = 1.959963984540054
 
-#: Above this many filtered events, agreement is estimated on a sample of items.
+#: Above this many filtered events, per-item numbers are estimated on a sample of items.
 EXACT_EVENT_LIMIT = 1_000_000
+#: About this many events are read for the per-item estimates of a large store.
+SAMPLE_EVENTS = 250_000
 
 
-def sample_modulus(events: int, *, limit: int = EXACT_EVENT_LIMIT) -> int:
-    """The m of a 1-in-m item sample that keeps about ``limit`` of ``events`` events (1 = no sampling)."""
-    return max(1, math.ceil(events / limit))
+def sample_modulus(events: int, *, limit: int = EXACT_EVENT_LIMIT, sample: int = SAMPLE_EVENTS) -> int:
+    """The m of the 1-in-m item sample read for ``events`` filtered events (1 = all items, no sampling)."""
+    return 1 if events <= limit else max(1, math.ceil(events / sample))
 
 
 @dataclass(frozen=True)
 class OverviewSummary:
     """Headline numbers of a filtered store.
 
-    ``items_multi`` counts items with 2+ label events (exact). ``agreement_items`` counts the items with
-    2+ annotators that the agreement was computed on, a 1-in-``1 / agreement_sample_rate`` sample of them
-    on large stores. ``percent_agreement`` and its 95% interval are None when there is no such item.
+    ``items_multi`` counts items with 2+ label events and ``labels_per_item`` (``n_labels, items``) is the
+    histogram of label events per item. ``agreement_items`` counts the items with 2+ annotators that the
+    agreement was computed on. When ``estimated`` is true (large stores) ``items`` is a HyperLogLog count,
+    agreement and ``agreement_items`` come from a 1-in-``1 / agreement_sample_rate`` sample of items, and
+    ``items_multi`` and the histogram are the sample's shares scaled to ``items``.
+    ``percent_agreement`` and its 95% interval are None when there is no item rated by 2+ annotators.
     """
 
     events: int
@@ -54,6 +64,11 @@ class OverviewSummary:
     pa_ci_high: float | None
     first_at: dt.datetime | None
     last_at: dt.datetime | None
+    estimated: bool = False
+    labels_per_item: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"n_labels": [], "items": []}, dtype="int64"),
+        compare=False, repr=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -83,11 +98,17 @@ def mean_interval(mean: float | None, sd: float | None, n: int) -> tuple[float |
 
 
 def overview_summary(
-    store: Store, flt: EventFilter | None = None, *, exact_event_limit: int = EXACT_EVENT_LIMIT
+    store: Store,
+    flt: EventFilter | None = None,
+    *,
+    exact_event_limit: int = EXACT_EVENT_LIMIT,
+    sample_events: int = SAMPLE_EVENTS,
 ) -> OverviewSummary:
-    """Totals and raw percent agreement (with a 95% CI) of the events that pass ``flt``.
+    """Totals, items by number of labels and raw percent agreement (with a 95% CI) of the filtered events.
 
-    Agreement is computed on a uniform item sample when more than ``exact_event_limit`` events pass.
+    Two reads: the totals over every filtered event, then one pass over the items (a sample of them when
+    more than ``exact_event_limit`` events pass, sized to about ``sample_events``) for the histogram and
+    the agreement.
 
     Examples
     --------
@@ -95,25 +116,46 @@ def overview_summary(
     >>> overview_summary(Store(":memory:")).events
     0
     """
-    counts = queries.totals(store, flt)
-    modulus = sample_modulus(counts["events"], limit=exact_event_limit)
-    agreement = queries.item_agreement(store, flt, sample_modulus=modulus)
-    per_item = queries.labels_per_item(store, flt)
-    low, high = mean_interval(agreement["pa_mean"], agreement["pa_sd"], agreement["items_multi"])
+    # HyperLogLog first: when no sampling is needed, the exact item count comes with the histogram.
+    counts = queries.totals(store, flt, approx_items=True)
+    modulus = sample_modulus(counts["events"], limit=exact_event_limit, sample=sample_events)
+    return _summary(counts, queries.item_stats(store, flt, sample_modulus=modulus), modulus)
+
+
+def _summary(counts: dict, stats: pd.DataFrame, modulus: int) -> OverviewSummary:
+    """Assemble a summary from ``totals`` (items by HyperLogLog) and ``item_stats`` at ``modulus``."""
+    rated = int(stats["rated_multi"].sum())
+    pa_sum, pa_sumsq = float(stats["pa_sum"].sum()), float(stats["pa_sumsq"].sum())
+    mean = pa_sum / rated if rated else None
+    sd = math.sqrt(max(0.0, pa_sumsq - pa_sum * pa_sum / rated) / (rated - 1)) if rated >= 2 else None
+    low, high = mean_interval(mean, sd, rated)
+    histogram = stats[["n_labels", "items"]].astype("int64").reset_index(drop=True)
+    items = int(counts["items"] or 0)
+    sampled_items = int(histogram["items"].sum())
+    if modulus == 1:
+        items = sampled_items
+    elif sampled_items:
+        histogram["items"] = (histogram["items"] * (items / sampled_items)).round().astype("int64")
     return OverviewSummary(
-        events=counts["events"],
-        items=counts["items"],
-        annotators=counts["annotators"],
-        labels=counts["labels"],
-        items_multi=int(per_item.loc[per_item["n_labels"] >= 2, "items"].sum()),
-        agreement_items=agreement["items_multi"],
+        events=int(counts["events"]),
+        items=items,
+        annotators=int(counts["annotators"]),
+        labels=int(counts["labels"]),
+        items_multi=int(histogram.loc[histogram["n_labels"] >= 2, "items"].sum()),
+        agreement_items=rated,
         agreement_sample_rate=1 / modulus,
-        percent_agreement=agreement["pa_mean"],
+        percent_agreement=mean,
         pa_ci_low=low,
         pa_ci_high=high,
-        first_at=counts["first_at"],
-        last_at=counts["last_at"],
+        first_at=_timestamp(counts["first_at"]),
+        last_at=_timestamp(counts["last_at"]),
+        estimated=modulus > 1,
+        labels_per_item=histogram,
     )
+
+
+def _timestamp(value) -> dt.datetime | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
 def trend(
@@ -121,25 +163,45 @@ def trend(
     flt: EventFilter | None = None,
     *,
     days: int = 30,
-    last_at: dt.datetime | None = None,
+    summary: OverviewSummary | None = None,
 ) -> TrendComparison | None:
     """Compare the last ``days`` days of the filtered events with the ``days`` before; None if empty.
 
-    ``last_at`` is the time of the last filtered event when the caller already has it (an
-    ``OverviewSummary``), which saves a scan of the events.
+    Both windows are read together: one scan for their totals, one for their items (a sample of items
+    when the windows may hold more than ``EXACT_EVENT_LIMIT`` events).
+
+    Parameters
+    ----------
+    summary : OverviewSummary or None
+        The summary of the same filter when the caller has it: its last event time saves a scan, and its
+        event rate sizes the sample without counting the windows first.
     """
-    last = last_at if last_at is not None else queries.totals(store, flt)["last_at"]
-    if last is None:
+    if summary is None:
+        counts = queries.totals(store, flt, approx_items=True)
+        last_at, first_at, events = counts["last_at"], counts["first_at"], None
+    else:
+        last_at, first_at, events = summary.last_at, summary.first_at, summary.events
+    if last_at is None:
         return None
-    end = last.date()
+    end = last_at.date()
     start = end - dt.timedelta(days=days - 1)
-    before_end = start - dt.timedelta(days=1)
-    before_start = before_end - dt.timedelta(days=days - 1)
-    return TrendComparison(
-        days=days,
-        current=overview_summary(store, window_filter(flt, start, end)),
-        previous=overview_summary(store, window_filter(flt, before_start, before_end)),
-    )
+    split_at = dt.datetime.combine(start, dt.time())
+    both = window_filter(flt, start - dt.timedelta(days=days), end)
+    totals = queries.window_totals(store, both, split_at)
+    if events is None:
+        events = int(totals["events"].sum())
+    else:  # the share of the summary's span the two windows cover, assuming an even rate
+        span_days = max(1.0, (last_at - first_at).total_seconds() / 86400)
+        events = math.ceil(events * min(1.0, 2 * days / span_days))
+    modulus = sample_modulus(events)
+    stats = queries.window_item_stats(store, both, split_at, sample_modulus=modulus)
+    empty = {"events": 0, "items": 0, "annotators": 0, "labels": 0, "first_at": None, "last_at": None}
+    summaries = []
+    for win in (1, 0):
+        rows = totals.loc[totals["win"] == win]
+        counts = rows.drop(columns="win").iloc[0].to_dict() if len(rows) else empty
+        summaries.append(_summary(counts, stats.loc[stats["win"] == win], modulus))
+    return TrendComparison(days=days, current=summaries[0], previous=summaries[1])
 
 
 def window_filter(flt: EventFilter | None, start: dt.date, end: dt.date) -> EventFilter:

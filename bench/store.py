@@ -18,9 +18,9 @@ a fresh child process of this script, so its peak resident memory (``ru_maxrss``
 * **overview**: the queries the Overview page runs (``pages/monitor/overview.py`` through ``ui.loaders``:
   source version, ``filter_options``, ``overview_summary``, ``trend``, ``activity`` by week with
   ``approx_items`` above ``overview.EXACT_EVENT_LIMIT``, ``agreement_by_period`` by week with the page's
-  ``sample_modulus``, ``label_distribution``, ``labels_per_item``), one by one: cold = first run in a fresh
-  process (the OS page cache is not dropped), warm = second run in the same process (DuckDB's buffers warm;
-  Streamlit's cache is not involved). Once with no filter and once with a cohort and slice filter.
+  ``sample_modulus``, ``label_distribution``; the labels-per-item histogram comes with the summary), one by
+  one: cold = first run in a fresh process (the OS page cache is not dropped), warm = second run in the
+  same process (DuckDB's buffers warm; Streamlit's cache is not involved). Once with no filter and once with a cohort and slice filter.
 * **query baselines** (same run): a bare ``SELECT count(*) FROM label_events`` (the floor), and pandas
   computing totals, label distribution and weekly activity per cohort from the events loaded into a
   DataFrame, against DuckDB's ``totals`` + ``label_distribution`` + exact ``activity``.
@@ -196,15 +196,14 @@ def overview_page(store: Store, flt: EventFilter) -> dict:
     timed("source version (list_batches)", lambda: batches.list_batches(store))
     timed("filter_options", lambda: queries.filter_options(store))
     summary = timed("overview_summary", lambda: overview.overview_summary(store, flt))
-    timed("trend (30 days)", lambda: overview.trend(store, flt, days=TREND_DAYS))
+    timed("trend (30 days)", lambda: overview.trend(store, flt, days=TREND_DAYS, summary=summary))
     events = summary.events if summary is not None else queries.totals(store, flt)["events"]
-    large = events > overview.EXACT_EVENT_LIMIT
+    large = summary.estimated if summary is not None else events > overview.EXACT_EVENT_LIMIT
     modulus = overview.sample_modulus(events)
     timed("activity (week)", lambda: queries.activity(store, flt, grain=GRAIN, approx_items=large))
     timed("agreement_by_period (week)",
           lambda: queries.agreement_by_period(store, flt, grain=GRAIN, sample_modulus=modulus))
     timed("label_distribution", lambda: queries.label_distribution(store, flt))
-    timed("labels_per_item", lambda: queries.labels_per_item(store, flt))
     return {"seconds": seconds, "errors": errors, "events": events, "approx_items": large,
             "sample_modulus": modulus}
 

@@ -131,13 +131,15 @@ def label_distribution_figure(frame: pd.DataFrame) -> go.Figure:
     return theme.styled(fig, title="Label distribution")
 
 
-def labels_per_item_figure(frame: pd.DataFrame) -> go.Figure:
+def labels_per_item_figure(frame: pd.DataFrame, *, estimated: bool = False) -> go.Figure:
     """Bar of items by how many label events they carry; items with 2+ labels in the accent colour.
 
     Parameters
     ----------
     frame : DataFrame
-        ``n_labels, items`` (``analytics.store.overview.labels_per_item``; re-labels count as labels).
+        ``n_labels, items`` (``OverviewSummary.labels_per_item``; re-labels count as labels).
+    estimated : bool
+        The counts are a sample's shares scaled to all items (large stores): said in the title and hover.
 
     Returns
     -------
@@ -145,14 +147,16 @@ def labels_per_item_figure(frame: pd.DataFrame) -> go.Figure:
         One ``Bar`` trace; items with a single label are muted, since agreement needs two.
     """
     colors = [theme.ACCENT if n >= 2 else theme.MUTED for n in frame["n_labels"]]
+    about = "≈" if estimated else ""
     fig = go.Figure(go.Bar(
         x=frame["n_labels"].astype(str), y=frame["items"], marker_color=colors, name="Items",
-        hovertemplate="%{y:,} items with %{x} label(s)<extra></extra>",
+        hovertemplate=about + "%{y:,} items with %{x} label(s)<extra></extra>",
     ))
     fig.update_xaxes(title_text="Labels per item", type="category")
     fig.update_yaxes(title_text="Items")
     fig.update_layout(hovermode="closest")
-    return theme.styled(fig, title="Labels per item")
+    title = "Labels per item (estimated from a sample of items)" if estimated else "Labels per item"
+    return theme.styled(fig, title=title)
 
 
 def _runs(mask: pd.Series) -> list[slice]:

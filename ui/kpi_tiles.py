@@ -13,6 +13,12 @@ COUNT_TILES = (
     ("annotators", "Annotators"),
     ("items_multi", "Items with 2+ labels"),
 )
+#: Count tiles that are estimates on large stores (``OverviewSummary.estimated``).
+ESTIMATED_TILES = ("items", "items_multi")
+_ESTIMATE_HELP = (
+    " Estimated on this large store: items by HyperLogLog (about 2% error), items with 2+ labels from a "
+    "uniform sample of items."
+)
 
 
 def show(summary: OverviewSummary, comparison: TrendComparison | None, *, key: str) -> None:
@@ -38,9 +44,10 @@ def show(summary: OverviewSummary, comparison: TrendComparison | None, *, key: s
     columns = st.container(key=f"{key}_tiles").columns(len(COUNT_TILES) + 1, border=True, gap="small")
     for column, (field, label) in zip(columns, COUNT_TILES, strict=False):
         delta = comparison.delta(field) if comparison else None
+        about = "≈" if summary.estimated and field in ESTIMATED_TILES else ""
         column.metric(
-            label, f"{getattr(summary, field):,}", None if delta is None else f"{delta:+,}",
-            delta_color="off", help=f"Delta: {versus}.",
+            label, f"{about}{getattr(summary, field):,}", None if delta is None else f"{delta:+,}",
+            delta_color="off", help=f"Delta: {versus}." + (_ESTIMATE_HELP if about else ""),
         )
     columns[-1].metric(
         "Raw agreement", _percent(summary.percent_agreement), _points(comparison),

@@ -69,7 +69,7 @@ def summary(
     """
     store = app_store.open_store(src.path)
     headline = overview.overview_summary(store, flt)
-    return headline, overview.trend(store, flt, days=30, last_at=headline.last_at)
+    return headline, overview.trend(store, flt, days=30, summary=headline)
 
 
 @_cached
@@ -117,12 +117,6 @@ def label_distribution(src: Source, flt: EventFilter) -> pd.DataFrame:
 
 
 @_cached
-def labels_per_item(src: Source, flt: EventFilter) -> pd.DataFrame:
-    """``n_labels, items``: how many items carry 1, 2, 3, … label events."""
-    return overview_queries.labels_per_item(app_store.open_store(src.path), flt)
-
-
-@_cached
 def table_counts(src: Source) -> dict[str, int]:
     """Row count of each table (``analytics.store.summary.table_counts``)."""
     return summary_queries.table_counts(app_store.open_store(src.path))
@@ -143,5 +137,5 @@ def rejects(src: Source, batch_id: str | None) -> pd.DataFrame:
 def clear() -> None:
     """Drop every cached result, e.g. right after an import commits."""
     for loader in (filter_options, summary, activity, agreement_over_time, label_distribution,
-                   labels_per_item, table_counts, import_batches, rejects):
+                   table_counts, import_batches, rejects):
         loader.clear()

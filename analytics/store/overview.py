@@ -10,6 +10,8 @@ the sampling unit of the agreement interval anyway, so the interval stays honest
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from analytics.schema import TIME_GRAINS, EventFilter
@@ -17,15 +19,22 @@ from analytics.store.connection import Store
 from analytics.store.filters import event_condition
 
 
-def _events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
+def _events_cte(
+    flt: EventFilter | None, sample_modulus: int = 1, *, window: bool = False
+) -> tuple[str, list]:
+    """``WITH e AS (…)``: the filtered (and sampled) events; with ``window`` also their trend window.
+
+    With ``window`` the first parameter of the CTE is the split time of ``_WINDOW``.
+    """
     condition, params = event_condition(flt)
+    tag = (", " + _WINDOW) if window else ""
     if sample_modulus <= 1:
-        return "WITH e AS (SELECT * FROM label_events e WHERE " + condition + ") ", params
+        return "WITH e AS (SELECT e.*" + tag + " FROM label_events e WHERE " + condition + ") ", params
     # The filter is materialised before sampling: with both in one WHERE, DuckDB's planner underestimates
     # the events side and builds its semi-join tables from millions of events (out of memory at 1e7).
     # UBIGINT keeps the modulus in 64-bit arithmetic (10× faster than the default 128-bit).
     return (
-        "WITH f AS MATERIALIZED (SELECT e.item_id, e.annotator_id, e.label, e.labeled_at "
+        "WITH f AS MATERIALIZED (SELECT e.item_id, e.annotator_id, e.label, e.labeled_at" + tag + " "
         "FROM label_events e WHERE " + condition + "), "
         "e AS (SELECT * FROM f WHERE hash(f.item_id) % ?::UBIGINT = 0) ",
         [*params, int(sample_modulus)],
@@ -52,36 +61,76 @@ def filter_options(store: Store) -> dict:
     }
 
 
-def totals(store: Store, flt: EventFilter | None = None) -> dict:
-    """Counts of events, items, annotators and distinct labels, and the first and last event time."""
+_TOTALS = (
+    "count(*) AS events, {items} AS items, count(DISTINCT annotator_id) AS annotators, "
+    "count(DISTINCT label) AS labels, min(labeled_at) AS first_at, max(labeled_at) AS last_at"
+)
+_ITEM_STATS = """, r AS (SELECT {window} item_id, annotator_id, arg_max(label, labeled_at) AS label,
+                         count(*) AS n_ev FROM e GROUP BY ALL),
+        c AS (SELECT {window} item_id, label, count(*) AS n, sum(n_ev) AS n_ev FROM r GROUP BY ALL),
+        i AS (SELECT {window} item_id, sum(n_ev) AS n_labels,
+                     sum(n * (n - 1))::DOUBLE / nullif(sum(n) * (sum(n) - 1), 0) AS pa
+              FROM c GROUP BY ALL)
+        SELECT {window} n_labels, count(*) AS items, count(pa) AS rated_multi,
+               coalesce(sum(pa), 0) AS pa_sum, coalesce(sum(pa * pa), 0) AS pa_sumsq
+        FROM i GROUP BY ALL ORDER BY ALL"""
+# Trend reads: every event of both windows in one scan, tagged 0 (previous) or 1 (current).
+_WINDOW = "(e.labeled_at >= ?)::INTEGER AS win"
+
+
+def totals(store: Store, flt: EventFilter | None = None, *, approx_items: bool = False) -> dict:
+    """Counts of events, items, annotators and distinct labels, and the first and last event time.
+
+    With ``approx_items`` the items are counted by HyperLogLog (``approx_count_distinct``, about 2%
+    relative error): the exact distinct count of millions of item ids is most of this query's cost.
+    """
     cte, params = _events_cte(flt)
-    row = store.cursor().execute(
-        cte + "SELECT count(*), count(DISTINCT item_id), count(DISTINCT annotator_id), "
-        "count(DISTINCT label), min(labeled_at), max(labeled_at) FROM e",
-        params,
-    ).fetchone()
+    items = "approx_count_distinct(item_id)" if approx_items else "count(DISTINCT item_id)"
+    row = store.cursor().execute(cte + "SELECT " + _TOTALS.format(items=items) + " FROM e", params).fetchone()
     keys = ("events", "items", "annotators", "labels", "first_at", "last_at")
     return dict(zip(keys, row, strict=True))
 
 
-def item_agreement(store: Store, flt: EventFilter | None = None, *, sample_modulus: int = 1) -> dict:
-    """Per-item pairwise agreement, summarised: items rated by 2+ annotators, mean and standard deviation.
+def item_stats(store: Store, flt: EventFilter | None = None, *, sample_modulus: int = 1) -> pd.DataFrame:
+    """Items by their number of label events, with the sums behind per-item pairwise agreement.
 
-    For an item with n ratings of which n_k carry label k, the share of agreeing ordered rating pairs is
-    Σ_k n_k (n_k − 1) / (n (n − 1)); ``pa_mean`` averages it over items with n ≥ 2. ``items_multi`` counts
-    those items (within the sample when ``sample_modulus`` > 1).
+    One pass over the (sampled) events gives both the labels-per-item histogram and raw agreement.
+    For an item rated by n ≥ 2 annotators of which n_k gave label k, the share of agreeing ordered rating
+    pairs is pa = Σ_k n_k (n_k − 1) / (n (n − 1)).
+
+    Returns
+    -------
+    DataFrame
+        ``n_labels, items, rated_multi, pa_sum, pa_sumsq``, by ``n_labels`` (label events per item,
+        re-labels included): how many items, how many of them have 2+ annotators, and Σ pa, Σ pa² over
+        those. Within the 1-in-``sample_modulus`` item sample when it is above 1.
     """
     cte, params = _events_cte(flt, sample_modulus)
-    row = store.cursor().execute(
-        cte + """, r AS (SELECT item_id, annotator_id, arg_max(label, labeled_at) AS label
-                         FROM e GROUP BY ALL),
-        c AS (SELECT item_id, label, count(*) AS n FROM r GROUP BY ALL),
-        i AS (SELECT sum(n * (n - 1))::DOUBLE / (sum(n) * (sum(n) - 1)) AS pa
-              FROM c GROUP BY item_id HAVING sum(n) >= 2)
-        SELECT count(*), avg(pa), stddev_samp(pa) FROM i""",
-        params,
-    ).fetchone()
-    return {"items_multi": row[0], "pa_mean": row[1], "pa_sd": row[2]}
+    return store.query(cte + _ITEM_STATS.format(window=""), params)
+
+
+def window_totals(store: Store, flt: EventFilter, split_at: dt.datetime) -> pd.DataFrame:
+    """``totals`` (items by HyperLogLog) of the events before ``split_at`` (win 0) and after (win 1).
+
+    One scan for a trend's two windows: ``flt`` spans both, ``split_at`` is where the current one starts.
+    """
+    cte, params = _events_cte(flt, window=True)
+    return store.query(
+        cte + "SELECT win, " + _TOTALS.format(items="approx_count_distinct(item_id)")
+        + " FROM e GROUP BY win ORDER BY win",
+        [split_at, *params],
+    )
+
+
+def window_item_stats(
+    store: Store, flt: EventFilter, split_at: dt.datetime, *, sample_modulus: int = 1
+) -> pd.DataFrame:
+    """``item_stats`` of the events before ``split_at`` (win 0) and after (1), with a ``win`` column.
+
+    An item labeled in both windows counts in each, with the labels of that window.
+    """
+    cte, params = _events_cte(flt, sample_modulus, window=True)
+    return store.query(cte + _ITEM_STATS.format(window="win,"), [split_at, *params])
 
 
 def agreement_by_period(
@@ -135,15 +184,3 @@ def label_distribution(store: Store, flt: EventFilter | None = None) -> pd.DataF
         FROM e GROUP BY label ORDER BY events DESC, label""",
         params,
     )
-
-
-def labels_per_item(store: Store, flt: EventFilter | None = None) -> pd.DataFrame:
-    """How many items carry 1, 2, 3, … label events: n_labels, items (re-labels count as labels)."""
-    cte, params = _events_cte(flt)
-    return store.query(
-        cte + """SELECT n_labels, count(*) AS items FROM (
-            SELECT item_id, count(*) AS n_labels FROM e GROUP BY item_id)
-        GROUP BY n_labels ORDER BY n_labels""",
-        params,
-    )
-

@@ -41,8 +41,7 @@ else:
         key="overview.grain",
     )
 
-    large = summary.events > overview.EXACT_EVENT_LIMIT
-    activity = loaders.activity(src, flt, grain, approx_items=large)
+    activity = loaders.activity(src, flt, grain, approx_items=summary.estimated)
     chart_panel.show(
         charts.activity_figure(activity, metric=metric, grain=grain), activity,
         filename=f"activity_by_{grain}.csv", key="activity",
@@ -62,8 +61,7 @@ else:
             charts.label_distribution_figure(labels), labels, filename="label_distribution.csv", key="labels",
         )
     with right:
-        per_item = loaders.labels_per_item(src, flt)
         chart_panel.show(
-            charts.labels_per_item_figure(per_item), per_item, filename="labels_per_item.csv",
-            key="per-item",
+            charts.labels_per_item_figure(summary.labels_per_item, estimated=summary.estimated),
+            summary.labels_per_item, filename="labels_per_item.csv", key="per-item",
         )

@@ -50,7 +50,7 @@ def test_trend_detects_a_drop_and_says_so(tmp_path):
         assert comparison.current.percent_agreement == pytest.approx(0.60)
         assert comparison.previous.percent_agreement == pytest.approx(0.95)
         assert comparison.delta("percent_agreement") == pytest.approx(-0.35)
-        assert overview.trend(store, days=30, last_at=summary.last_at) == comparison
+        assert overview.trend(store, days=30, summary=summary) == comparison
         lines = overview.verdict(summary, comparison)
     assert lines[0] == "800 labels from 2 annotators on 400 items; 400 items have 2 or more labels."
     assert "77.5%" in lines[1]
@@ -78,18 +78,23 @@ def test_empty_store(tmp_path):
         assert overview.verdict(summary, None) == ["No label events match the current filters."]
 
 
-def test_sample_modulus_keeps_about_the_limit():
+def test_sample_modulus_reads_all_items_up_to_the_limit_then_about_the_sample_size():
     assert overview.sample_modulus(10) == 1
     assert overview.sample_modulus(1_000_000) == 1
-    assert overview.sample_modulus(1_000_001) == 2
-    assert overview.sample_modulus(10_000_000) == 10
+    assert overview.sample_modulus(1_000_001) == 5  # 1-in-5 of 1,000,001 events ≈ 200,000 ≤ 250,000
+    assert overview.sample_modulus(10_000_000) == 40
+    assert overview.sample_modulus(400, limit=100, sample=100) == 4
 
 
 def test_large_store_says_agreement_is_sampled(tmp_path):
     rows = _pairs("2024-01-10", 200, 150, 0)
     with _store(tmp_path / "lw.duckdb", rows) as store:
-        summary = overview.overview_summary(store, exact_event_limit=100)
-    assert summary.events == 400 and summary.items_multi == 200
+        summary = overview.overview_summary(store, exact_event_limit=100, sample_events=100)
+    # items by HyperLogLog, items with 2+ labels scaled from the sample: estimates, said to be so
+    assert summary.estimated and summary.events == 400
+    assert summary.items == pytest.approx(200, rel=0.1)
+    assert summary.items_multi == summary.items
+    assert summary.labels_per_item["n_labels"].tolist() == [2]
     assert summary.agreement_sample_rate == pytest.approx(1 / 4)
     assert summary.agreement_items < 100
     assert "1-in-4 sample of items" in overview.verdict(summary, None)[1]

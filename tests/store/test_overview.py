@@ -47,10 +47,17 @@ def test_totals_and_agreement_by_hand(store):
         "events": 7, "items": 3, "annotators": 3, "labels": 2,
         "first_at": dt.datetime(2024, 1, 1), "last_at": dt.datetime(2024, 2, 20),
     }
-    agreement = q.item_agreement(store)
-    assert agreement["items_multi"] == 2
-    assert agreement["pa_mean"] == pytest.approx((1 / 3 + 1) / 2)
-    assert agreement["pa_sd"] == pytest.approx(((1 - 1 / 3) ** 2 / 2) ** 0.5)
+    stats = q.item_stats(store)
+    # i1: 3 events, 3 raters, pa 1/3; i2: 3 events (a re-label), 2 raters, pa 1; i3: 1 event, 1 rater
+    assert stats.to_dict("list") == {
+        "n_labels": [1, 3], "items": [1, 2], "rated_multi": [0, 2],
+        "pa_sum": [0.0, pytest.approx(1 / 3 + 1)], "pa_sumsq": [0.0, pytest.approx(1 / 9 + 1)],
+    }
+    assert q.totals(store, approx_items=True)["items"] == 3
+
+
+def rated_multi(stats) -> int:
+    return int(stats["rated_multi"].sum())
 
 
 @pytest.mark.parametrize(
@@ -70,7 +77,7 @@ def test_totals_and_agreement_by_hand(store):
 )
 def test_filters_select_the_right_events(store, flt, events, items_multi):
     assert q.totals(store, flt)["events"] == events
-    assert q.item_agreement(store, flt)["items_multi"] == items_multi
+    assert rated_multi(q.item_stats(store, flt)) == items_multi
 
 
 def test_filter_values_travel_as_parameters_not_sql(store):
@@ -101,8 +108,20 @@ def test_label_distribution_and_labels_per_item(store):
     assert dist["label"].tolist() == ["x", "y"]
     assert dist["events"].tolist() == [4, 3]
     assert dist["share"].sum() == pytest.approx(1.0)
-    per_item = q.labels_per_item(store)
-    assert dict(zip(per_item["n_labels"], per_item["items"], strict=True)) == {1: 1, 3: 2}
+
+
+def test_trend_windows_are_read_in_one_scan_each(store):
+    split = dt.datetime(2024, 2, 1)
+    totals = q.window_totals(store, EventFilter(), split).set_index("win")
+    assert totals["events"].to_dict() == {0: 3, 1: 4}
+    assert totals.loc[1, "items"] == 2 and totals.loc[1, "annotators"] == 2
+    stats = q.window_item_stats(store, EventFilter(), split)
+    before, after = stats[stats["win"] == 0], stats[stats["win"] == 1]
+    assert before["pa_sum"].sum() == pytest.approx(1 / 3) and rated_multi(before) == 1
+    assert after["pa_sum"].sum() == pytest.approx(1.0) and rated_multi(after) == 1
+    # the window split composes with the filter: only crowd events (b and c)
+    crowd = q.window_totals(store, EventFilter(cohorts=("crowd",)), split).set_index("win")
+    assert crowd["events"].to_dict() == {0: 2, 1: 2}
 
 
 def test_filter_options(store):
@@ -117,7 +136,7 @@ def test_filter_options(store):
 def test_empty_store_gives_zeros_not_errors(tmp_path):
     with Store(tmp_path / "empty.duckdb") as store:
         assert q.totals(store)["events"] == 0
-        assert q.item_agreement(store)["pa_mean"] is None
+        assert q.item_stats(store).empty
         assert q.activity(store).empty
         assert q.filter_options(store)["first_date"] is None
 
@@ -138,20 +157,22 @@ def test_sampled_agreement_reads_a_subset_of_items(tmp_path):
                 "CASE WHEN i % 2 = 0 OR (i // 2) % 4 = 0 THEN 'x' ELSE 'y' END, TIMESTAMP '2024-01-01', 'b' "
                 "FROM range(20000) t(i)"
             )
-        full = q.item_agreement(store)
-        sample = q.item_agreement(store, sample_modulus=8)
-    assert full["items_multi"] == 10000 and full["pa_mean"] == pytest.approx(0.25)
-    assert 1000 < sample["items_multi"] < 1500
-    assert sample["pa_mean"] == pytest.approx(0.25, abs=0.04)
+        full = q.item_stats(store)
+        sample = q.item_stats(store, sample_modulus=8)
+    assert rated_multi(full) == 10000 and full["pa_sum"].sum() / 10000 == pytest.approx(0.25)
+    assert 1000 < rated_multi(sample) < 1500
+    assert sample["pa_sum"].sum() / rated_multi(sample) == pytest.approx(0.25, abs=0.04)
 
 
 def test_sampling_composes_with_the_filter(store):
     # With modulus 1 the sample path is not taken; a huge modulus keeps at most a few items but must
     # still honour the filter (only crowd events of dataset d1 can be counted).
     flt = EventFilter(cohorts=("crowd",), dataset="d1")
-    full = q.item_agreement(store, flt)
-    assert full["items_multi"] == 1
-    sampled = q.item_agreement(store, flt, sample_modulus=2)
-    assert sampled["items_multi"] in (0, 1)
+    assert rated_multi(q.item_stats(store, flt)) == 1
+    sampled = rated_multi(q.item_stats(store, flt, sample_modulus=2))
+    assert sampled in (0, 1)
     by_period = q.agreement_by_period(store, flt, grain="month", sample_modulus=2)
-    assert by_period["items_multi"].sum() == sampled["items_multi"]
+    assert by_period["items_multi"].sum() == sampled
+    split = dt.datetime(2024, 1, 15)
+    windows = q.window_item_stats(store, flt, split, sample_modulus=2)
+    assert rated_multi(windows) == sampled
