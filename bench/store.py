@@ -20,7 +20,8 @@ a fresh child process of this script, so its peak resident memory (``ru_maxrss``
   ``approx_items`` above ``overview.EXACT_EVENT_LIMIT``, ``agreement_by_period`` by week with the page's
   ``sample_modulus``, ``label_distribution``; the labels-per-item histogram comes with the summary), one by
   one: cold = first run in a fresh process (the OS page cache is not dropped), warm = second run in the
-  same process (DuckDB's buffers warm; Streamlit's cache is not involved). Once with no filter and once with a cohort and slice filter.
+  same process (DuckDB's buffers warm; Streamlit's cache is not involved). Once with no filter and once
+  with a cohort and slice filter.
 * **query baselines** (same run): a bare ``SELECT count(*) FROM label_events`` (the floor), and pandas
   computing totals, label distribution and weekly activity per cohort from the events loaded into a
   DataFrame, against DuckDB's ``totals`` + ``label_distribution`` + exact ``activity``.

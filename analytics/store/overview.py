@@ -20,16 +20,19 @@ from analytics.store.filters import event_condition
 
 
 def _events_cte(
-    flt: EventFilter | None, sample_modulus: int = 1, *, window: bool = False
+    flt: EventFilter | None, sample_modulus: int = 1, *, window: bool = False, inline: bool = False
 ) -> tuple[str, list]:
     """``WITH e AS (…)``: the filtered (and sampled) events; with ``window`` also their trend window.
 
-    With ``window`` the first parameter of the CTE is the split time of ``_WINDOW``.
+    With ``window`` the first parameter of the CTE is the split time of ``_WINDOW``. ``inline`` asks
+    DuckDB to re-read a CTE referenced twice rather than materialise it: faster even when filtered.
     """
     condition, params = event_condition(flt)
     tag = (", " + _WINDOW) if window else ""
     if sample_modulus <= 1:
-        return "WITH e AS (SELECT e.*" + tag + " FROM label_events e WHERE " + condition + ") ", params
+        hint = "NOT MATERIALIZED " if inline else ""
+        select = "(SELECT e.*" + tag + " FROM label_events e WHERE " + condition + ") "
+        return "WITH e AS " + hint + select, params
     # The filter is materialised before sampling: with both in one WHERE, DuckDB's planner underestimates
     # the events side and builds its semi-join tables from millions of events (out of memory at 1e7).
     # UBIGINT keeps the modulus in 64-bit arithmetic (10× faster than the default 128-bit).
@@ -61,10 +64,15 @@ def filter_options(store: Store) -> dict:
     }
 
 
-_TOTALS = (
-    "count(*) AS events, {items} AS items, count(DISTINCT annotator_id) AS annotators, "
-    "count(DISTINCT label) AS labels, min(labeled_at) AS first_at, max(labeled_at) AS last_at"
-)
+# Distinct annotators and labels are counted over (annotator, label) groups, items in a second read of
+# the events: DuckDB is slow on several DISTINCT aggregates over millions of rows (0.6 s → 0.17 s at 1e7).
+_TOTALS = """, g AS (SELECT {window} annotator_id, label, count(*) AS n, min(labeled_at) AS lo,
+                          max(labeled_at) AS hi FROM e GROUP BY ALL),
+        i AS (SELECT {window} {items} AS items FROM e GROUP BY ALL)
+        SELECT {window} sum(n)::BIGINT AS events, any_value(i.items) AS items,
+               count(DISTINCT annotator_id) AS annotators, count(DISTINCT label) AS labels,
+               min(lo) AS first_at, max(hi) AS last_at
+        FROM g {join} GROUP BY ALL"""
 _ITEM_STATS = """, r AS (SELECT {window} item_id, annotator_id, arg_max(label, labeled_at) AS label,
                          count(*) AS n_ev FROM e GROUP BY ALL),
         c AS (SELECT {window} item_id, label, count(*) AS n, sum(n_ev) AS n_ev FROM r GROUP BY ALL),
@@ -84,11 +92,14 @@ def totals(store: Store, flt: EventFilter | None = None, *, approx_items: bool =
     With ``approx_items`` the items are counted by HyperLogLog (``approx_count_distinct``, about 2%
     relative error): the exact distinct count of millions of item ids is most of this query's cost.
     """
-    cte, params = _events_cte(flt)
+    cte, params = _events_cte(flt, inline=True)
     items = "approx_count_distinct(item_id)" if approx_items else "count(DISTINCT item_id)"
-    row = store.cursor().execute(cte + "SELECT " + _TOTALS.format(items=items) + " FROM e", params).fetchone()
+    row = store.cursor().execute(
+        cte + _TOTALS.format(window="", items=items, join=", i"), params
+    ).fetchone()
     keys = ("events", "items", "annotators", "labels", "first_at", "last_at")
-    return dict(zip(keys, row, strict=True))
+    counts = dict(zip(keys, row, strict=True))
+    return {**counts, "events": counts["events"] or 0}
 
 
 def item_stats(store: Store, flt: EventFilter | None = None, *, sample_modulus: int = 1) -> pd.DataFrame:
@@ -114,10 +125,10 @@ def window_totals(store: Store, flt: EventFilter, split_at: dt.datetime) -> pd.D
 
     One scan for a trend's two windows: ``flt`` spans both, ``split_at`` is where the current one starts.
     """
-    cte, params = _events_cte(flt, window=True)
+    cte, params = _events_cte(flt, window=True, inline=True)
     return store.query(
-        cte + "SELECT win, " + _TOTALS.format(items="approx_count_distinct(item_id)")
-        + " FROM e GROUP BY win ORDER BY win",
+        cte
+        + _TOTALS.format(window="win,", items="approx_count_distinct(item_id)", join="JOIN i USING (win)"),
         [split_at, *params],
     )
 
