@@ -19,9 +19,6 @@ ACTIVITY_METRICS = {
     "labels": "Distinct labels used",
 }
 
-#: Fill of confidence bands: the accent colour, light.
-_BAND = "rgba(0, 114, 178, 0.18)"
-
 #: Axis titles of the time grains.
 GRAIN_TITLES = {"day": "Day", "week": "Week (starting Monday)", "month": "Month"}
 
@@ -87,13 +84,7 @@ def agreement_figure(frame: pd.DataFrame, *, grain: str = "week") -> go.Figure:
     being bridged, so the band never claims certainty about a period it knows nothing of.
     """
     fig = go.Figure()
-    for run in _runs(frame["ci_low"].notna() & frame["ci_high"].notna()):
-        rows = frame.iloc[run]
-        fig.add_trace(go.Scatter(
-            x=[*rows["period"], *rows["period"][::-1]], y=[*rows["ci_high"], *rows["ci_low"][::-1]],
-            name="95% CI", fill="toself", fillcolor=_BAND, mode="lines", line={"width": 1, "color": _BAND},
-            hoverinfo="skip", legendgroup="ci", showlegend=not fig.data,
-        ))
+    theme.add_ci_band(fig, frame["period"], frame["ci_low"], frame["ci_high"], color=theme.ACCENT)
     fig.add_trace(go.Scatter(
         x=frame["period"], y=frame["pa_mean"], name="Raw agreement", mode="lines+markers",
         line={"color": theme.ACCENT, "width": 2}, customdata=frame[["items_multi", "ci_low", "ci_high"]],
@@ -157,15 +148,3 @@ def labels_per_item_figure(frame: pd.DataFrame, *, estimated: bool = False) -> g
     fig.update_layout(hovermode="closest")
     title = "Labels per item (estimated from a sample of items)" if estimated else "Labels per item"
     return theme.styled(fig, title=title)
-
-
-def _runs(mask: pd.Series) -> list[slice]:
-    """Positional slices of the runs of consecutive True values in ``mask``."""
-    runs, start = [], None
-    for i, flag in enumerate([*mask.tolist(), False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            runs.append(slice(start, i))
-            start = None
-    return runs

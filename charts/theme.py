@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pandas as pd
 import plotly.graph_objects as go
 
 #: Okabe & Ito (2008), "Color Universal Design", without black.
@@ -65,3 +66,42 @@ def color_map(categories: Iterable[str]) -> dict[str, str]:
     {'crowd': '#0072B2', 'expert': '#E69F00'}
     """
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(set(categories)))}
+
+
+def add_ci_band(
+    fig: go.Figure,
+    x: pd.Series,
+    low: pd.Series,
+    high: pd.Series,
+    *,
+    color: str,
+    name: str = "95% CI",
+    group: str = "ci",
+    show_legend: bool | None = None,
+) -> None:
+    """Add a shaded confidence band to ``fig``: one filled polygon per run of points with both bounds.
+
+    A point without an interval breaks the band instead of being bridged, so the band never claims
+    certainty about a period it knows nothing of. Only the first polygon of ``group`` enters the legend
+    (``show_legend`` None: only when ``fig`` has no trace yet).
+    """
+    fill = _rgba(color, 0.18)
+    mask = (low.notna() & high.notna()).tolist()
+    x, low, high = list(x), list(low), list(high)
+    first = not fig.data if show_legend is None else show_legend
+    start = None
+    for i, flag in enumerate([*mask, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            fig.add_trace(go.Scatter(
+                x=[*x[start:i], *x[start:i][::-1]], y=[*high[start:i], *low[start:i][::-1]],
+                name=name, fill="toself", fillcolor=fill, mode="lines", line={"width": 1, "color": fill},
+                hoverinfo="skip", legendgroup=group, showlegend=first,
+            ))
+            first, start = False, None
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
