@@ -1,0 +1,372 @@
+"""Majority vote and Dawid–Skene: published estimates, real crowds with gold, simulated crowds, edge cases."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import consensus
+from analytics.consensus import DawidSkene, majority_vote
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Real crowds with their licences, copied into the repository for tests (tests/data/real/README.md).
+REAL = ROOT / "tests" / "data" / "real"
+
+#: crowd-kit 1.4.2 DawidSkene(n_iter=100) against gold (items right / items), measured in bench/consensus.py,
+#: see bench/README.md (section "Consensus"). Ours must not fall below it.
+CROWDKIT_DS_ACCURACY = {"bluebirds": 96 / 108, "rte": 742 / 800, "temp": 435 / 462, "wsd": 176 / 177}
+
+
+def _events(item, annotator, label, **extra) -> pd.DataFrame:
+    return pd.DataFrame({"item_id": item, "annotator_id": annotator, "label": label, **extra})
+
+
+def _accuracy(labels: pd.Series, gold: pd.Series) -> float:
+    return float((labels == gold.reindex(labels.index)).mean())
+
+
+def _mv_labels(events: pd.DataFrame) -> pd.Series:
+    return majority_vote(events).set_index("item_id")["label"]
+
+
+# --- real data -------------------------------------------------------------------------------------------
+
+
+def _real(folder: str) -> Path:
+    path = REAL / folder
+    assert path.is_dir(), f"real data {path} is missing from the checkout"
+    return path
+
+
+def _anaesthetist() -> pd.DataFrame:
+    """Dawid & Skene (1979) Table 1: 45 patients, 5 observers, observer 1 rated each patient 3 times."""
+    raw = pd.read_csv(_real("dawid_skene_1979") / "anaesthetist_ratings_long.csv")
+    return raw.rename(columns={"patient": "item_id", "observer": "annotator_id", "rating": "label"})
+
+
+def _bluebirds() -> tuple[pd.DataFrame, pd.Series]:
+    """Welinder et al. (2010) bluebirds: the YAML maps are flat enough to read without a YAML parser."""
+    folder = _real("bluebirds")
+    pairs = re.compile(r"(\w+):\s*(true|false)")
+    rows = [
+        (int(task), worker, value == "true")
+        for worker, body in re.findall(
+            r"^(\w+):\s*\{(.*?)\}", (folder / "labels.yaml").read_text(), re.M | re.S
+        )
+        for task, value in pairs.findall(body)
+    ]
+    gold = {int(task): value == "true" for task, value in pairs.findall((folder / "gt.yaml").read_text())}
+    return pd.DataFrame(rows, columns=["item_id", "annotator_id", "label"]), pd.Series(gold)
+
+
+def _snow(task: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Snow et al. (2008) RTE / TEMP / WSD: one row per AMT label, gold repeated on every row."""
+    raw = pd.read_csv(_real("snow2008") / f"{task}.standardized.tsv", sep="\t", dtype={"orig_id": str})
+    events = raw.rename(
+        columns={"orig_id": "item_id", "!amt_worker_ids": "annotator_id", "response": "label"}
+    )
+    return events[["item_id", "annotator_id", "label"]], raw.groupby("orig_id")["gold"].first()
+
+
+def test_dawid_skene_1979_reproduces_the_published_estimates():
+    """Dawid & Skene (1979), Applied Statistics 28(1):20–28, on their Table 1 data with every rating counted
+    (observer 1's three ratings of each patient are three ratings) and no smoothing: the maximum-likelihood
+    estimates of the paper, printed to two decimals."""
+    ds = DawidSkene(smoothing=0, repeated="all", tol=1e-10, max_iter=500).fit(_anaesthetist())
+    assert ds.converged_
+    # Table 2: estimated class probabilities p_j.
+    np.testing.assert_allclose(ds.priors_.loc[[1, 2, 3, 4]], [0.40, 0.42, 0.11, 0.07], atol=0.005)
+    # Table 3: estimated error rates of observer 1 (rows: true class 1-4, columns: rating 1-4).
+    published = [
+        [0.89, 0.11, 0.00, 0.00],
+        [0.07, 0.88, 0.05, 0.00],
+        [0.00, 0.34, 0.66, 0.00],
+        [0.00, 0.00, 0.56, 0.44],
+    ]
+    np.testing.assert_allclose(ds.confusion(1).to_numpy(), published, atol=0.005)
+    # Table 4: final class indicators of the first patients (1 -> class 1, 2 -> class 4, 3-6 -> class 2).
+    expected = np.zeros((6, 4))
+    expected[np.arange(6), [0, 3, 1, 1, 1, 1]] = 1.0
+    np.testing.assert_allclose(ds.probas_.loc[1:6].to_numpy(), expected, atol=0.005)
+    assert ds.labels_.loc[1:6].tolist() == [1, 4, 2, 2, 2, 2]
+
+
+def test_dawid_skene_1979_counts_repeated_ratings_only_when_asked():
+    events = _anaesthetist()
+    all_ratings = DawidSkene(smoothing=0, repeated="all").fit(events)
+    latest = DawidSkene(smoothing=0, repeated="latest").fit(events)
+    assert all_ratings.n_ratings_.loc[1] == 135 and latest.n_ratings_.loc[1] == 45
+    assert (latest.n_ratings_ == 45).all()
+
+
+@pytest.mark.parametrize("name", ["bluebirds", "rte", "temp", "wsd"])
+def test_dawid_skene_on_real_crowds_is_at_least_crowdkit_and_majority_vote(name):
+    events, gold = _bluebirds() if name == "bluebirds" else _snow(name)
+    ours = _accuracy(DawidSkene().fit_predict(events), gold)
+    assert ours >= CROWDKIT_DS_ACCURACY[name]
+    assert ours >= _accuracy(_mv_labels(events), gold)
+
+
+def test_majority_vote_on_rte_counts_ties_by_the_documented_rule():
+    """RTE has 10 binary votes per item: 65 items split 5-5 and go to label 1, the more frequent overall."""
+    events, _ = _snow("rte")
+    result = majority_vote(events)
+    ties = result[result["support"] == 0.5]
+    assert len(ties) == 65 and (ties["label"] == 1).all()
+    assert (result["n_ratings"] == 10).all()
+
+
+# --- simulated crowds ------------------------------------------------------------------------------------
+
+
+def simulate_crowd(seed: int, *, n_items: int, n_annotators: int, per_item: tuple[int, int], k: int = 4):
+    """Events and truth from a known noise model: skewed class priors, annotator accuracies uniform in
+    [0.45, 0.95], class-specific confusions (each true class sends its errors to the other classes with
+    Dirichlet(0.5) weights, so mostly to one or two of them), log-normal workloads."""
+    rng = np.random.default_rng(seed)
+    prior = 0.5 ** np.arange(k) + 0.1
+    truth = rng.choice(k, n_items, p=prior / prior.sum())
+    accuracy = rng.uniform(0.45, 0.95, n_annotators)
+    errors = rng.dirichlet(np.full(k - 1, 0.5), size=(n_annotators, k))
+    confusion = np.empty((n_annotators, k, k))
+    for c in range(k):
+        confusion[:, c, np.arange(k) != c] = errors[:, c] * (1 - accuracy[:, None])
+        confusion[:, c, c] = accuracy
+    n_labels = rng.integers(per_item[0], per_item[1] + 1, n_items)
+    workload = rng.lognormal(0.0, 1.0, n_annotators)
+    item = np.repeat(np.arange(n_items), n_labels)
+    annotator = np.concatenate(
+        [rng.choice(n_annotators, size=m, replace=False, p=workload / workload.sum()) for m in n_labels]
+    )
+    cumulative = confusion[annotator, truth[item]].cumsum(axis=1)
+    label = (rng.random(len(item))[:, None] > cumulative).sum(axis=1)
+    events = _events(item, annotator, np.minimum(label, k - 1))
+    return events, pd.Series(truth), accuracy
+
+
+def test_dawid_skene_is_not_below_majority_vote_on_a_sparse_crowd():
+    """2,000 items, 500 annotators, 2-5 labels per item: ~14 ratings per annotator for 12 confusion cells."""
+    events, truth, _ = simulate_crowd(0, n_items=2000, n_annotators=500, per_item=(2, 5))
+    assert events.groupby("annotator_id").size().median() < 10
+    majority = _accuracy(_mv_labels(events), truth)
+    for pooling in ("none", "shrink", "sparse"):
+        assert _accuracy(DawidSkene(pooling=pooling).fit_predict(events), truth) >= majority
+
+
+def test_unsmoothed_dawid_skene_overfits_a_sparse_crowd():
+    """The failure the smoothing exists for: maximum likelihood falls below majority vote here."""
+    events, truth, _ = simulate_crowd(0, n_items=2000, n_annotators=500, per_item=(2, 5))
+    assert _accuracy(DawidSkene(smoothing=0).fit_predict(events), truth) < _accuracy(
+        _mv_labels(events), truth
+    )
+
+
+def test_dawid_skene_beats_majority_vote_clearly_on_a_dense_crowd_and_finds_the_skills():
+    events, truth, accuracy = simulate_crowd(1, n_items=1000, n_annotators=30, per_item=(5, 10))
+    ds = DawidSkene().fit(events)
+    assert _accuracy(ds.labels_, truth) >= _accuracy(_mv_labels(events), truth) + 0.015
+    # Expected accuracy under the true class mix tracks each annotator's true accuracy.
+    skill = ds.skills_.reindex(np.arange(30)).to_numpy()
+    assert np.corrcoef(skill, accuracy)[0, 1] > 0.9
+    assert np.abs(skill - accuracy).mean() < 0.05
+
+
+# --- majority vote fixtures -----------------------------------------------------------------------------
+
+
+def test_majority_vote_support_and_counts():
+    events = _events([1, 1, 1, 2, 2, 2, 2], list("abcabcd"), ["x", "x", "y", "y", "y", "y", "x"])
+    result = majority_vote(events)
+    assert result.columns.tolist() == ["item_id", "label", "support", "n_ratings"]
+    assert result["label"].tolist() == ["x", "y"]
+    np.testing.assert_allclose(result["support"], [2 / 3, 3 / 4])
+    assert result["n_ratings"].tolist() == [3, 4]
+
+
+def test_majority_vote_tie_goes_to_the_label_most_frequent_overall():
+    # Item 1 ties x-y; y is given 3 times overall, x twice.
+    events = _events([1, 1, 2, 2, 3], list("ababc"), ["x", "y", "y", "y", "x"])
+    result = majority_vote(events).set_index("item_id")
+    assert result.loc[1, "label"] == "y"
+    assert result.loc[1, "support"] == 0.5
+
+
+def test_majority_vote_tie_on_overall_frequency_goes_to_the_smallest_label():
+    events = _events([1, 1, 2, 2], list("abab"), ["z", "b", "b", "z"])
+    assert majority_vote(events)["label"].tolist() == ["b", "b"]
+
+
+def test_majority_vote_one_annotator_and_one_class():
+    one_annotator = _events([3, 1, 2], ["a"] * 3, [2, 0, 0])
+    result = majority_vote(one_annotator)
+    assert result["item_id"].tolist() == [1, 2, 3]
+    assert result["label"].tolist() == [0, 0, 2] and (result["support"] == 1).all()
+    one_class = _events([1, 1, 2], list("aba"), ["only"] * 3)
+    assert majority_vote(one_class)["label"].tolist() == ["only", "only"]
+
+
+def test_repeated_ratings_keep_the_latest_by_time_else_the_last_row():
+    events = _events([1, 1, 1], ["a", "a", "b"], ["x", "y", "x"])
+    # Without labeled_at the last row of (1, a) wins: one x, one y, tie -> x (more frequent overall).
+    assert majority_vote(events)["n_ratings"].tolist() == [2]
+    timed = events.assign(labeled_at=pd.to_datetime(["2026-03-02", "2026-03-01", "2026-03-01"]))
+    assert majority_vote(timed)[["label", "support"]].iloc[0].tolist() == ["x", 1.0]
+    counted = majority_vote(events, repeated="all")
+    assert counted[["label", "n_ratings"]].iloc[0].tolist() == ["x", 3]
+
+
+def test_majority_vote_is_invariant_to_row_order_and_leaves_the_input_alone():
+    events, _, _ = simulate_crowd(2, n_items=300, n_annotators=40, per_item=(2, 5))
+    before = events.copy()
+    shuffled = events.sample(frac=1.0, random_state=0)
+    pd.testing.assert_frame_equal(majority_vote(events), majority_vote(shuffled))
+    pd.testing.assert_frame_equal(events, before)
+
+
+# --- Dawid–Skene fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_crowd():
+    events, truth, _ = simulate_crowd(3, n_items=400, n_annotators=25, per_item=(3, 6))
+    return events, truth
+
+
+def test_dawid_skene_attributes_are_consistent(small_crowd):
+    events, _ = small_crowd
+    ds = DawidSkene().fit(events)
+    k, m = 4, events["annotator_id"].nunique()
+    assert ds.confusions_.shape == (m, k, k)
+    np.testing.assert_allclose(ds.confusions_.sum(axis=2), 1.0)
+    np.testing.assert_allclose(ds.probas_.sum(axis=1), 1.0)
+    assert ds.priors_.sum() == pytest.approx(1.0)
+    assert ds.probas_.columns.tolist() == ds.classes_.tolist() == [0, 1, 2, 3]
+    assert ds.labels_.index.equals(ds.probas_.index)
+    assert (ds.labels_ == ds.probas_.idxmax(axis=1)).all()
+    expected_skill = np.einsum("jkk,k->j", ds.confusions_, ds.priors_.to_numpy())
+    np.testing.assert_allclose(ds.skills_.to_numpy(), expected_skill)
+    assert ds.n_ratings_.sum() == len(events)
+    assert ds.convergence_.columns.tolist() == ["iteration", "log_likelihood", "objective", "delta"]
+    assert len(ds.convergence_) == ds.n_iter_ and ds.converged_
+    assert ds.log_likelihood_ == ds.convergence_["log_likelihood"].iloc[-1]
+    # EM never decreases its objective.
+    assert (np.diff(ds.convergence_["objective"]) > -1e-9).all()
+    heatmap = ds.confusion(ds.annotators_[0])
+    assert heatmap.index.name == "true_label" and heatmap.columns.name == "given_label"
+
+
+def test_dawid_skene_is_deterministic_and_invariant_to_row_order(small_crowd):
+    events, _ = small_crowd
+    before = events.copy()
+    first, second = DawidSkene().fit(events), DawidSkene().fit(events)
+    shuffled = DawidSkene().fit(events.sample(frac=1.0, random_state=1))
+    pd.testing.assert_frame_equal(first.probas_, second.probas_)
+    pd.testing.assert_frame_equal(first.probas_, shuffled.probas_, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(first.confusions_, shuffled.confusions_, atol=1e-10)
+    pd.testing.assert_frame_equal(events, before)
+    seeded = [DawidSkene(init="random", random_state=7).fit(events).probas_ for _ in range(2)]
+    pd.testing.assert_frame_equal(*seeded)
+
+
+def test_warm_start_converges_in_fewer_iterations_when_new_events_arrive(small_crowd):
+    events, truth = small_crowd
+    old, new = events[events["item_id"] < 360], events
+    cold = DawidSkene().fit(new)
+    warm = DawidSkene(warm_start=True).fit(old)
+    warm.fit(new)
+    assert warm.n_iter_ < cold.n_iter_
+    assert warm.converged_ and warm.probas_.index.equals(cold.probas_.index)
+    assert (warm.labels_ == cold.labels_).mean() > 0.99
+    # A new annotator and a new class do not break the warm start.
+    extra = _events([1000, 1000, 1000], ["newcomer", 0, 1], [9, 9, 9])
+    warm.fit(pd.concat([new, extra], ignore_index=True))
+    assert warm.classes_.tolist() == [0, 1, 2, 3, 9] and "newcomer" in warm.annotators_
+
+
+def test_dawid_skene_one_annotator_keeps_their_labels():
+    events = _events([1, 2, 3, 4], ["a"] * 4, ["x", "y", "x", "x"])
+    ds = DawidSkene().fit(events)
+    assert ds.labels_.tolist() == ["x", "y", "x", "x"]
+    assert ds.confusions_.shape == (1, 2, 2)
+
+
+def test_dawid_skene_one_class():
+    ds = DawidSkene().fit(_events([1, 1, 2], list("aba"), ["only"] * 3))
+    assert ds.labels_.tolist() == ["only", "only"]
+    np.testing.assert_allclose(ds.confusions_, 1.0)
+    np.testing.assert_allclose(ds.probas_.to_numpy(), 1.0)
+    assert ds.converged_
+
+
+def test_sparse_pooling_shares_one_matrix_among_annotators_with_few_labels(small_crowd):
+    events, _ = small_crowd
+    ds = DawidSkene(pooling="sparse", min_labels=60).fit(events)
+    few = ds.n_ratings_ < 60
+    assert few.any() and (~few).any()
+    assert ds.pooled_.equals(few.rename("pooled"))
+    shared = ds.confusions_[few.to_numpy()]
+    np.testing.assert_allclose(shared, np.broadcast_to(shared[0], shared.shape))
+    assert not DawidSkene().fit(events).pooled_.any()
+
+
+# --- validation -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", [["item_id"], ["annotator_id", "label"]])
+@pytest.mark.parametrize("run", [majority_vote, lambda events: DawidSkene().fit(events)])
+def test_missing_columns_are_named(run, missing):
+    events = _events([1], ["a"], ["x"]).drop(columns=missing)
+    with pytest.raises(ValueError, match=", ".join(missing)):
+        run(events)
+
+
+@pytest.mark.parametrize("run", [majority_vote, lambda events: DawidSkene().fit(events)])
+def test_empty_and_incomplete_input_is_rejected(run):
+    with pytest.raises(ValueError, match="empty"):
+        run(_events([], [], []))
+    with pytest.raises(ValueError, match="'label' has 1 missing"):
+        run(_events([1, 2], ["a", "b"], ["x", None]))
+    with pytest.raises(ValueError, match="labeled_at"):
+        run(_events([1], ["a"], ["x"], labeled_at=["not a time"]))
+    with pytest.raises(TypeError, match="DataFrame"):
+        run([("1", "a", "x")])
+
+
+def test_unknown_repeated_rule_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="latest, all"):
+        majority_vote(_events([1], ["a"], ["x"]), repeated="first")
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"max_iter": 0}, "max_iter"),
+        ({"tol": -1.0}, "tol"),
+        ({"init": "kmeans"}, "majority, random"),
+        ({"smoothing": -0.5}, "smoothing"),
+        ({"prior_accuracy": 1.5}, "prior_accuracy"),
+        ({"pooling": "hierarchical"}, "none, shrink, sparse"),
+        ({"min_labels": -1}, "min_labels"),
+        ({"repeated": "first"}, "latest, all"),
+    ],
+)
+def test_bad_hyperparameters_are_rejected_at_fit(params, message):
+    model = DawidSkene(**params)  # __init__ only stores them, as in scikit-learn
+    with pytest.raises(ValueError, match=message):
+        model.fit(_events([1], ["a"], ["x"]))
+
+
+def test_public_names_are_documented():
+    for obj in (
+        consensus.majority_vote,
+        consensus.DawidSkene,
+        DawidSkene.fit,
+        DawidSkene.fit_predict,
+        DawidSkene.confusion,
+    ):
+        assert obj.__doc__ and obj.__doc__.strip()
+    assert set(consensus.__all__) == {"majority_vote", "DawidSkene"}
