@@ -1,0 +1,216 @@
+"""Cohen's kappa of two annotators, one pair or every pair, with its large-sample standard error.
+
+Input is long-format label events (``item_id, annotator_id, label``, optional ``labeled_at``); each
+annotator counts once per item with their latest label (``analytics.ratings.latest_ratings``). Kappa compares
+two annotators on the items both rated; ``pairwise_kappa`` does so for every pair at once from the pairs of
+ratings inside each item, never from an items × annotators matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analytics.ratings import factorize_sorted, latest_ratings, within_group_pairs
+from analytics.reliability import AgreementEstimate
+
+#: Weightings of Cohen's kappa.
+WEIGHTS = (None, "linear", "quadratic")
+
+
+def _disagreement(labels: pd.Index, weights: str | None, order: Sequence | None) -> np.ndarray:
+    """K × K disagreement weights v_ck of a weighting: 1 − I, |s_c − s_k| or (s_c − s_k)² on label scores."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"unknown weights {weights!r}; valid weights: {', '.join(map(repr, WEIGHTS))}")
+    if weights is None:
+        return 1.0 - np.eye(len(labels))
+    if order is not None:
+        scores = pd.Index(list(order)).get_indexer(labels).astype(float)
+        if (scores < 0).any():
+            raise ValueError(f"labels missing from order=: {list(labels[scores < 0])[:10]}")
+    else:
+        scores = pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce").to_numpy(float)
+        if np.isnan(scores).any():
+            raise ValueError(f"{weights} weights need numeric labels or order=[...]; got {list(labels)[:5]}")
+    gap = np.abs(scores[:, None] - scores[None, :])
+    return gap if weights == "linear" else gap**2
+
+
+def _pair_ratings(events: pd.DataFrame, annotator_a, annotator_b) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    ratings = latest_ratings(events)
+    a = ratings.loc[ratings["annotator_id"] == annotator_a, ["item_id", "label"]]
+    b = ratings.loc[ratings["annotator_id"] == annotator_b, ["item_id", "label"]]
+    shared = a.merge(b, on="item_id", suffixes=("_a", "_b"))
+    codes, labels = factorize_sorted(pd.concat([shared["label_a"], shared["label_b"]]))
+    return codes[: len(shared)], codes[len(shared):], labels
+
+
+def _cohen(table: np.ndarray, disagreement: np.ndarray) -> tuple[float, float]:
+    """Kappa and its large-sample standard error (Fleiss, Cohen & Everitt 1969) of a K × K table."""
+    n = table.sum()
+    if n == 0:
+        return float("nan"), float("nan")
+    p = table / n
+    row, col = p.sum(axis=1), p.sum(axis=0)
+    observed = (p * disagreement).sum()
+    expected = row @ disagreement @ col
+    if expected <= 0:  # both annotators gave one and the same label throughout: 0/0
+        return float("nan"), float("nan")
+    kappa = 1.0 - observed / expected
+    spread = disagreement - ((disagreement @ col)[:, None] + (row @ disagreement)[None, :]) * (1 - kappa)
+    variance = ((p * spread**2).sum() - observed**2) / (n * expected**2)
+    return float(kappa), float(np.sqrt(max(variance, 0.0)))
+
+
+def _cohen_table(codes_a: np.ndarray, codes_b: np.ndarray, k: int) -> np.ndarray:
+    return np.bincount(codes_a * k + codes_b, minlength=k * k).reshape(k, k).astype(float)
+
+
+def cohens_kappa(events: pd.DataFrame, annotator_a, annotator_b, *, weights: str | None = None,
+                 order: Sequence | None = None) -> float:
+    """Cohen's kappa of two annotators on the items both rated.
+
+    Parameters
+    ----------
+    events : DataFrame with columns ``item_id, annotator_id, label`` (optional ``labeled_at``)
+    annotator_a, annotator_b : annotator ids
+    weights : {None, 'linear', 'quadratic'}
+        None for nominal labels; 'linear' or 'quadratic' disagreement weights for ordered labels.
+    order : sequence, optional
+        Labels from lowest to highest, scored 0, 1, …; without it weighted kappa needs numeric labels and
+        uses their values.
+
+    Returns
+    -------
+    float
+        κ ≤ 1; nan when the two share no item, or both gave one and the same label to every shared item.
+
+    Notes
+    -----
+    κ = 1 − Σ_ck v_ck p_ck / Σ_ck v_ck p_c· p_·k, with p the joint distribution of the two annotators' labels
+    and disagreement weights v_ck = [c ≠ k], |s_c − s_k| or (s_c − s_k)² on label scores s. Unweighted, it
+    is (p_o − p_e) / (1 − p_e). Equals scikit-learn's ``cohen_kappa_score``; for weighted kappa,
+    scikit-learn scores the labels present by their rank, which is the same when the labels are consecutive
+    integers.
+
+    References
+    ----------
+    Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and Psychological
+    Measurement 20(1), 37–46.
+    Cohen, J. (1968). Weighted kappa. Psychological Bulletin 70(4), 213–220.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"item_id": [1, 1, 2, 2, 3, 3], "annotator_id": list("ababab"),
+    ...                        "label": ["x", "x", "y", "y", "x", "y"]})
+    >>> round(cohens_kappa(events, "a", "b"), 4)
+    0.4
+    """
+    return cohens_kappa_estimate(events, annotator_a, annotator_b, weights=weights, order=order).value
+
+
+def cohens_kappa_estimate(events: pd.DataFrame, annotator_a, annotator_b, *, weights: str | None = None,
+                          order: Sequence | None = None, confidence: float = 0.95) -> AgreementEstimate:
+    """Cohen's kappa of two annotators with its large-sample standard error and normal interval.
+
+    Parameters are those of ``cohens_kappa``, plus ``confidence`` in (0, 1).
+
+    Returns
+    -------
+    AgreementEstimate
+        ``metric='cohens_kappa'``, ``level`` the weighting ('nominal', 'linear' or 'quadratic'), ``n_items``
+        the shared items.
+
+    Notes
+    -----
+    Var(κ) = [Σ_ck p_ck (v_ck − (v̄_c· + v̄_·k)(1 − κ))² − (Σ_ck p_ck v_ck)²] / (n (Σ_ck p_c· p_·k v_ck)²),
+    with v̄_c· = Σ_k p_·k v_ck and v̄_·k = Σ_c p_c· v_ck: the variance of Fleiss, Cohen & Everitt (1969),
+    written with disagreement weights; it is not the variance under κ = 0, and equals statsmodels'
+    ``cohens_kappa(...).std_kappa``. The interval is κ ± z · SE, clipped to [−1, 1]; it assumes items are
+    independent and n large (say 30+ shared items).
+
+    References
+    ----------
+    Fleiss, J. L., Cohen, J. & Everitt, B. S. (1969). Large sample standard errors of kappa and weighted
+    kappa. Psychological Bulletin 72(5), 323–327.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must lie strictly between 0 and 1")
+    codes_a, codes_b, labels = _pair_ratings(events, annotator_a, annotator_b)
+    disagreement = _disagreement(labels, weights, order)
+    kappa, std_error = _cohen(_cohen_table(codes_a, codes_b, len(labels)), disagreement)
+    half = stats.norm.ppf((1 + confidence) / 2) * std_error
+    return AgreementEstimate(
+        metric="cohens_kappa", value=kappa, ci_low=max(kappa - half, -1.0) if np.isfinite(half) else np.nan,
+        ci_high=min(kappa + half, 1.0) if np.isfinite(half) else np.nan, std_error=std_error,
+        confidence=confidence, method="normal, Fleiss, Cohen & Everitt (1969) SE", n_items=len(codes_a),
+        n_ratings=2 * len(codes_a), level=weights or "nominal",
+    )
+
+
+def pairwise_kappa(events: pd.DataFrame, *, min_overlap: int = 10, weights: str | None = None,
+                   order: Sequence | None = None) -> pd.DataFrame:
+    """Cohen's kappa of every pair of annotators who rated at least ``min_overlap`` items in common.
+
+    Parameters
+    ----------
+    events : DataFrame with columns ``item_id, annotator_id, label`` (optional ``labeled_at``)
+    min_overlap : int
+        Pairs sharing fewer items are left out: kappa on a handful of items is noise.
+    weights, order
+        As in ``cohens_kappa``.
+
+    Returns
+    -------
+    DataFrame with columns ``annotator_a, annotator_b, n_items, kappa``
+        One row per pair, ``annotator_a < annotator_b``, sorted by the two; nan kappa as in ``cohens_kappa``.
+
+    Notes
+    -----
+    Built from the pairs of ratings inside each item (Σ_i m_i (m_i − 1) / 2 of them), never from an
+    items × annotators matrix, so it scales with the ratings, not with N × M. Each pair's kappa is the one
+    ``cohens_kappa`` gives (label scores are shared by all pairs, so weighted kappa uses the labels' values
+    or ``order``, not the ranks of the labels a pair happened to use).
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"item_id": [1, 1, 2, 2, 3, 3], "annotator_id": list("ababab"),
+    ...                        "label": ["x", "x", "y", "y", "x", "y"]})
+    >>> pairwise_kappa(events, min_overlap=2).round(4).to_dict("list")
+    {'annotator_a': ['a'], 'annotator_b': ['b'], 'n_items': [3], 'kappa': [0.4]}
+    """
+    ratings = latest_ratings(events)
+    columns = ["annotator_a", "annotator_b", "n_items", "kappa"]
+    item = pd.factorize(ratings["item_id"])[0]
+    annotator, annotators = factorize_sorted(ratings["annotator_id"])
+    label, labels = factorize_sorted(ratings["label"])
+    disagreement = _disagreement(labels, weights, order)
+    by_item = np.argsort(item, kind="stable")
+    first, second = within_group_pairs(np.bincount(item), strict=True)
+    first, second = by_item[first], by_item[second]
+    swap = annotator[first] > annotator[second]
+    first, second = np.where(swap, second, first), np.where(swap, first, second)
+    key = annotator[first].astype(np.int64) * len(annotators) + annotator[second]
+    pair_keys, pair, n_items = np.unique(key, return_inverse=True, return_counts=True)
+    kept = np.flatnonzero(n_items >= min_overlap)
+    if not kept.size:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "kappa" else object) for c in columns})
+    remap = np.full(pair_keys.size, -1)
+    remap[kept] = np.arange(kept.size)
+    pair = remap[pair.ravel()]
+    inside = pair >= 0
+    pair, la, lb = pair[inside], label[first[inside]], label[second[inside]]
+    k, n = len(labels), n_items[kept].astype(float)
+    observed = np.bincount(pair, weights=disagreement[la, lb], minlength=kept.size) / n
+    share_a = np.bincount(pair * k + la, minlength=kept.size * k).reshape(-1, k) / n[:, None]
+    share_b = np.bincount(pair * k + lb, minlength=kept.size * k).reshape(-1, k) / n[:, None]
+    expected = ((share_a @ disagreement) * share_b).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(expected > 0, 1.0 - observed / expected, np.nan)
+    a, b = np.divmod(pair_keys[kept], len(annotators))
+    return pd.DataFrame({
+        "annotator_a": annotators[a], "annotator_b": annotators[b], "n_items": n_items[kept], "kappa": kappa,
+    })
