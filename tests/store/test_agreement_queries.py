@@ -1,0 +1,110 @@
+"""Agreement reads on a small hand-made store whose every number can be worked out by hand."""
+
+import datetime as dt
+
+import pytest
+
+from analytics.schema import EventFilter
+from analytics.store import Store
+from analytics.store import agreement as q
+
+# i1: a=x, b=x, c=y            i2: a=x, b=y then b re-labels x (b's rating: x)
+# i3: a=y, c=y (c in v2)       i4: a=x only
+EVENTS = [
+    (1, "i1", "a", "x", "2024-01-01", "v1"), (2, "i1", "b", "x", "2024-01-02", "v1"),
+    (3, "i1", "c", "y", "2024-01-02", "v1"), (4, "i2", "a", "x", "2024-01-03", "v1"),
+    (5, "i2", "b", "y", "2024-01-03", "v1"), (6, "i2", "b", "x", "2024-02-20", "v2"),
+    (7, "i3", "a", "y", "2024-02-03", "v2"), (8, "i3", "c", "y", "2024-02-04", "v2"),
+    (9, "i4", "a", "x", "2024-02-05", "v2"),
+]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "lw.duckdb") as store:
+        with store.transaction() as cur:
+            cur.executemany(
+                "INSERT INTO annotators VALUES (?, ?, NULL, 'b')",
+                [("a", "expert"), ("b", "crowd"), ("c", "crowd")],
+            )
+            cur.executemany(
+                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, "
+                "guideline_version, batch_id) VALUES (?, ?, ?, ?, ?, ?, 'b')",
+                EVENTS,
+            )
+            cur.executemany(
+                "INSERT INTO gold_labels VALUES (?, ?, 'honeypot', 'b')", [("i1", "x"), ("i3", "x")]
+            )
+        yield store
+
+
+def _counts(frame):
+    return {(row.item_key, row.label): row.n for row in frame.itertuples()}
+
+
+def test_label_counts_use_each_annotators_latest_label(store):
+    counts = q.label_counts(store)
+    keys = dict(store.query("SELECT item_id, hash(item_id) AS k FROM (VALUES ('i1'), ('i2'), ('i3'), ('i4')) "
+                            "t(item_id)").itertuples(index=False, name=None))
+    assert _counts(counts) == {
+        (keys["i1"], "x"): 2, (keys["i1"], "y"): 1, (keys["i2"], "x"): 2,
+        (keys["i3"], "y"): 2, (keys["i4"], "x"): 1,
+    }
+
+
+def test_label_counts_split_by_group(store):
+    by_version = q.label_counts(store, by="guideline_version")
+    # b's rating of i2 is its latest event (v2); a's is v1: i2 splits across versions
+    assert by_version.groupby("grp")["n"].sum().to_dict() == {"v1": 4, "v2": 4}
+    by_month = q.label_counts(store, by="month")
+    assert by_month.groupby("grp")["n"].sum().tolist() == [4, 4]
+    with pytest.raises(ValueError, match="unknown grouping 'x; DROP'"):
+        q.label_counts(store, by="x; DROP")
+
+
+def test_annotator_stats_by_hand(store):
+    stats = q.annotator_stats(store).set_index("annotator_id")
+    a, b, c = stats.loc["a"], stats.loc["b"], stats.loc["c"]
+    assert (a.events, a["items"], a.shared_items) == (4, 4, 3)
+    # a: i1 x (1 of 2 others agree), i2 x (1 of 1), i3 y (1 of 1) -> 3 of 4
+    assert (a.agree_pairs, a.other_pairs) == (3, 4)
+    # LOO majority: i1 others {x, y} tie -> excluded; i2 others {x} -> agree; i3 {y} -> agree
+    assert (a.loo_items, a.loo_agree) == (2, 2)
+    assert (c.agree_pairs, c.other_pairs, c.loo_items, c.loo_agree) == (1, 3, 2, 1)
+    # gold: a rated i1 (x = gold) and i3 (y, gold x); c rated i1 (y) and i3 (y)
+    assert (a.gold_n, a.gold_correct) == (2, 1)
+    assert (c.gold_n, c.gold_correct) == (2, 0)
+    # b labeled i2 twice: y then x -> one re-test, not the same label
+    assert (b.events, b.retest_n, b.retest_same) == (3, 1, 0)
+    assert (a.retest_n, a.cohort, b.cohort) == (0, "expert", "crowd")
+
+
+def test_annotator_stats_follow_the_filter(store):
+    stats = q.annotator_stats(store, EventFilter(cohorts=("crowd",))).set_index("annotator_id")
+    assert sorted(stats.index) == ["b", "c"]
+    # without a, b and c share only i1 (b=x, c=y)
+    assert stats.loc["b", "agree_pairs"] == 0 and stats.loc["b", "other_pairs"] == 1
+
+
+def test_annotator_ratings_show_the_other_votes(store):
+    rows = q.annotator_ratings(store, "c")
+    assert rows["item_id"].tolist() == ["i3", "i1"]
+    assert rows["raters"].tolist() == [2, 3] and rows["agreeing"].tolist() == [2, 1]
+    assert rows["labeled_at"].iloc[0] == dt.datetime(2024, 2, 4)
+
+
+def test_ratings_one_row_per_item_and_annotator(store):
+    frame = q.ratings(store)
+    assert len(frame) == 8
+    assert frame.set_index(["item_id", "annotator_id"]).loc[("i2", "b"), "label"] == "x"
+
+
+def test_annotator_stats_split_by_half_and_month(store):
+    halves = q.annotator_stats(store, by="half")
+    a = halves[halves["annotator_id"] == "a"].set_index("grp")
+    # a's ratings: Jan 1, Jan 3 | Feb 3, Feb 5 (the lower median, Jan 3, ends the first half)
+    assert a["items"].to_dict() == {0: 2, 1: 2}
+    assert a["agree_pairs"].to_dict() == {0: 2, 1: 1} and a["other_pairs"].to_dict() == {0: 3, 1: 1}
+    assert "retest_n" not in halves
+    months = q.annotator_stats(store, by="month")
+    assert months.groupby("annotator_id")["items"].sum().to_dict() == {"a": 4, "b": 2, "c": 2}
