@@ -27,6 +27,7 @@ app_store.ensure_demo(store)
 pages = st.navigation({
     "Monitor": [
         st.Page("pages/monitor/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+        st.Page("pages/monitor/agreement.py", title="Agreement", icon=":material/handshake:"),
     ],
     "Data": [
         st.Page("pages/data/import_data.py", title="Import", icon=":material/upload_file:"),

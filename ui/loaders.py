@@ -7,19 +7,23 @@ reads fresh data without waiting for the ``ttl``; ``clear`` drops everything at 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
 
-from analytics import overview
+from analytics import agreement, agreement_report, consensus, overview
 from analytics.schema import EventFilter
+from analytics.store import agreement as agreement_queries
 from analytics.store import batches
 from analytics.store import overview as overview_queries
 from analytics.store import summary as summary_queries
 from ui import store as app_store
 
 _cached = st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+#: Fitted models are kept as objects (not copied per session): they are only read.
+_model = st.cache_resource(ttl=600, max_entries=8, show_spinner=False)
 
 
 class Source(NamedTuple):
@@ -117,6 +121,110 @@ def label_distribution(src: Source, flt: EventFilter) -> pd.DataFrame:
 
 
 @_cached
+def label_order(src: Source) -> list[str]:
+    """The vocabulary's labels in declaration order (for ordinal alpha); [] when none is declared."""
+    return agreement_queries.label_order(app_store.open_store(src.path))
+
+
+@_cached
+def agreement_headline(src: Source, flt: EventFilter, level: str) -> agreement_report.Headline:
+    """Alpha, Fleiss' kappa and AC1 with bootstrap CIs, overall and over the last two 30-day windows."""
+    store = app_store.open_store(src.path)
+    return agreement_report.headline(store, flt, level=level, order=_order(src, level))
+
+
+@_cached
+def agreement_by(src: Source, flt: EventFilter, by: str, level: str) -> pd.DataFrame:
+    """``grp, metric, value, ci_low, ci_high, n_items, n_ratings`` per group of ``by`` (a period grain,
+    ``cohort`` or ``guideline_version``)."""
+    counts = agreement_queries.label_counts(app_store.open_store(src.path), flt, by=by)
+    return agreement_report.estimates_frame(counts, level=level, order=_order(src, level))
+
+
+@_cached
+def agreement_by_cohort_over_time(src: Source, flt: EventFilter, grain: str, level: str) -> pd.DataFrame:
+    """Krippendorff's alpha per period within each cohort: ``period, cohort, metric, value, ci_low, ci_high,
+    n_items, n_ratings`` (only the cohort's own ratings of an item count)."""
+    store = app_store.open_store(src.path)
+    cohorts = flt.cohorts or tuple(filter_options(src)["cohorts"])
+    frames = []
+    for cohort in cohorts:
+        counts = agreement_queries.label_counts(store, replace(flt, cohorts=(cohort,)), by=grain)
+        frame = agreement_report.estimates_frame(
+            counts, metrics=("krippendorff_alpha",), level=level, order=_order(src, level)
+        )
+        frames.append(frame.rename(columns={"grp": "period"}).assign(cohort=cohort))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+@_cached
+def guidelines(src: Source) -> pd.DataFrame:
+    """Declared guideline versions: ``version, effective_at, summary``."""
+    return agreement_queries.guideline_changes(app_store.open_store(src.path))
+
+
+def _order(src: Source, level: str) -> list[str] | None:
+    order = label_order(src) if level in ("ordinal", "interval") else []
+    return order or None
+
+
+@_model
+def dawid_skene(src: Source, flt: EventFilter) -> consensus.DawidSkene | None:
+    """Dawid–Skene fitted on the filtered ratings (None without ratings); the fit is kept per filter."""
+    ratings = agreement_queries.ratings(app_store.open_store(src.path), flt)
+    if ratings.empty:
+        return None
+    return consensus.DawidSkene().fit(ratings)
+
+
+@_cached
+def reliability(src: Source, flt: EventFilter) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(annotator reliability table, cohort table)``, with Dawid–Skene skills."""
+    model = dawid_skene(src, flt)
+    skills = model.skills_ if model is not None else None
+    return agreement_report.reliability(app_store.open_store(src.path), flt, skills=skills)
+
+
+@_cached
+def annotator_disagreements(src: Source, flt: EventFilter, annotator_id: str) -> pd.DataFrame:
+    """One annotator's ratings where they differ from the Dawid–Skene consensus, most confident first.
+
+    Returns
+    -------
+    DataFrame
+        ``item_id, label, consensus, consensus_prob, raters, agreeing, labeled_at``.
+    """
+    rows = agreement_queries.annotator_ratings(app_store.open_store(src.path), annotator_id, flt)
+    model = dawid_skene(src, flt)
+    if model is None or rows.empty:
+        return rows.assign(consensus=pd.Series(dtype=object), consensus_prob=pd.Series(dtype=float))
+    labels = model.labels_.astype(str)
+    prob = model.probas_.max(axis=1)
+    rows = rows.assign(consensus=rows["item_id"].map(labels), consensus_prob=rows["item_id"].map(prob))
+    differing = rows[rows["consensus"].notna() & (rows["label"] != rows["consensus"])]
+    columns = ["item_id", "label", "consensus", "consensus_prob", "raters", "agreeing", "labeled_at"]
+    return differing.sort_values("consensus_prob", ascending=False)[columns].reset_index(drop=True)
+
+
+@_cached
+def pairwise_kappa(src: Source, flt: EventFilter, top: int, min_overlap: int) -> pd.DataFrame:
+    """Cohen's kappa for pairs among the ``top`` annotators by volume with ``min_overlap`` shared items."""
+    store = app_store.open_store(src.path)
+    ratings = agreement_queries.ratings(store, flt)
+    busiest = ratings["annotator_id"].value_counts().index[:top]
+    return agreement.pairwise_kappa(ratings[ratings["annotator_id"].isin(busiest)], min_overlap=min_overlap)
+
+
+@_cached
+def label_confusion(src: Source, flt: EventFilter) -> pd.DataFrame:
+    """``label_a, label_b, pairs, expected, lift, items`` of the filtered ratings."""
+    counts = agreement_queries.label_counts(app_store.open_store(src.path), flt)
+    return agreement.label_confusion_from_counts(counts) if not counts.empty else pd.DataFrame(
+        {c: [] for c in ("label_a", "label_b", "pairs", "expected", "lift", "items")}
+    )
+
+
+@_cached
 def table_counts(src: Source) -> dict[str, int]:
     """Row count of each table (``analytics.store.summary.table_counts``)."""
     return summary_queries.table_counts(app_store.open_store(src.path))
@@ -137,5 +245,7 @@ def rejects(src: Source, batch_id: str | None) -> pd.DataFrame:
 def clear() -> None:
     """Drop every cached result, e.g. right after an import commits."""
     for loader in (filter_options, summary, activity, agreement_over_time, label_distribution,
-                   table_counts, import_batches, rejects):
+                   table_counts, import_batches, rejects, label_order, agreement_headline, agreement_by,
+                   agreement_by_cohort_over_time, guidelines,
+                   dawid_skene, reliability, annotator_disagreements, pairwise_kappa, label_confusion):
         loader.clear()

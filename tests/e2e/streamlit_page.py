@@ -10,12 +10,16 @@ from playwright.sync_api import Page, expect
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def wait_idle(page: Page) -> None:
-    """Wait until Streamlit is connected and no script run is in progress."""
+def wait_idle(page: Page, *, timeout_ms: int = 30_000) -> None:
+    """Wait until Streamlit is connected and no script run is in progress.
+
+    A page's first run fits models and bootstraps intervals: on a busy 2-core CI machine that can take
+    more than Playwright's default 5 s, hence the longer default.
+    """
     app = page.locator("[data-testid='stApp']")
-    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED")
-    expect(app).to_have_attribute("data-test-script-state", "notRunning")
-    expect(page.locator("[data-testid='stStatusWidgetRunningIcon']")).to_have_count(0)
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=timeout_ms)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+    expect(page.locator("[data-testid='stStatusWidgetRunningIcon']")).to_have_count(0, timeout=timeout_ms)
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
-NAV = {"Overview": "overview", "Import": "import_data", "Data": "data"}
+NAV = {"Overview": "overview", "Agreement": "agreement", "Import": "import_data", "Data": "data"}
 
 
 def _open(page: Page, url: str) -> None:
@@ -111,3 +111,23 @@ def test_uploading_a_small_csv_shows_its_validation_report(page, server, tmp_pat
     _nav(page, "Data")
     expect(page.locator("[data-testid='stMain']")).to_contain_text("Import batches")
     expect(page.locator(ERRORS)).to_have_count(0)
+
+
+def test_agreement_page_flags_the_demo_annotators_and_opens_one(page, server):
+    _open(page, server)
+    _nav(page, "Agreement")
+    expect(page.get_by_text("3 annotators label near chance")).to_be_visible()
+    expect(page.get_by_text("1 annotator is declining: ann-009.")).to_be_visible()
+    expect(page.locator(CHART).first).to_be_visible()
+    assert page.locator(CHART).count() >= 2
+    screenshot(page, "agreement")
+    page.get_by_role("tab", name="Annotators").click()
+    box = page.get_by_role("combobox", name="Annotator", exact=True)
+    box.click()
+    box.fill("ann-009")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("ann-009: Dawid–Skene confusion matrix")).to_be_visible()
+    differing = re.compile(r"Items where ann-009 differs from the consensus \(\d+\)")
+    expect(page.get_by_text(differing)).to_be_visible()
+    expect(page.locator(ERRORS)).to_have_count(0)
+    screenshot(page, "agreement-annotator")

@@ -19,7 +19,10 @@ from analytics.store import batches as batch_queries
 from analytics.store import overview as overview_queries
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PAGES = ("pages/monitor/overview.py", "pages/data/import_data.py", "pages/data/data.py")
+PAGES = (
+    "pages/monitor/overview.py", "pages/monitor/agreement.py", "pages/data/import_data.py",
+    "pages/data/data.py",
+)
 
 
 def _app(monkeypatch, db: pathlib.Path, **query) -> AppTest:
@@ -64,7 +67,7 @@ def test_every_page_runs_without_exception(monkeypatch, request, store, page):
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    assert at.title[0].value in {"Overview", "Import", "Data"}
+    assert at.title[0].value in {"Overview", "Agreement", "Import", "Data"}
 
 
 def test_overview_on_the_demo_shows_verdict_tiles_charts_and_downloads(monkeypatch, demo_db):

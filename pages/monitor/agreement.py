@@ -1,0 +1,73 @@
+"""Agreement: the verdict, chance-corrected coefficients with CIs over time, annotators, pairs, confusions."""
+
+import streamlit as st
+
+from analytics import agreement_report
+from charts import agreement as charts
+from charts.overview import GRAIN_TITLES
+from ui import agreement_tiles, annotator_panel, chart_panel, empty_state, filters, loaders
+
+flt = filters.current()
+src = loaders.source()
+st.title("Agreement")
+
+level = st.segmented_control(
+    "Level of measurement (alpha)", ["nominal", "ordinal", "interval", "ratio"], default="nominal",
+    required=True, key="agreement.level",
+    help="Nominal: labels are categories. Ordinal: ordered (order from the vocabulary or numeric labels). "
+    "Interval / ratio: numeric labels.",
+)
+try:
+    head = loaders.agreement_headline(src, flt, level)
+except ValueError as exc:  # e.g. ordinal on labels with no declared order: our own message, shown as text
+    st.warning(str(exc))
+    st.stop()
+
+if not head.overall:
+    empty_state.show(
+        "No item rated by two or more annotators here",
+        "Agreement needs items that several annotators labeled. Widen the filters, or import label events "
+        "in which items carry labels from two or more annotators.",
+        key="agreement",
+    )
+    st.stop()
+
+table, cohorts = loaders.reliability(src, flt)
+with st.container(border=True, key="agreement-verdict"):
+    for line in agreement_report.verdict(head, table, cohorts):
+        st.text(line)
+agreement_tiles.show(head, key="agreement")
+
+over_time, people, pairs, confusion = st.tabs(
+    ["Over time", "Annotators", "Annotator pairs", "Label confusion"]
+)
+with over_time:
+    left, right = st.columns(2)
+    grain = left.segmented_control("Period", list(GRAIN_TITLES), default="week", required=True,
+                                   format_func=str.capitalize, key="agreement.grain")
+    split = right.segmented_control("Lines", ["coefficients", "cohort"], default="coefficients",
+                                    required=True, format_func=str.capitalize, key="agreement.split")
+    frame = loaders.agreement_by(src, flt, grain, level).rename(columns={"grp": "period"})
+    series = "metric"
+    if split == "cohort":
+        by_cohort = loaders.agreement_by_cohort_over_time(src, flt, grain, level)
+        frame, series = by_cohort, "cohort"
+    chart_panel.show(
+        charts.over_time_figure(frame, grain=grain, guidelines=loaders.guidelines(src), series=series),
+        frame, filename=f"agreement_by_{grain}.csv", key="agreement-time",
+    )
+    by_version = loaders.agreement_by(src, flt, "guideline_version", level)
+    st.subheader("By guideline version")
+    chart_panel.show(charts.group_figure(by_version, title="Agreement by guideline version"), by_version,
+                     filename="agreement_by_guideline_version.csv", key="agreement-version")
+with people:
+    annotator_panel.show(src, flt, table, cohorts, key="annotators")
+with pairs:
+    top = st.slider("Busiest annotators shown", 5, 80, 30, key="agreement.top")
+    pair_frame = loaders.pairwise_kappa(src, flt, top, 5)
+    chart_panel.show(charts.pairwise_figure(pair_frame), pair_frame, filename="pairwise_kappa.csv",
+                     key="agreement-pairs")
+with confusion:
+    lift = loaders.label_confusion(src, flt)
+    chart_panel.show(charts.label_confusion_figure(lift), lift, filename="label_confusion.csv",
+                     key="agreement-confusion")

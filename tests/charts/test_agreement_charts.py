@@ -1,0 +1,67 @@
+"""Structure of the Agreement page's figures: traces, bands, markers, empty inputs."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from charts import agreement as charts
+
+
+def _over_time():
+    periods = pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15"])
+    return pd.DataFrame({
+        "period": list(periods) * 2, "metric": ["krippendorff_alpha"] * 3 + ["gwet_ac1"] * 3,
+        "value": [0.7, 0.6, 0.65, 0.72, 0.61, 0.66], "ci_low": [0.6, np.nan, 0.55, 0.62, 0.5, 0.56],
+        "ci_high": [0.8, np.nan, 0.75, 0.82, 0.7, 0.76], "n_items": [40, 1, 35, 40, 30, 35],
+    })
+
+
+def test_over_time_draws_bands_split_at_gaps_lines_and_guideline_markers():
+    guidelines = pd.DataFrame({"version": ["v2"], "effective_at": [dt.datetime(2024, 1, 10)]})
+    fig = charts.over_time_figure(_over_time(), grain="week", guidelines=guidelines)
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert sorted(t.name for t in lines) == ["Gwet's AC1", "Krippendorff's alpha"]
+    # alpha's band breaks at the period without an interval: two polygons; AC1's is one
+    assert len(bands) == 3
+    assert len(fig.layout.shapes) == 1 and fig.layout.annotations[0].text == "guideline v2"
+
+
+def test_reliability_marks_flagged_annotators_with_crosses():
+    table = pd.DataFrame({
+        "annotator_id": ["a", "b"], "cohort": ["crowd", "crowd"], "items": [50, 80],
+        "loo_agreement": [0.1, 0.8], "loo_low": [0.05, 0.7], "loo_high": [0.2, 0.9],
+        "flags": [["near chance"], []],
+    })
+    (trace,) = charts.reliability_figure(table).data
+    assert list(trace.marker.symbol) == ["x", "circle"]
+    assert list(trace.error_y.arrayminus) == [0.1 - 0.05, 0.8 - 0.7]
+
+
+def test_pairwise_heatmap_is_symmetric_with_blank_gaps():
+    frame = pd.DataFrame({"annotator_a": ["a", "a"], "annotator_b": ["b", "c"], "n_items": [12, 30],
+                          "kappa": [0.5, -0.2]})
+    (heat,) = charts.pairwise_figure(frame).data
+    z = np.array(heat.z, dtype=float)
+    assert z[0, 1] == z[1, 0] == 0.5 and z[0, 2] == -0.2 and np.isnan(z[1, 2])
+
+
+def test_label_confusion_blanks_the_diagonal_and_shows_log_lift():
+    frame = pd.DataFrame({"label_a": ["1", "1", "7", "7"], "label_b": ["1", "7", "1", "7"],
+                          "pairs": [10, 4, 4, 10], "expected": [7, 7, 7, 7], "lift": [1.4, 4.0, 4.0, 1.4]})
+    (heat,) = charts.label_confusion_figure(frame).data
+    z = np.array(heat.z, dtype=float)
+    assert np.isnan(z[0, 0]) and z[0, 1] == 2.0
+
+
+def test_every_builder_accepts_an_empty_frame():
+    columns = ("period", "metric", "value", "ci_low", "ci_high", "n_items", "grp")
+    empty = pd.DataFrame({c: [] for c in columns})
+    assert not charts.over_time_figure(empty).data
+    assert not charts.group_figure(empty, title="t").data
+    assert not charts.reliability_figure(pd.DataFrame(
+        {c: [] for c in ("annotator_id", "cohort", "items", "loo_agreement", "loo_low", "loo_high", "flags")}
+    )).data
+    assert charts.pairwise_figure(pd.DataFrame(
+        {c: [] for c in ("annotator_a", "annotator_b", "n_items", "kappa")})).data[0].z.size == 0
