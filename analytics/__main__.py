@@ -157,6 +157,18 @@ def _summary(store: Store, args: argparse.Namespace) -> int:
     else:
         print(f"  percent agreement: {pa['value']:.3f} (95% CI {pa['ci_low']:.3f}–{pa['ci_high']:.3f}, "
               f"{pa['n_items']:,} items)")
+    for metric, name in (("krippendorff_alpha", "Krippendorff's alpha"), ("fleiss_kappa", "Fleiss' kappa"),
+                         ("gwet_ac1", "Gwet's AC1")):
+        found = result["agreement"].get(metric)
+        if found and found["value"] is not None:
+            interval = ""
+            if found["ci_low"] is not None:
+                interval = f" (95% CI {found['ci_low']:.3f}–{found['ci_high']:.3f})"
+            print(f"  {name}: {found['value']:.3f}{interval}")
+    flagged = [a for a in result["annotators"] if a["flags"]]
+    for annotator in flagged:
+        flags = ", ".join(annotator["flags"])
+        print(f"  annotator {annotator['annotator_id']} ({annotator['cohort']}): {flags}")
     versions = ", ".join(f"{g['version']} from {g['effective_at']}" for g in result["drift"]["guidelines"])
     print(f"  guidelines: {versions or 'none'}")
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from analytics import overview
+from analytics import agreement_report, overview
 from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import summary as queries
@@ -34,8 +34,10 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
 
             {"store": {"path", "schema_version", "counts": {table: rows}, "events", "items", "annotators",
                        "labels", "first_at", "last_at"},
-             "agreement": {"percent_agreement": {"value", "ci_low", "ci_high", "n_items"}},
-             "annotators": [{"annotator_id", "cohort", "events", "flags": []}, ...],
+             "agreement": {"percent_agreement" | "krippendorff_alpha" | "fleiss_kappa" | "gwet_ac1":
+                               {"value", "ci_low", "ci_high", "n_items", "method"}},
+             "annotators": [{"annotator_id", "cohort", "events", "items", "flags": [...],
+                             "loo_agreement", "loo_ci_low", "loo_ci_high", "gold_accuracy", "change"}, ...],
              "drift": {"change_points": [], "guidelines": [{"version", "effective_at", "summary"}, ...]},
              "slices": [], "suspects": {"run_id": None, "count": 0}, "impact": {}}
 
@@ -45,7 +47,8 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
     True
     """
     totals = overview.overview_summary(store, flt)
-    annotators = queries.annotator_activity(store)
+    head = agreement_report.headline(store, flt)
+    reliability, _ = agreement_report.reliability(store, flt)
     guidelines = queries.guideline_versions(store)
     return {
         "store": {
@@ -64,12 +67,27 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
                 "value": totals.percent_agreement,
                 "ci_low": totals.pa_ci_low,
                 "ci_high": totals.pa_ci_high,
-                "n_items": totals.items_multi,
+                "n_items": totals.agreement_items,
+                "method": "normal interval of a mean over items",
+            },
+            **{
+                metric: {
+                    "value": _number(estimate.value), "ci_low": _number(estimate.ci_low),
+                    "ci_high": _number(estimate.ci_high), "n_items": estimate.n_items,
+                    "method": estimate.method,
+                }
+                for metric, estimate in head.overall.items()
             },
         },
         "annotators": [
-            {"annotator_id": row.annotator_id, "cohort": row.cohort, "events": int(row.events), "flags": []}
-            for row in annotators.itertuples(index=False)
+            {
+                "annotator_id": row.annotator_id, "cohort": row.cohort, "events": int(row.events),
+                "items": int(row.items), "flags": list(row.flags),
+                "loo_agreement": _number(row.loo_agreement), "loo_ci_low": _number(row.loo_low),
+                "loo_ci_high": _number(row.loo_high), "gold_accuracy": _number(row.gold_accuracy),
+                "change": _number(row.change),
+            }
+            for row in reliability.itertuples(index=False)
         ],
         "drift": {
             "change_points": [],
@@ -82,6 +100,11 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
         "suspects": {"run_id": None, "count": 0},
         "impact": {},
     }
+
+
+def _number(value: Any) -> float | None:
+    """A float for JSON, None for a missing or undefined number."""
+    return None if value is None or value != value else float(value)
 
 
 def _iso(value: Any) -> str | None:

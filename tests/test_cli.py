@@ -67,8 +67,13 @@ def test_summary_json_has_the_contract_keys(demo_db: Path) -> None:
     metric = summary["agreement"]["percent_agreement"]
     assert {"value", "ci_low", "ci_high"} <= set(metric)
     assert metric["ci_low"] <= metric["value"] <= metric["ci_high"]
+    for name in ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1"):
+        coefficient = summary["agreement"][name]
+        assert coefficient["ci_low"] < coefficient["value"] < coefficient["ci_high"]
     assert len(summary["annotators"]) == 60
-    assert {"annotator_id", "cohort", "events", "flags"} <= set(summary["annotators"][0])
+    assert {"annotator_id", "cohort", "events", "flags", "loo_agreement"} <= set(summary["annotators"][0])
+    flagged = {a["annotator_id"] for a in summary["annotators"] if "near chance" in a["flags"]}
+    assert flagged == {"ann-039", "ann-041", "ann-050"}
     assert [g["version"] for g in summary["drift"]["guidelines"]] == ["v1", "v2"]
     assert summary["drift"]["change_points"] == [] and summary["slices"] == []
     assert summary["suspects"] == {"run_id": None, "count": 0}
@@ -78,6 +83,7 @@ def test_summary_uses_labelwatch_db_without_db(demo_db: Path) -> None:
     result = run_cli("summary", env={"LABELWATCH_DB": str(demo_db)})
     assert result.returncode == 0, result.stderr
     assert str(demo_db) in result.stdout and "percent agreement" in result.stdout
+    assert "Krippendorff's alpha" in result.stdout and "ann-009 (crowd): declining" in result.stdout
 
 
 def test_ingest_reports_each_file(tmp_path: Path) -> None:

@@ -32,18 +32,6 @@ def table_counts(store: Store) -> dict[str, int]:
     return {name: int(n) for name, n in store.cursor().execute(sql).fetchall()}
 
 
-def annotator_activity(store: Store) -> pd.DataFrame:
-    """``annotator_id, cohort, events`` for every known annotator, busiest first."""
-    return store.query(
-        """
-        SELECT a.annotator_id, a.cohort, count(e.item_id) AS events
-        FROM annotators a LEFT JOIN label_events e ON e.annotator_id = a.annotator_id
-        GROUP BY a.annotator_id, a.cohort
-        ORDER BY events DESC, a.annotator_id
-        """
-    )
-
-
 def guideline_versions(store: Store) -> pd.DataFrame:
     """``version, effective_at, summary`` in order of taking effect."""
     return store.query("SELECT version, effective_at, summary FROM guidelines ORDER BY effective_at, version")
