@@ -313,6 +313,102 @@ def test_sparse_pooling_shares_one_matrix_among_annotators_with_few_labels(small
     assert not DawidSkene().fit(events).pooled_.any()
 
 
+# --- integer codes, precision, chunks and threads ---------------------------------------------------------
+
+
+def _codes(events: pd.DataFrame) -> tuple[list[np.ndarray], list[pd.Index]]:
+    """Integer codes of the three columns and their sorted dictionaries, as the store hands them over."""
+    factorized = [pd.factorize(events[c], sort=True) for c in ("item_id", "annotator_id", "label")]
+    return [codes for codes, _ in factorized], [pd.Index(uniques) for _, uniques in factorized]
+
+
+def test_fit_codes_matches_fit_on_the_same_ratings(small_crowd):
+    events, _ = small_crowd
+    (item, annotator, label), (items, annotators, classes) = _codes(events)
+    framed = DawidSkene().fit(events)
+    coded = DawidSkene().fit_codes(item, annotator, label, items=items, annotators=annotators,
+                                   classes=classes)
+    pd.testing.assert_frame_equal(coded.probas_, framed.probas_, atol=1e-12, rtol=0)
+    pd.testing.assert_series_equal(coded.labels_, framed.labels_)
+    np.testing.assert_allclose(coded.confusions_, framed.confusions_, atol=1e-12)
+    assert coded.annotators_.equals(framed.annotators_) and coded.n_iter_ == framed.n_iter_
+    # Without dictionaries the codes label the results; the order of the ratings does not matter.
+    order = np.random.default_rng(0).permutation(len(item))
+    bare = DawidSkene().fit_codes(item[order], annotator[order], label[order])
+    assert bare.labels_.index.equals(pd.RangeIndex(len(items))) and bare.classes_.tolist() == [0, 1, 2, 3]
+    np.testing.assert_allclose(bare.probas_.to_numpy(), framed.probas_.to_numpy(), atol=1e-10)
+
+
+def test_fit_codes_gives_items_without_ratings_the_priors():
+    ds = DawidSkene().fit_codes([0, 0, 2, 2], [0, 1, 0, 1], [0, 0, 1, 1], items=list("abcd"),
+                                classes=["x", "y"])
+    assert ds.labels_.loc[["a", "c"]].tolist() == ["x", "y"]
+    for unrated in ("b", "d"):  # in the middle and after the last rated item
+        np.testing.assert_allclose(ds.probas_.loc[unrated].to_numpy(), ds.priors_.to_numpy())
+
+
+@pytest.mark.parametrize(
+    "codes, dictionaries, error, message",
+    [
+        (([0, 1], [0], [0, 1]), {}, ValueError, "differ in length: item_codes 2, annotator_codes 1"),
+        (([0.5], [0], [0]), {}, TypeError, "item_codes must be a 1-D array of integers"),
+        (([0], [[0]], [0]), {}, TypeError, "annotator_codes must be a 1-D array"),
+        (([0, 2], [0, 0], [0, 1]), {"items": ["a", "b"]}, ValueError, r"item_codes must lie in \[0, 2\)"),
+        (([0], [0], [-1]), {}, ValueError, "label_codes must lie in"),
+        (([], [], []), {}, ValueError, "empty"),
+    ],
+)
+def test_fit_codes_rejects_bad_codes(codes, dictionaries, error, message):
+    with pytest.raises(error, match=message):
+        DawidSkene().fit_codes(*codes, **dictionaries)
+
+
+def test_single_precision_agrees_with_double_and_is_chosen_for_large_fits(small_crowd, monkeypatch):
+    events, _ = small_crowd
+    double = DawidSkene().fit(events)
+    single = DawidSkene(dtype="float32").fit(events)
+    assert double.dtype_ == np.float64 and single.dtype_ == np.float32
+    assert single.probas_.dtypes.eq(np.float32).all()
+    np.testing.assert_allclose(single.probas_.to_numpy(), double.probas_.to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(single.confusions_, double.confusions_, atol=1e-5)
+    assert (single.labels_ == double.labels_).all()
+    monkeypatch.setattr(consensus, "SINGLE_PRECISION_FROM", len(events))
+    assert DawidSkene().fit(events).dtype_ == np.float32
+
+
+def test_chunks_and_threads_do_not_change_the_fit(small_crowd, monkeypatch):
+    events, _ = small_crowd
+    whole = DawidSkene(n_jobs=1).fit(events)
+    monkeypatch.setattr(consensus, "_CHUNK_RATINGS", 128)  # 4 chunks of whole items, 2 threads
+    for n_jobs in (1, 2, -1):
+        chunked = DawidSkene(n_jobs=n_jobs).fit(events)
+        pd.testing.assert_frame_equal(chunked.probas_, whole.probas_, atol=1e-12, rtol=0)
+        np.testing.assert_allclose(chunked.confusions_, whole.confusions_, atol=1e-12)
+        assert chunked.n_iter_ == whole.n_iter_
+
+
+def test_items_with_hundreds_of_ratings_are_normalised_exactly(monkeypatch):
+    """400 ratings move an item's log-odds by ~280 on the first sweep, beyond float32's exp (88): those rows
+    are redone in float64 and the fit equals the double-precision one."""
+    rng = np.random.default_rng(4)
+    truth = np.array(["x", "y", "x"])
+    labels = np.where(rng.random((3, 400)) < 0.8, truth[:, None], np.where(truth[:, None] == "x", "y", "x"))
+    events = _events(np.repeat([1, 2, 3], 400), np.tile(np.arange(400), 3), labels.ravel())
+    exact_rows = []
+    redo = consensus._Incidence._exact_rows
+
+    def counted(which, *rest):
+        exact_rows.append(len(which))
+        redo(which, *rest)
+
+    monkeypatch.setattr(consensus._Incidence, "_exact_rows", staticmethod(counted))
+    single = DawidSkene(dtype="float32").fit(events)
+    assert exact_rows and np.isfinite(single.probas_.to_numpy()).all()
+    double = DawidSkene(dtype="float64").fit(events)
+    assert single.labels_.tolist() == double.labels_.tolist() == ["x", "y", "x"]
+    np.testing.assert_allclose(single.probas_.to_numpy(), double.probas_.to_numpy(), atol=1e-6)
+
+
 # --- validation -------------------------------------------------------------------------------------------
 
 
@@ -352,6 +448,10 @@ def test_unknown_repeated_rule_lists_the_valid_ones():
         ({"pooling": "hierarchical"}, "none, shrink, sparse"),
         ({"min_labels": -1}, "min_labels"),
         ({"repeated": "first"}, "latest, all"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"dtype": "double precision"}, "dtype"),
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"n_jobs": 1.5}, "n_jobs"),
     ],
 )
 def test_bad_hyperparameters_are_rejected_at_fit(params, message):
@@ -367,6 +467,7 @@ def test_public_names_are_documented():
         DawidSkene.fit,
         DawidSkene.fit_predict,
         DawidSkene.confusion,
+        DawidSkene.fit_codes,
     ):
         assert obj.__doc__ and obj.__doc__.strip()
     assert set(consensus.__all__) == {"majority_vote", "DawidSkene"}
