@@ -17,6 +17,7 @@ from analytics import agreement, agreement_report, consensus, overview
 from analytics.schema import EventFilter
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches
+from analytics.store import consensus as consensus_queries
 from analytics.store import overview as overview_queries
 from analytics.store import summary as summary_queries
 from ui import store as app_store
@@ -170,11 +171,18 @@ def _order(src: Source, level: str) -> list[str] | None:
 
 @_model
 def dawid_skene(src: Source, flt: EventFilter) -> consensus.DawidSkene | None:
-    """Dawid–Skene fitted on the filtered ratings (None without ratings); the fit is kept per filter."""
-    ratings = agreement_queries.ratings(app_store.open_store(src.path), flt)
-    if ratings.empty:
+    """Dawid–Skene fitted on the filtered ratings (None without ratings); the fit is kept per filter.
+
+    Ratings come from DuckDB as integer codes (``analytics.store.consensus.coded_ratings``), so no string
+    column of millions of rows is ever built in pandas.
+    """
+    ratings = consensus_queries.coded_ratings(app_store.open_store(src.path), flt)
+    if len(ratings.item_codes) == 0:
         return None
-    return consensus.DawidSkene().fit(ratings)
+    return consensus.DawidSkene().fit_codes(
+        ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
+        items=ratings.items, annotators=ratings.annotators, classes=ratings.classes,
+    )
 
 
 @_cached
