@@ -36,6 +36,15 @@ _FLAG_WORDS = (
 )
 #: Bootstrap replicates behind the dashboard's intervals (enough for a chart; reports may use 1000).
 N_BOOT = 200
+#: Above ``overview.EXACT_EVENT_LIMIT`` filtered events the page reads a sample of items holding about this
+#: many events: coefficients and rates stay unbiased (items are the sampling unit of every interval here),
+#: their intervals widen.
+SAMPLE_EVENTS = 500_000
+
+
+def sample_modulus(events: int) -> int:
+    """The m of the 1-in-m item sample the Agreement page reads for ``events`` filtered events."""
+    return overview.sample_modulus(events, sample=SAMPLE_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -93,12 +102,16 @@ def headline(
     order=None,
     days: int = 30,
     n_boot: int = N_BOOT,
+    sample_modulus: int = 1,
 ) -> Headline:
-    """Alpha, Fleiss' kappa and AC1 with bootstrap CIs: over ``flt``, and its last two ``days`` windows."""
+    """Alpha, Fleiss' kappa and AC1 with bootstrap CIs: over ``flt``, and its last two ``days`` windows.
+
+    ``sample_modulus`` m > 1 reads a 1-in-m sample of items (``analytics.store.agreement``).
+    """
     flt = flt or EventFilter()
 
     def estimates(window: EventFilter) -> dict[str, agreement.AgreementEstimate]:
-        counts = queries.label_counts(store, window)
+        counts = queries.label_counts(store, window, sample_modulus=sample_modulus)
         if counts.empty:
             return {}
         return agreement.agreement_estimates(
@@ -119,11 +132,15 @@ def headline(
 
 
 def reliability(
-    store: Store, flt: EventFilter | None = None, *, skills: pd.Series | None = None
+    store: Store,
+    flt: EventFilter | None = None,
+    *,
+    skills: pd.Series | None = None,
+    sample_modulus: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(annotator reliability table, cohort table)`` of the filtered events (``analytics.annotators``)."""
-    stats = queries.annotator_stats(store, flt)
-    halves = queries.annotator_stats(store, flt, by="half")
+    stats = queries.annotator_stats(store, flt, sample_modulus=sample_modulus)
+    halves = queries.annotator_stats(store, flt, by="half", sample_modulus=sample_modulus)
     shares = overview_queries.label_distribution(store, flt).set_index("label")["share"]
     table = annotators.reliability_table(stats, halves=halves, label_shares=shares, skills=skills)
     return table, annotators.cohort_table(stats)

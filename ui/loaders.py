@@ -13,7 +13,7 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
-from analytics import agreement, agreement_report, consensus, overview
+from analytics import agreement, agreement_report, cohen, consensus, overview
 from analytics.schema import EventFilter
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches
@@ -128,17 +128,28 @@ def label_order(src: Source) -> list[str]:
 
 
 @_cached
+def agreement_sample(src: Source, flt: EventFilter) -> int:
+    """The m of the 1-in-m item sample the Agreement page reads (1: every item)."""
+    events = overview_queries.totals(app_store.open_store(src.path), flt, approx_items=True)["events"]
+    return agreement_report.sample_modulus(events)
+
+
+@_cached
 def agreement_headline(src: Source, flt: EventFilter, level: str) -> agreement_report.Headline:
     """Alpha, Fleiss' kappa and AC1 with bootstrap CIs, overall and over the last two 30-day windows."""
     store = app_store.open_store(src.path)
-    return agreement_report.headline(store, flt, level=level, order=_order(src, level))
+    return agreement_report.headline(
+        store, flt, level=level, order=_order(src, level), sample_modulus=agreement_sample(src, flt)
+    )
 
 
 @_cached
 def agreement_by(src: Source, flt: EventFilter, by: str, level: str) -> pd.DataFrame:
     """``grp, metric, value, ci_low, ci_high, n_items, n_ratings`` per group of ``by`` (a period grain,
     ``cohort`` or ``guideline_version``)."""
-    counts = agreement_queries.label_counts(app_store.open_store(src.path), flt, by=by)
+    counts = agreement_queries.label_counts(
+        app_store.open_store(src.path), flt, by=by, sample_modulus=agreement_sample(src, flt)
+    )
     return agreement_report.estimates_frame(counts, level=level, order=_order(src, level))
 
 
@@ -150,7 +161,9 @@ def agreement_by_cohort_over_time(src: Source, flt: EventFilter, grain: str, lev
     cohorts = flt.cohorts or tuple(filter_options(src)["cohorts"])
     frames = []
     for cohort in cohorts:
-        counts = agreement_queries.label_counts(store, replace(flt, cohorts=(cohort,)), by=grain)
+        counts = agreement_queries.label_counts(
+            store, replace(flt, cohorts=(cohort,)), by=grain, sample_modulus=agreement_sample(src, flt)
+        )
         frame = agreement_report.estimates_frame(
             counts, metrics=("krippendorff_alpha",), level=level, order=_order(src, level)
         )
@@ -176,7 +189,9 @@ def dawid_skene(src: Source, flt: EventFilter) -> consensus.DawidSkene | None:
     Ratings come from DuckDB as integer codes (``analytics.store.consensus.coded_ratings``), so no string
     column of millions of rows is ever built in pandas.
     """
-    ratings = consensus_queries.coded_ratings(app_store.open_store(src.path), flt)
+    ratings = consensus_queries.coded_ratings(
+        app_store.open_store(src.path), flt, sample_modulus=agreement_sample(src, flt)
+    )
     if len(ratings.item_codes) == 0:
         return None
     return consensus.DawidSkene().fit_codes(
@@ -190,7 +205,9 @@ def reliability(src: Source, flt: EventFilter) -> tuple[pd.DataFrame, pd.DataFra
     """``(annotator reliability table, cohort table)``, with Dawid–Skene skills."""
     model = dawid_skene(src, flt)
     skills = model.skills_ if model is not None else None
-    return agreement_report.reliability(app_store.open_store(src.path), flt, skills=skills)
+    return agreement_report.reliability(
+        app_store.open_store(src.path), flt, skills=skills, sample_modulus=agreement_sample(src, flt)
+    )
 
 
 @_cached
@@ -202,7 +219,9 @@ def annotator_disagreements(src: Source, flt: EventFilter, annotator_id: str) ->
     DataFrame
         ``item_id, label, consensus, consensus_prob, raters, agreeing, labeled_at``.
     """
-    rows = agreement_queries.annotator_ratings(app_store.open_store(src.path), annotator_id, flt)
+    rows = agreement_queries.annotator_ratings(
+        app_store.open_store(src.path), annotator_id, flt, sample_modulus=agreement_sample(src, flt)
+    )
     model = dawid_skene(src, flt)
     if model is None or rows.empty:
         return rows.assign(consensus=pd.Series(dtype=object), consensus_prob=pd.Series(dtype=float))
@@ -216,17 +235,22 @@ def annotator_disagreements(src: Source, flt: EventFilter, annotator_id: str) ->
 
 @_cached
 def pairwise_kappa(src: Source, flt: EventFilter, top: int, min_overlap: int) -> pd.DataFrame:
-    """Cohen's kappa for pairs among the ``top`` annotators by volume with ``min_overlap`` shared items."""
+    """Cohen's kappa for pairs among the ``top`` annotators by volume with ``min_overlap`` shared items.
+
+    Pairs are counted in DuckDB (``analytics.store.agreement.pairwise_tables``) over every filtered event.
+    """
     store = app_store.open_store(src.path)
-    ratings = agreement_queries.ratings(store, flt)
-    busiest = ratings["annotator_id"].value_counts().index[:top]
-    return agreement.pairwise_kappa(ratings[ratings["annotator_id"].isin(busiest)], min_overlap=min_overlap)
+    busiest = overview_queries.busiest_annotators(store, flt, limit=top)
+    tables = agreement_queries.pairwise_tables(store, flt, min_overlap=min_overlap, annotators=busiest)
+    return cohen.pairwise_kappa_from_tables(tables)
 
 
 @_cached
 def label_confusion(src: Source, flt: EventFilter) -> pd.DataFrame:
     """``label_a, label_b, pairs, expected, lift, items`` of the filtered ratings."""
-    counts = agreement_queries.label_counts(app_store.open_store(src.path), flt)
+    counts = agreement_queries.label_counts(
+        app_store.open_store(src.path), flt, sample_modulus=agreement_sample(src, flt)
+    )
     return agreement.label_confusion_from_counts(counts) if not counts.empty else pd.DataFrame(
         {c: [] for c in ("label_a", "label_b", "pairs", "expected", "lift", "items")}
     )
@@ -253,7 +277,7 @@ def rejects(src: Source, batch_id: str | None) -> pd.DataFrame:
 def clear() -> None:
     """Drop every cached result, e.g. right after an import commits."""
     for loader in (filter_options, summary, activity, agreement_over_time, label_distribution,
-                   table_counts, import_batches, rejects, label_order, agreement_headline, agreement_by,
-                   agreement_by_cohort_over_time, guidelines,
-                   dawid_skene, reliability, annotator_disagreements, pairwise_kappa, label_confusion):
+                   table_counts, import_batches, rejects, label_order, agreement_sample, agreement_headline,
+                   agreement_by, agreement_by_cohort_over_time, guidelines, dawid_skene, reliability,
+                   annotator_disagreements, pairwise_kappa, label_confusion):
         loader.clear()

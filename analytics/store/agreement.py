@@ -12,6 +12,9 @@ label to each item): it is aggregated here in DuckDB, so 1e7 events travel to Py
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 
 from analytics.schema import TIME_GRAINS, EventFilter
@@ -26,18 +29,37 @@ GROUPINGS = {
 }
 
 
-def _ratings_cte(flt: EventFilter | None) -> tuple[str, list]:
-    """``WITH r AS (…)``: one rating per (item, annotator) of the filtered events, with its context."""
+def _events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
+    """``WITH ev AS (…)``: the filtered events, of a 1-in-``sample_modulus`` sample of items when above 1.
+
+    The sample keeps the items with ``hash(item_id) % m = 0``: every rating of a sampled item, so per-item
+    statistics stay exact within the sample. A filter is materialised before sampling, as in
+    ``analytics.store.overview`` (both in one WHERE makes DuckDB build its semi-join tables from the events).
+    """
     condition, params = event_condition(flt)
+    if sample_modulus <= 1:
+        return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + condition + ") ", params
+    sample = "hash(e.item_id) % ?::UBIGINT = 0"
+    if condition == "TRUE":
+        return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + sample + ") ", [int(sample_modulus)]
     return (
-        """WITH r AS (SELECT e.item_id, e.annotator_id, arg_max(e.label, e.labeled_at) AS label,
+        "WITH f AS MATERIALIZED (SELECT e.* FROM label_events e WHERE " + condition + "), "
+        "ev AS (SELECT e.* FROM f AS e WHERE " + sample + ") ",
+        [*params, int(sample_modulus)],
+    )
+
+
+def _ratings_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
+    """``WITH ev AS (…), r AS (…)``: one rating per (item, annotator) of the filtered events, with context."""
+    cte, params = _events_cte(flt, sample_modulus)
+    return (
+        cte
+        + """, r AS (SELECT e.item_id, e.annotator_id, arg_max(e.label, e.labeled_at) AS label,
                 max(e.labeled_at) AS labeled_at,
                 arg_max(e.guideline_version, e.labeled_at) AS guideline_version,
                 count(*) AS n_events, any_value(coalesce(a.cohort, 'unknown')) AS cohort
-            FROM label_events e LEFT JOIN annotators a USING (annotator_id)
-            WHERE """
-        + condition
-        + " GROUP BY e.item_id, e.annotator_id) ",
+            FROM ev e LEFT JOIN annotators a USING (annotator_id)
+            GROUP BY e.item_id, e.annotator_id) """,
         params,
     )
 
@@ -51,7 +73,9 @@ def _grouping(by: str | None) -> tuple[str, str]:
     return GROUPINGS[by] + " AS grp, ", "grp, "
 
 
-def label_counts(store: Store, flt: EventFilter | None = None, *, by: str | None = None) -> pd.DataFrame:
+def label_counts(
+    store: Store, flt: EventFilter | None = None, *, by: str | None = None, sample_modulus: int = 1
+) -> pd.DataFrame:
     """How many annotators gave each label to each item: ``[grp,] item_key, label, n``.
 
     Parameters
@@ -59,6 +83,8 @@ def label_counts(store: Store, flt: EventFilter | None = None, *, by: str | None
     by : str or None
         Split the table by one of ``GROUPINGS`` (a rating falls in the group of its latest event): the
         same item can then appear in several groups, each with the ratings given in it.
+    sample_modulus : int
+        Above 1, only a 1-in-m sample of items (all their ratings): for very large stores.
 
     Returns
     -------
@@ -66,7 +92,7 @@ def label_counts(store: Store, flt: EventFilter | None = None, *, by: str | None
         ``item_key`` (UBIGINT hash of ``item_id``), ``label``, ``n`` (≥ 1), plus ``grp`` first when
         ``by`` is given.
     """
-    cte, params = _ratings_cte(flt)
+    cte, params = _ratings_cte(flt, sample_modulus)
     select, group = _grouping(by)
     return store.query(
         cte + "SELECT " + select + "hash(r.item_id) AS item_key, r.label, count(*) AS n FROM r "
@@ -75,24 +101,98 @@ def label_counts(store: Store, flt: EventFilter | None = None, *, by: str | None
     )
 
 
-def ratings(store: Store, flt: EventFilter | None = None) -> pd.DataFrame:
+def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap: int = 10,
+                    annotators: Sequence[str] | None = None) -> pd.DataFrame:
+    """Contingency tables of every pair of annotators who rated at least ``min_overlap`` items in common.
+
+    The input of ``analytics.cohen.pairwise_kappa_from_tables``: each annotator's rating of an item (the
+    latest event, as in ``label_counts``) is paired in SQL with every other annotator's rating of that item,
+    and the pairs are counted per (annotator_a, annotator_b, label_a, label_b), so 1e7 events travel to
+    Python as a few million rows of small integer codes, never as events or rating pairs.
+
+    Parameters
+    ----------
+    flt : EventFilter or None
+        The dashboard filter, applied to the events.
+    min_overlap : int
+        Pairs sharing fewer items are left out (≥ 1).
+    annotators : sequence of str, optional
+        Only events of these annotators count, so only pairs of two of them are returned.
+
+    Returns
+    -------
+    DataFrame with columns ``annotator_a, annotator_b, label_a, label_b, n``
+        One row per non-empty cell of a pair's table, ``annotator_a < annotator_b``, rows in no particular
+        order. The four id columns are categoricals (categories: the sorted distinct annotators, resp.
+        labels, of the filtered events); ``n`` (≥ 1) counts the items rated ``label_a`` by ``annotator_a``
+        and ``label_b`` by ``annotator_b``, and sums to the items the two share.
+
+    Notes
+    -----
+    Annotators and labels are coded 0, 1, … in a first, small read (distinct values of the filtered
+    events); the pairs query joins those codes, so an annotator whose first events arrive between the two
+    reads is left out until the next call. Within the query, items are keyed by the 64-bit hash of their
+    id, as in ``label_counts``. The self-join produces Σ_i m_i (m_i − 1) / 2 rating pairs (about 1.4e7 for
+    1e7 events with 2–5 ratings per item) and never an items × annotators matrix.
+    """
+    if int(min_overlap) != min_overlap or min_overlap < 1:
+        raise ValueError("min_overlap must be a whole number ≥ 1")
+    condition, params = event_condition(flt)
+    if annotators is not None:
+        condition += " AND list_contains(?, e.annotator_id)"
+        params = [*params, [str(a) for a in annotators]]
+    names = store.cursor().execute(
+        "SELECT list(DISTINCT e.annotator_id ORDER BY e.annotator_id), "
+        "list(DISTINCT e.label ORDER BY e.label) FROM label_events e WHERE " + condition,
+        params,
+    ).fetchone()
+    annotator_ids, labels = (list(values or []) for values in names)
+    cells = store.query(
+        """WITH ann AS (SELECT annotator_id, (i - 1)::INTEGER AS a
+                    FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(annotator_id, i)),
+        lab AS (SELECT label, (i - 1)::INTEGER AS l FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(label, i)),
+        r AS (SELECT hash(e.item_id) AS item_key, ann.a, arg_max(lab.l, e.labeled_at) AS l
+              FROM label_events e JOIN ann USING (annotator_id) JOIN lab USING (label)
+              WHERE """
+        + condition
+        + """ GROUP BY item_key, ann.a),
+        cells AS (SELECT x.a AS annotator_a, y.a AS annotator_b, x.l AS label_a, y.l AS label_b, count(*) AS n
+                  FROM r x JOIN r y ON x.item_key = y.item_key AND x.a < y.a GROUP BY ALL),
+        shared AS (SELECT annotator_a, annotator_b FROM cells GROUP BY ALL HAVING sum(n) >= ?)
+        SELECT * FROM cells SEMI JOIN shared USING (annotator_a, annotator_b)""",
+        [annotator_ids, labels, *params, int(min_overlap)],
+    )
+    return pd.DataFrame({
+        "annotator_a": pd.Categorical.from_codes(cells["annotator_a"], categories=annotator_ids),
+        "annotator_b": pd.Categorical.from_codes(cells["annotator_b"], categories=annotator_ids),
+        "label_a": pd.Categorical.from_codes(cells["label_a"], categories=labels),
+        "label_b": pd.Categorical.from_codes(cells["label_b"], categories=labels),
+        "n": cells["n"].to_numpy(np.int64),
+    })
+
+
+def ratings(store: Store, flt: EventFilter | None = None, *, sample_modulus: int = 1) -> pd.DataFrame:
     """Every rating of the filtered events: ``item_id, annotator_id, label, labeled_at, cohort``.
 
-    For consensus models (Dawid–Skene), which need who said what; one row per (item, annotator).
+    For consensus models (Dawid–Skene), which need who said what; one row per (item, annotator); of a
+    1-in-``sample_modulus`` sample of items when above 1.
     """
-    cte, params = _ratings_cte(flt)
+    cte, params = _ratings_cte(flt, sample_modulus)
     return store.query(
         cte + "SELECT item_id, annotator_id, label, labeled_at, cohort FROM r ORDER BY item_id, annotator_id",
         params,
     )
 
 
-def annotator_stats(store: Store, flt: EventFilter | None = None, *, by: str | None = None) -> pd.DataFrame:
+def annotator_stats(
+    store: Store, flt: EventFilter | None = None, *, by: str | None = None, sample_modulus: int = 1
+) -> pd.DataFrame:
     """Per annotator: volume, agreement with the other annotators of their items, gold and re-test counts.
 
     ``by`` splits each annotator's ratings by one of ``GROUPINGS`` or ``"half"`` (up to / after the
     median time of their own ratings: 0 / 1); the counts of the other raters always cover the whole
-    filter. Split tables carry a ``grp`` column and no re-test counts.
+    filter. Split tables carry a ``grp`` column and no re-test counts. Above 1, ``sample_modulus`` reads
+    a 1-in-m sample of items (all ratings of each): every rate stays unbiased, its interval widens.
 
     Returns
     -------
@@ -109,8 +209,7 @@ def annotator_stats(store: Store, flt: EventFilter | None = None, *, by: str | N
     - ``retest_n, retest_same``: their repeated labels of the same item (each event after the first, in
       time order) and how many repeat the label of the event before it.
     """
-    cte, params = _ratings_cte(flt)
-    condition, retest_params = event_condition(flt)
+    cte, params = _ratings_cte(flt, sample_modulus)
     if by == "half":
         select, group = (
             "(r.labeled_at > quantile_disc(r.labeled_at, 0.5) OVER (PARTITION BY r.annotator_id))"
@@ -118,28 +217,29 @@ def annotator_stats(store: Store, flt: EventFilter | None = None, *, by: str | N
         )
     else:
         select, group = _grouping(by)
+    # Whether an item's other raters agree with a rater depends only on (item, label): with the label
+    # counts of the item sorted (t1 ≥ t2 the two largest distinct counts, n1 and n2 labels at each), the
+    # rater's own label with count n leaves the others a largest count max_other and a number of labels
+    # at it; the leave-one-out majority is the rater's label when n − 1 > max_other, another single label
+    # when max_other > n − 1 is held by one label, and a tie otherwise.
     frame = store.query(
         cte
         + """, c AS (SELECT item_id, label, count(*) AS n FROM r GROUP BY ALL),
-        m AS (SELECT item_id, sum(n)::BIGINT AS raters FROM c GROUP BY ALL),
-        loo AS (
-            -- the most frequent label among the others: the item's label counts with the rater removed
-            SELECT r.item_id, r.annotator_id, r.label,
-                   max(CASE WHEN c.label = r.label THEN c.n - 1 ELSE c.n END) AS top_n
-            FROM r JOIN c USING (item_id) GROUP BY ALL),
-        loo_label AS (
-            SELECT l.item_id, l.annotator_id, l.label,
-                   list(c.label) FILTER (WHERE (CASE WHEN c.label = l.label THEN c.n - 1 ELSE c.n END)
-                                         = l.top_n) AS top_labels
-            FROM loo l JOIN c USING (item_id) WHERE l.top_n > 0 GROUP BY ALL),
+        s AS (SELECT item_id, sum(n)::BIGINT AS raters, list(n ORDER BY n DESC) AS l FROM c GROUP BY item_id),
+        t AS (SELECT item_id, raters, l, l[1] AS t1, len(list_filter(l, lambda x: x = l[1])) AS n1,
+                     list_filter(l, lambda x: x < l[1])[1] AS t2 FROM s),
+        u AS (SELECT item_id, raters, t1, n1, t2, len(list_filter(l, lambda x: x = t2)) AS n2 FROM t),
+        cs AS (SELECT c.item_id, c.label, c.n, u.raters,
+                      CASE WHEN c.n < u.t1 THEN u.t1 WHEN u.n1 > 1 THEN u.t1 ELSE coalesce(u.t2, 0) END
+                          AS max_other,
+                      CASE WHEN c.n < u.t1 THEN u.n1 WHEN u.n1 > 1 THEN u.n1 - 1 ELSE u.n2 END AS at_max_other
+               FROM c JOIN u USING (item_id)),
         gold AS (SELECT item_id, list(DISTINCT label) AS gold FROM gold_labels GROUP BY ALL),
         seq AS (
             SELECT e.annotator_id, e.label,
                    lag(e.label) OVER (PARTITION BY e.item_id, e.annotator_id
                                       ORDER BY e.labeled_at, e.event_id) AS previous
-            FROM label_events e WHERE """
-        + condition
-        + """),
+            FROM ev e),
         retest AS (SELECT annotator_id, count(*) AS retest_n,
                           count(*) FILTER (WHERE label = previous) AS retest_same
                    FROM seq WHERE previous IS NOT NULL GROUP BY ALL),
@@ -148,27 +248,27 @@ def annotator_stats(store: Store, flt: EventFilter | None = None, *, by: str | N
             SELECT """ + group + """r.annotator_id, any_value(r.cohort) AS cohort,
                    sum(r.n_events)::BIGINT AS events,
                    count(*) AS items, min(r.labeled_at) AS first_at, max(r.labeled_at) AS last_at,
-                   count(*) FILTER (WHERE m.raters > 1) AS shared_items,
-                   coalesce(sum(c.n - 1), 0)::BIGINT AS agree_pairs,
-                   coalesce(sum(m.raters - 1), 0)::BIGINT AS other_pairs,
-                   count(ll.top_labels) FILTER (WHERE len(ll.top_labels) = 1) AS loo_items,
-                   count(*) FILTER (WHERE len(ll.top_labels) = 1 AND ll.top_labels[1] = r.label)
-                       AS loo_agree,
+                   count(*) FILTER (WHERE cs.raters > 1) AS shared_items,
+                   coalesce(sum(cs.n - 1), 0)::BIGINT AS agree_pairs,
+                   coalesce(sum(cs.raters - 1), 0)::BIGINT AS other_pairs,
+                   count(*) FILTER (WHERE cs.n - 1 > cs.max_other
+                                    OR (cs.max_other > cs.n - 1 AND cs.at_max_other = 1)) AS loo_items,
+                   count(*) FILTER (WHERE cs.n - 1 > cs.max_other) AS loo_agree,
                    count(g.gold) AS gold_n,
                    count(*) FILTER (WHERE list_contains(g.gold, r.label)) AS gold_correct
-            FROM rg AS r JOIN c USING (item_id, label) JOIN m USING (item_id)
-            LEFT JOIN loo_label ll USING (item_id, annotator_id)
-            LEFT JOIN gold g USING (item_id)
+            FROM rg AS r JOIN cs USING (item_id, label) LEFT JOIN gold g USING (item_id)
             GROUP BY """ + group + """r.annotator_id)
         SELECT per.*, coalesce(t.retest_n, 0) AS retest_n, coalesce(t.retest_same, 0) AS retest_same
         FROM per LEFT JOIN retest t USING (annotator_id)
         ORDER BY ALL""",
-        [*params, *retest_params],
+        params,
     )
     return frame.drop(columns=["retest_n", "retest_same"]) if by is not None else frame
 
 
-def annotator_ratings(store: Store, annotator_id: str, flt: EventFilter | None = None) -> pd.DataFrame:
+def annotator_ratings(
+    store: Store, annotator_id: str, flt: EventFilter | None = None, *, sample_modulus: int = 1
+) -> pd.DataFrame:
     """One annotator's ratings with the other annotators' votes on the same items.
 
     Returns
@@ -177,7 +277,7 @@ def annotator_ratings(store: Store, annotator_id: str, flt: EventFilter | None =
         ``item_id, label, labeled_at, raters, agreeing`` (raters of the item including this annotator;
         how many of them gave the same label), newest first.
     """
-    cte, params = _ratings_cte(flt)
+    cte, params = _ratings_cte(flt, sample_modulus)
     return store.query(
         cte
         + """, c AS (SELECT item_id, label, count(*) AS n FROM r GROUP BY ALL),

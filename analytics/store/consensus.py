@@ -54,7 +54,7 @@ class CodedRatings:
         return len(self.item_codes)
 
 
-def coded_ratings(store: Store, flt: EventFilter | None = None) -> CodedRatings:
+def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulus: int = 1) -> CodedRatings:
     """One rating per (item, annotator) of the filtered events, as dense integer codes.
 
     Parameters
@@ -63,6 +63,10 @@ def coded_ratings(store: Store, flt: EventFilter | None = None) -> CodedRatings:
         An open store (read-only is fine).
     flt : EventFilter or None
         The global filter; None reads every event.
+    sample_modulus : int
+        Above 1, only the items with ``hash(item_id) % m = 0`` (all their ratings): a 1-in-m sample for
+        very large stores. It is applied to the item dictionary; the events' join to it keeps the sampled
+        items.
 
     Returns
     -------
@@ -89,11 +93,14 @@ def coded_ratings(store: Store, flt: EventFilter | None = None) -> CodedRatings:
     cur = store.cursor()
     try:
         for table, column in _DICTIONARIES:
+            where, values = condition, params
+            if table == "consensus_items" and sample_modulus > 1:
+                where, values = condition + " AND hash(e.item_id) % ?::UBIGINT = 0", [*params, sample_modulus]
             cur.execute(
                 "CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT " + column + " AS value, "
                 "(row_number() OVER (ORDER BY " + column + ") - 1)::INTEGER AS code "
-                "FROM (SELECT DISTINCT e." + column + " FROM label_events e WHERE " + condition + ")",
-                params,
+                "FROM (SELECT DISTINCT e." + column + " FROM label_events e WHERE " + where + ")",
+                values,
             )
         codes = cur.execute(
             "SELECT i.code AS item_code, a.code AS annotator_code, l.code AS label_code "

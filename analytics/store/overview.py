@@ -195,3 +195,12 @@ def label_distribution(store: Store, flt: EventFilter | None = None) -> pd.DataF
         FROM e GROUP BY label ORDER BY events DESC, label""",
         params,
     )
+
+
+def busiest_annotators(store: Store, flt: EventFilter | None = None, *, limit: int) -> list[str]:
+    """The ``limit`` annotators with the most filtered events, busiest first (ties by id)."""
+    cte, params = _events_cte(flt)
+    return store.query(
+        cte + "SELECT annotator_id FROM e GROUP BY annotator_id ORDER BY count(*) DESC, annotator_id LIMIT ?",
+        [*params, int(limit)],
+    )["annotator_id"].tolist()

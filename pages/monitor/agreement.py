@@ -37,6 +37,10 @@ with st.container(border=True, key="agreement-verdict"):
     for line in agreement_report.verdict(head, table, cohorts):
         st.text(line)
 agreement_tiles.show(head, key="agreement")
+modulus = loaders.agreement_sample(src, flt)
+if modulus > 1:
+    st.caption(f"Large store: every number on this page is estimated on a 1-in-{modulus} sample of items "
+               "(all their ratings); the intervals account for it.")
 
 over_time, people, pairs, confusion = st.tabs(
     ["Over time", "Annotators", "Annotator pairs", "Label confusion"]

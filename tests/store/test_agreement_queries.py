@@ -108,3 +108,24 @@ def test_annotator_stats_split_by_half_and_month(store):
     assert "retest_n" not in halves
     months = q.annotator_stats(store, by="month")
     assert months.groupby("annotator_id")["items"].sum().to_dict() == {"a": 4, "b": 2, "c": 2}
+
+
+def test_a_sample_keeps_whole_items_and_composes_with_the_filter(tmp_path):
+    with Store(tmp_path / "many.duckdb") as store:
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO annotators SELECT 'a' || i::VARCHAR, CASE WHEN i < 2 THEN 'expert' "
+                        "ELSE 'crowd' END, NULL, 'b' FROM range(4) t(i)")
+            cur.execute(
+                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
+                "SELECT i, 'item' || (i // 4)::VARCHAR, 'a' || (i % 4)::VARCHAR, ((i * 7) % 3)::VARCHAR, "
+                "TIMESTAMP '2024-01-01' + INTERVAL (i) MINUTE, 'b' FROM range(8000) t(i)"
+            )
+        full = q.label_counts(store)
+        sample = q.label_counts(store, sample_modulus=4)
+        crowd = q.label_counts(store, EventFilter(cohorts=("crowd",)), sample_modulus=4)
+        stats = q.annotator_stats(store, sample_modulus=4)
+    assert 300 < sample["item_key"].nunique() < 700  # about 2,000 / 4 items
+    kept = full[full["item_key"].isin(sample["item_key"])].reset_index(drop=True)
+    assert kept.equals(sample.reset_index(drop=True))  # every rating of a sampled item
+    assert set(crowd["item_key"]) <= set(sample["item_key"]) and crowd["n"].sum() == sample["n"].sum() / 2
+    assert stats["items"].sum() == sample["n"].sum()

@@ -132,3 +132,18 @@ def test_read_only_store_and_concurrent_readers_see_the_same_codes(path):
         assert errors == [] and results == [expected] * 4
         # The dictionaries lived in TEMP tables of the query's cursor: nothing is left behind.
         assert store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'consensus_%'") == 0
+
+
+def test_a_sample_of_items_keeps_all_their_ratings(tmp_path):
+    with Store(tmp_path / "many.duckdb") as store:
+        with store.transaction() as cur:
+            cur.execute(
+                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
+                "SELECT i, 'item' || (i // 3)::VARCHAR, 'a' || (i % 3)::VARCHAR, ((i * 7) % 4)::VARCHAR, "
+                "TIMESTAMP '2024-01-01', 'b' FROM range(6000) t(i)"
+            )
+        full, sample = q.coded_ratings(store), q.coded_ratings(store, sample_modulus=5)
+    assert 250 < len(sample.items) < 550  # about 2,000 / 5 items
+    assert len(sample.item_codes) == 3 * len(sample.items)  # all three ratings of each sampled item
+    kept = set(_triples(full)) & {(item, a, label) for item, a, label in _triples(sample)}
+    assert kept == set(_triples(sample))
