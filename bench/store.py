@@ -544,12 +544,15 @@ def report(run: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (between the markers), or append it."""
+def write_section(path: Path, section: str, *, begin: str = SECTION_BEGIN, end: str = SECTION_END) -> None:
+    """Replace a benchmark's section of ``path`` (between its ``begin`` and ``end`` markers), or append it.
+
+    ``section`` must start with ``begin`` and end with ``end``.
+    """
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if SECTION_BEGIN in text and SECTION_END in text:
-        head, rest = text.split(SECTION_BEGIN, 1)
-        text = head + section.rstrip("\n") + rest.split(SECTION_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section.rstrip("\n") + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
