@@ -89,6 +89,11 @@ def _detail(src: loaders.Source, flt: EventFilter, annotator: str, *, key: str) 
                 charts.confusion_figure(matrix, title=f"{annotator}: Dawid–Skene confusion matrix"),
                 matrix.reset_index(), filename=f"confusion_{annotator}.csv", key=f"{key}-confusion",
             )
+            state = "converged" if model.converged_ else "stopped without converging"
+            st.caption(
+                f"Dawid–Skene {state} after {model.n_iter_} EM iterations on "
+                f"{int(model.n_ratings_.sum()):,} ratings by {len(model.annotators_):,} annotators."
+            )
     with right:
         differing = loaders.annotator_disagreements(src, flt, annotator)
         st.markdown(f"**Items where {annotator} differs from the consensus** ({len(differing):,})")

@@ -182,7 +182,7 @@ def _order(src: Source, level: str) -> list[str] | None:
     return order or None
 
 
-@_model
+@st.cache_resource(ttl=600, max_entries=8, show_spinner="Fitting the Dawid–Skene consensus model…")
 def dawid_skene(src: Source, flt: EventFilter) -> consensus.DawidSkene | None:
     """Dawid–Skene fitted on the filtered ratings (None without ratings); the fit is kept per filter.
 

@@ -73,6 +73,7 @@ def test_picking_an_annotator_shows_their_confusion_matrix_and_disagreements(at)
     at.selectbox(key="annotators.annotator").select("ann-041").run()
     assert not at.exception
     assert any("ann-041: Dawid" in c.proto.spec for c in at.get("plotly_chart"))
+    assert any(c.value.startswith("Dawid–Skene converged after") for c in at.caption)
     (header,) = [m.value for m in at.markdown if "differs from the consensus" in m.value]
     # a spammer disagrees with the consensus on most of their 85 items
     assert int(header.rsplit("(", 1)[1].rstrip(")")) > 50
