@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from analytics.store.connection import Store
-from analytics.store.staging import rejects_sql
+from analytics.store.staging import key_range_filter, rejects_sql
 
 _ACCEPTED = " WHERE lw__fail IS NULL"
 
@@ -31,25 +31,9 @@ def _item_writes(stage: str) -> list[str]:
     ]
 
 
-#: Accepted stage rows -> store table, per kind (fixed SQL; the batch id is the one parameter).
+#: Accepted stage rows -> store table, per kind (fixed SQL; the batch id is the one parameter). Events are
+#: written by ``_write_events``.
 _WRITES: dict[str, list[str]] = {
-    "events": [
-        "INSERT INTO items (item_id, dataset, batch_id) SELECT item_id, arg_min(dataset, lw__row), ? "
-        "FROM lw_stage AS s"
-        + _ACCEPTED
-        + " AND NOT EXISTS (SELECT 1 FROM items AS i WHERE i.item_id = s.item_id) "
-        "GROUP BY item_id",
-        "INSERT INTO annotators (annotator_id, cohort, batch_id) "
-        "SELECT annotator_id, arg_min(cohort, lw__row) FILTER (WHERE cohort IS NOT NULL), ? "
-        "FROM lw_stage AS s"
-        + _ACCEPTED
-        + " AND NOT EXISTS (SELECT 1 FROM annotators AS a WHERE a.annotator_id = s.annotator_id) "
-        "GROUP BY annotator_id",
-        # Event ids: the store's highest id plus the file's record number (unique, in file order).
-        "INSERT INTO label_events SELECT (SELECT coalesce(max(event_id), 0) FROM label_events) + lw__row, "
-        "item_id, annotator_id, label, labeled_at, guideline_version, confidence, duration_s, campaign_id, ? "
-        "FROM lw_stage" + _ACCEPTED,
-    ],
     "items": _item_writes("lw_stage"),
     "gold": ["INSERT INTO gold_labels SELECT item_id, label, source, ? FROM lw_stage" + _ACCEPTED],
     "predictions": [
@@ -60,6 +44,31 @@ _WRITES: dict[str, list[str]] = {
         "INSERT INTO guidelines SELECT version, effective_at, summary, ? FROM lw_stage" + _ACCEPTED
     ],
 }
+
+
+def _write_events(cur: duckdb.DuckDBPyConnection, batch_id: str) -> None:
+    """Accepted events of ``lw_stage``, with the items and annotators they name that the store lacks."""
+    # Only the store's items within the file's item id range can be among them (see key_range_filter).
+    known = "SELECT item_id FROM items AS i WHERE " + key_range_filter(cur, "lw_stage", ("item_id",), "i")
+    cur.execute(
+        "INSERT INTO items (item_id, dataset, batch_id) SELECT item_id, arg_min(dataset, lw__row), ? "
+        "FROM lw_stage ANTI JOIN (" + known + ") AS i USING (item_id)" + _ACCEPTED + " GROUP BY item_id",
+        [batch_id],
+    )
+    cur.execute(
+        "INSERT INTO annotators (annotator_id, cohort, batch_id) "
+        "SELECT annotator_id, arg_min(cohort, lw__row) FILTER (WHERE cohort IS NOT NULL), ? "
+        "FROM lw_stage ANTI JOIN annotators USING (annotator_id)" + _ACCEPTED + " GROUP BY annotator_id",
+        [batch_id],
+    )
+    # Event ids: the store's highest id plus the file's record number (unique, in file order).
+    cur.execute(
+        "INSERT INTO label_events SELECT (SELECT coalesce(max(event_id), 0) FROM label_events) + lw__row, "
+        "item_id, annotator_id, label, labeled_at, guideline_version, confidence, duration_s, campaign_id, ? "
+        "FROM lw_stage" + _ACCEPTED,
+        [batch_id],
+    )
+
 
 #: The items of a Label Studio export (stage ``lw_aux``): new items only, with their attributes.
 _AUX_ITEMS = _item_writes("lw_aux")
@@ -103,8 +112,13 @@ def write_batch(
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
         ],
     )
-    for statement in (_AUX_ITEMS if with_aux_items else []) + _WRITES[table_kind]:
+    for statement in _AUX_ITEMS if with_aux_items else []:
         cur.execute(statement, [batch_id])
+    if table_kind == "events":
+        _write_events(cur, batch_id)
+    else:
+        for statement in _WRITES[table_kind]:
+            cur.execute(statement, [batch_id])
     cur.execute(
         "INSERT INTO ingest_rejects SELECT ?, row_number, column_name, raw, reason FROM ("
         + rejects_sql("lw_stage")

@@ -8,7 +8,8 @@ A stage row carries the stored columns under their store names plus ``lw__row`` 
 number in the file, header excluded), ``lw__fail`` (``{col, why}`` of the first failed check, NULL when the
 row is accepted) and ``lw__raw`` (the source row as JSON, kept for rows rejected by a column check).
 Everything is computed in DuckDB so peak memory stays flat; nothing is pulled into pandas except the first
-rejects for display.
+rejects for display. Lookups in the store's large tables (keys already present, items already known) read
+only the row groups within the key range of the stage (``key_range_filter``).
 
 CSV files are read with ``store_rejects``: lines with too few or too many fields or invalid UTF-8 are left
 out by the reader and recorded with their line number; valid rows are numbered in file order (DuckDB
@@ -222,6 +223,11 @@ def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec)
     """Reject every later row whose key equals an earlier accepted row's ("duplicate of row N")."""
     key = ", ".join(spec.unique.key)
     on = " AND ".join("s." + name + " IS NOT DISTINCT FROM d." + name for name in spec.unique.key)
+    # Grouping every row on one hash of its key is much cheaper than on the key's columns; only the rows whose
+    # hash repeats (duplicates, or a rare collision) are grouped on the key itself.
+    repeated = (
+        "SELECT hash(" + key + ") FROM " + stage + " WHERE lw__fail IS NULL GROUP BY 1 HAVING count(*) > 1"
+    )
     cur.execute(
         "UPDATE " + stage + " SET lw__fail = struct_pack(col := ?::VARCHAR, why := ?::VARCHAR || m.first) "
         "FROM (SELECT s.lw__row, min(d.first) AS first FROM "
@@ -230,7 +236,11 @@ def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec)
         + key
         + ", min(lw__row) AS first FROM "
         + stage
-        + " WHERE lw__fail IS NULL GROUP BY "
+        + " WHERE lw__fail IS NULL AND hash("
+        + key
+        + ") IN ("
+        + repeated
+        + ") GROUP BY "
         + key
         + " HAVING count(*) > 1) AS d ON "
         + on
@@ -247,18 +257,53 @@ def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec)
     )
 
 
+def key_range_filter(cur: duckdb.DuckDBPyConnection, stage: str, key: tuple[str, ...], alias: str) -> str:
+    """SQL filter keeping the rows of ``alias`` whose ``key`` lies within that of the stage's accepted rows.
+
+    The min/max of each key column are set as a variable of the cursor, which DuckDB folds into constants
+    when it plans a query and compares with the min/max of each row group: a store table scanned with this
+    filter reads only the row groups that may hold one of the stage's keys. NULL keys pass (NULL keys match).
+    """
+    if stage not in STAGE_TABLES:
+        raise ValueError(f"unknown stage table {stage!r}")
+    cur.execute(
+        "SET VARIABLE lw_key_range = (SELECT {"
+        + ", ".join(name + ": [min(" + name + "), max(" + name + ")]" for name in key)
+        + "} FROM "
+        + stage
+        + " WHERE lw__fail IS NULL)"
+    )
+    bounds = "getvariable('lw_key_range')."
+    return " AND ".join(
+        "(" + alias + "." + name + " BETWEEN " + bounds + name + "[1] AND " + bounds + name + "[2] "
+        "OR " + alias + "." + name + " IS NULL)"
+        for name in key
+    )
+
+
 def _mark_conflicts(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec) -> None:
+    """Reject every accepted row whose key the store holds already ("already in the store (batch B)")."""
     unique = spec.unique
+    if not cur.execute("SELECT EXISTS (FROM " + unique.table + ")").fetchall()[0][0]:
+        return
     on = " AND ".join("s." + name + " IS NOT DISTINCT FROM x." + name for name in unique.key)
     columns = ", ".join(unique.key)
     category, text = unique.present_reason()
+    # The store's rows near the stage's keys first: usually few or none, so the join below builds its hash
+    # table on them instead of on the whole stage.
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE lw_present AS SELECT "
+        + columns
+        + ", batch_id FROM "
+        + unique.table
+        + " AS x WHERE "
+        + key_range_filter(cur, stage, unique.key, "x")
+    )
     cur.execute(
         "UPDATE " + stage + " SET lw__fail = struct_pack(col := ?::VARCHAR, why := ?::VARCHAR || m.batch_id "
         "|| ')') FROM (SELECT s.lw__row, min(x.batch_id) AS batch_id FROM "
         + stage
-        + " AS s JOIN "
-        + unique.table
-        + " AS x ON "
+        + " AS s JOIN lw_present AS x ON "
         + on
         + " WHERE s.lw__fail IS NULL GROUP BY s.lw__row) AS m "
         "WHERE " + stage + ".lw__row = m.lw__row",
@@ -316,5 +361,6 @@ def store_fingerprint(cur: duckdb.DuckDBPyConnection) -> tuple:
 
 
 def drop_stage(cur: duckdb.DuckDBPyConnection) -> None:
-    for table in (*STAGE_TABLES, "lw_gaps", "lw_csv_errors", "lw_csv_scans"):
+    for table in (*STAGE_TABLES, "lw_present", "lw_gaps", "lw_csv_errors", "lw_csv_scans"):
         cur.execute("DROP TABLE IF EXISTS " + table)
+    cur.execute("RESET VARIABLE lw_key_range")
