@@ -194,6 +194,8 @@ def trend(
         span_days = max(1.0, (last_at - first_at).total_seconds() / 86400)
         events = math.ceil(events * min(1.0, 2 * days / span_days))
     modulus = sample_modulus(events)
+    if summary is not None and summary.estimated:  # a large store: its windows are read sampled too
+        modulus = max(1, math.ceil(events / SAMPLE_EVENTS))
     stats = queries.window_item_stats(store, both, split_at, sample_modulus=modulus)
     empty = {"events": 0, "items": 0, "annotators": 0, "labels": 0, "first_at": None, "last_at": None}
     summaries = []

@@ -25,23 +25,14 @@ def _events_cte(
     """``WITH e AS (…)``: the filtered (and sampled) events; with ``window`` also their trend window.
 
     With ``window`` the first parameter of the CTE is the split time of ``_WINDOW``. ``inline`` asks
-    DuckDB to re-read a CTE referenced twice rather than materialise it: faster even when filtered.
+    DuckDB to re-read a CTE referenced twice rather than materialise it: faster even when filtered. The
+    item sample is part of the filter (``event_condition``).
     """
-    condition, params = event_condition(flt)
+    condition, params = event_condition(flt, sample_modulus=sample_modulus)
     tag = (", " + _WINDOW) if window else ""
-    if sample_modulus <= 1:
-        hint = "NOT MATERIALIZED " if inline else ""
-        select = "(SELECT e.*" + tag + " FROM label_events e WHERE " + condition + ") "
-        return "WITH e AS " + hint + select, params
-    # The filter is materialised before sampling: with both in one WHERE, DuckDB's planner underestimates
-    # the events side and builds its semi-join tables from millions of events (out of memory at 1e7).
-    # UBIGINT keeps the modulus in 64-bit arithmetic (10× faster than the default 128-bit).
-    return (
-        "WITH f AS MATERIALIZED (SELECT e.item_id, e.annotator_id, e.label, e.labeled_at" + tag + " "
-        "FROM label_events e WHERE " + condition + "), "
-        "e AS (SELECT * FROM f WHERE hash(f.item_id) % ?::UBIGINT = 0) ",
-        [*params, int(sample_modulus)],
-    )
+    hint = "NOT MATERIALIZED " if inline else ""
+    select = "(SELECT e.*" + tag + " FROM label_events e WHERE " + condition + ") "
+    return "WITH e AS " + hint + select, params
 
 
 def filter_options(store: Store) -> dict:
