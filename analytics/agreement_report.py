@@ -177,8 +177,9 @@ def verdict(head: Headline, table: pd.DataFrame, cohorts: pd.DataFrame) -> list[
         if names:
             shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             lines.append(f"{len(names)} " + (one if len(names) == 1 else many) + f": {shown}.")
-    if len(cohorts) > 1 and cohorts["loo_agreement"].notna().all():
-        worst, best = cohorts.iloc[0], cohorts.iloc[-1]
+    rated = cohorts[cohorts["loo_agreement"].notna()]  # a cohort with no comparable item has no rate
+    if len(rated) > 1:
+        worst, best = rated.iloc[0], rated.iloc[-1]
         lines.append(
             f"Least reliable cohort: {worst.cohort} ({worst.loo_agreement:.0%} agreement with the majority, "
             f"against {best.loo_agreement:.0%} for {best.cohort})."
