@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from analytics.store.connection import Store
-from analytics.store.staging import key_range_filter, rejects_sql
+from analytics.store.staging import rejects_sql, store_rows_near
 
 _ACCEPTED = " WHERE lw__fail IS NULL"
 
@@ -48,11 +48,10 @@ _WRITES: dict[str, list[str]] = {
 
 def _write_events(cur: duckdb.DuckDBPyConnection, batch_id: str) -> None:
     """Accepted events of ``lw_stage``, with the items and annotators they name that the store lacks."""
-    # Only the store's items within the file's item id range can be among them (see key_range_filter).
-    known = "SELECT item_id FROM items AS i WHERE " + key_range_filter(cur, "lw_stage", ("item_id",), "i")
+    known = store_rows_near(cur, "lw_stage", "items", ("item_id",), ("item_id",))
     cur.execute(
         "INSERT INTO items (item_id, dataset, batch_id) SELECT item_id, arg_min(dataset, lw__row), ? "
-        "FROM lw_stage ANTI JOIN (" + known + ") AS i USING (item_id)" + _ACCEPTED + " GROUP BY item_id",
+        "FROM lw_stage ANTI JOIN " + known + " USING (item_id)" + _ACCEPTED + " GROUP BY item_id",
         [batch_id],
     )
     cur.execute(

@@ -222,12 +222,14 @@ def add_rejects(cur: duckdb.DuckDBPyConnection, stage: str, rejects: list[tuple[
 def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec) -> None:
     """Reject every later row whose key equals an earlier accepted row's ("duplicate of row N")."""
     key = ", ".join(spec.unique.key)
+    # Counting the distinct hashes of the keys is much cheaper than grouping the rows on the key's columns;
+    # as many hashes as rows means no key repeats (a hash collision only costs the exact pass below).
+    repeats = cur.execute(
+        "SELECT count(*) - count(DISTINCT hash(" + key + ")) FROM " + stage + " WHERE lw__fail IS NULL"
+    ).fetchall()[0][0]
+    if not repeats:
+        return
     on = " AND ".join("s." + name + " IS NOT DISTINCT FROM d." + name for name in spec.unique.key)
-    # Grouping every row on one hash of its key is much cheaper than on the key's columns; only the rows whose
-    # hash repeats (duplicates, or a rare collision) are grouped on the key itself.
-    repeated = (
-        "SELECT hash(" + key + ") FROM " + stage + " WHERE lw__fail IS NULL GROUP BY 1 HAVING count(*) > 1"
-    )
     cur.execute(
         "UPDATE " + stage + " SET lw__fail = struct_pack(col := ?::VARCHAR, why := ?::VARCHAR || m.first) "
         "FROM (SELECT s.lw__row, min(d.first) AS first FROM "
@@ -236,11 +238,7 @@ def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec)
         + key
         + ", min(lw__row) AS first FROM "
         + stage
-        + " WHERE lw__fail IS NULL AND hash("
-        + key
-        + ") IN ("
-        + repeated
-        + ") GROUP BY "
+        + " WHERE lw__fail IS NULL GROUP BY "
         + key
         + " HAVING count(*) > 1) AS d ON "
         + on
@@ -281,29 +279,50 @@ def key_range_filter(cur: duckdb.DuckDBPyConnection, stage: str, key: tuple[str,
     )
 
 
+def store_rows_near(
+    cur: duckdb.DuckDBPyConnection, stage: str, table: str, key: tuple[str, ...], columns: tuple[str, ...]
+) -> str:
+    """The relation to join with the stage to find its keys in store ``table``: ``lw_near`` or ``table``.
+
+    A join builds its hash table on the smaller side, which is the whole stage when it meets a large store
+    table. But the store rows within the stage's key range (``key_range_filter``) are usually few or none
+    (new data), so when they are fewer than the stage's rows they are copied (``columns`` only) into the
+    TEMP table ``lw_near`` and the join builds on them instead.
+    """
+    if not cur.execute("SELECT EXISTS (FROM " + table + ")").fetchall()[0][0]:
+        return table
+    rows = cur.execute("SELECT count(*) FROM " + stage).fetchall()[0][0]
+    within = key_range_filter(cur, stage, key, "x")
+    near = cur.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM " + table + " AS x WHERE " + within + " LIMIT ?)", [rows]
+    ).fetchall()[0][0]
+    if near >= rows:
+        return table
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE lw_near AS SELECT "
+        + ", ".join(columns)
+        + " FROM "
+        + table
+        + " AS x WHERE "
+        + within
+    )
+    return "lw_near"
+
+
 def _mark_conflicts(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec) -> None:
     """Reject every accepted row whose key the store holds already ("already in the store (batch B)")."""
     unique = spec.unique
-    if not cur.execute("SELECT EXISTS (FROM " + unique.table + ")").fetchall()[0][0]:
-        return
     on = " AND ".join("s." + name + " IS NOT DISTINCT FROM x." + name for name in unique.key)
     columns = ", ".join(unique.key)
     category, text = unique.present_reason()
-    # The store's rows near the stage's keys first: usually few or none, so the join below builds its hash
-    # table on them instead of on the whole stage.
-    cur.execute(
-        "CREATE OR REPLACE TEMP TABLE lw_present AS SELECT "
-        + columns
-        + ", batch_id FROM "
-        + unique.table
-        + " AS x WHERE "
-        + key_range_filter(cur, stage, unique.key, "x")
-    )
+    present = store_rows_near(cur, stage, unique.table, unique.key, (*unique.key, "batch_id"))
     cur.execute(
         "UPDATE " + stage + " SET lw__fail = struct_pack(col := ?::VARCHAR, why := ?::VARCHAR || m.batch_id "
         "|| ')') FROM (SELECT s.lw__row, min(x.batch_id) AS batch_id FROM "
         + stage
-        + " AS s JOIN lw_present AS x ON "
+        + " AS s JOIN "
+        + present
+        + " AS x ON "
         + on
         + " WHERE s.lw__fail IS NULL GROUP BY s.lw__row) AS m "
         "WHERE " + stage + ".lw__row = m.lw__row",
@@ -361,6 +380,6 @@ def store_fingerprint(cur: duckdb.DuckDBPyConnection) -> tuple:
 
 
 def drop_stage(cur: duckdb.DuckDBPyConnection) -> None:
-    for table in (*STAGE_TABLES, "lw_present", "lw_gaps", "lw_csv_errors", "lw_csv_scans"):
+    for table in (*STAGE_TABLES, "lw_near", "lw_gaps", "lw_csv_errors", "lw_csv_scans"):
         cur.execute("DROP TABLE IF EXISTS " + table)
     cur.execute("RESET VARIABLE lw_key_range")

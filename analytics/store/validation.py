@@ -81,9 +81,9 @@ def raw(name: str, present: dict[str, str], kind: str) -> str:
 def text(ref: str) -> str:
     """Trimmed text of a raw column, NULL when empty."""
     value = "CAST(" + ref + " AS VARCHAR)"
-    # trim() copies every value, which costs more than the rest of a column's staging. It only removes
-    # spaces (Unicode category Zs): a pure ASCII value (as many bytes as characters) that neither starts nor
-    # ends with ' ' is already trimmed and is kept as it is.
+    # trim() copies every value, which for long values costs more than staging them. It only removes spaces
+    # (Unicode category Zs): a pure ASCII value (as many bytes as characters) that neither starts nor ends
+    # with ' ' is already trimmed and is kept as it is.
     return (
         "CASE WHEN strlen(" + value + ") = length(" + value + ") AND NOT starts_with(" + value + ", ' ') "
         "AND NOT ends_with(" + value + ", ' ') THEN NULLIF(" + value + ", '') "

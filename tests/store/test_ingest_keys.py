@@ -1,7 +1,8 @@
 """Duplicate keys of an import: within the file and against the store, at the edges of the key ranges.
 
-The store is searched only within the min/max of the file's accepted keys (``staging.key_range_filter``),
-and in-file duplicates are found through a hash of the key; these tests pin the edges of both.
+The file's keys are looked up among the store rows within their min/max when those are fewer than the
+file's rows, in the whole store table otherwise (``staging.store_rows_near``); in-file duplicates are found
+through a hash of the key. These tests pin the edges of both.
 """
 
 from __future__ import annotations
@@ -54,6 +55,16 @@ def test_store_duplicates_inside_a_wider_key_range_are_rejected(store, tmp_path)
         "i9",
     ]
     assert store.scalar("SELECT count(*) FROM label_events") == 7
+
+
+def test_store_duplicates_are_rejected_when_the_store_has_more_rows_in_range(store, tmp_path):
+    stored = [f"i{n},a1,cat,2024-01-0{n} 10:00:00,\n" for n in range(1, 8)]
+    first = ingest.ingest(store, write(tmp_path, "a.csv", stored))
+    report = ingest.ingest(store, write(tmp_path, "b.csv", [stored[0], "i8,a1,cat,2024-01-09 10:00:00,\n"]))
+    assert report.rejects[["row_number", "reason"]].values.tolist() == [
+        [1, STORE_DUPLICATE.format(first.batch_id)]
+    ]
+    assert store.scalar("SELECT count(*) FROM items") == 8
 
 
 def test_store_duplicate_with_an_infinite_timestamp_is_rejected(store, tmp_path):
