@@ -56,7 +56,17 @@ import pandas as pd  # noqa: E402
 from analytics import agreement, cohen, reliability  # noqa: E402
 from analytics.store import Store, overview  # noqa: E402
 from analytics.store import agreement as queries  # noqa: E402
-from bench.store import label, machine, mb, parse_sizes, peak_rss, scale_files, table  # noqa: E402
+from bench.store import (  # noqa: E402
+    label,
+    machine,
+    mb,
+    parse_sizes,
+    peak_rss,
+    report_arguments,
+    scale_files,
+    table,
+    write_section,
+)
 
 #: Targets from the issue, at 1e7 events.
 TARGET_SIZE = 10_000_000
@@ -426,13 +436,6 @@ def report(run: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` between this benchmark's markers in ``path``, or append it at the end."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    head, begin, rest = text.partition(SECTION_BEGIN)
-    _, end, tail = rest.partition(SECTION_END)
-    appended = text.rstrip("\n") + "\n\n" + section
-    path.write_text(head + section.rstrip("\n") + tail if begin and end else appended)
 
 
 # --- command line ---------------------------------------------------------------------------------------
@@ -461,10 +464,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per child; the fastest is reported")
     parser.add_argument("--peer-events-max", type=parse_sizes, default=parse_sizes("1e6"),
                         help="largest size for the from-events paths (dense raters × units matrix)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="write or update this benchmark's section of a Markdown file (bench/README.md)")
-    parser.add_argument("--from-results", type=Path, default=None, metavar="JSON",
-                        help="measure nothing: render the report of a saved run (work-dir/agreement-*.json)")
+    report_arguments(parser, "agreement")
     args = parser.parse_args(argv)
     if args.from_results is not None:
         run = json.loads(args.from_results.read_text())
@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> None:
     section = report(run)
     print("\n" + section)
     if args.out is not None:
-        write_section(args.out, section)
+        write_section(args.out, section, begin=SECTION_BEGIN, end=SECTION_END)
 
 
 if __name__ == "__main__":

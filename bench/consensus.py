@@ -413,15 +413,6 @@ def report(run: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (between the markers), or append it at the end."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    marked = re.compile(re.escape(SECTION_BEGIN) + ".*?" + re.escape(SECTION_END) + r"\n?", re.S)
-    if marked.search(text):
-        text = marked.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 # --- command line ---------------------------------------------------------------------------------------
@@ -433,6 +424,8 @@ def main(argv: list[str] | None = None) -> None:
     if argv[:1] == ["--child"]:
         print(json.dumps(child(argv[1], json.loads(argv[2])), default=str))
         return
+    from bench import store as store_bench
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crowds", default=",".join(CROWDS),
                         help=f"comma-separated (default {','.join(CROWDS)})")
@@ -442,10 +435,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="prepared crowds, stores and results (git-ignored; reused across runs)")
     parser.add_argument("--peer-python", default=sys.executable,
                         help="interpreter with crowd-kit installed (default: this one)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="write or update the section of this Markdown file")
-    parser.add_argument("--from-results", type=Path, default=None, metavar="JSON",
-                        help="measure nothing: render the report of a saved run")
+    store_bench.report_arguments(parser, "consensus")
     args = parser.parse_args(argv)
     if args.from_results is not None:
         run = json.loads(args.from_results.read_text())
@@ -473,7 +463,7 @@ def main(argv: list[str] | None = None) -> None:
     section = report(run)
     print("\n" + section)
     if args.out is not None:
-        write_section(args.out, section)
+        store_bench.write_section(args.out, section, begin=SECTION_BEGIN, end=SECTION_END)
 
 
 if __name__ == "__main__":

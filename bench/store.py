@@ -500,11 +500,17 @@ def targets_table(results: list[dict]) -> str:
     for case in ("all", "filtered"):
         for run in ("cold", "warm"):
             page = r["queries"][case][run]
-            total = sum(page["seconds"].values())
+            slowest = max(page["seconds"], key=page["seconds"].get)
             failed = ", ".join(page["errors"])
-            checks.append((f"Overview queries ({case}, {run}) < {QUERY_TARGET:g} s",
-                           f"{total:.2f} s" + (f" ({failed} failed)" if failed else ""),
-                           total < QUERY_TARGET and not failed))
+            checks.append((f"each Overview query ({case}, {run}) < {QUERY_TARGET:g} s: the slowest",
+                           f"{page['seconds'][slowest]:.2f} s ({slowest})"
+                           + (f" ({failed} failed)" if failed else ""),
+                           page["seconds"][slowest] < QUERY_TARGET and not failed))
+    for case in ("all", "filtered"):
+        # Not the issue's target (it asks for each query), but what a user waits for: kept visible.
+        total = sum(r["queries"][case]["cold"]["seconds"].values())
+        checks.append((f"stricter, our own: the whole Overview page ({case}, cold) < {QUERY_TARGET:g} s",
+                       f"{total:.2f} s", total < QUERY_TARGET))
     for fmt in ("parquet", "csv"):
         peak = r["import"][fmt]["ours"]["peak_rss"]
         checks.append((f"Peak RSS of the {FORMAT_NAMES[fmt]} import < 2 GB", mb(peak), peak < MEMORY_TARGET))
@@ -561,6 +567,14 @@ def write_section(path: Path, section: str, *, begin: str = SECTION_BEGIN, end: 
 # --- command line ---------------------------------------------------------------------------------------
 
 
+def report_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """``--out`` and ``--from-results``, which every benchmark script takes."""
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write or update this benchmark's section of a Markdown file (bench/README.md)")
+    parser.add_argument("--from-results", type=Path, default=None, metavar="JSON",
+                        help=f"measure nothing: render the report of a saved run (work-dir/{name}-*.json)")
+
+
 def parse_sizes(text: str) -> list[int]:
     """``"1e5,1e6"`` -> ``[100000, 1000000]``."""
     return [int(float(part)) for part in text.split(",") if part.strip()]
@@ -577,10 +591,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated event counts (default 1e5,1e6,1e7)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "_work",
                         help="generated files and stores (git-ignored; files are reused across runs)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="write or update the results section of this Markdown file (bench/README.md)")
-    parser.add_argument("--from-results", type=Path, default=None, metavar="JSON",
-                        help="measure nothing: render the report of a saved run (work-dir/results-*.json)")
+    report_arguments(parser, "results")
     args = parser.parse_args(argv)
     if args.from_results is not None:
         run = json.loads(args.from_results.read_text())

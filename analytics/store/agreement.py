@@ -20,6 +20,7 @@ import pandas as pd
 from analytics.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
 from analytics.store.filters import event_condition
+from analytics.store.ratings import LATEST, ratings_sql, repeated_events_sql
 
 #: What a label-count table can be split by: the SQL of each grouping over a rating row ``r``.
 GROUPINGS = {
@@ -32,34 +33,26 @@ GROUPINGS = {
 def _events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
     """``WITH ev AS (…)``: the filtered events, of a 1-in-``sample_modulus`` sample of items when above 1.
 
-    The sample keeps the items with ``hash(item_id) % m = 0``: every rating of a sampled item, so per-item
-    statistics stay exact within the sample. A filter is materialised before sampling, as in
-    ``analytics.store.overview`` (both in one WHERE makes DuckDB build its semi-join tables from the events).
+    The sample keeps the items with ``hash(item_id) % m = 0`` (``event_condition``): every rating of a
+    sampled item, so per-item statistics stay exact within the sample.
     """
-    condition, params = event_condition(flt)
-    if sample_modulus <= 1:
-        return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + condition + ") ", params
-    sample = "hash(e.item_id) % ?::UBIGINT = 0"
-    if condition == "TRUE":
-        return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + sample + ") ", [int(sample_modulus)]
-    return (
-        "WITH f AS MATERIALIZED (SELECT e.* FROM label_events e WHERE " + condition + "), "
-        "ev AS (SELECT e.* FROM f AS e WHERE " + sample + ") ",
-        [*params, int(sample_modulus)],
-    )
+    condition, params = event_condition(flt, sample_modulus=sample_modulus)
+    return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + condition + ") ", params
+
+
+#: A rating's context: the latest event's time and guideline version, and how many events the pair has.
+_CONTEXT = {name: LATEST[name] for name in ("label", "labeled_at", "guideline_version", "n_events")}
 
 
 def _ratings_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
     """``WITH ev AS (…), r AS (…)``: one rating per (item, annotator) of the filtered events, with context."""
     cte, params = _events_cte(flt, sample_modulus)
+    ratings = ratings_sql("ev", {"item_id": "e.item_id", "annotator_id": "e.annotator_id"}, _CONTEXT)
     return (
         cte
-        + """, r AS (SELECT e.item_id, e.annotator_id, arg_max(e.label, e.labeled_at) AS label,
-                max(e.labeled_at) AS labeled_at,
-                arg_max(e.guideline_version, e.labeled_at) AS guideline_version,
-                count(*) AS n_events, any_value(coalesce(a.cohort, 'unknown')) AS cohort
-            FROM ev e LEFT JOIN annotators a USING (annotator_id)
-            GROUP BY e.item_id, e.annotator_id) """,
+        + ", r AS (SELECT x.*, coalesce(a.cohort, 'unknown') AS cohort FROM ("
+        + ratings
+        + ") AS x LEFT JOIN annotators a USING (annotator_id)) ",
         params,
     )
 
@@ -93,12 +86,12 @@ def label_counts(
         ``by`` is given.
     """
     if by is None:
-        # The headline path at 1e7 events: the (item, annotator) groups are keyed by two 64-bit hashes
-        # rather than two strings, and nothing else is carried (2.8 s → 2.2 s at 1e7 events).
+        # The headline path at 1e7 events: items keyed by a 64-bit hash, only the label carried.
         cte, params = _events_cte(flt, sample_modulus)
+        ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
+                              {"label": LATEST["label"]})
         return store.query(
-            cte + ", r AS (SELECT hash(e.item_id) AS item_key, arg_max(e.label, e.labeled_at) AS label "
-            "FROM ev e GROUP BY item_key, hash(e.annotator_id)) "
+            cte + ", r AS (" + ratings + ") "
             "SELECT item_key, label, count(*) AS n FROM r GROUP BY ALL ORDER BY ALL",
             params,
         )
@@ -161,11 +154,14 @@ def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap
         """WITH ann AS (SELECT annotator_id, (i - 1)::INTEGER AS a
                     FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(annotator_id, i)),
         lab AS (SELECT label, (i - 1)::INTEGER AS l FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(label, i)),
-        r AS (SELECT hash(e.item_id) AS item_key, ann.a, arg_max(lab.l, e.labeled_at) AS l
-              FROM label_events e JOIN ann USING (annotator_id) JOIN lab USING (label)
-              WHERE """
+        coded AS (SELECT e.item_id, e.annotator_id, e.labeled_at, ann.a, lab.l
+                  FROM label_events e JOIN ann USING (annotator_id) JOIN lab USING (label)
+                  WHERE """
         + condition
-        + """ GROUP BY item_key, ann.a),
+        + "), r AS ("
+        + ratings_sql("coded", {"item_key": "hash(e.item_id)", "a": "e.a"},
+                      {"l": ("e.l", "arg_max(e.l, e.labeled_at)")})
+        + """),
         cells AS (SELECT x.a AS annotator_a, y.a AS annotator_b, x.l AS label_a, y.l AS label_b, count(*) AS n
                   FROM r x JOIN r y ON x.item_key = y.item_key AND x.a < y.a GROUP BY ALL),
         shared AS (SELECT annotator_a, annotator_b FROM cells GROUP BY ALL HAVING sum(n) >= ?)
@@ -249,7 +245,7 @@ def annotator_stats(
             SELECT e.annotator_id, e.label,
                    lag(e.label) OVER (PARTITION BY e.item_id, e.annotator_id
                                       ORDER BY e.labeled_at, e.event_id) AS previous
-            FROM ev e),
+            """ + repeated_events_sql("ev") + """),
         retest AS (SELECT annotator_id, count(*) AS retest_n,
                           count(*) FILTER (WHERE label = previous) AS retest_same
                    FROM seq WHERE previous IS NOT NULL GROUP BY ALL),

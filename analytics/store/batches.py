@@ -16,6 +16,7 @@ from analytics.store.connection import Store
 from analytics.store.staging import rejects_sql, store_rows_near
 
 _ACCEPTED = " WHERE lw__fail IS NULL"
+_PAIR = ("item_id", "annotator_id")
 
 
 def _item_writes(stage: str) -> list[str]:
@@ -47,7 +48,23 @@ _WRITES: dict[str, list[str]] = {
 
 
 def _write_events(cur: duckdb.DuckDBPyConnection, batch_id: str) -> None:
-    """Accepted events of ``lw_stage``, with the items and annotators they name that the store lacks."""
+    """Accepted events of ``lw_stage``, with the items and annotators they name that the store lacks.
+
+    Also keeps ``rating_repeats`` whole: the batch's (item, annotator) pairs that repeat within it
+    (``lw_stage_repeats``, recounted on the accepted rows) or that the store holds already.
+    """
+    held = store_rows_near(cur, "lw_stage", "label_events", _PAIR, _PAIR)
+    cur.execute(
+        "INSERT INTO rating_repeats SELECT item_id, annotator_id, ? FROM ("
+        "SELECT item_id, annotator_id FROM lw_stage_repeats JOIN lw_stage USING (item_id, annotator_id)"
+        + _ACCEPTED
+        + " GROUP BY ALL HAVING count(*) > 1 UNION SELECT item_id, annotator_id FROM lw_stage SEMI JOIN "
+        + held
+        + " USING (item_id, annotator_id)"
+        + _ACCEPTED
+        + ") ANTI JOIN rating_repeats USING (item_id, annotator_id)",
+        [batch_id],
+    )
     known = store_rows_near(cur, "lw_stage", "items", ("item_id",), ("item_id",))
     cur.execute(
         "INSERT INTO items (item_id, dataset, batch_id) SELECT item_id, arg_min(dataset, lw__row), ? "

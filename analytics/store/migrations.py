@@ -16,6 +16,8 @@ import datetime as dt
 
 import duckdb
 
+from analytics.store.ratings import REPEATS_SQL
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         1,
@@ -167,6 +169,20 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 key VARCHAR PRIMARY KEY,
                 value VARCHAR
             )""",
+        ],
+    ),
+    (
+        2,
+        [
+            # Derived state, maintained at commit (``batches._write_events``): the (item, annotator) pairs
+            # with more than one event. A rating is the latest event of its pair, so every other event is a
+            # rating as it stands and readers group only these pairs (``analytics.store.ratings``).
+            """CREATE TABLE rating_repeats (
+                item_id VARCHAR NOT NULL,
+                annotator_id VARCHAR NOT NULL,
+                batch_id VARCHAR NOT NULL
+            )""",
+            "INSERT INTO rating_repeats " + REPEATS_SQL,
         ],
     ),
 ]

@@ -17,6 +17,7 @@ import pandas as pd
 from analytics.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
 from analytics.store.filters import event_condition
+from analytics.store.ratings import LATEST, ratings_sql
 
 
 def _events_cte(
@@ -64,8 +65,7 @@ _TOTALS = """, g AS (SELECT {window} annotator_id, label, count(*) AS n, min(lab
                count(DISTINCT annotator_id) AS annotators, count(DISTINCT label) AS labels,
                min(lo) AS first_at, max(hi) AS last_at
         FROM g {join} GROUP BY ALL"""
-_ITEM_STATS = """, r AS (SELECT {window} item_id, annotator_id, arg_max(label, labeled_at) AS label,
-                         count(*) AS n_ev FROM e GROUP BY ALL),
+_ITEM_STATS = """, r AS ({ratings}),
         c AS (SELECT {window} item_id, label, count(*) AS n, sum(n_ev) AS n_ev FROM r GROUP BY ALL),
         i AS (SELECT {window} item_id, sum(n_ev) AS n_labels,
                      sum(n * (n - 1))::DOUBLE / nullif(sum(n) * (sum(n) - 1), 0) AS pa
@@ -73,6 +73,19 @@ _ITEM_STATS = """, r AS (SELECT {window} item_id, annotator_id, arg_max(label, l
         SELECT {window} n_labels, count(*) AS items, count(pa) AS rated_multi,
                coalesce(sum(pa), 0) AS pa_sum, coalesce(sum(pa * pa), 0) AS pa_sumsq
         FROM i GROUP BY ALL ORDER BY ALL"""
+
+
+def _item_stats_sql(*, window: bool) -> str:
+    """The item pass after ``WITH e AS (…)``: one rating per (item, annotator), of each window if asked."""
+    keys = {"win": "e.win"} if window else {}
+    ratings = ratings_sql(
+        "e",
+        {**keys, "item_id": "e.item_id", "annotator_id": "e.annotator_id"},
+        {"label": LATEST["label"], "n_ev": LATEST["n_events"]},
+    )
+    return _ITEM_STATS.format(window="win," if window else "", ratings=ratings)
+
+
 # Trend reads: every event of both windows in one scan, tagged 0 (previous) or 1 (current).
 _WINDOW = "(e.labeled_at >= ?)::INTEGER AS win"
 
@@ -108,7 +121,7 @@ def item_stats(store: Store, flt: EventFilter | None = None, *, sample_modulus: 
         those. Within the 1-in-``sample_modulus`` item sample when it is above 1.
     """
     cte, params = _events_cte(flt, sample_modulus)
-    return store.query(cte + _ITEM_STATS.format(window=""), params)
+    return store.query(cte + _item_stats_sql(window=False), params)
 
 
 def window_totals(store: Store, flt: EventFilter, split_at: dt.datetime) -> pd.DataFrame:
@@ -132,7 +145,7 @@ def window_item_stats(
     An item labeled in both windows counts in each, with the labels of that window.
     """
     cte, params = _events_cte(flt, sample_modulus, window=True)
-    return store.query(cte + _ITEM_STATS.format(window="win,"), [split_at, *params])
+    return store.query(cte + _item_stats_sql(window=True), [split_at, *params])
 
 
 def agreement_by_period(
@@ -145,14 +158,15 @@ def agreement_by_period(
     part = TIME_GRAINS[grain]
     cte, params = _events_cte(flt, sample_modulus)
     return store.query(
-        cte + """, r AS (SELECT date_trunc(?, labeled_at) AS period, item_id, annotator_id,
-                         arg_max(label, labeled_at) AS label FROM e GROUP BY ALL),
+        cte + ", r AS (" + ratings_sql("e", {"period": "date_trunc('" + part + "', e.labeled_at)",
+                                            "item_id": "e.item_id", "annotator_id": "e.annotator_id"},
+                                     {"label": LATEST["label"]}) + """),
         c AS (SELECT period, item_id, label, count(*) AS n FROM r GROUP BY ALL),
         i AS (SELECT period, sum(n * (n - 1))::DOUBLE / (sum(n) * (sum(n) - 1)) AS pa
               FROM c GROUP BY period, item_id HAVING sum(n) >= 2)
         SELECT period, count(*) AS items_multi, avg(pa) AS pa_mean, stddev_samp(pa) AS pa_sd
         FROM i GROUP BY period ORDER BY period""",
-        [*params, part],
+        params,
     )
 
 

@@ -219,16 +219,38 @@ def add_rejects(cur: duckdb.DuckDBPyConnection, stage: str, rejects: list[tuple[
     )
 
 
-def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec) -> None:
-    """Reject every later row whose key equals an earlier accepted row's ("duplicate of row N")."""
-    key = ", ".join(spec.unique.key)
-    # Counting the distinct hashes of the keys is much cheaper than grouping the rows on the key's columns;
-    # as many hashes as rows means no key repeats (a hash collision only costs the exact pass below).
-    repeats = cur.execute(
-        "SELECT count(*) - count(DISTINCT hash(" + key + ")) FROM " + stage + " WHERE lw__fail IS NULL"
+def _repeats(cur: duckdb.DuckDBPyConnection, stage: str, columns: str) -> int:
+    """Accepted rows of the stage less the distinct hashes of ``columns``: 0 when no value repeats."""
+    return cur.execute(
+        "SELECT count(*) - count(DISTINCT hash(" + columns + ")) FROM " + stage + " WHERE lw__fail IS NULL"
     ).fetchall()[0][0]
+
+
+def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec) -> None:
+    """Reject every later row whose key equals an earlier accepted row's ("duplicate of row N").
+
+    With a ``group`` (a prefix of the key), its values held by several accepted rows are kept in the TEMP
+    table ``<stage>_repeats`` (empty when none; rows later rejected as duplicates still count there, the
+    writer recounts).
+    """
+    key = ", ".join(spec.unique.key)
+    group = ", ".join(spec.unique.group)
+    if group:
+        cur.execute("CREATE OR REPLACE TEMP TABLE " + stage + "_repeats AS SELECT " + group + " FROM "
+                    + stage + " WHERE FALSE")
+    # Counting the distinct hashes of the keys is much cheaper than grouping the rows on the key's columns;
+    # as many hashes as rows means no key repeats (a hash collision only costs the exact pass below). Rows
+    # with distinct groups have distinct keys, so one count answers both.
+    repeats = _repeats(cur, stage, group or key)
     if not repeats:
         return
+    if group:
+        cur.execute(
+            "INSERT INTO " + stage + "_repeats SELECT " + group + " FROM " + stage
+            + " WHERE lw__fail IS NULL GROUP BY ALL HAVING count(*) > 1"
+        )
+        if not _repeats(cur, stage, key):
+            return
     on = " AND ".join("s." + name + " IS NOT DISTINCT FROM d." + name for name in spec.unique.key)
     cur.execute(
         "UPDATE " + stage + " SET lw__fail = struct_pack(col := ?::VARCHAR, why := ?::VARCHAR || m.first) "
@@ -380,6 +402,7 @@ def store_fingerprint(cur: duckdb.DuckDBPyConnection) -> tuple:
 
 
 def drop_stage(cur: duckdb.DuckDBPyConnection) -> None:
-    for table in (*STAGE_TABLES, "lw_near", "lw_gaps", "lw_csv_errors", "lw_csv_scans"):
+    repeats = tuple(stage + "_repeats" for stage in STAGE_TABLES)
+    for table in (*STAGE_TABLES, *repeats, "lw_near", "lw_gaps", "lw_csv_errors", "lw_csv_scans"):
         cur.execute("DROP TABLE IF EXISTS " + table)
     cur.execute("RESET VARIABLE lw_key_range")

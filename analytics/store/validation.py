@@ -53,6 +53,9 @@ class Unique:
     key: tuple[str, ...]
     noun: str
     present: tuple[str, str] | None = None
+    #: A prefix of ``key`` that may repeat (label events: the (item, annotator) of a re-label); the
+    #: stage keeps its repeated values in ``<stage>_repeats`` for the writer (``staging.mark_duplicates``).
+    group: tuple[str, ...] = ()
 
     def present_reason(self) -> tuple[str, str]:
         return self.present or (
@@ -213,6 +216,7 @@ def spec_for(
                 ("item_id", "annotator_id", "label", "labeled_at"),
                 "event",
                 present=("duplicate event", "duplicate of an event already in the store (batch "),
+                group=("item_id", "annotator_id"),
             ),
         )
     if kind == "items":

@@ -8,6 +8,7 @@ import pytest
 from analytics import overview
 from analytics.schema import EventFilter
 from analytics.store import Store
+from analytics.store.ratings import rebuild_repeats
 
 
 def _store(path, rows):
@@ -18,6 +19,7 @@ def _store(path, rows):
             "VALUES (?, ?, ?, ?, ?, 'b')",
             rows,
         )
+        rebuild_repeats(cur)
     return store
 
 

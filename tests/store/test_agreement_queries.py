@@ -7,6 +7,7 @@ import pytest
 from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as q
+from analytics.store.ratings import rebuild_repeats
 
 # i1: a=x, b=x, c=y            i2: a=x, b=y then b re-labels x (b's rating: x)
 # i3: a=y, c=y (c in v2)       i4: a=x only
@@ -32,6 +33,7 @@ def store(tmp_path):
                 "guideline_version, batch_id) VALUES (?, ?, ?, ?, ?, ?, 'b')",
                 EVENTS,
             )
+            rebuild_repeats(cur)
             cur.executemany(
                 "INSERT INTO gold_labels VALUES (?, ?, 'honeypot', 'b')", [("i1", "x"), ("i3", "x")]
             )
@@ -120,6 +122,7 @@ def test_a_sample_keeps_whole_items_and_composes_with_the_filter(tmp_path):
                 "SELECT i, 'item' || (i // 4)::VARCHAR, 'a' || (i % 4)::VARCHAR, ((i * 7) % 3)::VARCHAR, "
                 "TIMESTAMP '2024-01-01' + INTERVAL (i) MINUTE, 'b' FROM range(8000) t(i)"
             )
+            rebuild_repeats(cur)
         full = q.label_counts(store)
         sample = q.label_counts(store, sample_modulus=4)
         crowd = q.label_counts(store, EventFilter(cohorts=("crowd",)), sample_modulus=4)

@@ -12,6 +12,7 @@ from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import consensus as q
+from analytics.store.ratings import rebuild_repeats
 
 # i1: a=x, b=x, c=y            i2: a=x, b=y then b re-labels x (b's rating: x)
 # i3: a=y, c=y                 i4: a=w, then a=x at the same time with a later event id (a's rating: x)
@@ -36,6 +37,7 @@ def path(tmp_path):
             "VALUES (?, ?, ?, ?, ?, 'b')",
             EVENTS,
         )
+        rebuild_repeats(cur)
     return path
 
 
@@ -142,6 +144,7 @@ def test_a_sample_of_items_keeps_all_their_ratings(tmp_path):
                 "SELECT i, 'item' || (i // 3)::VARCHAR, 'a' || (i % 3)::VARCHAR, ((i * 7) % 4)::VARCHAR, "
                 "TIMESTAMP '2024-01-01', 'b' FROM range(6000) t(i)"
             )
+            rebuild_repeats(cur)
         full, sample = q.coded_ratings(store), q.coded_ratings(store, sample_modulus=5)
     assert 250 < len(sample.items) < 550  # about 2,000 / 5 items
     assert len(sample.item_codes) == 3 * len(sample.items)  # all three ratings of each sampled item

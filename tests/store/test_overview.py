@@ -7,6 +7,7 @@ import pytest
 from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import overview as q
+from analytics.store.ratings import rebuild_repeats
 
 # item i1: a=x, b=x, c=y  -> agreeing ordered pairs 2 of 6 -> 1/3
 # item i2: a=x, b=y (Feb 1) then b relabels x (Feb 20) -> b's latest is x -> a=x, b=x -> 1
@@ -39,6 +40,7 @@ def store(tmp_path):
                 "VALUES (?, ?, ?, ?, ?, 'b')",
                 EVENTS,
             )
+            rebuild_repeats(cur)
         yield store
 
 
@@ -157,6 +159,7 @@ def test_sampled_agreement_reads_a_subset_of_items(tmp_path):
                 "CASE WHEN i % 2 = 0 OR (i // 2) % 4 = 0 THEN 'x' ELSE 'y' END, TIMESTAMP '2024-01-01', 'b' "
                 "FROM range(20000) t(i)"
             )
+            rebuild_repeats(cur)
         full = q.item_stats(store)
         sample = q.item_stats(store, sample_modulus=8)
     assert rated_multi(full) == 10000 and full["pa_sum"].sum() / 10000 == pytest.approx(0.25)

@@ -10,6 +10,7 @@ from analytics import agreement, cohen
 from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as q
+from analytics.store.ratings import rebuild_repeats
 from tests.analytics.agreement_examples import random_events
 
 # i1: a=x, b=x, c=y     i2: a=x, b=y then b re-labels x (b's rating: x), c=x     i3: a=y, c=y
@@ -42,6 +43,7 @@ def fill(store, events, cohorts):
             "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
             "SELECT event_id, item_id, annotator_id, label, labeled_at, 'b' FROM incoming"
         )
+        rebuild_repeats(cur)
 
 
 @pytest.fixture
