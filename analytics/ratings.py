@@ -160,6 +160,8 @@ def factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         codes, uniques = pd.factorize(values, sort=True)
     except TypeError:  # values of mixed types cannot be sorted; agreement does not need an order of them
         codes, uniques = pd.factorize(values, sort=False)
+    if isinstance(uniques, pd.Categorical):  # the store's coded labels: the values seen, as plain labels
+        uniques = np.asarray(uniques)
     return codes, pd.Index(uniques)
 
 

@@ -90,18 +90,34 @@ def label_counts(
         cte, params = _events_cte(flt, sample_modulus)
         ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
                               {"label": LATEST["label"]})
-        return store.query(
-            cte + ", r AS (" + ratings + ") "
-            "SELECT item_key, label, count(*) AS n FROM r GROUP BY ALL ORDER BY ALL",
-            params,
-        )
-    cte, params = _ratings_cte(flt, sample_modulus)
-    select, group = _grouping(by)
-    return store.query(
-        cte + "SELECT " + select + "hash(r.item_id) AS item_key, r.label, count(*) AS n FROM r "
-        "GROUP BY " + group + "item_key, r.label ORDER BY ALL",
-        params,
-    )
+        select, group = "", ""
+    else:
+        cte, params = _ratings_cte(flt, sample_modulus)
+        ratings = "SELECT hash(r.item_id) AS item_key, r.* FROM r"
+        select, group = _grouping(by)
+    # Labels travel as codes of the store's sorted labels, decoded into a Categorical: millions of rows
+    # of small integers rather than of Python strings (at 1e7 events 4.6M rows, ~250 MB less).
+    with store.snapshot() as cur:
+        labels = _store_labels(cur)
+        frame = cur.execute(
+            cte + ", counted AS (" + ratings + "), " + _LABEL_CODES
+            + " SELECT " + select + "r.item_key, lab.code AS label, count(*)::INTEGER AS n "
+            "FROM counted AS r JOIN lab USING (label) GROUP BY ALL ORDER BY ALL",
+            [*params, labels],
+        ).df()
+    frame["label"] = pd.Categorical.from_codes(frame["label"], categories=labels)
+    return frame
+
+
+#: ``lab``: the code of each label of a parameter list (its position, from 0).
+_LABEL_CODES = ("lab AS (SELECT label, (i - 1)::INTEGER AS code "
+                "FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(label, i))")
+
+
+def _store_labels(cur) -> list[str]:
+    """Every label of the store's events, sorted (a dictionary scan: ~30 ms at 1e7 events)."""
+    row = cur.execute("SELECT list(DISTINCT label ORDER BY label) FROM label_events").fetchone()
+    return list(row[0] or [])
 
 
 def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap: int = 10,
@@ -133,10 +149,10 @@ def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap
     Notes
     -----
     Annotators and labels are coded 0, 1, … in a first, small read (distinct values of the filtered
-    events); the pairs query joins those codes, so an annotator whose first events arrive between the two
-    reads is left out until the next call. Within the query, items are keyed by the 64-bit hash of their
-    id, as in ``label_counts``. The self-join produces Σ_i m_i (m_i − 1) / 2 rating pairs (about 1.4e7 for
-    1e7 events with 2–5 ratings per item) and never an items × annotators matrix.
+    events); the pairs query joins those codes, both reads in one snapshot of the store. Within the
+    query, items are keyed by the 64-bit hash of their id, as in ``label_counts``. The self-join produces
+    Σ_i m_i (m_i − 1) / 2 rating pairs (about 1.4e7 for 1e7 events with 2–5 ratings per item) and never
+    an items × annotators matrix.
     """
     if int(min_overlap) != min_overlap or min_overlap < 1:
         raise ValueError("min_overlap must be a whole number ≥ 1")
@@ -144,30 +160,31 @@ def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap
     if annotators is not None:
         condition += " AND list_contains(?, e.annotator_id)"
         params = [*params, [str(a) for a in annotators]]
-    names = store.cursor().execute(
-        "SELECT list(DISTINCT e.annotator_id ORDER BY e.annotator_id), "
-        "list(DISTINCT e.label ORDER BY e.label) FROM label_events e WHERE " + condition,
-        params,
-    ).fetchone()
-    annotator_ids, labels = (list(values or []) for values in names)
-    cells = store.query(
-        """WITH ann AS (SELECT annotator_id, (i - 1)::INTEGER AS a
+    with store.snapshot() as cur:
+        names = cur.execute(
+            "SELECT list(DISTINCT e.annotator_id ORDER BY e.annotator_id), "
+            "list(DISTINCT e.label ORDER BY e.label) FROM label_events e WHERE " + condition,
+            params,
+        ).fetchone()
+        annotator_ids, labels = (list(values or []) for values in names)
+        cells = cur.execute(
+            """WITH ann AS (SELECT annotator_id, (i - 1)::INTEGER AS a
                     FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(annotator_id, i)),
         lab AS (SELECT label, (i - 1)::INTEGER AS l FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(label, i)),
         coded AS (SELECT e.item_id, e.annotator_id, e.labeled_at, ann.a, lab.l
                   FROM label_events e JOIN ann USING (annotator_id) JOIN lab USING (label)
                   WHERE """
-        + condition
-        + "), r AS ("
-        + ratings_sql("coded", {"item_key": "hash(e.item_id)", "a": "e.a"},
-                      {"l": ("e.l", "arg_max(e.l, e.labeled_at)")})
-        + """),
+            + condition
+            + "), r AS ("
+            + ratings_sql("coded", {"item_key": "hash(e.item_id)", "a": "e.a"},
+                          {"l": ("e.l", "arg_max(e.l, e.labeled_at)")})
+            + """),
         cells AS (SELECT x.a AS annotator_a, y.a AS annotator_b, x.l AS label_a, y.l AS label_b, count(*) AS n
                   FROM r x JOIN r y ON x.item_key = y.item_key AND x.a < y.a GROUP BY ALL),
         shared AS (SELECT annotator_a, annotator_b FROM cells GROUP BY ALL HAVING sum(n) >= ?)
-        SELECT * FROM cells SEMI JOIN shared USING (annotator_a, annotator_b)""",
-        [annotator_ids, labels, *params, int(min_overlap)],
-    )
+            SELECT * FROM cells SEMI JOIN shared USING (annotator_a, annotator_b)""",
+            [annotator_ids, labels, *params, int(min_overlap)],
+        ).df()
     return pd.DataFrame({
         "annotator_a": pd.Categorical.from_codes(cells["annotator_a"], categories=annotator_ids),
         "annotator_b": pd.Categorical.from_codes(cells["annotator_b"], categories=annotator_ids),

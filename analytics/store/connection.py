@@ -130,6 +130,21 @@ class Store:
                 if cursor is None:
                     cur.close()
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside a read transaction: every read through it sees the same state of the store.
+
+        For a read in several statements (a small dictionary first, then the rows coded by it) that an
+        import committing in between must not split.
+        """
+        cur = self._con.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        finally:
+            cur.execute("ROLLBACK")
+            cur.close()
+
     def close(self) -> None:
         self._con.close()
 

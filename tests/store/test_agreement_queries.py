@@ -2,7 +2,10 @@
 
 import datetime as dt
 
+import pandas as pd
 import pytest
+
+from analytics import reliability
 
 from analytics.schema import EventFilter
 from analytics.store import Store
@@ -62,6 +65,23 @@ def test_label_counts_split_by_group(store):
     assert by_month.groupby("grp")["n"].sum().tolist() == [4, 4]
     with pytest.raises(ValueError, match="unknown grouping 'x; DROP'"):
         q.label_counts(store, by="x; DROP")
+
+
+def test_label_counts_travel_as_codes_of_the_stores_labels(store):
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
+                    "VALUES (10, 'i5', 'a', 'z', '2024-03-01', 'b')")
+    counts = q.label_counts(store, EventFilter(end=dt.date(2024, 2, 28)))  # every event but z's
+    assert isinstance(counts["label"].dtype, pd.CategoricalDtype)
+    assert list(counts["label"].cat.categories) == ["x", "y", "z"]
+    assert set(counts["label"]) == {"x", "y"}
+    # A category no rating uses counts for nothing: AC1's number of categories is the labels seen.
+    plain = counts.assign(label=counts["label"].astype(str))
+    assert reliability.label_patterns(counts).labels.tolist() == ["x", "y"]
+    for metric in (reliability.gwet_ac1_from_counts, reliability.krippendorff_alpha_from_counts):
+        options = {"level": "nominal"} if metric is reliability.krippendorff_alpha_from_counts else {}
+        value = metric(counts, **options)
+        assert value == metric(plain, **options) and not pd.isna(value)
 
 
 def test_annotator_stats_by_hand(store):
