@@ -9,6 +9,10 @@ empty or unparseable file) raise ``IngestError`` and write nothing. Problems wit
 their 1-based record number (header excluded), column, reason and the raw row are kept in ``ingest_rejects``.
 Importing content already imported as the same kind (same SHA-256) writes nothing and says which batch has it.
 
+With ``rules=`` (an ``analytics.rules.RuleSet``) the accepted events are also checked against the user's label
+rules. A broken rule is a warning, not a reject: the row is imported all the same (a label that breaks a rule
+may still be what the annotator gave, and every event is kept), and the report counts the warnings per rule.
+
 Reading and checking happen in DuckDB (``analytics.store.staging``), so a file of millions of rows is never
 held in pandas. Input kinds and their columns are listed in ``analytics.schema``.
 """
@@ -19,7 +23,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -28,9 +32,11 @@ import pyarrow as pa
 
 from analytics import readers
 from analytics.readers import IngestError, detect_kind
+from analytics.rules import RuleSet
 from analytics.schema import DEFAULT_DATASET, INPUT_KINDS, REQUIRED_COLUMNS
 from analytics.store import batches, staging
 from analytics.store.connection import Store
+from analytics.store.rules import STAGED_HIT_COLUMNS, staged_rule_hits
 from analytics.store.validation import WIDE_PROB_PATTERN, is_feature_column, spec_for
 
 __all__ = ["IngestError", "PreparedImport", "ValidationReport", "commit", "detect_kind", "ingest", "prepare"]
@@ -57,6 +63,14 @@ class ValidationReport:
         The batch that holds this exact content already; then ``commit`` writes nothing.
     batch_id : str or None
         The batch written by ``commit``.
+    rule_hits : DataFrame
+        Warnings of the label rules: the first 1000 accepted rows that break a rule, in file order, one row
+        per (row, rule): ``row_number, item_id, rule_id, kind, events, labels, message`` (see
+        ``analytics.store.rules.staged_rule_hits``). Empty when no rule is broken or no rules were given.
+    rule_hits_by_rule : dict of str to int
+        Rule id to number of rows that break it, in the rules file's order.
+    rules_source : str or None
+        The rules file the events were checked against; None when they were not checked.
     """
 
     source: str
@@ -69,6 +83,9 @@ class ValidationReport:
     rejects: pd.DataFrame
     already_imported: str | None = None
     batch_id: str | None = None
+    rule_hits: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(STAGED_HIT_COLUMNS)))
+    rule_hits_by_rule: dict[str, int] = field(default_factory=dict)
+    rules_source: str | None = None
 
     def messages(self, limit: int = 10) -> list[str]:
         """The first rejects as sentences naming file, row and column (``f.csv, row 3: …``)."""
@@ -77,8 +94,15 @@ class ValidationReport:
             for row in self.rejects.head(limit).itertuples()
         ]
 
+    def rule_messages(self, limit: int = 10) -> list[str]:
+        """The first rule warnings as sentences naming file and row (``f.csv, row 3: R2: …``)."""
+        return [
+            f"{self.source}, row {row.row_number}: {row.message}"
+            for row in self.rule_hits.head(limit).itertuples()
+        ]
+
     def summary(self) -> str:
-        """One readable paragraph: counts, reasons, the first rejects and what happened to the batch."""
+        """One readable paragraph: counts, reasons, the first rejects, rule warnings and what was written."""
         text = (
             f"{self.source} ({self.kind}): {self.rows_read:,} rows read, {self.rows_accepted:,} accepted, "
             f"{self.rows_rejected:,} rejected"
@@ -90,6 +114,16 @@ class ValidationReport:
         text += "."
         if self.rows_rejected:
             text += " First rejects: " + "; ".join(self.messages(3)) + "."
+        if self.rule_hits_by_rule:
+            counts = ", ".join(
+                f"{rule}: {n:,} row{'' if n == 1 else 's'}" for rule, n in self.rule_hits_by_rule.items()
+            )
+            text += (
+                f" Rule warnings ({self.rules_source}; the rows are imported all the same): {counts}."
+                " First warnings: " + "; ".join(self.rule_messages(3)) + "."
+            )
+        elif self.rules_source is not None:
+            text += f" No rule warnings ({self.rules_source})."
         if self.already_imported:
             text += (
                 f" This content was already imported as batch {self.already_imported}; nothing is written."
@@ -137,6 +171,7 @@ def prepare(
     dataset: str = DEFAULT_DATASET,
     model_version: str | None = None,
     vocabulary_check: bool = True,
+    rules: RuleSet | None = None,
 ) -> PreparedImport:
     """Read and validate one input; write nothing to the store.
 
@@ -156,6 +191,11 @@ def prepare(
         Predictions: the model version when the file has no ``model_version`` column.
     vocabulary_check : bool
         Reject labels missing from ``label_schema`` (only when the store has a vocabulary).
+    rules : RuleSet or None
+        Events and Label Studio exports: check the accepted rows against these label rules
+        (``analytics.rules.load_rules``; ``analytics.rules.find_rules_file`` says where the app and CLI find
+        the file). Broken rules are warnings in ``report.rule_hits``, the rows are imported all the same.
+        Ignored for other kinds.
 
     Returns
     -------
@@ -195,7 +235,9 @@ def prepare(
         by_reason, rejects = batches.batch_rejects(store, already, REPORT_REJECTS)
         report = ValidationReport(label, kind, sha, rows_in, accepted, rejected, by_reason, rejects, already)
         return PreparedImport(report, store, None, None)
-    options = dict(dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check)
+    options = dict(
+        dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check, rules=rules
+    )
 
     def stage() -> ValidationReport:
         return _stage(cur, kind, fmt, path, table, label, sha, **options)
@@ -210,7 +252,7 @@ def prepare(
     return PreparedImport(report, store, cur, stage, fingerprint, kind == "label-studio")
 
 
-def _stage(cur, kind, fmt, path, table, label, sha, *, dataset, model_version, vocabulary_check):
+def _stage(cur, kind, fmt, path, table, label, sha, *, dataset, model_version, vocabulary_check, rules):
     table_kind = "events" if kind == "label-studio" else kind
     bad_lines: list = []
     if kind == "label-studio":
@@ -247,7 +289,11 @@ def _stage(cur, kind, fmt, path, table, label, sha, *, dataset, model_version, v
     staging.add_rejects(cur, "lw_stage", [(row, reason, raw) for row, reason, raw in bad_lines])
     read, rejected, by_reason = staging.stage_counts(cur, "lw_stage", spec)
     rejects = staging.first_rejects(cur, "lw_stage", REPORT_REJECTS)
-    return ValidationReport(label, kind, sha, read, read - rejected, rejected, by_reason, rejects)
+    report = ValidationReport(label, kind, sha, read, read - rejected, rejected, by_reason, rejects)
+    if rules is None or table_kind != "events":
+        return report
+    by_rule, hits = staged_rule_hits(cur, rules, REPORT_REJECTS)
+    return dataclasses.replace(report, rule_hits=hits, rule_hits_by_rule=by_rule, rules_source=rules.source)
 
 
 def _stage_source(cur, stage, source, kind, label, options):

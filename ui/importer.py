@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import ingest
+from analytics import ingest, rules
 from analytics.schema import DEFAULT_DATASET, INPUT_KINDS
 from analytics.store import Store
 from ui import identity, loaders, validation_report
@@ -59,10 +59,11 @@ def show(store: Store, name: str, data: bytes, *, key: str) -> ingest.Validation
             return None
         kind, dataset, model_version = _options(detected, key=file_key)
         try:
+            ruleset = _rules(store)
             prepared = ingest.prepare(
-                store, path, kind=kind, name=name, dataset=dataset, model_version=model_version
+                store, path, kind=kind, name=name, dataset=dataset, model_version=model_version, rules=ruleset
             )
-        except ingest.IngestError as exc:
+        except (ingest.IngestError, ValueError) as exc:  # our own messages: a bad file, a bad rules file
             st.error(str(exc))
             return None
         with prepared:
@@ -88,6 +89,12 @@ def show(store: Store, name: str, data: bytes, *, key: str) -> ingest.Validation
     loaders.clear()
     st.session_state[f"{key}.done"] = committed
     st.rerun()
+
+
+def _rules(store) -> rules.RuleSet | None:
+    """The label rules events are checked against on import (``analytics.rules.find_rules_file``)."""
+    path = rules.find_rules_file(store.path)
+    return rules.load_rules(path) if path is not None else None
 
 
 def _options(detected: str, *, key: str) -> tuple[str, str, str | None]:

@@ -31,6 +31,13 @@ def show(report: ValidationReport, *, key: str) -> None:
         st.markdown("**Rejected rows by reason**")
         reasons = pd.DataFrame(list(report.rejected_by_reason.items()), columns=["reason", "rows"])
         st.dataframe(reasons, hide_index=True, key=f"{key}.reasons")
+    if report.rule_hits_by_rule:
+        st.markdown("**Rule warnings** (the rows are imported all the same)")
+        counts = pd.DataFrame(list(report.rule_hits_by_rule.items()), columns=["rule", "rows"])
+        st.dataframe(counts, hide_index=True, key=f"{key}.rules")
+        st.dataframe(report.rule_hits.head(SAMPLE_ROWS), hide_index=True, key=f"{key}.rule-hits")
+        csv_download.show(report.rule_hits, filename="rule_warnings.csv", key=f"{key}.rule-hits-csv",
+                          label="Download rule warnings (CSV)")
     if not report.rejects.empty:
         st.markdown(f"**Sample of rejected rows** (first {min(SAMPLE_ROWS, len(report.rejects)):,})")
         st.dataframe(report.rejects.head(SAMPLE_ROWS), hide_index=True, key=f"{key}.rejects")
