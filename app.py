@@ -29,6 +29,9 @@ pages = st.navigation({
         st.Page("pages/monitor/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("pages/monitor/agreement.py", title="Agreement", icon=":material/handshake:"),
     ],
+    "Investigate": [
+        st.Page("pages/investigate/suspects.py", title="Suspects", icon=":material/troubleshoot:"),
+    ],
     "Data": [
         st.Page("pages/data/import_data.py", title="Import", icon=":material/upload_file:"),
         st.Page("pages/data/data.py", title="Data", icon=":material/database:"),

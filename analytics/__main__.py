@@ -4,8 +4,11 @@ Commands
 --------
 demo [--seed S] [--scale N]
     Build the digits demo store (or N synthetic events for benchmarks) and print what was built.
-ingest FILE [FILE ...] [--kind K] [--dataset D] [--model-version V] [--dry-run]
+ingest FILE [FILE ...] [--kind K] [--dataset D] [--model-version V] [--rules FILE] [--dry-run]
     Validate and load files; print each file's validation report.
+score [--model-version V] [--rules FILE] [--folds K] [--neighbours K] [--seed S]
+    Run detection (model second opinion, confident learning, annotators, neighbours, rules), cluster the
+    suspects and store the run; print the most suspicious items with their evidence.
 summary [--json]
     Every current finding; ``--json`` prints one machine-readable object (DESIGN.md §4).
 
@@ -72,9 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--dataset", default="default", help="dataset of items that arrive with the files")
     ingest.add_argument("--model-version", default=None, help="model version of predictions files")
+    ingest.add_argument("--rules", type=Path, default=None, metavar="FILE",
+                        help="label rules to check events against (default: $LABELWATCH_RULES, else "
+                        "rules.toml next to the store); broken rules are warnings, rows are kept")
     ingest.add_argument(
         "--dry-run", action="store_true", help="validate and report, but write nothing to the store"
     )
+
+    score = commands.add_parser(
+        "score",
+        help="run detection and store a run",
+        description="Score every item's label (model second opinion, cleanlab, annotators, neighbours, "
+        "rules), cluster the suspects and store the run.",
+    )
+    score.add_argument("--model-version", default=None,
+                       help="use these imported predictions instead of a cross-validated model")
+    score.add_argument("--rules", type=Path, default=None, metavar="FILE",
+                       help="rules file (default: $LABELWATCH_RULES, else rules.toml next to the store)")
+    score.add_argument("--folds", type=_positive_int, default=5, help="cross-validation folds (default 5)")
+    score.add_argument("--neighbours", type=int, default=10, help="nearest neighbours per item (default 10)")
+    score.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    score.add_argument("--top", type=int, default=10, help="suspects to print (default 10)")
 
     summary = commands.add_parser(
         "summary", help="print every current finding", description="Print every current finding of the store."
@@ -123,13 +144,19 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
 
 
 def _ingest(store: Store, args: argparse.Namespace) -> int:
-    from analytics import ingest
+    from analytics import ingest, rules
 
     status = 0
+    rules_path = args.rules or rules.find_rules_file(store.path)
+    try:
+        ruleset = rules.load_rules(rules_path) if rules_path is not None else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     for path in args.files:
         try:
             prepared = ingest.prepare(store, path, kind=args.kind, dataset=args.dataset,
-                                      model_version=args.model_version)
+                                      model_version=args.model_version, rules=ruleset)
         except ingest.IngestError as exc:
             message = str(exc)
             print(f"error: {message if str(path) in message else f'{path}: {message}'}", file=sys.stderr)
@@ -174,6 +201,39 @@ def _summary(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _score(store: Store, args: argparse.Namespace) -> int:
+    from analytics import rules, suspects
+    from analytics.store import detection as queries
+
+    path = args.rules or rules.find_rules_file(store.path)
+    try:
+        ruleset = rules.load_rules(path) if path is not None else None
+        run_id = suspects.run_detection(
+            store, created_by=os.environ.get("USER", "cli"), model_version=args.model_version,
+            rules=ruleset, n_splits=args.folds, n_neighbours=args.neighbours, random_state=args.seed,
+            progress=_print_progress)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    overview, params = queries.run_overview(store, run_id), queries.run_params(store, run_id)
+    model = params.get("model") or {}
+    print(f"Run {run_id}: {overview['items']:,} items scored, {overview['flagged']:,} flagged as likely "
+          f"mislabeled ({overview['cleanlab_issues']:,} by cleanlab alone).")
+    if model:
+        print(f"  model: {model['verdict']}")
+    if path is not None:
+        print(f"  rules: {path}")
+    page, _ = queries.suspects_page(store, run_id, limit=args.top)
+    for row in page.itertuples():
+        print(f"  #{row.rank} {row.item_id}: '{row.given_label}' → '{row.suggested_label}' "
+              f"(score {row.score:.2f}): {row.explanation}")
+    found = queries.clusters(store, run_id)
+    if len(found):
+        print(f"  {len(found)} clusters; largest: " + ", ".join(
+            f"{c.cluster_id} ({c.size})" for c in found.head(3).itertuples()))
+    return 0
+
+
 def _print_progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
@@ -185,7 +245,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-_COMMANDS = {"demo": _demo, "ingest": _ingest, "summary": _summary}
+_COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "summary": _summary}
 
 if __name__ == "__main__":
     sys.exit(main())

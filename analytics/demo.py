@@ -52,6 +52,10 @@ Injected effects (what the analytics should find)
    have 3 or 4 distinct annotators, so every item still has 3–5 events.
 7. **Event extras**: ``confidence`` (Beta(8, 2) when correct, Beta(3, 3) when wrong, uniform for spammers) and
    ``duration_s`` (log-normal; median 10 s experts, 6 s crowd, 5 s vendor, 1.5 s spammers).
+
+After the imports, ``build_demo_store`` runs detection once (``analytics.suspects.run_detection``, created by
+``demo``) so the Suspects page opens on a stored run; a mislabel is an item whose majority vote differs from
+``demo_truth``.
 """
 
 from __future__ import annotations
@@ -294,8 +298,12 @@ def build_demo_store(
             raise RuntimeError(
                 f"ingest rejected {result.rows_rejected} generated {kind} rows: {result.rejected_by_reason}"
             )
-    report(0.9, "Recording the injected truth")
     if existing is None:
+        from analytics import suspects
+
+        suspects.run_detection(store, created_by="demo", random_state=seed,
+                               progress=lambda f, m: report(0.9 + 0.08 * f, "Scoring the labels: " + m))
+        report(0.98, "Recording the injected truth")
         demo_store.write_demo_truth(store, data.truth, data.annotator_truth, data.meta)
     report(1.0, "Demo store ready")
     return data

@@ -2,8 +2,8 @@
 
 The top-level keys are a public contract (DESIGN.md §4): ``agreement``, ``annotators``, ``drift``,
 ``slices``, ``suspects`` and ``impact``, plus ``store``. Keys may be added, never renamed. Sections whose
-analytics have not landed yet hold their empty shape (no flags, no change points, no slices, no detection run,
-no A/B).
+analytics have not landed yet hold their empty shape (no change points, no slices, no A/B); ``suspects`` is
+the latest detection run's, ``{"run_id": None, "count": 0}`` without one.
 """
 
 from __future__ import annotations
@@ -97,8 +97,30 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
             ],
         },
         "slices": [],
-        "suspects": {"run_id": None, "count": 0},
+        "suspects": _suspects(store),
         "impact": {},
+    }
+
+
+def _suspects(store: Store, top: int = 10) -> dict[str, Any]:
+    """The latest detection run: its size, its flagged count and its most suspicious items with evidence."""
+    from analytics.store import detection
+
+    runs = detection.runs(store)
+    if runs.empty:
+        return {"run_id": None, "count": 0}
+    run = runs.iloc[0]
+    page, _ = detection.suspects_page(store, run["run_id"], limit=top)
+    params = detection.run_params(store, run["run_id"])
+    return {
+        "run_id": run["run_id"], "count": int(run["flagged"]), "items": int(run["items"]),
+        "created_at": _iso(run["created_at"]), "model": (params.get("model") or {}).get("verdict"),
+        "clusters": len(detection.clusters(store, run["run_id"])),
+        "top": [
+            {"item_id": row.item_id, "given_label": row.given_label, "suggested_label": row.suggested_label,
+             "score": _number(row.score), "cluster_id": row.cluster_id, "why": row.explanation}
+            for row in page.itertuples(index=False)
+        ],
     }
 
 

@@ -6,6 +6,7 @@ keeps its colour across charts as long as the set of categories is the same (``c
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 import pandas as pd
@@ -55,6 +56,17 @@ def styled(fig: go.Figure, *, title: str, height: int = 340) -> go.Figure:
     """
     fig.update_layout(template=TEMPLATE, title={"text": title}, height=height)
     return fig
+
+
+def plain(values: Iterable) -> list[str]:
+    """User text made inert for plotly, which reads a few HTML tags (``<b>``, ``<a href>``) in its texts.
+
+    Examples
+    --------
+    >>> plain(["<b>ann</b>", "7"])
+    ['&lt;b&gt;ann&lt;/b&gt;', '7']
+    """
+    return [html.escape(str(value), quote=False) for value in values]
 
 
 def color_map(categories: Iterable[str]) -> dict[str, str]:

@@ -76,7 +76,13 @@ def test_summary_json_has_the_contract_keys(demo_db: Path) -> None:
     assert flagged == {"ann-039", "ann-041", "ann-050"}
     assert [g["version"] for g in summary["drift"]["guidelines"]] == ["v1", "v2"]
     assert summary["drift"]["change_points"] == [] and summary["slices"] == []
-    assert summary["suspects"] == {"run_id": None, "count": 0}
+    suspects = summary["suspects"]  # the demo's own detection run
+    with Store(demo_db, read_only=True) as store:
+        flagged = store.scalar("SELECT count(*) FROM suspects WHERE run_id = ? AND flagged",
+                               [suspects["run_id"]])
+    assert suspects["count"] == flagged > 100 and suspects["items"] == 1797
+    assert len(suspects["top"]) == 10 and suspects["top"][0]["why"].startswith("model: ")
+    assert suspects["top"][0]["score"] >= suspects["top"][-1]["score"]
 
 
 def test_summary_uses_labelwatch_db_without_db(demo_db: Path) -> None:
@@ -128,3 +134,49 @@ def test_help_lists_the_commands() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
     assert all(command in result.stdout for command in ("demo", "ingest", "summary"))
+
+
+def test_score_stores_a_run_and_prints_the_top_suspects(tmp_path: Path) -> None:
+    db = tmp_path / "score.duckdb"
+    assert run_cli("--db", str(db), "demo").returncode == 0
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nid = "R1"\nkind = "impossible"\ndescription = "0 is not 1"\n'
+                     'labels = ["0", "1"]\n')
+    result = run_cli("--db", str(db), "score", "--rules", str(rules), "--top", "3", "--folds", "3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Run run-") and "items scored" in lines[0]
+    assert any(line.strip().startswith("model: The model agrees") for line in lines)
+    assert sum(line.strip().startswith("#") for line in lines) == 3
+    with Store(db, read_only=True) as store:
+        runs = store.query("SELECT run_id, params FROM detection_runs ORDER BY created_at")
+        hits = store.scalar(
+            "SELECT count(*) FROM suspects WHERE run_id = ? AND signals->>'rules' LIKE '%R1%'",
+            [runs["run_id"].iloc[-1]])
+    assert len(runs) == 2  # the demo's run and this one
+    assert json.loads(runs["params"].iloc[-1])["n_splits"] == 3 and hits > 0
+    assert "%" in result.stderr  # progress goes to stderr
+
+
+def test_a_bad_rules_file_exits_1_naming_it(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nid = "R1"\nkind = "vocab"\ndescription = "x"\n')
+    events = tmp_path / "e.csv"
+    events.write_text("item_id,annotator_id,label,labeled_at\ni1,a,x,2024-01-01\n")
+    result = run_cli("--db", str(tmp_path / "s.duckdb"), "ingest", str(events), "--rules", str(rules))
+    assert result.returncode == 1 and "rules.toml" in result.stderr and "kind" in result.stderr
+
+
+def test_ingest_reports_rule_warnings_and_keeps_the_rows(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nid = "R1"\nkind = "impossible"\ndescription = "x and y never together"\n'
+                     'labels = ["x", "y"]\n')
+    events = tmp_path / "e.csv"
+    events.write_text("item_id,annotator_id,label,labeled_at\ni1,a,x,2024-01-01\ni1,b,y,2024-01-02\n"
+                      "i2,a,x,2024-01-01\n")
+    result = run_cli("--db", str(tmp_path / "s.duckdb"), "ingest", str(events),
+                     env={"LABELWATCH_RULES": str(rules)})
+    assert result.returncode == 0, result.stderr
+    assert "Rule warnings" in result.stdout and "R1: 2 rows" in result.stdout
+    with Store(tmp_path / "s.duckdb", read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM label_events") == 3

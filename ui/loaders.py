@@ -18,6 +18,7 @@ from analytics.schema import EventFilter
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches
 from analytics.store import consensus as consensus_queries
+from analytics.store import detection as detection_queries
 from analytics.store import overview as overview_queries
 from analytics.store import summary as summary_queries
 from ui import store as app_store
@@ -274,10 +275,69 @@ def rejects(src: Source, batch_id: str | None) -> pd.DataFrame:
     return batches.list_rejects(app_store.open_store(src.path), batch_id=batch_id)
 
 
+# --- Suspects: a detection run never changes once stored, so its reads are cached by run id -------------
+
+
+def runs_version(src: Source) -> tuple:
+    """How many detection runs the store holds and the newest one's time (read fresh, never cached)."""
+    return detection_queries.runs_version(app_store.open_store(src.path))
+
+
+@_cached
+def detection_runs(src: Source, version: tuple) -> pd.DataFrame:
+    """Every detection run, newest first (``version`` from ``runs_version`` keys the cache)."""
+    return detection_queries.runs(app_store.open_store(src.path))
+
+
+@_cached
+def run_overview(src: Source, run_id: str) -> tuple[dict, dict]:
+    """``(counts, parameters)`` of a run."""
+    store = app_store.open_store(src.path)
+    return detection_queries.run_overview(store, run_id), detection_queries.run_params(store, run_id)
+
+
+@_cached
+def run_clusters(src: Source, run_id: str) -> pd.DataFrame:
+    """The run's clusters with their summaries, largest first."""
+    return detection_queries.clusters(app_store.open_store(src.path), run_id)
+
+
+@_cached
+def suspects_page(src: Source, run_id: str, filters: tuple, limit: int,
+                  offset: int) -> tuple[pd.DataFrame, int]:
+    """One page of suspects (``filters``: sorted ``(name, value)`` pairs of ``suspects_page``'s filters)."""
+    return detection_queries.suspects_page(app_store.open_store(src.path), run_id, limit=limit, offset=offset,
+                                           **dict(filters))
+
+
+@_cached
+def suspects_all(src: Source, run_id: str, filters: tuple) -> pd.DataFrame:
+    """Every suspect matching ``filters`` (for the download), most suspicious first."""
+    store = app_store.open_store(src.path)
+    total = detection_queries.suspects_page(store, run_id, limit=0, **dict(filters))[1]
+    return detection_queries.suspects_page(store, run_id, limit=total, **dict(filters))[0]
+
+
+@_cached
+def item_detail(src: Source, run_id: str, item_id: str) -> dict | None:
+    """One item of a run: its signals, label events, neighbours and attributes; None if not scored."""
+    store = app_store.open_store(src.path)
+    signals = detection_queries.item_signals(store, run_id, item_id)
+    if signals is None:
+        return None
+    return {
+        "signals": signals,
+        "events": detection_queries.item_events(store, item_id, run_id),
+        "neighbours": detection_queries.item_neighbours(store, run_id, list(signals.get("neighbours") or [])),
+        "attributes": detection_queries.item_attributes(store, item_id),
+    }
+
+
 def clear() -> None:
     """Drop every cached result, e.g. right after an import commits."""
     for loader in (filter_options, summary, activity, agreement_over_time, label_distribution,
                    table_counts, import_batches, rejects, label_order, agreement_sample, agreement_headline,
                    agreement_by, agreement_by_cohort_over_time, guidelines, dawid_skene, reliability,
-                   annotator_disagreements, pairwise_kappa, label_confusion):
+                   annotator_disagreements, pairwise_kappa, label_confusion, detection_runs, run_overview,
+                   run_clusters, suspects_page, suspects_all, item_detail):
         loader.clear()

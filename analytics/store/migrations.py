@@ -185,6 +185,45 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "INSERT INTO rating_repeats " + REPEATS_SQL,
         ],
     ),
+    (
+        3,
+        [
+            # A detection run's suspects carry their rank, whether the combined consensus disagrees with
+            # the given label, and the evidence in words, so a page of a million-item run is one indexed
+            # sort; clusters and the annotators' reliability are stored with the run they belong to.
+            "ALTER TABLE suspects ADD COLUMN rank INTEGER",
+            "ALTER TABLE suspects ADD COLUMN flagged BOOLEAN",
+            "ALTER TABLE suspects ADD COLUMN explanation VARCHAR",
+            """CREATE TABLE suspect_clusters (
+                run_id VARCHAR NOT NULL,
+                cluster_id VARCHAR NOT NULL,
+                pattern VARCHAR NOT NULL,
+                given_label VARCHAR,
+                suggested_label VARCHAR,
+                size BIGINT NOT NULL,
+                mean_score DOUBLE,
+                representative_item VARCHAR,
+                summary JSON
+            )""",
+            """CREATE TABLE run_annotators (
+                run_id VARCHAR NOT NULL,
+                annotator_id VARCHAR NOT NULL,
+                skill DOUBLE,
+                n_ratings BIGINT
+            )""",
+            # Items sent to review from the Suspects page, until the remediation workflow's queue takes
+            # them over: append-only like every history table.
+            """CREATE TABLE review_requests (
+                request_id VARCHAR NOT NULL,
+                item_id VARCHAR NOT NULL,
+                run_id VARCHAR,
+                cluster_id VARCHAR,
+                requested_by VARCHAR NOT NULL,
+                requested_at TIMESTAMP NOT NULL,
+                note VARCHAR
+            )""",
+        ],
+    ),
 ]
 
 #: The schema version this code expects.

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from analytics import reliability
-
 from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as q

@@ -15,7 +15,7 @@ import pytest
 from analytics import ingest
 from analytics.store import Store
 from analytics.store import agreement as q
-from analytics.store.migrations import MIGRATIONS
+from analytics.store.migrations import LATEST_VERSION, MIGRATIONS
 from analytics.store.ratings import REPEATS_SQL
 
 HEADER = "item_id,annotator_id,label,labeled_at\n"
@@ -104,6 +104,6 @@ def test_migration_2_backfills_a_version_1_store(tmp_path):
                 "SELECT * FROM incoming")
     con.close()
     with Store(path) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == LATEST_VERSION
         assert store.query("SELECT * FROM rating_repeats").values.tolist() == [["i1", "a", "b2"]]
         assert sorted(q.label_counts(store)["n"].tolist()) == [1, 2]  # i1: a's latest y; i2: a and b x

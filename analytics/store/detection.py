@@ -1,0 +1,457 @@
+"""Detection runs in the store: their inputs, the stored runs, and the reads behind the Suspects page.
+
+A run (``detection_runs``) keeps its parameters (the model's provenance and cross-validated quality, the
+filter it ran on, the weights) so results are reproducible and comparable; ``suspects`` holds one row per
+item scored (rank, score, flagged, the evidence in words, every signal as JSON), ``suspect_clusters`` the
+run's mislabeling patterns and ``run_annotators`` the annotators' reliability at the time of the run.
+Reads of a run never touch ``label_events`` except for the one item a user drills into.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from analytics.schema import EventFilter
+from analytics.store.connection import Store
+from analytics.store.consensus import CodedRatings, coded_ratings
+
+#: The signals kept as JSON per suspect (columns of ``analytics.detection.Detection.items``).
+SIGNAL_COLUMNS = (
+    "consensus_label", "n_ratings", "votes_given", "votes_suggested", "annotator_prob", "model_prob",
+    "model_suggested_prob", "model_top", "cleanlab_issue", "label_quality", "neighbour_share", "neighbours",
+    "rules",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionInputs:
+    """What a detection run reads: the ratings as codes and the items' features in item-code order.
+
+    ``features`` is (N, d) float32 with zero rows where ``has_features`` is False (items without
+    features, or with a length other than the most common one); None when no item has features.
+    """
+
+    ratings: CodedRatings
+    features: np.ndarray | None
+    has_features: np.ndarray
+
+
+def detection_inputs(store: Store, flt: EventFilter | None = None) -> DetectionInputs:
+    """The ratings of the filtered events and their items' features.
+
+    Notes
+    -----
+    The item dictionary is handed to DuckDB as an Arrow table and joined to ``items``; the features come
+    back as one Arrow list column whose flat values are reshaped, never a Python list per item.
+    """
+    ratings = coded_ratings(store, flt)
+    n = len(ratings.items)
+    has = np.zeros(n, dtype=bool)
+    if not n:
+        return DetectionInputs(ratings, None, has)
+    wanted = pa.table({"item_id": pa.array(ratings.items.astype(str).to_numpy()),
+                       "pos": pa.array(np.arange(n, dtype=np.int64))})
+    cur = store.cursor()
+    try:
+        cur.register("lw_detect_items", wanted)
+        table = cur.sql(
+            "SELECT w.pos, len(i.features) AS d, i.features FROM lw_detect_items w "
+            "JOIN items i USING (item_id) WHERE i.features IS NOT NULL AND len(i.features) > 0"
+        ).to_arrow_table()
+        cur.unregister("lw_detect_items")
+    finally:
+        cur.close()
+    if not table.num_rows:
+        return DetectionInputs(ratings, None, has)
+    lengths = table["d"].to_numpy()
+    d = int(np.bincount(lengths).argmax())
+    keep = lengths == d
+    positions = table["pos"].to_numpy()[keep]
+    chosen = table["features"].filter(pa.array(keep)).combine_chunks()
+    values = chosen.flatten().to_numpy(zero_copy_only=False)
+    features = np.zeros((n, d), dtype=np.float32)
+    features[positions] = values.reshape(-1, d)
+    has[positions] = True
+    return DetectionInputs(ratings, features, has)
+
+
+def save_run(store: Store, detection, *, clusters=None, created_by: str, flt: EventFilter | None = None,
+             extra: dict | None = None) -> str:
+    """Store a detection run (``analytics.detection.Detection``) with its clusters, in one transaction.
+
+    Parameters
+    ----------
+    detection : Detection
+        The run's result.
+    clusters : analytics.clusters.Clusters, optional
+        Its clusters; each suspect's ``cluster_id`` comes from ``clusters.assignments``.
+    created_by : str
+        Who ran it.
+    flt : EventFilter, optional
+        The filter it ran on (kept in the parameters).
+    extra : dict, optional
+        More parameters to keep (e.g. the rules file used).
+
+    Returns
+    -------
+    str
+        The new ``run_id``.
+    """
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    run_id = f"run-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    frame = detection.items
+    if clusters is not None and len(clusters.assignments):
+        frame = frame.merge(clusters.assignments[["item_id", "cluster_id"]], on="item_id", how="left")
+    else:
+        frame = frame.assign(cluster_id=None)
+    params = {**detection.params, "filter": _filter_params(flt), **(extra or {})}
+    if clusters is not None:
+        params["clusters"] = clusters.params
+    model = detection.model.model if detection.model is not None else None
+    rows = pa.Table.from_pandas(
+        frame[["item_id", "given_label", "suggested_label", "score", "rank", "flagged", "explanation",
+               "cluster_id", *SIGNAL_COLUMNS]].astype({"cluster_id": "string"}),
+        preserve_index=False,
+    )
+    signals = ", ".join(name + " := " + name for name in SIGNAL_COLUMNS)
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO detection_runs VALUES (?, ?, ?, ?, ?)",
+                    [run_id, now, created_by, _json(params), model])
+        cur.register("lw_run_rows", rows)
+        cur.execute(
+            "INSERT INTO suspects (run_id, item_id, given_label, suggested_label, score, signals, "
+            "cluster_id, rank, flagged, explanation) SELECT ?, item_id, given_label, suggested_label, score, "
+            "to_json(struct_pack(" + signals + ")), cluster_id, rank, flagged, explanation FROM lw_run_rows",
+            [run_id],
+        )
+        cur.unregister("lw_run_rows")
+        cur.register("lw_run_annotators", pa.Table.from_pandas(detection.annotators, preserve_index=False))
+        cur.execute("INSERT INTO run_annotators SELECT ?, annotator_id, skill, n_ratings "
+                    "FROM lw_run_annotators", [run_id])
+        cur.unregister("lw_run_annotators")
+        if clusters is not None and len(clusters.summary):
+            summary = clusters.summary
+            cur.executemany(
+                "INSERT INTO suspect_clusters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[run_id, row["cluster_id"], row["pattern"], _text(row.get("given_label")),
+                  _text(row.get("suggested_label")), int(row["size"]), _number(row.get("mean_score")),
+                  _text(row.get("representative_item")), _json(row)]
+                 for row in summary.to_dict("records")],
+            )
+    return run_id
+
+
+def _filter_params(flt: EventFilter | None) -> dict:
+    return {key: value for key, value in dataclasses.asdict(flt or EventFilter()).items() if value}
+
+
+def _json(value) -> str:
+    """Strict JSON (NaN and infinities become null, numpy and time values plain)."""
+    return json.dumps(_finite(value), default=_json_default, allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dt.date | dt.datetime | pd.Timestamp):
+        return value.isoformat()
+    if value is pd.NaT or value is pd.NA:
+        return None
+    return str(value)
+
+
+def _text(value) -> str | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+# --- reads ----------------------------------------------------------------------------------------------
+
+
+def runs(store: Store) -> pd.DataFrame:
+    """Every detection run, newest first.
+
+    Columns ``run_id, created_at, created_by, model_version, items, flagged``.
+    """
+    return store.query(
+        "SELECT r.run_id, r.created_at, r.created_by, r.model_version, count(s.item_id) AS items, "
+        "count(*) FILTER (WHERE s.flagged) AS flagged FROM detection_runs r "
+        "LEFT JOIN suspects s USING (run_id) GROUP BY ALL ORDER BY r.created_at DESC, r.run_id DESC"
+    )
+
+
+def runs_version(store: Store) -> tuple:
+    """``(number of runs, time of the newest)``: changes whenever a run is stored."""
+    row = store.cursor().execute("SELECT count(*), max(created_at) FROM detection_runs").fetchone()
+    return (row[0], str(row[1]))
+
+
+def run_params(store: Store, run_id: str) -> dict:
+    """The stored parameters of a run (empty when the run does not exist)."""
+    value = store.scalar("SELECT params FROM detection_runs WHERE run_id = ?", [run_id])
+    return json.loads(value) if value else {}
+
+
+def _suspect_condition(run_id: str, *, flagged_only: bool = True, cluster_id: str | None = None,
+                       given_label: str | None = None, suggested_label: str | None = None,
+                       min_score: float = 0.0, dataset: str | None = None, attribute: str | None = None,
+                       attribute_value: str | None = None,
+                       item_ids: list[str] | None = None) -> tuple[str, list]:
+    """WHERE clause over ``suspects s`` for the Suspects page's filters; every value a parameter."""
+    clauses, params = ["s.run_id = ?"], [run_id]
+    if flagged_only:
+        clauses.append("s.flagged")
+    if cluster_id is not None:
+        clauses.append("s.cluster_id = ?")
+        params.append(cluster_id)
+    if given_label is not None:
+        clauses.append("s.given_label = ?")
+        params.append(given_label)
+    if suggested_label is not None:
+        clauses.append("s.suggested_label = ?")
+        params.append(suggested_label)
+    if min_score > 0:
+        clauses.append("s.score >= ?")
+        params.append(float(min_score))
+    if dataset:
+        clauses.append("s.item_id IN (SELECT item_id FROM items WHERE dataset = ?)")
+        params.append(dataset)
+    if attribute and attribute_value is not None:
+        clauses.append("s.item_id IN (SELECT item_id FROM item_attributes WHERE key = ? AND value = ?)")
+        params += [attribute, attribute_value]
+    if item_ids is not None:
+        clauses.append("list_contains(?, s.item_id)")
+        params.append([str(i) for i in item_ids])
+    return " AND ".join(clauses), params
+
+
+def suspects_page(store: Store, run_id: str, *, limit: int = 50, offset: int = 0,
+                  **filters) -> tuple[pd.DataFrame, int]:
+    """One page of a run's suspects, most suspicious first, and how many match in all.
+
+    ``filters``: ``flagged_only`` (default True), ``cluster_id``, ``given_label``, ``suggested_label``,
+    ``min_score``, ``dataset``, ``attribute`` with ``attribute_value`` (a slice), ``item_ids``.
+
+    Returns
+    -------
+    (DataFrame, int)
+        Columns ``rank, item_id, score, given_label, suggested_label, cluster_id, explanation``, and the
+        number of matching suspects.
+    """
+    condition, params = _suspect_condition(run_id, **filters)
+    cur = store.cursor()
+    total = cur.execute("SELECT count(*) FROM suspects s WHERE " + condition, params).fetchone()[0]
+    page = store.query(
+        "SELECT s.rank, s.item_id, s.score, s.given_label, s.suggested_label, s.cluster_id, s.explanation "
+        "FROM suspects s WHERE " + condition + " ORDER BY s.rank LIMIT ? OFFSET ?",
+        [*params, int(limit), int(offset)],
+    )
+    return page, int(total)
+
+
+def suspect_item_ids(store: Store, run_id: str, **filters) -> list[str]:
+    """Every item id matching ``suspects_page``'s filters (for sending a whole selection to review)."""
+    condition, params = _suspect_condition(run_id, **filters)
+    return store.query("SELECT s.item_id FROM suspects s WHERE " + condition + " ORDER BY s.rank",
+                       params)["item_id"].tolist()
+
+
+def run_overview(store: Store, run_id: str) -> dict:
+    """Counts of a run: items scored, flagged, flagged by cleanlab / the model, mean score of the flagged."""
+    row = store.cursor().execute(
+        "SELECT count(*), count(*) FILTER (WHERE flagged), "
+        "count(*) FILTER (WHERE (signals->>'cleanlab_issue')::BOOLEAN), avg(score) FILTER (WHERE flagged) "
+        "FROM suspects WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
+    return {"items": row[0], "flagged": row[1], "cleanlab_issues": row[2], "mean_flagged_score": row[3]}
+
+
+def clusters(store: Store, run_id: str) -> pd.DataFrame:
+    """The run's clusters, largest first, with every summary field (``analytics.clusters``)."""
+    frame = store.query(
+        "SELECT summary FROM suspect_clusters WHERE run_id = ? ORDER BY size DESC, cluster_id", [run_id]
+    )
+    return pd.DataFrame([json.loads(value) for value in frame["summary"]])
+
+
+def item_signals(store: Store, run_id: str, item_id: str) -> dict | None:
+    """One item's row of a run, with its signals decoded; None when the run did not score it."""
+    frame = store.query(
+        "SELECT item_id, given_label, suggested_label, score, rank, flagged, cluster_id, explanation, "
+        "signals FROM suspects WHERE run_id = ? AND item_id = ?",
+        [run_id, item_id],
+    )
+    if frame.empty:
+        return None
+    row = frame.iloc[0].to_dict()
+    row.update(json.loads(row.pop("signals")))
+    return row
+
+
+def item_events(store: Store, item_id: str, run_id: str | None = None) -> pd.DataFrame:
+    """Every label event of one item, oldest first, with the annotator's cohort and run-time reliability.
+
+    Columns ``event_id, labeled_at, annotator_id, cohort, label, guideline_version, confidence, duration_s,
+    campaign_id, batch_id, skill`` (``skill``: Dawid–Skene expected accuracy in ``run_id``, if given).
+    """
+    return store.query(
+        "SELECT e.event_id, e.labeled_at, e.annotator_id, a.cohort, e.label, e.guideline_version, "
+        "e.confidence, e.duration_s, e.campaign_id, e.batch_id, ra.skill FROM label_events e "
+        "LEFT JOIN annotators a USING (annotator_id) "
+        "LEFT JOIN run_annotators ra ON ra.annotator_id = e.annotator_id AND ra.run_id = ? "
+        "WHERE e.item_id = ? ORDER BY e.labeled_at, e.event_id",
+        [run_id, item_id],
+    )
+
+
+def item_neighbours(store: Store, run_id: str, item_ids: list[str]) -> pd.DataFrame:
+    """The given and suggested labels and scores of some items in a run, in the order asked."""
+    return store.query(
+        "SELECT w.i AS position, s.item_id, s.given_label, s.suggested_label, s.score, s.flagged "
+        "FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS w(item_id, i) JOIN suspects s USING (item_id) "
+        "WHERE s.run_id = ? ORDER BY w.i",
+        [[str(i) for i in item_ids], run_id],
+    ).drop(columns="position")
+
+
+def item_attributes(store: Store, item_id: str) -> pd.DataFrame:
+    """The item's dataset, split and slice attributes as ``key, value`` rows."""
+    return store.query(
+        "SELECT 'dataset' AS key, dataset AS value FROM items WHERE item_id = ? "
+        "UNION ALL SELECT 'split', split FROM items WHERE item_id = ? AND split IS NOT NULL "
+        "UNION ALL SELECT key, value FROM item_attributes WHERE item_id = ? ORDER BY ALL",
+        [item_id, item_id, item_id],
+    )
+
+
+def remediation_history(store: Store, item_id: str) -> pd.DataFrame:
+    """Past remediation actions and review requests of one item, oldest first."""
+    return store.query(
+        "SELECT created_at AS at, action, from_label, to_label, actor AS who, rationale AS why FROM "
+        "remediation_actions WHERE item_id = ? UNION ALL SELECT requested_at, 'review requested', NULL, "
+        "NULL, requested_by, note FROM review_requests WHERE item_id = ? ORDER BY 1",
+        [item_id, item_id],
+    )
+
+
+def request_review(store: Store, item_ids: list[str], *, run_id: str | None, cluster_id: str | None,
+                   requested_by: str, note: str | None = None) -> int:
+    """Save a selection of items for review (one row per item not already requested in this run).
+
+    Returns
+    -------
+    int
+        How many items were added.
+    """
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    request_id = f"review-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    ids = sorted({str(i) for i in item_ids})
+    with store.transaction() as cur:
+        before = cur.execute("SELECT count(*) FROM review_requests").fetchone()[0]
+        cur.execute(
+            "INSERT INTO review_requests SELECT ?, w.item_id, ?, ?, ?, ?, ? "
+            "FROM unnest(?::VARCHAR[]) AS w(item_id) WHERE NOT EXISTS (SELECT 1 FROM review_requests r "
+            "WHERE r.item_id = w.item_id AND r.run_id IS NOT DISTINCT FROM ?)",
+            [request_id, run_id, cluster_id, requested_by, now, note, ids, run_id],
+        )
+        after = cur.execute("SELECT count(*) FROM review_requests").fetchone()[0]
+    return int(after - before)
+
+
+def review_requests(store: Store) -> pd.DataFrame:
+    """Every item sent to review, newest first."""
+    return store.query(
+        "SELECT requested_at, item_id, run_id, cluster_id, requested_by, note FROM review_requests "
+        "ORDER BY requested_at DESC, item_id"
+    )
+
+
+def prediction_models(store: Store) -> list[str]:
+    """The model versions of imported predictions, sorted."""
+    return store.query("SELECT DISTINCT model_version FROM predictions ORDER BY 1")["model_version"].tolist()
+
+
+def prediction_matrix(store: Store, model_version: str, items: pd.Index, classes: pd.Index) -> np.ndarray:
+    """Imported probabilities of one model as an (N, K) matrix in ``items`` × ``classes`` order.
+
+    Items the model did not score get a row of NaN; classes it did not score get probability 0. The
+    latest import of an (item, label) wins.
+    """
+    n, k = len(items), len(classes)
+    wanted = pa.table({"item_id": pa.array(items.astype(str).to_numpy()),
+                       "pos": pa.array(np.arange(n, dtype=np.int64))})
+    labels = pa.table({"label": pa.array(classes.astype(str).to_numpy()),
+                       "code": pa.array(np.arange(k, dtype=np.int64))})
+    cur = store.cursor()
+    try:
+        cur.register("lw_pred_items", wanted)
+        cur.register("lw_pred_labels", labels)
+        rows = cur.execute(
+            "SELECT w.pos, l.code, last(p.prob ORDER BY p.batch_id) AS prob FROM predictions p "
+            "JOIN lw_pred_items w USING (item_id) JOIN lw_pred_labels l USING (label) "
+            "WHERE p.model_version = ? GROUP BY ALL",
+            [model_version],
+        ).fetchnumpy()
+    finally:
+        cur.close()
+    matrix = np.full((n, k), np.nan)
+    scored = np.unique(rows["pos"])
+    matrix[scored] = 0.0
+    matrix[rows["pos"], rows["code"]] = rows["prob"]
+    return matrix
+
+
+@dataclasses.dataclass(frozen=True)
+class SuspectContext:
+    """What clustering needs to describe a group of items (``analytics.clusters.cluster_suspects``)."""
+
+    events: pd.DataFrame  # item_id, annotator_id, label, labeled_at, guideline_version, cohort
+    attributes: pd.DataFrame  # item_id, key, value
+    slice_sizes: pd.DataFrame  # key, value, items (over every item of the store)
+
+
+def suspect_context(store: Store, item_ids: list[str]) -> SuspectContext:
+    """The label events and slice attributes of some items, and the size of every slice."""
+    wanted = pa.table({"item_id": pa.array([str(i) for i in item_ids], type=pa.string())})
+    cur = store.cursor()
+    try:
+        cur.register("lw_context_items", wanted)
+        events = cur.sql(
+            "SELECT e.item_id, e.annotator_id, e.label, e.labeled_at, e.guideline_version, "
+            "coalesce(a.cohort, 'unknown') AS cohort FROM label_events e "
+            "SEMI JOIN lw_context_items USING (item_id) LEFT JOIN annotators a USING (annotator_id) "
+            "ORDER BY e.item_id, e.labeled_at, e.event_id"
+        ).df()
+        attributes = cur.sql(
+            "SELECT item_id, key, value FROM item_attributes SEMI JOIN lw_context_items USING (item_id) "
+            "ORDER BY ALL"
+        ).df()
+        cur.unregister("lw_context_items")
+    finally:
+        cur.close()
+    sizes = store.query("SELECT key, value, count(DISTINCT item_id) AS items FROM item_attributes "
+                        "GROUP BY ALL ORDER BY ALL")
+    return SuspectContext(events, attributes, sizes)

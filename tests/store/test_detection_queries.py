@@ -1,0 +1,149 @@
+"""Detection runs in a real DuckDB file: inputs, a stored run read back page by page, review requests,
+imported predictions. The store is filled through the import path from small CSV files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from analytics import detection, ingest, suspects
+from analytics.schema import EventFilter
+from analytics.store import Store
+from analytics.store import detection as q
+
+EVENTS = """item_id,annotator_id,label,labeled_at
+i1,a,cat,2024-01-01
+i1,b,cat,2024-01-02
+i1,c,dog,2024-01-03
+i2,a,dog,2024-01-01
+i2,b,dog,2024-01-02
+i2,c,dog,2024-01-03
+i3,a,cat,2024-01-04
+i3,b,dog,2024-01-05
+i3,c,dog,2024-01-06
+i4,a,cat,2024-01-07
+i4,b,cat,2024-01-08
+i4,c,cat,2024-01-09
+"""
+ITEMS = """item_id,source,features
+i1,fax,"[0.0, 1.0]"
+i2,scanner,"[5.0, 5.0]"
+i3,fax,"[5.1, 4.9]"
+i4,scanner,"[9.0]"
+"""
+
+
+@pytest.fixture
+def store(tmp_path):
+    (tmp_path / "items.csv").write_text(ITEMS)
+    (tmp_path / "events.csv").write_text(EVENTS)
+    with Store(tmp_path / "lw.duckdb") as s:
+        ingest.ingest(s, tmp_path / "items.csv", kind="items")
+        ingest.ingest(s, tmp_path / "events.csv")
+        yield s
+
+
+def test_inputs_code_the_ratings_and_keep_the_most_common_feature_length(store):
+    inputs = q.detection_inputs(store)
+    assert list(inputs.ratings.items) == ["i1", "i2", "i3", "i4"]
+    assert len(inputs.ratings) == 12
+    assert inputs.has_features.tolist() == [True, True, True, False]  # i4 has one feature, the rest two
+    assert inputs.features.tolist() == [[0.0, 1.0], [5.0, 5.0], [pytest.approx(5.1), pytest.approx(4.9)],
+                                        [0.0, 0.0]]
+    narrowed = q.detection_inputs(store, EventFilter(start=None, cohorts=()))
+    assert len(narrowed.ratings) == 12
+
+
+def _run(store, **options):
+    inputs = q.detection_inputs(store)
+    r = inputs.ratings
+    return detection.score_items(r.item_codes, r.annotator_codes, r.label_codes, items=r.items,
+                                 annotators=r.annotators, classes=r.classes, n_neighbours=0, **options)
+
+
+def test_a_stored_run_reads_back_ranked_with_its_signals_and_params(store):
+    result = _run(store, rule_hits={"i4": ["R9"]})
+    run_id = q.save_run(store, result, created_by="tester", flt=EventFilter(dataset="default"),
+                        extra={"rules_file": "rules.toml"})
+    runs = q.runs(store)
+    assert runs[["run_id", "created_by", "items"]].values.tolist() == [[run_id, "tester", 4]]
+    params = q.run_params(store, run_id)
+    assert params["filter"] == {"dataset": "default"} and params["rules_file"] == "rules.toml"
+    assert params["given_label"] == "majority vote" and params["model"] is None
+    page, total = q.suspects_page(store, run_id, flagged_only=False, limit=2)
+    assert total == 4 and page["rank"].tolist() == [1, 2]
+    expected = result.items.sort_values("rank")
+    assert page["item_id"].tolist() == expected["item_id"].head(2).tolist()
+    second, _ = q.suspects_page(store, run_id, flagged_only=False, limit=2, offset=2)
+    assert second["rank"].tolist() == [3, 4]
+    signals = q.item_signals(store, run_id, "i4")
+    assert signals["rules"] == ["R9"] and signals["votes_given"] == 3 and signals["n_ratings"] == 3
+    assert signals["explanation"].endswith("rule R9")
+    assert q.item_signals(store, run_id, "nope") is None
+    skills = store.query("SELECT annotator_id FROM run_annotators WHERE run_id = ? ORDER BY 1", [run_id])
+    assert skills["annotator_id"].tolist() == ["a", "b", "c"]
+
+
+def test_suspect_filters_narrow_the_page(store):
+    run_id = q.save_run(store, _run(store), created_by="t")
+    everything = q.suspects_page(store, run_id, flagged_only=False)[1]
+    by_slice, _ = q.suspects_page(store, run_id, flagged_only=False, attribute="source",
+                                  attribute_value="fax")
+    assert everything == 4 and sorted(by_slice["item_id"]) == ["i1", "i3"]
+    cats = q.suspects_page(store, run_id, flagged_only=False, given_label="cat")[0]
+    assert sorted(cats["item_id"]) == ["i1", "i4"]
+    high = q.suspects_page(store, run_id, flagged_only=False, min_score=0.5)[0]
+    assert (high["score"] >= 0.5).all()
+    chosen = q.suspects_page(store, run_id, flagged_only=False, item_ids=["i2", "i9"])[0]
+    assert chosen["item_id"].tolist() == ["i2"]
+
+
+def test_review_requests_are_appended_once_per_item_and_run(store):
+    run_id = q.save_run(store, _run(store), created_by="t")
+    assert q.request_review(store, ["i1", "i3", "i1"], run_id=run_id, cluster_id="c1", requested_by="ana",
+                            note="check the fax ones") == 2
+    assert q.request_review(store, ["i3", "i4"], run_id=run_id, cluster_id=None, requested_by="bo") == 1
+    requests = q.review_requests(store)
+    assert sorted(requests["item_id"]) == ["i1", "i3", "i4"]
+    history = q.remediation_history(store, "i1")
+    assert history[["action", "who", "why"]].values.tolist() == [
+        ["review requested", "ana", "check the fax ones"]]
+
+
+def test_item_events_and_neighbours(store):
+    run_id = q.save_run(store, _run(store), created_by="t")
+    events = q.item_events(store, "i3", run_id)
+    assert events[["annotator_id", "label"]].values.tolist() == [["a", "cat"], ["b", "dog"], ["c", "dog"]]
+    assert events["skill"].notna().all()
+    near = q.item_neighbours(store, run_id, ["i4", "i1"])
+    assert near["item_id"].tolist() == ["i4", "i1"]
+    attributes = q.item_attributes(store, "i1")
+    assert attributes.values.tolist() == [["dataset", "default"], ["source", "fax"]]
+
+
+def test_imported_predictions_become_a_matrix_in_item_and_class_order(store, tmp_path):
+    (tmp_path / "pred.csv").write_text("item_id,label,prob\ni1,dog,0.9\ni1,cat,0.1\ni3,cat,0.7\ni3,dog,0.3\n")
+    ingest.ingest(store, tmp_path / "pred.csv", kind="predictions", model_version="m1")
+    assert q.prediction_models(store) == ["m1"]
+    inputs = q.detection_inputs(store)
+    matrix = q.prediction_matrix(store, "m1", inputs.ratings.items, inputs.ratings.classes)
+    assert matrix[0].tolist() == [0.1, 0.9] and matrix[2].tolist() == [0.7, 0.3]
+    assert np.isnan(matrix[1]).all() and np.isnan(matrix[3]).all()
+
+
+def test_run_detection_end_to_end_stores_clusters_and_context(store):
+    progress = []
+    run_id = suspects.run_detection(store, created_by="me", n_neighbours=2,
+                                    progress=lambda f, m: progress.append(f))
+    assert progress[0] == 0.0 and progress[-1] == 1.0 and progress == sorted(progress)
+    overview = q.run_overview(store, run_id)
+    assert overview["items"] == 4
+    stored = store.query("SELECT signals FROM suspects WHERE run_id = ?", [run_id])["signals"]
+    assert all("neighbours" in json.loads(value) for value in stored)
+
+
+def test_run_detection_refuses_an_empty_filter(store):
+    with pytest.raises(ValueError, match="no label events"):
+        suspects.run_detection(store, EventFilter(dataset="missing"), created_by="me")
