@@ -35,14 +35,17 @@ from bench.store import label, machine, parse_sizes, table, write_section  # noq
 BEGIN, END = "<!-- bench/agreement_page.py: begin -->", "<!-- bench/agreement_page.py: end -->"
 
 
-def child(path: str) -> dict:
-    """In this process: render the Overview, then the Agreement page twice; return the timings."""
+def time_page(path: str, page: str) -> tuple[dict, object]:
+    """In this process: render the Overview of the store at ``path``, then ``page`` twice; time both runs.
+
+    Returns the timings (``first``, ``cached`` seconds, ``peak_rss``) and the AppTest, for more checks.
+    """
     os.environ["LABELWATCH_DB"] = path
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.run()
-    at.switch_page("pages/monitor/agreement.py")
+    at.switch_page(page)
     start = time.perf_counter()
     at.run()
     first = time.perf_counter() - start
@@ -51,10 +54,16 @@ def child(path: str) -> dict:
     cached = time.perf_counter() - start
     if at.exception:
         raise RuntimeError([e.value for e in at.exception])
-    sample = [c.value for c in at.caption if "sample of items" in c.value]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"first": first, "cached": cached, "peak_rss": peak}, at
+
+
+def child(path: str) -> dict:
+    """In this process: the Agreement page's timings and what it read."""
+    timings, at = time_page(path, "pages/monitor/agreement.py")
+    sample = [c.value for c in at.caption if "sample of items" in c.value]
     read = re.search(r"1-in-\d+", sample[0]).group(0) + " sample of items" if sample else "every item"
-    return {"first": first, "cached": cached, "peak_rss": peak, "sampled": read}
+    return {**timings, "sampled": read}
 
 
 def run(work_dir: Path, n: int) -> dict:
