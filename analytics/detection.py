@@ -363,7 +363,7 @@ def nearest_neighbours(features, *, k: int = 10, exact_below: int = EXACT_NEIGHB
         return Neighbours(np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0)), True)
     scale = x.std(axis=0)
     keep = scale > 0
-    z = ((x[:, keep] - x[:, keep].mean(axis=0)) / scale[keep]).astype(np.float32)
+    z = np.ascontiguousarray((x[:, keep] - x[:, keep].mean(axis=0)) / scale[keep], dtype=np.float32)
     if n < exact_below:
         from sklearn.neighbors import NearestNeighbors
 
@@ -384,6 +384,7 @@ def _drop_self(indices: np.ndarray, distances: np.ndarray, k: int) -> tuple[np.n
 def _inverted_file(z: np.ndarray, k: int, n_cells: int | None, n_probe: int,
                    random_state: int) -> Neighbours:
     from sklearn.cluster import MiniBatchKMeans
+    from sklearn.neighbors import NearestNeighbors
 
     n = len(z)
     n_cells = max(1, min(n, int(np.ceil(np.sqrt(n)))) if n_cells is None else int(n_cells))
@@ -396,31 +397,32 @@ def _inverted_file(z: np.ndarray, k: int, n_cells: int | None, n_probe: int,
     probe = min(n_probe, n_cells)
     centre_sq = (centres ** 2).sum(axis=1)
     between = centre_sq[:, None] + centre_sq[None, :] - 2 * centres @ centres.T
+    np.fill_diagonal(between, -1.0)  # a cell's own members first, even if another centre coincides
     nearest_cells = np.argsort(between, axis=1)[:, :probe]
     order = np.argsort(cell, kind="stable")
     starts = np.searchsorted(cell[order], np.arange(n_cells + 1))
     members = [order[starts[c]:starts[c + 1]] for c in range(n_cells)]
     indices = np.empty((n, k), dtype=np.int64)
-    distances = np.empty((n, k))
-    z_sq = (z.astype(np.float64) ** 2).sum(axis=1)
+    distances = np.full((n, k), np.inf)
     for c in range(n_cells):
         queries = members[c]
         if not len(queries):
             continue
-        candidates = np.concatenate([members[j] for j in nearest_cells[c]])
-        d2 = z_sq[queries][:, None] + z_sq[candidates][None, :] - 2.0 * (z[queries] @ z[candidates].T)
-        d2[queries[:, None] == candidates[None, :]] = np.inf  # never an item's own neighbour
-        m = min(k, len(candidates) - 1)
-        if m < k:  # a tiny neighbourhood: pad with the item itself at infinite distance
-            d2 = np.hstack([d2, np.full((len(queries), k - m), np.inf)])
-            candidates = np.concatenate([candidates, np.full(k - m, -1)])
-        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        part_d = np.take_along_axis(d2, part, axis=1)
-        ranked = np.argsort(part_d, axis=1, kind="stable")
-        chosen = np.take_along_axis(part, ranked, axis=1)
-        found = candidates[chosen]
-        indices[queries] = np.where(found >= 0, found, queries[:, None])
-        distances[queries] = np.sqrt(np.maximum(np.take_along_axis(part_d, ranked, axis=1), 0))
+        candidates = np.concatenate([members[j] for j in nearest_cells[c]])  # the cell's own first
+        m = min(k + 1, len(candidates))
+        indices[queries] = queries[:, None]  # a tiny neighbourhood: pad with the item at infinite distance
+        if m < 2:
+            continue
+        # scikit-learn's brute-force k-nearest search (chunked, multithreaded) within the probed cells
+        found_d, found = NearestNeighbors(n_neighbors=m, algorithm="brute").fit(z[candidates]).kneighbors(
+            z[queries])
+        found = candidates[found]
+        own = found == queries[:, None]
+        own[~own.any(axis=1), -1] = True  # a duplicate point came first: drop the farthest instead
+        keep = found[~own].reshape(len(queries), m - 1)
+        kept_d = found_d[~own].reshape(len(queries), m - 1)
+        indices[queries, :m - 1] = keep
+        distances[queries, :m - 1] = kept_d
     return Neighbours(indices, distances, exact=False)
 
 
@@ -667,14 +669,14 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
         quality[where[found["item"]]] = found["label_quality"].to_numpy()
 
     neighbour_counts = np.zeros((n, k))
-    neighbour_ids: list[list] = [[] for _ in range(n)]
+    neighbour_ids = _ragged([np.zeros((n, 0), dtype=str)], np.zeros(n, dtype=bool))
     if len(rows) > 1 and n_neighbours > 0:
         step(0.75, "nearest neighbours")
         nn = nearest_neighbours(np.asarray(features)[rows], k=n_neighbours, random_state=random_state)
         neighbour_counts[rows] = neighbour_votes(given[rows], nn, k)
-        ids = items.to_numpy()[rows]
-        for position, row in enumerate(rows):
-            neighbour_ids[row] = ids[nn.indices[position]].tolist()
+        ids = np.full((n, nn.indices.shape[1]), "", dtype=object)
+        ids[rows] = items.astype(str).to_numpy()[rows][nn.indices]
+        neighbour_ids = _ragged([ids.astype(str)], usable)
     has_neighbours = neighbour_counts.sum(axis=1) > 0
 
     step(0.85, "combining the signals")
@@ -705,17 +707,12 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
     model_suggested = full_probs[at, suggested]
     names = classes.to_numpy()
     top = np.argsort(-np.nan_to_num(full_probs, nan=-1.0), axis=1, kind="stable")[:, :3]
-    model_top = [
-        [{"label": str(names[c]), "prob": float(full_probs[i, c])} for c in top[i]] if with_model[i] else []
-        for i in range(n)
-    ]
-    explanations = [
-        explain(classes=names, given=int(given[i]), suggested=int(suggested[i]), votes=votes[i],
-                annotator_prob=float(annotator_probs[i, suggested[i]]),
-                model_prob=None if np.isnan(model_suggested[i]) else float(model_suggested[i]),
-                neighbour_counts=neighbour_counts[i] if has_neighbours[i] else None, rules=rules[i])
-        for i in range(n)
-    ]
+    model_top = _ragged([names.astype(str)[top], np.take_along_axis(full_probs, top, axis=1)], with_model,
+                        fields=("label", "prob"))
+    explanations = _explanations(
+        names, given, suggested, votes=votes, annotator_prob=annotator_probs[at, suggested],
+        model_prob=model_suggested, neighbour_counts=np.where(has_neighbours[:, None], neighbour_counts, 0),
+        rules=rules)
     frame = pd.DataFrame({
         "item_id": items.to_numpy(),
         "given_label": names[given],
@@ -755,6 +752,52 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
                                 "skill": crowd.skills_.to_numpy(), "n_ratings": crowd.n_ratings_.to_numpy()})
     step(1.0, "done")
     return Detection(frame, classes, model, reliability, params)
+
+
+def _ragged(columns: list[np.ndarray], present: np.ndarray, fields: tuple[str, ...] = ()) -> pd.Series:
+    """Per row: the row of each N × w array in ``columns`` (as records with ``fields`` when given), or an
+    empty list where ``present`` is False; assembled in Arrow, not item by item."""
+    import pyarrow as pa
+
+    width = columns[0].shape[1]
+    offsets = pa.array(np.concatenate([[0], np.cumsum(np.where(present, width, 0))]).astype(np.int32))
+    flat = [pa.array(column[present].ravel()) for column in columns]
+    flat = [array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array for array in flat]
+    values = pa.StructArray.from_arrays(flat, names=list(fields)) if fields else flat[0]
+    return pd.Series(pa.ListArray.from_arrays(offsets, values).to_pandas(), dtype=object)
+
+
+def _explanations(classes, given: np.ndarray, suggested: np.ndarray, *, votes: np.ndarray,
+                  annotator_prob: np.ndarray, model_prob: np.ndarray, neighbour_counts: np.ndarray,
+                  rules: list[list[str]]) -> np.ndarray:
+    """``explain`` for every item at once (the same sentences, built column-wise rather than per item)."""
+    at = np.arange(len(given))
+    name = np.array([str(c) for c in classes], dtype=object)
+    said, suggestion = "'" + name[given] + "'", "'" + name[suggested] + "'"
+
+    def number(values: np.ndarray, fmt: str) -> np.ndarray:
+        return np.char.mod(fmt, values).astype(object)
+
+    def when(condition: np.ndarray, text: np.ndarray) -> np.ndarray:
+        return np.where(condition, text, "")
+
+    model = when(~np.isnan(model_prob),
+                 "model: " + number(np.nan_to_num(model_prob), "%.2f") + " for " + suggestion)
+    n_votes = votes.sum(axis=1)
+    other = votes[at, suggested]
+    crowd = when(n_votes > 0,
+                 number(votes[at, given], "%d") + " of " + number(n_votes, "%d") + " annotators said "
+                 + said + when(other > 0, ", " + number(other, "%d") + " said " + suggestion)
+                 + " (weighted by reliability: " + number(annotator_prob, "%.2f") + " for " + suggestion
+                 + ")")
+    near = neighbour_counts.sum(axis=1)
+    neighbours = when(near > 0, number(neighbour_counts[at, suggested], "%d") + " of " + number(near, "%d")
+                      + " nearest neighbours are " + suggestion)
+    broken = np.array(["; ".join("rule " + r for r in hit) for hit in rules], dtype=object)
+    text = np.full(len(given), "", dtype=object)
+    for part in (model, crowd, neighbours, broken):
+        text = np.where(text == "", part, np.where(part == "", text, text + "; " + part))
+    return text
 
 
 def ranking_quality(scores: dict, is_error, *, ks: Sequence[int]) -> pd.DataFrame:

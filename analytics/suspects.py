@@ -137,6 +137,12 @@ def verdict(overview: dict, params: dict, cluster_table: pd.DataFrame) -> list[s
     return lines
 
 
+def comparison_sentence(comparison: dict, previous_label: str) -> str:
+    """How a run's flags differ from an earlier run's, in one sentence."""
+    return (f"Against the run of {previous_label}: {comparison['both']:,} items flagged by both, "
+            f"{comparison['new']:,} newly flagged, {comparison['gone']:,} no longer flagged.")
+
+
 def cluster_sentence(row) -> str:
     """One cluster in a sentence: its size, pattern, score, context, people, time and guideline version."""
     parts = [f"{int(row['size']):,} items in pattern {row['pattern']}, "

@@ -297,6 +297,12 @@ def run_overview(src: Source, run_id: str) -> tuple[dict, dict]:
 
 
 @_cached
+def run_comparison(src: Source, run_id: str, previous_id: str) -> dict:
+    """Flags of ``run_id`` against an earlier run (``analytics.store.detection.compare_runs``)."""
+    return detection_queries.compare_runs(app_store.open_store(src.path), run_id, previous_id)
+
+
+@_cached
 def run_clusters(src: Source, run_id: str) -> pd.DataFrame:
     """The run's clusters with their summaries, largest first."""
     return detection_queries.clusters(app_store.open_store(src.path), run_id)
@@ -339,5 +345,5 @@ def clear() -> None:
                    table_counts, import_batches, rejects, label_order, agreement_sample, agreement_headline,
                    agreement_by, agreement_by_cohort_over_time, guidelines, dawid_skene, reliability,
                    annotator_disagreements, pairwise_kappa, label_confusion, detection_runs, run_overview,
-                   run_clusters, suspects_page, suspects_all, item_detail):
+                   run_clusters, run_comparison, suspects_page, suspects_all, item_detail):
         loader.clear()

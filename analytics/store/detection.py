@@ -455,3 +455,19 @@ def suspect_context(store: Store, item_ids: list[str]) -> SuspectContext:
     sizes = store.query("SELECT key, value, count(DISTINCT item_id) AS items FROM item_attributes "
                         "GROUP BY ALL ORDER BY ALL")
     return SuspectContext(events, attributes, sizes)
+
+
+def compare_runs(store: Store, run_id: str, previous_id: str) -> dict:
+    """How two runs' flags differ: flagged in both, only in ``run_id`` (new), only in ``previous_id`` (gone).
+
+    Items are matched by id; an item scored by one run only counts as not flagged by the other.
+    """
+    row = store.cursor().execute(
+        "SELECT count(*) FILTER (WHERE a.flagged AND b.flagged), "
+        "count(*) FILTER (WHERE a.flagged AND NOT coalesce(b.flagged, FALSE)), "
+        "count(*) FILTER (WHERE b.flagged AND NOT coalesce(a.flagged, FALSE)) "
+        "FROM (SELECT item_id, flagged FROM suspects WHERE run_id = ?) a "
+        "FULL JOIN (SELECT item_id, flagged FROM suspects WHERE run_id = ?) b USING (item_id)",
+        [run_id, previous_id],
+    ).fetchone()
+    return {"both": row[0], "new": row[1], "gone": row[2]}

@@ -34,6 +34,11 @@ clusters = loaders.run_clusters(src, run_id)
 with st.container(border=True, key="suspects-verdict"):
     for line in suspect_report.verdict(overview, params, clusters):
         st.text(line)
+    position = runs.index[runs["run_id"] == run_id][0]
+    if position + 1 < len(runs):  # runs are newest first: the next one is the run before this one
+        previous = runs.iloc[position + 1]
+        comparison = loaders.run_comparison(src, run_id, previous["run_id"])
+        st.text(suspect_report.comparison_sentence(comparison, suspect_report.run_label(previous)))
 tiles = st.columns(4, border=True)
 tiles[0].metric("Items scored", f"{overview['items']:,}")
 tiles[1].metric("Flagged as likely mislabeled", f"{overview['flagged']:,}",

@@ -235,3 +235,37 @@ def test_on_the_demo_the_combined_consensus_beats_crowdlab(demo_run):
     majority = np.mean(frame["given_label"] == frame["true_label"])
     assert crowdlab_accuracy > 0.93  # as measured for the issue: CROWDLAB 0.96 on the demo
     assert ours >= crowdlab_accuracy > majority
+
+
+def test_the_explanations_of_a_run_are_explain_item_by_item():
+    rng = np.random.default_rng(5)
+    n, k = 300, 4
+    votes = rng.integers(0, 3, (n, k)).astype(float)
+    given, suggested = rng.integers(0, k, n), rng.integers(0, k, n)
+    model = np.where(rng.random(n) < 0.3, np.nan, rng.random(n))
+    near = np.where(rng.random((n, 1)) < 0.2, 0, rng.integers(0, 4, (n, k))).astype(float)
+    rules = [["R1", "R7"] if i % 17 == 0 else [] for i in range(n)]
+    annotator = rng.random(n)
+    names = ["a", "b", "c", "d"]
+    together = detection._explanations(names, given, suggested, votes=votes, annotator_prob=annotator,
+                                       model_prob=model, neighbour_counts=near, rules=rules)
+    one_by_one = [
+        detection.explain(classes=names, given=int(given[i]), suggested=int(suggested[i]), votes=votes[i],
+                          annotator_prob=float(annotator[i]),
+                          model_prob=None if np.isnan(model[i]) else float(model[i]),
+                          neighbour_counts=near[i] if near[i].sum() else None, rules=rules[i])
+        for i in range(n)
+    ]
+    assert list(together) == one_by_one
+
+
+def test_inverted_file_pads_a_neighbourhood_too_small_for_k():
+    # ten points near 0 and two near 1000, two cells, one probed, k = 5: each far point has one real
+    # neighbour, then itself at infinite distance
+    points = np.r_[np.arange(10.0), [1000.0, 1001.0]][:, None]
+    found = detection.nearest_neighbours(points, k=5, exact_below=0, n_cells=2, n_probe=1)
+    assert np.isfinite(found.distances[:10]).all()
+    assert found.indices[10:].tolist() == [[11, 10, 10, 10, 10], [10, 11, 11, 11, 11]]
+    assert np.isfinite(found.distances[10:, 0]).all() and np.isinf(found.distances[10:, 1:]).all()
+    votes = detection.neighbour_votes(np.r_[np.zeros(10, int), [1, 0]], found, 2)
+    assert votes[10:].tolist() == [[1, 0], [0, 1]]

@@ -138,6 +138,10 @@ def test_running_detection_from_the_page_stores_and_selects_a_new_run(monkeypatc
     assert len(runs) == 2 and runs["run_id"].iloc[1] == before
     assert app.selectbox(key="suspects.run").value == runs["run_id"].iloc[0]
     assert runs["created_by"].iloc[0] == "local"
+    # the same data and seed flag the same items: the comparison with the demo's run says so
+    flagged = int(runs["flagged"].iloc[0])
+    assert any(t.value.endswith(f"{flagged:,} items flagged by both, 0 newly flagged, 0 no longer flagged.")
+               for t in app.text)
 
 
 def test_a_store_without_runs_explains_and_offers_to_run(monkeypatch, tmp_path):

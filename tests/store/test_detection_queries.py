@@ -3,6 +3,7 @@ imported predictions. The store is filled through the import path from small CSV
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -147,3 +148,18 @@ def test_run_detection_end_to_end_stores_clusters_and_context(store):
 def test_run_detection_refuses_an_empty_filter(store):
     with pytest.raises(ValueError, match="no label events"):
         suspects.run_detection(store, EventFilter(dataset="missing"), created_by="me")
+
+
+def test_two_runs_compare_by_their_flags(store):
+    first = _run(store)
+    earlier = q.save_run(store, first, created_by="t")
+    changed = first.items.copy()
+    flipped = changed["item_id"] == "i2"
+    changed.loc[flipped, "flagged"] = ~changed.loc[flipped, "flagged"]
+    later = q.save_run(store, dataclasses.replace(first, items=changed), created_by="t")
+    flagged_before = set(first.items.loc[first.items["flagged"], "item_id"])
+    flagged_after = set(changed.loc[changed["flagged"], "item_id"])
+    assert q.compare_runs(store, later, earlier) == {
+        "both": len(flagged_before & flagged_after), "new": len(flagged_after - flagged_before),
+        "gone": len(flagged_before - flagged_after)}
+    assert q.compare_runs(store, earlier, earlier)["new"] == 0
