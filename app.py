@@ -28,6 +28,8 @@ pages = st.navigation({
     "Monitor": [
         st.Page("pages/monitor/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("pages/monitor/agreement.py", title="Agreement", icon=":material/handshake:"),
+        st.Page("pages/monitor/drift.py", title="Drift", icon=":material/timeline:"),
+        st.Page("pages/monitor/slices.py", title="Slices", icon=":material/pie_chart:"),
     ],
     "Investigate": [
         st.Page("pages/investigate/suspects.py", title="Suspects", icon=":material/troubleshoot:"),

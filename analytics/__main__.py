@@ -198,6 +198,16 @@ def _summary(store: Store, args: argparse.Namespace) -> int:
         print(f"  annotator {annotator['annotator_id']} ({annotator['cohort']}): {flags}")
     versions = ", ".join(f"{g['version']} from {g['effective_at']}" for g in result["drift"]["guidelines"])
     print(f"  guidelines: {versions or 'none'}")
+    for line in result["drift"].get("what_changed", [])[:5]:
+        print(f"  drift: {line}")
+    for found in [s for s in result["slices"] if s["significant"]][:3]:
+        print(f"  noisy slice: {found['attribute']} = {found['value']}: {found['noise_rate']:.1%} of items "
+              f"disputed (95% CI {found['ci_low']:.1%}–{found['ci_high']:.1%}) vs {found['rest_rate']:.1%} "
+              f"elsewhere, q = {found['q_value']:.3g}")
+    suspects = result["suspects"]
+    if suspects["run_id"]:
+        print(f"  suspects: {suspects['count']:,} of {suspects['items']:,} items flagged "
+              f"({suspects['run_id']})")
     return 0
 
 

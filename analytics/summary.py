@@ -2,7 +2,8 @@
 
 The top-level keys are a public contract (DESIGN.md §4): ``agreement``, ``annotators``, ``drift``,
 ``slices``, ``suspects`` and ``impact``, plus ``store``. Keys may be added, never renamed. Sections whose
-analytics have not landed yet hold their empty shape (no change points, no slices, no A/B); ``suspects`` is
+analytics have not landed yet hold their empty shape (no A/B); ``drift`` holds the weekly change points
+and the findings in words; ``slices`` ranks the single-attribute slices by disagreement; ``suspects`` is
 the latest detection run's, ``{"run_id": None, "count": 0}`` without one.
 """
 
@@ -39,7 +40,7 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
              "annotators": [{"annotator_id", "cohort", "events", "items", "flags": [...],
                              "loo_agreement", "loo_ci_low", "loo_ci_high", "gold_accuracy", "change"}, ...],
              "drift": {"change_points": [], "guidelines": [{"version", "effective_at", "summary"}, ...]},
-             "slices": [], "suspects": {"run_id": None, "count": 0}, "impact": {}}
+             "slices": [...], "suspects": {"run_id": None, "count": 0}, "impact": {}}
 
     Examples
     --------
@@ -90,16 +91,55 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
             for row in reliability.itertuples(index=False)
         ],
         "drift": {
-            "change_points": [],
+            **_drift(store, flt),
             "guidelines": [
                 {"version": row.version, "effective_at": _iso(row.effective_at), "summary": row.summary}
                 for row in guidelines.itertuples(index=False)
             ],
         },
-        "slices": [],
+        "slices": _slices(store, flt),
         "suspects": _suspects(store),
         "impact": {},
     }
+
+
+def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
+    """Weekly change points of every quality series and label share, and the findings in words."""
+    from analytics import drift
+    from analytics.store import detection
+    from analytics.store import drift as drift_queries
+
+    runs = detection.runs(store)
+    run_id = None if runs.empty else runs["run_id"].iloc[0]
+    inputs = drift_queries.drift_inputs(store, flt, grain="week", run_id=run_id)
+    if inputs.label_counts.empty:
+        return {"change_points": [], "what_changed": []}
+    findings = drift.drift_findings(inputs)
+    points = [
+        {"series": cp.series, "date": _iso(row.window), "before": _number(row.before),
+         "after": _number(row.after),
+         "change": _number(row.change), "change_low": _number(row.change_low),
+         "change_high": _number(row.change_high), "p_value": _number(row.p_value)}
+        for cp in findings.change_points for row in cp.changes.itertuples(index=False)
+    ]
+    return {"change_points": sorted(points, key=lambda p: p["date"] or ""), "grain": "week",
+            "what_changed": drift.what_changed(findings)}
+
+
+def _slices(store: Store, flt: EventFilter | None) -> list[dict[str, Any]]:
+    """Every tested single-attribute slice by disagreement rate, noisiest first, with CI and BH q-value."""
+    from analytics import slices
+    from analytics.store import slices as slice_queries
+
+    table = slices.slice_noise_table(slice_queries.slice_cube(store, flt), metric="disagreement")
+    tested = table[table["status"] == slices.TESTED]
+    return [
+        {"attribute": row.attribute, "value": row.value, "metric": "disagreement", "items": int(row.n),
+         "noise_rate": _number(row.noise_rate), "ci_low": _number(row.ci_low),
+         "ci_high": _number(row.ci_high), "rest_rate": _number(row.rest_rate),
+         "q_value": _number(row.q_value), "significant": bool(row.significant)}
+        for row in tested.itertuples(index=False)
+    ]
 
 
 def _suspects(store: Store, top: int = 10) -> dict[str, Any]:

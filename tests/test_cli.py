@@ -75,7 +75,16 @@ def test_summary_json_has_the_contract_keys(demo_db: Path) -> None:
     flagged = {a["annotator_id"] for a in summary["annotators"] if "near chance" in a["flags"]}
     assert flagged == {"ann-039", "ann-041", "ann-050"}
     assert [g["version"] for g in summary["drift"]["guidelines"]] == ["v1", "v2"]
-    assert summary["drift"]["change_points"] == [] and summary["slices"] == []
+    changes = summary["drift"]["change_points"]
+    keys = {"series", "date", "before", "after", "change", "p_value"}
+    assert changes and all(keys <= set(change) for change in changes)
+    assert any("guideline v2" in line for line in summary["drift"]["what_changed"])
+    noisiest = summary["slices"][0]  # the demo's injected noisy slice
+    assert (noisiest["attribute"], noisiest["value"], noisiest["significant"]) == ("source", "fax", True)
+    assert noisiest["ci_low"] < noisiest["noise_rate"] < noisiest["ci_high"]
+    rates = [s["noise_rate"] for s in summary["slices"]]
+    assert rates == sorted(rates, reverse=True)
+    assert not any(s["significant"] for s in summary["slices"] if s["attribute"] == "region")
     suspects = summary["suspects"]  # the demo's own detection run
     with Store(demo_db, read_only=True) as store:
         flagged = store.scalar("SELECT count(*) FROM suspects WHERE run_id = ? AND flagged",

@@ -13,13 +13,15 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
-from analytics import agreement, agreement_report, cohen, consensus, overview
+from analytics import agreement, agreement_report, cohen, consensus, drift, overview
 from analytics.schema import EventFilter
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches
 from analytics.store import consensus as consensus_queries
 from analytics.store import detection as detection_queries
+from analytics.store import drift as drift_queries
 from analytics.store import overview as overview_queries
+from analytics.store import slices as slice_queries
 from analytics.store import summary as summary_queries
 from ui import store as app_store
 
@@ -275,6 +277,33 @@ def rejects(src: Source, batch_id: str | None) -> pd.DataFrame:
     return batches.list_rejects(app_store.open_store(src.path), batch_id=batch_id)
 
 
+# --- Drift ----------------------------------------------------------------------------------------------
+
+
+@_cached
+def drift_findings(src: Source, flt: EventFilter, grain: str, run_id: str | None) -> tuple:
+    """``(DriftInputs, DriftFindings)`` of the filtered events at ``grain`` (item reads on the sample)."""
+    inputs = drift_queries.drift_inputs(app_store.open_store(src.path), flt, grain=grain, run_id=run_id,
+                                        sample_modulus=agreement_sample(src, flt))
+    return inputs, drift.drift_findings(inputs)
+
+
+# --- Slices ---------------------------------------------------------------------------------------------
+
+
+@_cached
+def slice_cube(src: Source, flt: EventFilter, run_id: str | None) -> tuple[pd.DataFrame, int]:
+    """The slice cube of the filtered ratings (``analytics.store.slices.slice_cube``) and its sample m.
+
+    Large stores are read on the Agreement page's 1-in-m item sample: every rate and test is then that of
+    the sampled items, which the page says.
+    """
+    modulus = agreement_sample(src, flt)
+    store = app_store.open_store(src.path)
+    cube = slice_queries.slice_cube(store, flt, run_id=run_id, sample_modulus=modulus)
+    return cube, modulus
+
+
 # --- Suspects: a detection run never changes once stored, so its reads are cached by run id -------------
 
 
@@ -345,5 +374,6 @@ def clear() -> None:
                    table_counts, import_batches, rejects, label_order, agreement_sample, agreement_headline,
                    agreement_by, agreement_by_cohort_over_time, guidelines, dawid_skene, reliability,
                    annotator_disagreements, pairwise_kappa, label_confusion, detection_runs, run_overview,
-                   run_clusters, run_comparison, suspects_page, suspects_all, item_detail):
+                   run_clusters, run_comparison, suspects_page, suspects_all, item_detail, slice_cube,
+                   drift_findings):
         loader.clear()

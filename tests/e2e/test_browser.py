@@ -14,8 +14,8 @@ pytestmark = pytest.mark.e2e
 
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
-NAV = {"Overview": "overview", "Agreement": "agreement", "Suspects": "suspects", "Import": "import_data",
-       "Data": "data"}
+NAV = {"Overview": "overview", "Agreement": "agreement", "Drift": "drift", "Slices": "slices",
+       "Suspects": "suspects", "Import": "import_data", "Data": "data"}
 
 
 def _open(page: Page, url: str) -> None:
@@ -155,3 +155,19 @@ def test_suspects_page_filters_by_a_clicked_cluster_and_opens_an_item(page, serv
     assert pages_after != pages_before
     expect(page.locator(ERRORS)).to_have_count(0)
     screenshot(page, "suspects-cluster")
+
+
+def test_drift_and_slices_name_the_injected_effects(page, server):
+    _open(page, server)
+    _nav(page, "Drift")
+    expect(page.get_by_text(re.compile(r"guideline v2 took effect")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Annotator ann-009 \(crowd\) is declining"))).to_be_visible()
+    expect(page.locator(CHART).first).to_be_visible()
+    expect(page.locator(ERRORS)).to_have_count(0)
+    screenshot(page, "drift")
+    _nav(page, "Slices")
+    expect(page.get_by_text(re.compile(r"^source = fax is the noisiest slice"))).to_be_visible()
+    page.get_by_role("tab", name="Forest plot").click()
+    expect(page.locator(CHART).first).to_be_visible()
+    expect(page.locator(ERRORS)).to_have_count(0)
+    screenshot(page, "slices")

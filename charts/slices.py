@@ -1,0 +1,88 @@
+"""Figures of the Slices page: the forest plot of slice noise rates and the slice × class heatmap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from charts.theme import ACCENT, MUTED, PALETTE, plain, styled
+
+
+def forest_figure(table: pd.DataFrame, *, metric_title: str, limit: int = 25) -> go.Figure:
+    """Each tested slice's noise rate with its 95% interval, noisiest first, against the rest's rate.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``analytics.slices.slice_noise_table``: ``slice, noise_rate, ci_low, ci_high, rest_rate, q_value,
+        significant, status, n``.
+    metric_title : str
+        The x-axis title (what the rate measures).
+    limit : int
+        Slices shown (the table keeps them all).
+
+    Returns
+    -------
+    go.Figure
+        Significant slices (after FDR control) in the accent colour, the others grey; a tick marks the rate
+        of the rest of the items.
+    """
+    shown = table[table["status"] == "tested"].head(limit).iloc[::-1]
+    names = plain(shown["slice"])
+    colors = [ACCENT if significant else MUTED for significant in shown["significant"]]
+    q = shown["q_value"].map(lambda v: "< 0.001" if v < 0.001 else f"{v:.3f}")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=shown["noise_rate"], y=names, mode="markers", name="slice (95% CI)",
+        marker={"size": 10, "color": colors},
+        error_x={"type": "data", "symmetric": False, "array": shown["ci_high"] - shown["noise_rate"],
+                 "arrayminus": shown["noise_rate"] - shown["ci_low"], "color": "#8A94A6", "thickness": 1.5},
+        customdata=np.column_stack([shown["n"], q, shown["ci_low"], shown["ci_high"]]),
+        hovertemplate="<b>%{y}</b><br>%{x:.1%} (95% CI %{customdata[2]:.1%}–%{customdata[3]:.1%})<br>"
+                      "%{customdata[0]:,} items · q %{customdata[1]}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=shown["rest_rate"], y=names, mode="markers", name="rest of the items",
+        marker={"symbol": "line-ns-open", "size": 14, "color": PALETTE[5], "line": {"width": 2}},
+        hovertemplate="rest: %{x:.1%}<extra></extra>",
+    ))
+    fig.update_layout(hovermode="closest", xaxis={"title": metric_title, "tickformat": ".0%"},
+                      yaxis={"title": None, "rangemode": "normal"})
+    return styled(fig, title="Noise rate by slice, with 95% intervals (blue: significant after FDR control)",
+                  height=max(300, 60 + 26 * len(shown)))
+
+
+def heatmap_figure(cells: pd.DataFrame, *, metric_title: str) -> go.Figure:
+    """Slice × class: the noise rate of each cell, coloured by its ratio to the class's overall rate.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        ``analytics.slices.slice_class_heatmap``: ``attribute, value, label, n, noise_rate, class_rate,
+        ratio`` (cells too small for a rate have NaN).
+    metric_title : str
+        Named in the hover.
+    """
+    frame = cells.assign(row=cells["attribute"].astype(str) + " = " + cells["value"].astype(str),
+                         label=cells["label"].astype(str))
+    ratio = frame.pivot_table(index="row", columns="label", values="ratio", aggfunc="first", dropna=False)
+    rate = frame.pivot_table(index="row", columns="label", values="noise_rate", aggfunc="first",
+                             dropna=False).reindex_like(ratio)
+    n = frame.pivot_table(index="row", columns="label", values="n", aggfunc="first").reindex_like(ratio)
+    text = np.where(np.isnan(rate.to_numpy(dtype=float)), "", np.char.mod("%.0f%%", 100 * np.nan_to_num(
+        rate.to_numpy(dtype=float))))
+    fig = go.Figure(go.Heatmap(
+        z=np.log2(np.clip(ratio.to_numpy(dtype=float), 0.125, 8)),  # a class with no noise: ⅛× and below
+        x=plain(ratio.columns), y=plain(ratio.index),
+        text=text, texttemplate="%{text}", colorscale="RdBu_r", zmid=0,
+        colorbar={"title": "vs class", "tickvals": [-2, -1, 0, 1, 2],
+                  "ticktext": ["¼×", "½×", "1×", "2×", "4×"]},
+        customdata=np.dstack([rate.to_numpy(dtype=float), n.to_numpy(dtype=float)]),
+        hovertemplate="%{y}, class %{x}<br>" + metric_title + ": %{customdata[0]:.1%} of %{customdata[1]:,} "
+                      "items<extra></extra>",
+    ))
+    fig.update_layout(hovermode="closest", xaxis={"title": "class (majority label)", "type": "category"},
+                      yaxis={"title": None, "autorange": "reversed", "rangemode": "normal"})
+    return styled(fig, title="Slice × class: noise rate, coloured by its ratio to the class's rate",
+                  height=max(300, 80 + 28 * len(ratio)))

@@ -1,0 +1,91 @@
+"""AppTest of the Slices page on the demo store: the injected noisy slice leads the verdict and the table,
+the measure and the pairs change what is tested, and a slice opens the Suspects page filtered to it."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import slices
+from analytics.store import Store
+from analytics.store import detection as detection_queries
+from analytics.store import slices as queries
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def at(monkeypatch, demo_store_path) -> AppTest:
+    monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    return app.switch_page("pages/monitor/slices.py").run()
+
+
+def _expected(path, metric: str, pairs: bool = False):
+    with Store(path) as store:
+        run_id = detection_queries.runs(store)["run_id"].iloc[0]
+        cube = queries.slice_cube(store, run_id=run_id)
+    return (slices.slice_noise_table(cube, metric=metric, pairs=pairs),
+            slices.discover_slices(cube, metric=metric))
+
+
+def test_the_noisy_fax_slice_leads_the_verdict_and_the_table(at, demo_store_path):
+    assert not at.exception, [e.value for e in at.exception]
+    table, found = _expected(demo_store_path, "disagreement")
+    lines = [t.value for t in at.text]
+    assert lines[:len(slices.verdict(table, found, metric="disagreement"))] == slices.verdict(
+        table, found, metric="disagreement")
+    assert lines[0].startswith("source = fax is the noisiest slice")
+    shown = at.dataframe[0].value
+    assert shown["slice"].tolist() == table["slice"].tolist()
+    assert shown["slice"].iloc[0] == "source = fax" and bool(shown["significant"].iloc[0])
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert [t.split(",")[0].split(":")[0] for t in titles] == ["Noise rate by slice", "Slice × class"]
+
+
+@pytest.mark.parametrize("metric", ["gold_error", "suspect"])
+def test_every_measure_finds_the_fax_slice(at, demo_store_path, metric):
+    at.segmented_control(key="slices.metric").set_value(metric).run()
+    assert not at.exception
+    table, _ = _expected(demo_store_path, metric)
+    assert at.dataframe[0].value["noise_rate"].tolist() == pytest.approx(table["noise_rate"].tolist())
+    assert at.text[0].value.startswith("source = fax is the noisiest slice")
+
+
+def test_pairs_join_the_tested_family(at, demo_store_path):
+    before = len(at.dataframe[0].value)
+    at.toggle(key="slices.pairs").set_value(True).run()
+    table, _ = _expected(demo_store_path, "disagreement", pairs=True)
+    shown = at.dataframe[0].value
+    assert len(shown) == len(table) > before
+    assert shown["slice"].str.contains(" & ").any()
+
+
+def test_a_slice_opens_its_suspects(at, demo_store_path):
+    at.selectbox(key="slices.open").select("source = fax").run()
+    at.button(key="slices.suspects").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with Store(demo_store_path) as store:
+        run_id = detection_queries.runs(store)["run_id"].iloc[0]
+        fax = detection_queries.suspects_page(store, run_id, attribute="source", attribute_value="fax")[1]
+    assert at.session_state["filters.attribute"] == "source" and at.session_state["filters.value"] == "fax"
+    label = at.number_input(key="suspects.page").label
+    assert label.endswith(f"; {fax:,} suspects)")
+
+
+def test_a_store_without_attributes_explains_where_slices_come_from(monkeypatch, tmp_path):
+    from analytics import ingest
+
+    (tmp_path / "e.csv").write_text("item_id,annotator_id,label,labeled_at\n"
+                                    + "".join(f"i{i},a{j},{'xy'[(i * j) % 2]},2024-01-0{j + 1}\n"
+                                              for i in range(8) for j in range(3)))
+    with Store(tmp_path / "s.duckdb") as store:
+        ingest.ingest(store, tmp_path / "e.csv")
+    monkeypatch.setenv("LABELWATCH_DB", str(tmp_path / "s.duckdb"))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app.switch_page("pages/monitor/slices.py").run()
+    assert not app.exception
+    assert any("No slice to compare" in m.value for m in app.markdown)
