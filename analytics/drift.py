@@ -308,6 +308,39 @@ def shift_table(
 # --- series ---------------------------------------------------------------------------------------------
 
 
+def parse_expected(text: str) -> pd.Series:
+    """A declared label distribution from ``label: share`` lines (shares or counts; normalised later).
+
+    Raises
+    ------
+    ValueError
+        Naming the line that is not ``label: number`` or holds a negative or repeated label.
+
+    Examples
+    --------
+    >>> parse_expected("cat: 3\\ndog: 1").to_dict()
+    {'cat': 3.0, 'dog': 1.0}
+    """
+    shares: dict[str, float] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, sep, value = line.rpartition(":")
+        try:
+            share = float(value)
+        except ValueError:
+            share = float("nan")
+        if not sep or not label.strip() or not share >= 0:
+            raise ValueError(f"expected distribution, line {number}: write 'label: share' with a share ≥ 0, "
+                             f"got {line.strip()!r}")
+        if label.strip() in shares:
+            raise ValueError(f"expected distribution, line {number}: label {label.strip()!r} given twice")
+        shares[label.strip()] = share
+    if not shares or sum(shares.values()) <= 0:
+        raise ValueError("expected distribution: give at least one label with a positive share")
+    return pd.Series(shares, dtype=float)
+
+
 def proportion_series(successes: pd.Series, trials: pd.Series, *, confidence: float = 0.95) -> pd.DataFrame:
     """A share per window: ``window, successes, n, value, std_error, low, high``.
 

@@ -13,9 +13,12 @@ st.title("Drift")
 
 runs = loaders.detection_runs(src, loaders.runs_version(src))
 run_id = None if runs.empty else runs["run_id"].iloc[0]
-grain = st.segmented_control("Window", list(GRAIN_TITLES), default="week", required=True,
-                             format_func=str.capitalize, key="drift.grain")
-inputs, findings = loaders.drift_findings(src, flt, grain, run_id)
+left, right = st.columns([2, 1])
+grain = left.segmented_control("Window", list(GRAIN_TITLES), default="week", required=True,
+                               format_func=str.capitalize, key="drift.grain")
+with_ds = right.toggle("Dawid–Skene accuracy per window", value=False, key="drift.ds",
+                       help="Also follow each annotator's Dawid–Skene accuracy over time (fits the model).")
+inputs, findings = loaders.drift_findings(src, flt, grain, run_id, with_ds)
 if inputs.label_counts.empty:
     empty_state.show("No label events here",
                      "Drift needs label events over time. Widen the filters, or import label events.",
@@ -85,7 +88,17 @@ with relabels:
         chart_panel.show(charts.retest_figure(retest.by_gap), retest.by_gap, filename="retest_by_gap.csv",
                          key="drift.retest")
 with shift:
-    st.caption("Each window's label distribution against the first window: chi-square (corrected for labels "
-               "clustering within items), Cramér's V and Jensen–Shannon distance; q-values across windows.")
-    st.dataframe(findings.shift, hide_index=True, key="drift.shift")
-    csv_download.show(findings.shift, filename=f"distribution_shift_{grain}.csv", key="drift.shift_csv")
+    st.caption("Each window's label distribution against the first window, or against an expected "
+               "distribution you declare: chi-square (corrected for labels clustering within items), "
+               "Cramér's V and Jensen–Shannon distance; q-values across windows.")
+    declared = st.text_area("Expected distribution (optional): one `label: share` per line",
+                            key="drift.expected", placeholder="0: 0.1\n1: 0.1\n…")
+    table = findings.shift
+    if declared.strip():
+        try:
+            expected = drift.parse_expected(declared)
+            table = drift.shift_table(inputs.label_counts, expected=expected, fdr=findings.fdr)
+        except ValueError as exc:  # our own message naming the line
+            st.warning(str(exc))
+    st.dataframe(table, hide_index=True, key="drift.shift")
+    csv_download.show(table, filename=f"distribution_shift_{grain}.csv", key="drift.shift_csv")

@@ -57,3 +57,32 @@ def test_a_cohort_filter_leaves_out_the_vendor_onboarding(at):
     at.multiselect(key="filters.cohorts").set_value(["expert", "crowd"]).run()
     assert not at.exception
     assert not any(line.startswith("Cohort vendor") for line in (t.value for t in at.text))
+
+
+def test_annotators_carry_their_dawid_skene_trend_when_asked(at):
+    (table,) = [d.value for d in at.dataframe if "trend_per_30d" in d.value.columns]
+    assert "ds_trend_per_30d" not in table.columns
+    at.toggle(key="drift.ds").set_value(True).run()
+    assert not at.exception
+    (table,) = [d.value for d in at.dataframe if "trend_per_30d" in d.value.columns]
+    assert {"ds_trend_per_30d", "ds_trend_q"} <= set(table.columns)
+    assert table["ds_trend_per_30d"].notna().sum() > 50
+
+
+def test_a_declared_expected_distribution_replaces_the_reference(at, demo_store_path):
+    uniform = "\n".join(f"{digit}: 1" for digit in range(10))
+    at.text_area(key="drift.expected").input(uniform).run()
+    assert not at.exception
+    (shown,) = [d.value for d in at.dataframe if "js_distance" in d.value.columns and "window" in d.value]
+    with Store(demo_store_path) as store:
+        counts = queries.label_counts_by_window(store, by="week")
+    expected = drift.shift_table(counts, expected=drift.parse_expected(uniform))
+    assert shown["p_value"].tolist() == pytest.approx(expected["p_value"].tolist())
+    assert shown["reference"].isna().all()
+
+
+def test_a_bad_expected_distribution_names_its_line(at):
+    at.text_area(key="drift.expected").input("0: 0.5\nseven\n").run()
+    assert any("line 2" in w.value for w in at.warning)
+    with pytest.raises(ValueError, match="line 2: label '0' given twice"):
+        drift.parse_expected("0: 1\n0: 2")
