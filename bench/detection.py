@@ -9,14 +9,16 @@ What is measured, each heavy step in a fresh child process (peak RSS from ``ru_m
 
 * **Scoring 1e5 items × 64 features**: ``analytics.detection.score_items`` end to end (Dawid–Skene twice,
   5-fold out-of-fold logistic regression, cleanlab, inverted-file neighbours, explanations) on a synthetic
-  crowd (10 classes, 1,000 annotators of accuracy 0.6–0.95, 3 ratings per item, class centres plus
-  Gaussian noise as features). Baseline in the same run: scikit-learn's ``cross_val_predict`` of the same
-  pipeline plus a brute-force ``NearestNeighbors`` search plus cleanlab on the same data.
+  crowd (10 classes, 1,000 annotators of accuracy 0.6–0.95, 3 ratings per item; features: per class a
+  centre and an 8-dimensional manifold in 64 dimensions, plus noise). Baseline in the same run:
+  scikit-learn's ``cross_val_predict`` of the same pipeline plus a brute-force ``NearestNeighbors``
+  search plus cleanlab on the same data.
 * **Neighbours**: the inverted-file search against brute force at growing N; the slope of log time on
   log N says whether it is quadratic.
 * **CROWDLAB at 1e6 events** (``cleanlab.multiannotator.get_label_quality_multiannotator``, which needs a
-  dense items × annotators matrix) against our end-to-end scoring of the same crowd: time, peak memory and
-  consensus accuracy against the truth.
+  dense items × annotators matrix) against our scoring of the same crowd, both given the same saved
+  out-of-fold probabilities (the target compares these), and ours end to end fitting the model too: time,
+  peak memory and consensus accuracy against the truth.
 * **The Suspects page on a stored run of 1e6 items**: a store with 3e6 events is built and scored once
   (no features), then a child runs ``app.py`` through AppTest, switches to the Suspects page and times its
   first and cached render.
@@ -584,8 +586,9 @@ def report(run: dict) -> str:
             SECTION_BEGIN,
             "## Detection: suspects, neighbours, the Suspects page, CROWDLAB (`bench/detection.py`)",
             "",
-            "What is measured " + doc.split("\n", 1)[0],
-            doc.split("\n", 1)[1],
+            "What is measured, each heavy step in a fresh child process (peak RSS from `ru_maxrss`):",
+            "",
+            doc.replace("``", "`"),
             "",
             f"Command: `{run['command']}`  ",
             f"Machine: {m['cores']} cores, {m['ram']} RAM, {m['cpu']}; Python {m['python']}, "
