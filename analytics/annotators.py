@@ -87,20 +87,20 @@ def reliability_table(
     if table.empty:
         return pd.DataFrame({column: [] for column in COLUMNS})
     loo_n, loo_x = table["loo_items"].to_numpy(float), table["loo_agree"].to_numpy(float)
-    table["loo_agreement"] = _rate(loo_x, loo_n)
+    table["loo_agreement"] = success_rate(loo_x, loo_n)
     table["loo_low"], table["loo_high"] = wilson_interval(loo_x, loo_n, confidence=confidence)
-    table["agreement_with_others"] = _rate(table["agree_pairs"], table["other_pairs"])
+    table["agreement_with_others"] = success_rate(table["agree_pairs"], table["other_pairs"])
     gold_n = table["gold_n"].to_numpy(float)
-    table["gold_accuracy"] = _rate(table["gold_correct"], gold_n)
+    table["gold_accuracy"] = success_rate(table["gold_correct"], gold_n)
     table["gold_low"], table["gold_high"] = wilson_interval(
         table["gold_correct"], gold_n, confidence=confidence
     )
-    table["retest_consistency"] = _rate(table["retest_same"], table["retest_n"])
+    table["retest_consistency"] = success_rate(table["retest_same"], table["retest_n"])
     tested = loo_n >= min_items
 
     # below peers: each annotator against everyone else pooled
     rest_x, rest_n = loo_x.sum() - loo_x, loo_n.sum() - loo_n
-    table["below_peers_q"] = _bh(_one_sided_lower(loo_x, loo_n, rest_x, rest_n), tested, fdr)
+    table["below_peers_q"] = bh_qvalues(one_sided_lower_p(loo_x, loo_n, rest_x, rest_n), tested, fdr)
 
     table["first_half"] = table["second_half"] = table["change"] = table["change_q"] = np.nan
     if halves is not None and not halves.empty:
@@ -109,10 +109,10 @@ def reliability_table(
         wide = wide.reindex(table["annotator_id"]).fillna(0)
         x0, n0 = _column(wide, "loo_agree", 0), _column(wide, "loo_items", 0)
         x1, n1 = _column(wide, "loo_agree", 1), _column(wide, "loo_items", 1)
-        table["first_half"], table["second_half"] = _rate(x0, n0), _rate(x1, n1)
+        table["first_half"], table["second_half"] = success_rate(x0, n0), success_rate(x1, n1)
         table["change"] = table["second_half"] - table["first_half"]
         both = (n0 >= min_items / 2) & (n1 >= min_items / 2)
-        table["change_q"] = _bh(_one_sided_lower(x1, n1, x0, n0), both, fdr)
+        table["change_q"] = bh_qvalues(one_sided_lower_p(x1, n1, x0, n0), both, fdr)
 
     pooled = loo_x.sum() / loo_n.sum() if loo_n.sum() else np.nan
     threshold = np.nan
@@ -149,10 +149,10 @@ def cohort_table(stats_frame: pd.DataFrame, *, confidence: float = 0.95) -> pd.D
         annotators=("annotator_id", "count"), items=("items", "sum"), loo_agree=("loo_agree", "sum"),
         loo_items=("loo_items", "sum"), gold_correct=("gold_correct", "sum"), gold_n=("gold_n", "sum"),
     ).reset_index()
-    sums["loo_agreement"] = _rate(sums["loo_agree"], sums["loo_items"])
+    sums["loo_agreement"] = success_rate(sums["loo_agree"], sums["loo_items"])
     sums["loo_low"], sums["loo_high"] = wilson_interval(sums["loo_agree"], sums["loo_items"],
                                                         confidence=confidence)
-    sums["gold_accuracy"] = _rate(sums["gold_correct"], sums["gold_n"])
+    sums["gold_accuracy"] = success_rate(sums["gold_correct"], sums["gold_n"])
     sums["gold_low"], sums["gold_high"] = wilson_interval(sums["gold_correct"], sums["gold_n"],
                                                           confidence=confidence)
     columns = ["cohort", "annotators", "items", "loo_agreement", "loo_low", "loo_high", "gold_accuracy",
@@ -160,7 +160,8 @@ def cohort_table(stats_frame: pd.DataFrame, *, confidence: float = 0.95) -> pd.D
     return sums.sort_values("loo_agreement").reset_index(drop=True)[columns]
 
 
-def _rate(successes, n) -> np.ndarray:
+def success_rate(successes, n) -> np.ndarray:
+    """successes / n elementwise, NaN where n is 0."""
     x, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(n > 0, x / n, np.nan)
@@ -170,7 +171,7 @@ def _column(wide: pd.DataFrame, value: str, group: int) -> np.ndarray:
     return wide[(value, group)].to_numpy(float) if (value, group) in wide.columns else np.zeros(len(wide))
 
 
-def _one_sided_lower(x1, n1, x2, n2) -> np.ndarray:
+def one_sided_lower_p(x1, n1, x2, n2) -> np.ndarray:
     """p-value of H1: p1 < p2 by the pooled two-proportion z-test (statsmodels ``proportions_ztest``)."""
     x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -181,7 +182,7 @@ def _one_sided_lower(x1, n1, x2, n2) -> np.ndarray:
     return np.where(np.isfinite(p), p, 1.0)
 
 
-def _bh(p_values: np.ndarray, tested: np.ndarray, fdr: float) -> np.ndarray:
+def bh_qvalues(p_values: np.ndarray, tested: np.ndarray, fdr: float) -> np.ndarray:
     """Benjamini–Hochberg q-values over the tested rows; NaN for rows not tested."""
     q = np.full(len(p_values), np.nan)
     if tested.any():

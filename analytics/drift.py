@@ -25,7 +25,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from analytics.agreement import label_confusion_from_counts, wilson_interval
-from analytics.annotators import _bh, _one_sided_lower, _rate
+from analytics.annotators import bh_qvalues, one_sided_lower_p, success_rate
 
 #: What ``distribution_shift`` compares the current counts with.
 AGAINST = ("sample", "expected")
@@ -300,7 +300,7 @@ def shift_table(
                      "js_distance": shift.js_distance, "dispersion": phi})
     table = pd.DataFrame(rows, columns=[c for c in columns if c not in ("q_value", "significant")])
     p = table["p_value"].to_numpy(float)
-    table["q_value"] = _bh(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr)
+    table["q_value"] = bh_qvalues(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr)
     table["significant"] = table["q_value"] < fdr
     return table[columns]
 
@@ -804,7 +804,7 @@ def guideline_comparison(
                              "statistic": shift.statistic, "p_value": shift.p_value})
     table = pd.DataFrame(rows, columns=[c for c in COMPARISON_COLUMNS if c not in ("q_value", "significant")])
     p = table["p_value"].to_numpy(float)
-    table["q_value"] = _bh(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr)
+    table["q_value"] = bh_qvalues(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr)
     table["significant"] = table["q_value"] < fdr
     return table[list(COMPARISON_COLUMNS)]
 
@@ -939,13 +939,13 @@ def annotator_drift(
     table["group"] = table["annotator_id"]
     _peer_rate(table, "loo_agree", "loo_items", "peer_agreement")
     x, n = table["loo_agree"].to_numpy(float), table["loo_items"].to_numpy(float)
-    table["agreement"] = _rate(x, n)
+    table["agreement"] = success_rate(x, n)
     table["low"], table["high"] = wilson_interval(x, n, confidence=confidence) if len(table) else ([], [])
     _window_drops(table, min_items, min_window_items, fdr)
 
     per = table.groupby("annotator_id", sort=True).agg(
         cohort=("cohort", "first"), loo_items=("loo_items", "sum"), loo_agree=("loo_agree", "sum"))
-    per["agreement"] = _rate(per["loo_agree"], per["loo_items"])
+    per["agreement"] = success_rate(per["loo_agree"], per["loo_items"])
     halves = _halves(table)
     per = per.join(halves)
     usable = table[table["peer_agreement"].notna()]
@@ -954,20 +954,20 @@ def annotator_drift(
     per["trend_z"] = trend["z"]
     per["trend_p"] = stats.norm.cdf(trend["z"].to_numpy(float))
     tested = ((trend["n"] >= min_items) & (trend["windows"] >= 2) & trend["z"].notna()).to_numpy()
-    per["trend_q"] = _bh(np.nan_to_num(per["trend_p"].to_numpy(float), nan=1.0), tested, fdr)
+    per["trend_q"] = bh_qvalues(np.nan_to_num(per["trend_p"].to_numpy(float), nan=1.0), tested, fdr)
     per["declining"] = per["trend_q"] < fdr
     per["drops"] = table.groupby("annotator_id")["drop"].sum().reindex(per.index).fillna(0).astype(int)
     window_cols = [*cols, "agreement", "low", "high", "peer_agreement", "expected", "drop_z", "drop_p",
                    "drop_q", "drop"]
     if ds is not None:
         _peer_rate(table, "ds_correct", "ds_n", "peer_ds")
-        table["ds_accuracy"] = _rate(table["ds_correct"], table["ds_n"])
+        table["ds_accuracy"] = success_rate(table["ds_correct"], table["ds_n"])
         ds_trend = _trend(table[table["peer_ds"].notna()], x="ds_correct", n="ds_n", base="peer_ds")
         ds_trend = ds_trend.reindex(per.index)
         per["ds_trend_per_30d"] = ds_trend["slope"] * 30
         ds_tested = ((ds_trend["n"] >= min_items) & ds_trend["z"].notna()).to_numpy()
         p_ds = np.nan_to_num(stats.norm.cdf(ds_trend["z"].to_numpy(float)), nan=1.0)
-        per["ds_trend_q"] = _bh(p_ds, ds_tested, fdr)
+        per["ds_trend_q"] = bh_qvalues(p_ds, ds_tested, fdr)
         window_cols += ["ds_n", "ds_accuracy"]
     per["flags"] = [
         [flag for flag, on in (("declining", row.declining), ("window drop", row.drops > 0),
@@ -984,7 +984,7 @@ def annotator_drift(
 def _peer_rate(table: pd.DataFrame, x: str, n: str, out: str) -> None:
     """Everyone else's rate in the same window (NaN without peers)."""
     totals = table.groupby("window")[[x, n]].transform("sum")
-    table[out] = _rate(totals[x] - table[x], totals[n] - table[n])
+    table[out] = success_rate(totals[x] - table[x], totals[n] - table[n])
 
 
 def _window_drops(table: pd.DataFrame, min_items: int, min_window_items: int, fdr: float) -> None:
@@ -1002,7 +1002,7 @@ def _window_drops(table: pd.DataFrame, min_items: int, min_window_items: int, fd
     table["drop_z"] = np.where(tested, z, np.nan)
     # Exact binomial tail: with 10–30 ratings at rates near 0.9 the normal tail is far too thin.
     table["drop_p"] = np.where(tested, stats.binom.cdf(x, n, np.where(tested, pi, 0.5)), np.nan)
-    table["drop_q"] = _bh(np.nan_to_num(table["drop_p"].to_numpy(float), nan=1.0), tested, fdr)
+    table["drop_q"] = bh_qvalues(np.nan_to_num(table["drop_p"].to_numpy(float), nan=1.0), tested, fdr)
     table["drop"] = table["drop_q"] < fdr
 
 
@@ -1011,7 +1011,7 @@ def _halves(table: pd.DataFrame) -> pd.DataFrame:
     total = table.groupby("annotator_id")["loo_items"].transform("sum")
     second = cum >= total / 2
     sums = table.assign(second=second).groupby(["annotator_id", "second"])[["loo_agree", "loo_items"]].sum()
-    rate = _rate(sums["loo_agree"], sums["loo_items"])
+    rate = success_rate(sums["loo_agree"], sums["loo_items"])
     wide = pd.Series(rate, index=sums.index).unstack("second").reindex(columns=[False, True])
     return pd.DataFrame({"first_half": wide[False], "second_half": wide[True]}, index=wide.index)
 
@@ -1064,11 +1064,11 @@ def ds_accuracy_windows(ratings: pd.DataFrame, probas: pd.DataFrame, *, grain: s
 
 def _compare_proportions(x1, n1, x2, n2, confidence: float) -> dict:
     """Difference p2 − p1 with Newcombe's hybrid-score interval and the pooled two-sided z-test p-value."""
-    p1, p2 = _rate(x1, n1), _rate(x2, n2)
+    p1, p2 = success_rate(x1, n1), success_rate(x2, n2)
     l1, u1 = wilson_interval(x1, n1, confidence=confidence)
     l2, u2 = wilson_interval(x2, n2, confidence=confidence)
     diff = p2 - p1
-    p = np.minimum(1.0, 2 * np.minimum(_one_sided_lower(x1, n1, x2, n2), _one_sided_lower(x2, n2, x1, n1)))
+    p = np.minimum(1.0, 2 * np.minimum(one_sided_lower_p(x1, n1, x2, n2), one_sided_lower_p(x2, n2, x1, n1)))
     return {"change": float(diff), "change_low": float(diff - np.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)),
             "change_high": float(diff + np.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)),
             "p_value": float(p) if n1 > 0 and n2 > 0 else float("nan")}
@@ -1156,21 +1156,22 @@ def onboarding_effects(
             vs_later = _compare_proportions(e[x], e[n], lat[x], lat[n], confidence)
             since_vs = _compare_proportions(o[x], o[n], c[x], c[n], confidence)
             rows.append({
-                **context, "metric": name, "early_n": e[n], "early": _rate(e[x], e[n]).item(),
-                "early_low": low, "early_high": high, "rest_n": r[n], "rest": _rate(r[x], r[n]).item(),
+                **context, "metric": name, "early_n": e[n], "early": success_rate(e[x], e[n]).item(),
+                "early_low": low, "early_high": high, "rest_n": r[n], "rest": success_rate(r[x], r[n]).item(),
                 **{"vs_rest" + k[6:]: v for k, v in vs_rest.items() if k.startswith("change")},
                 "vs_rest_p": vs_rest["p_value"] if min(e[n], r[n]) >= min_items else np.nan,
-                "later_n": lat[n], "later": _rate(lat[x], lat[n]).item(),
+                "later_n": lat[n], "later": success_rate(lat[x], lat[n]).item(),
                 **{"vs_later" + k[6:]: v for k, v in vs_later.items() if k.startswith("change")},
                 "vs_later_p": vs_later["p_value"] if min(e[n], lat[n]) >= min_items else np.nan,
-                "since_n": c[n], "since": _rate(c[x], c[n]).item(), "since_rest": _rate(o[x], o[n]).item(),
+                "since_n": c[n], "since": success_rate(c[x], c[n]).item(),
+                "since_rest": success_rate(o[x], o[n]).item(),
                 **{"since_vs_rest" + k[6:]: v for k, v in since_vs.items() if k.startswith("change")},
                 "since_vs_rest_p": since_vs["p_value"] if min(c[n], o[n]) >= min_items else np.nan,
             })
     table = pd.DataFrame(rows, columns=[c for c in columns if not c.endswith("_q")])
     tests = ["vs_rest", "vs_later", "since_vs_rest"]
     p = np.concatenate([table[t + "_p"].to_numpy(float) for t in tests])
-    q = _bh(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr).reshape(len(tests), len(table))
+    q = bh_qvalues(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr).reshape(len(tests), len(table))
     for t, values in zip(tests, q, strict=True):
         table[t + "_q"] = values
     return table[columns]
@@ -1258,8 +1259,8 @@ def retest_drift(
     return RetestDrift(
         by_gap=by_gap[["gap", "gap_from", "gap_to", "pairs", "changed", "change_rate", "low", "high"]],
         by_window=by_window[["window", "pairs", "changed", "change_rate", "low", "high"]],
-        across_versions={"within": _rate(within["changed"], within["pairs"]).item(),
-                         "across": _rate(across["changed"], across["pairs"]).item(),
+        across_versions={"within": success_rate(within["changed"], within["pairs"]).item(),
+                         "across": success_rate(across["changed"], across["pairs"]).item(),
                          "pairs_within": int(within["pairs"]), "pairs_across": int(across["pairs"]),
                          **compared},
         trend_z=z, trend_p=float(stats.norm.sf(z)) if np.isfinite(z) else float("nan"),
@@ -1417,7 +1418,7 @@ def drift_findings(
                for key, (words, unit, frame) in series.items()}
     keys = list(results)
     p = np.array([results[k].p_value for k in keys], dtype=float)
-    q = _bh(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr) if keys else np.zeros(0)
+    q = bh_qvalues(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr) if keys else np.zeros(0)
     kept = {k for k, qk in zip(keys, q, strict=True) if qk < fdr and len(results[k].changes)}
     asked = {frozenset(pair) for pair in pairs}
     for key, (words, frame) in _auto_pairs(results, kept, counts, inputs.grain, asked).items():
@@ -1568,7 +1569,8 @@ def what_changed(findings: DriftFindings, *, limit: int | None = None) -> list[s
                 f"(q = {row.trend_q:.3g}).")
     joined = set()
     for row in findings.onboarding.itertuples():
-        if row.cohort not in joined:
+        # a cohort that gave under 1% of the ratings in its first weeks is announced only by its effects
+        if row.cohort not in joined and row.share_of_ratings >= 0.01:
             joined.add(row.cohort)
             sentences.append(
                 f"Cohort {row.cohort} ({row.annotators} annotators) joined on "

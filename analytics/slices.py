@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from analytics.agreement import wilson_interval
-from analytics.annotators import _bh, _rate
+from analytics.annotators import bh_qvalues, success_rate
 
 #: Metric name -> (column of the cube counting the items measured, column counting the noisy ones).
 METRICS = {
@@ -367,7 +367,7 @@ def slice_class_heatmap(
     columns = ["attribute", "value", "label", "n", "errors", "noise_rate", "ci_low", "ci_high",
                "class_rate", "ratio"]
     by_class = counts.groupby(counts["label"].to_numpy(), sort=True)[[n_column, x_column]].sum()
-    class_rate = _rate(by_class[x_column], by_class[n_column])
+    class_rate = success_rate(by_class[x_column], by_class[n_column])
     class_rate = pd.Series(class_rate, index=by_class.index)
     frames = []
     for attribute in chosen:
@@ -380,7 +380,7 @@ def slice_class_heatmap(
         return pd.DataFrame({column: [] for column in columns})
     cells = pd.concat(frames, ignore_index=True)
     n, x = cells["n"].to_numpy(float), cells["errors"].to_numpy(float)
-    cells["noise_rate"] = np.where(n >= min_items, _rate(x, n), np.nan)
+    cells["noise_rate"] = np.where(n >= min_items, success_rate(x, n), np.nan)
     low, high = wilson_interval(x, n, confidence=confidence)
     cells["ci_low"] = np.where(n >= min_items, low, np.nan)
     cells["ci_high"] = np.where(n >= min_items, high, np.nan)
@@ -467,7 +467,7 @@ def _score(rows: pd.DataFrame, totals: tuple[int, int], *, min_items: int, confi
     conditions = rows["conditions"].tolist()
     n, x = rows["n"].to_numpy(float), rows["errors"].to_numpy(float)
     rest_n, rest_x = total_n - n, total_x - x
-    rate, rest_rate = _rate(x, n), _rate(rest_x, rest_n)
+    rate, rest_rate = success_rate(x, n), success_rate(rest_x, rest_n)
     low, high = wilson_interval(x, n, confidence=confidence)
     status = np.where(n < min_items, TOO_SMALL, np.where(rest_n < min_items, REST_TOO_SMALL, TESTED))
     return pd.DataFrame({
@@ -477,7 +477,7 @@ def _score(rows: pd.DataFrame, totals: tuple[int, int], *, min_items: int, confi
         "value": [" & ".join(value for _, value in c) for c in conditions],
         "depth": [len(c) for c in conditions],
         "items": rows["items"].to_numpy(np.int64),
-        "mean_ratings": _rate(rows["ratings"], rows["items"]),
+        "mean_ratings": success_rate(rows["ratings"], rows["items"]),
         "n": n.astype(np.int64),
         "errors": x.astype(np.int64),
         "noise_rate": rate,
@@ -496,7 +496,7 @@ def _adjust(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
     """Benjamini–Hochberg q-values over the tested rows, and ``significant``."""
     tested = (table["status"] == TESTED).to_numpy()
     table = table.copy()
-    table["q_value"] = _bh(table["p_value"].to_numpy(float), tested, alpha)
+    table["q_value"] = bh_qvalues(table["p_value"].to_numpy(float), tested, alpha)
     table["significant"] = (table["q_value"] <= alpha).to_numpy() & tested
     return table
 

@@ -3,6 +3,7 @@ injected guideline change and the decaying annotator; the window changes what is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 
@@ -86,3 +87,12 @@ def test_a_bad_expected_distribution_names_its_line(at):
     assert any("line 2" in w.value for w in at.warning)
     with pytest.raises(ValueError, match="line 2: label '0' given twice"):
         drift.parse_expected("0: 1\n0: 2")
+
+
+def test_a_cohort_with_a_negligible_share_is_not_announced(demo_store_path):
+    findings = _findings(demo_store_path, "week")
+    assert any(line.startswith("Cohort vendor (12 annotators) joined on 2026-06-15")
+               for line in drift.what_changed(findings))
+    tiny = findings.onboarding.assign(share_of_ratings=0.005)
+    quiet = drift.what_changed(dataclasses.replace(findings, onboarding=tiny))
+    assert not any(" joined on " in line for line in quiet)
