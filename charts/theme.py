@@ -69,15 +69,27 @@ def plain(values: Iterable) -> list[str]:
     return [html.escape(str(value), quote=False) for value in values]
 
 
+#: Paul Tol's "muted" scheme (colour-blind safe), for sets of categories larger than ``PALETTE``.
+LARGE_PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255",
+                 "#AA4499", "#DDDDDD", "#0072B2", "#E69F00")
+
+
 def color_map(categories: Iterable[str]) -> dict[str, str]:
     """A colour per category, assigned in sorted order so the same categories always get the same colours.
+
+    Up to 8 categories take ``PALETTE``; up to 12 take ``LARGE_PALETTE``, so ten classes never share a
+    colour; beyond that colours repeat.
 
     Examples
     --------
     >>> color_map(["crowd", "expert"])
     {'crowd': '#0072B2', 'expert': '#E69F00'}
+    >>> len(set(color_map([str(d) for d in range(10)]).values()))
+    10
     """
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(set(categories)))}
+    names = sorted(set(categories))
+    palette = PALETTE if len(names) <= len(PALETTE) else LARGE_PALETTE
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
 
 
 def add_ci_band(

@@ -103,3 +103,8 @@ def test_every_builder_accepts_an_empty_frame(build, columns):
     fig = build(pd.DataFrame({c: [] for c in columns}))
     assert fig.layout.title.text
     assert fig.layout.template.layout.colorway == theme.PALETTE
+
+
+def test_ten_classes_get_ten_colours_and_small_sets_keep_the_main_palette():
+    assert len(set(theme.color_map([str(d) for d in range(10)]).values())) == 10
+    assert list(theme.color_map(["b", "a"]).values()) == [theme.PALETTE[0], theme.PALETTE[1]]
