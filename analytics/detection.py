@@ -373,9 +373,11 @@ def nearest_neighbours(features, *, k: int = 10, exact_below: int = EXACT_NEIGHB
     return _inverted_file(z, k, n_cells, n_probe, random_state)
 
 
-def _drop_self(indices: np.ndarray, distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Remove each row's own index from its k + 1 nearest (wherever ties put it)."""
-    own = indices == np.arange(len(indices))[:, None]
+def _drop_self(indices: np.ndarray, distances: np.ndarray, k: int,
+               rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each row's own index (``rows``, default 0 … n − 1) from its k + 1 nearest, wherever ties put
+    it."""
+    own = indices == (np.arange(len(indices)) if rows is None else rows)[:, None]
     missing = ~own.any(axis=1)
     own[missing, -1] = True  # a duplicate point came first: drop the farthest instead
     keep = ~own
@@ -417,11 +419,7 @@ def _inverted_file(z: np.ndarray, k: int, n_cells: int | None, n_probe: int,
         # scikit-learn's brute-force k-nearest search (chunked, multithreaded) within the probed cells
         found_d, found = NearestNeighbors(n_neighbors=m, algorithm="brute").fit(z[candidates]).kneighbors(
             z[queries])
-        found = candidates[found]
-        own = found == queries[:, None]
-        own[~own.any(axis=1), -1] = True  # a duplicate point came first: drop the farthest instead
-        keep = found[~own].reshape(len(queries), m - 1)
-        kept_d = found_d[~own].reshape(len(queries), m - 1)
+        keep, kept_d = _drop_self(candidates[found], found_d, m - 1, rows=queries)
         indices[queries, :m - 1] = keep
         distances[queries, :m - 1] = kept_d
     return Neighbours(indices, distances, exact=False)
@@ -506,23 +504,14 @@ def explain(*, classes: Sequence, given: int, suggested: int, votes: np.ndarray 
     ...         neighbour_counts=np.array([0, 5]), rules=["R3"])
     "model: 0.93 for '7'; 3 of 4 annotators said '1', 1 said '7'; 5 of 5 nearest neighbours are '7'; rule R3"
     """
-    name = [str(c) for c in classes]
-    parts = []
-    if model_prob is not None:
-        parts.append(f"model: {model_prob:.2f} for '{name[suggested]}'")
-    if votes is not None and votes.sum():
-        total = int(votes.sum())
-        text = f"{int(votes[given])} of {total} annotators said '{name[given]}'"
-        if votes[suggested]:
-            text += f", {int(votes[suggested])} said '{name[suggested]}'"
-        if annotator_prob is not None:
-            text += f" (weighted by reliability: {annotator_prob:.2f} for '{name[suggested]}')"
-        parts.append(text)
-    if neighbour_counts is not None and neighbour_counts.sum():
-        same = int(neighbour_counts[suggested])
-        parts.append(f"{same} of {int(neighbour_counts.sum())} nearest neighbours are '{name[suggested]}'")
-    parts += [f"rule {rule}" for rule in rules]
-    return "; ".join(parts)
+    def row(values) -> np.ndarray:  # an item's K counts as a 1 × K table; none are zeros
+        return np.zeros((1, len(classes))) if values is None else np.asarray(values, dtype=float)[None, :]
+
+    return str(_explanations(
+        classes, np.array([given]), np.array([suggested]), votes=row(votes),
+        annotator_prob=np.array([np.nan if annotator_prob is None else annotator_prob]),
+        model_prob=np.array([np.nan if model_prob is None else model_prob]),
+        neighbour_counts=row(neighbour_counts), rules=[list(rules)])[0])
 
 
 # --- one detection run ----------------------------------------------------------------------------------
@@ -772,7 +761,7 @@ def _ragged(columns: list[np.ndarray], present: np.ndarray, fields: tuple[str, .
 def _explanations(classes, given: np.ndarray, suggested: np.ndarray, *, votes: np.ndarray,
                   annotator_prob: np.ndarray, model_prob: np.ndarray, neighbour_counts: np.ndarray,
                   rules: list[list[str]]) -> np.ndarray:
-    """``explain`` for every item at once (the same sentences, built column-wise rather than per item)."""
+    """``explain`` for every item at once, built column-wise (NaN probabilities leave their part out)."""
     at = np.arange(len(given))
     name = np.array([str(c) for c in classes], dtype=object)
     said, suggestion = "'" + name[given] + "'", "'" + name[suggested] + "'"
@@ -790,8 +779,8 @@ def _explanations(classes, given: np.ndarray, suggested: np.ndarray, *, votes: n
     crowd = when(n_votes > 0,
                  number(votes[at, given], "%d") + " of " + number(n_votes, "%d") + " annotators said "
                  + said + when(other > 0, ", " + number(other, "%d") + " said " + suggestion)
-                 + " (weighted by reliability: " + number(annotator_prob, "%.2f") + " for " + suggestion
-                 + ")")
+                 + when(~np.isnan(annotator_prob), " (weighted by reliability: "
+                        + number(np.nan_to_num(annotator_prob), "%.2f") + " for " + suggestion + ")"))
     near = neighbour_counts.sum(axis=1)
     neighbours = when(near > 0, number(neighbour_counts[at, suggested], "%d") + " of " + number(near, "%d")
                       + " nearest neighbours are " + suggestion)

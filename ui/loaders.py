@@ -358,9 +358,8 @@ def suspects_page(src: Source, run_id: str, filters: tuple, limit: int,
 @_cached
 def suspects_all(src: Source, run_id: str, filters: tuple) -> pd.DataFrame:
     """Every suspect matching ``filters`` (for the download), most suspicious first."""
-    store = app_store.open_store(src.path)
-    total = detection_queries.suspects_page(store, run_id, limit=0, **dict(filters))[1]
-    return detection_queries.suspects_page(store, run_id, limit=total, **dict(filters))[0]
+    return detection_queries.suspects_page(app_store.open_store(src.path), run_id, limit=None,
+                                           **dict(filters))[0]
 
 
 @_cached

@@ -19,7 +19,7 @@ import pandas as pd
 
 from analytics.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import event_condition
+from analytics.store.filters import event_condition, events_cte
 from analytics.store.ratings import LATEST, ratings_sql, repeated_events_sql
 
 #: What a label-count table can be split by: the SQL of each grouping over a rating row ``r``.
@@ -30,23 +30,13 @@ GROUPINGS = {
 }
 
 
-def _events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
-    """``WITH ev AS (…)``: the filtered events, of a 1-in-``sample_modulus`` sample of items when above 1.
-
-    The sample keeps the items with ``hash(item_id) % m = 0`` (``event_condition``): every rating of a
-    sampled item, so per-item statistics stay exact within the sample.
-    """
-    condition, params = event_condition(flt, sample_modulus=sample_modulus)
-    return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + condition + ") ", params
-
-
 #: A rating's context: the latest event's time and guideline version, and how many events the pair has.
 _CONTEXT = {name: LATEST[name] for name in ("label", "labeled_at", "guideline_version", "n_events")}
 
 
 def _ratings_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
     """``WITH ev AS (…), r AS (…)``: one rating per (item, annotator) of the filtered events, with context."""
-    cte, params = _events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus)
     ratings = ratings_sql("ev", {"item_id": "e.item_id", "annotator_id": "e.annotator_id"}, _CONTEXT)
     return (
         cte
@@ -87,7 +77,7 @@ def label_counts(
     """
     if by is None:
         # The headline path at 1e7 events: items keyed by a 64-bit hash, only the label carried.
-        cte, params = _events_cte(flt, sample_modulus)
+        cte, params = events_cte(flt, sample_modulus)
         ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
                               {"label": LATEST["label"]})
         select, group = "", ""

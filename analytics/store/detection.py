@@ -247,9 +247,10 @@ def _suspect_condition(run_id: str, *, flagged_only: bool = True, cluster_id: st
     return " AND ".join(clauses), params
 
 
-def suspects_page(store: Store, run_id: str, *, limit: int = 50, offset: int = 0,
+def suspects_page(store: Store, run_id: str, *, limit: int | None = 50, offset: int = 0,
                   **filters) -> tuple[pd.DataFrame, int]:
-    """One page of a run's suspects, most suspicious first, and how many match in all.
+    """One page of a run's suspects (``limit`` None: all of them), most suspicious first, and how many
+    match in all.
 
     ``filters``: ``flagged_only`` (default True), ``cluster_id``, ``given_label``, ``suggested_label``,
     ``min_score``, ``dataset``, ``attribute`` with ``attribute_value`` (a slice), ``item_ids``.
@@ -265,8 +266,9 @@ def suspects_page(store: Store, run_id: str, *, limit: int = 50, offset: int = 0
     total = cur.execute("SELECT count(*) FROM suspects s WHERE " + condition, params).fetchone()[0]
     page = store.query(
         "SELECT s.rank, s.item_id, s.score, s.given_label, s.suggested_label, s.cluster_id, s.explanation "
-        "FROM suspects s WHERE " + condition + " ORDER BY s.rank LIMIT ? OFFSET ?",
-        [*params, int(limit), int(offset)],
+        "FROM suspects s WHERE " + condition + " ORDER BY s.rank"
+        + ("" if limit is None else " LIMIT ?") + " OFFSET ?",
+        [*params, *([] if limit is None else [int(limit)]), int(offset)],
     )
     return page, int(total)
 

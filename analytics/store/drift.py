@@ -30,7 +30,7 @@ from analytics.schema import TIME_GRAINS, EventFilter
 from analytics.store import agreement as agreement_queries
 from analytics.store import overview as overview_queries
 from analytics.store.connection import Store
-from analytics.store.filters import event_condition
+from analytics.store.filters import events_cte
 from analytics.store.ratings import LATEST, ratings_sql, repeated_events_sql
 
 #: What a drift table can be split by: (SQL of the window of an event ``e``, of an item's first event).
@@ -52,11 +52,6 @@ def _window(by: str, *, item: bool = False) -> str:
     if by not in WINDOWS:
         raise ValueError(f"unknown window {by!r}; use one of {', '.join(WINDOWS)}")
     return WINDOWS[by][1 if item else 0]
-
-
-def _events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
-    condition, params = event_condition(flt, sample_modulus=sample_modulus)
-    return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + condition + ") ", params
 
 
 def label_counts_by_window(
@@ -86,7 +81,7 @@ def label_counts_by_window(
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
     window = _window(by)
-    cte, params = _events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus)
     if unit == "events":
         source = "SELECT " + window + " AS win, e.label FROM ev e"
     else:
@@ -138,7 +133,7 @@ def suspect_windows(
     are keyed by the 64-bit hash of their id, so the 1e7-event grouping never builds a table of strings.
     """
     window = _window(by, item=True)
-    cte, params = _events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus)
     return store.query(
         cte + ", entered AS (SELECT hash(e.item_id) AS item_key, " + window + " AS win "
         "FROM ev e GROUP BY 1), "
@@ -159,7 +154,7 @@ def retest_windows(store: Store, flt: EventFilter | None = None, *, by: str = "w
     label. Only the (item, annotator) pairs listed in ``rating_repeats`` are read.
     """
     window = _window(by)
-    cte, params = _events_cte(flt)
+    cte, params = events_cte(flt)
     return store.query(
         cte + """, seq AS (
             SELECT e.*, lag(e.label) OVER w AS previous_label, lag(e.labeled_at) OVER w AS previous_at,

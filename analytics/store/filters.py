@@ -53,3 +53,13 @@ def event_condition(
         )
         params.extend([flt.attribute, flt.attribute_value, *sample_params])
     return (" AND ".join(clauses) if clauses else "TRUE"), params
+
+
+def events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
+    """``(WITH ev AS (…), params)``: the events passing ``flt``, of a 1-in-``sample_modulus`` item sample.
+
+    The sample keeps the items with ``hash(item_id) % m = 0`` (``event_condition``): every rating of a
+    sampled item, so per-item statistics stay exact within the sample.
+    """
+    condition, params = event_condition(flt, sample_modulus=sample_modulus)
+    return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + condition + ") ", params

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.schema import EventFilter
-from analytics.store.agreement import _events_cte
 from analytics.store.connection import Store
+from analytics.store.filters import events_cte
 from analytics.store.ratings import LATEST, ratings_sql
 
 #: Count columns of the slice cube, in order (see the module docstring).
@@ -104,7 +104,7 @@ def slice_cube(
     """
     if int(max_values) != max_values or max_values < 1:
         raise ValueError("max_values must be a whole number ≥ 1")
-    cte, params = _events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus)
     ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
                           {"label": LATEST["label"]})
     with store.snapshot() as cur:

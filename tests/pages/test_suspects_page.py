@@ -162,3 +162,11 @@ def test_a_store_without_runs_explains_and_offers_to_run(monkeypatch, tmp_path):
         assert len(queries.runs(store)) == 1
         assert queries.run_params(store, queries.runs(store)["run_id"].iloc[0])["filter"] == {}
     assert {m.label: m.value for m in app.metric}["Items scored"] == "6"
+
+
+def test_every_matching_suspect_can_be_downloaded(at, demo_store_path):
+    _, overview, _, _ = _stored(demo_store_path)
+    at.toggle(key="suspects.prepare_csv").set_value(True).run()
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert f"Download {overview['flagged']:,} suspects (CSV)" in labels

@@ -163,3 +163,9 @@ def test_two_runs_compare_by_their_flags(store):
         "both": len(flagged_before & flagged_after), "new": len(flagged_after - flagged_before),
         "gone": len(flagged_before - flagged_after)}
     assert q.compare_runs(store, earlier, earlier)["new"] == 0
+
+
+def test_no_limit_reads_every_matching_suspect(store):
+    run_id = q.save_run(store, _run(store), created_by="t")
+    everything, total = q.suspects_page(store, run_id, flagged_only=False, limit=None)
+    assert len(everything) == total == 4 and everything["rank"].tolist() == [1, 2, 3, 4]
