@@ -129,7 +129,7 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
     assert first["krippendorff_alpha"].ci_low != other["krippendorff_alpha"].ci_low
     for estimate in first.values():
         assert estimate.ci_low < estimate.value < estimate.ci_high
-        assert estimate.method == "bootstrap percentile over items" and estimate.n_boot == 300
+        assert estimate.method == "bootstrap BCa over items" and estimate.n_boot == 300
 
 
 @pytest.mark.parametrize("metric", ["percent_agreement", "fleiss_kappa", "gwet_ac1"])
