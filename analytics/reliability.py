@@ -578,7 +578,7 @@ def estimate_note(metric: str, value: float, low: float, shape: DataShape, *, bo
         worst = z**2 / (shape.pairable + z**2)
         return (f"All {shape.pairable:,} items rated twice or more are unanimous, so every resample gives "
                 f"{value:.3f} and the bootstrap gives no interval. 0 disagreeing items in "
-                f"{shape.pairable:,} is still compatible with up to {worst:.0%} of items having a "
+                f"{shape.pairable:,} is still compatible with up to {worst:.1%} of items having a "
                 "disagreement (95% Wilson).")
     if bootstrapped and not np.isfinite(low) and np.isfinite(value):
         return "The resamples do not spread around the estimate: no bootstrap interval can be given."
