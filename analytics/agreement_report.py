@@ -90,12 +90,14 @@ def estimates_frame(
     n_boot: int = N_BOOT,
     random_state: int = 0,
 ) -> pd.DataFrame:
-    """Coefficients with intervals, long: ``[grp,] metric, value, ci_low, ci_high, n_items, n_ratings``.
+    """Coefficients with intervals, long: ``[grp,] metric, value, ci_low, ci_high, n_items, n_ratings,
+    n_pairable, note`` (``AgreementEstimate``'s fields: items rated 2+ times, why a value or interval is
+    missing).
 
     ``counts`` is a label-count table, optionally with a ``grp`` column (``label_counts(by=...)``): then
     one set of estimates per group, each bootstrapped with the same seed.
     """
-    columns = ["metric", "value", "ci_low", "ci_high", "n_items", "n_ratings"]
+    columns = ["metric", "value", "ci_low", "ci_high", "n_items", "n_ratings", "n_pairable", "note"]
     if counts.empty:
         return pd.DataFrame({c: [] for c in (["grp", *columns] if "grp" in counts else columns)})
     groups = counts.groupby("grp", sort=True) if "grp" in counts else [(None, counts)]

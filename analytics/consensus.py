@@ -648,6 +648,14 @@ class DawidSkene:
 
 _INITS = {"majority": DawidSkene._init_majority, "random": DawidSkene._init_random}
 
+def _occurrences(key: np.ndarray) -> np.ndarray:
+    """How often each element's value occurs in ``key`` (non-negative integers)."""
+    if key.size and int(key.max()) < 4 * key.size + 1024:
+        return np.bincount(key)[key].astype(float)
+    values = pd.Series(key)
+    return values.map(values.value_counts()).to_numpy(float)
+
+
 #: ``chance_check``: the one-sided z below which the rest of the crowd agrees no more than chance, and the
 #: pairs of ratings it needs before it may say so.
 CHANCE_Z = 2.33
@@ -717,17 +725,19 @@ def chance_check(item: np.ndarray, annotator: np.ndarray, given: np.ndarray, n_i
     co_rated = (incidence.T @ incidence).tocsr()
     co_rated.setdiag(0)
     co_rated.eliminate_zeros()
-    shares = np.zeros((n_annotators, n_classes))
-    np.add.at(shares, (annotator, given), 1.0)
+    given = np.asarray(given, dtype=np.int64)
+    shares = np.bincount(annotator.astype(np.int64) * n_classes + given,
+                         minlength=n_annotators * n_classes).reshape(n_annotators, n_classes).astype(float)
     shares /= np.maximum(shares.sum(axis=1, keepdims=True), 1)
     pairs_of = co_rated.tocoo()
     rows, cols, counts = pairs_of.row, pairs_of.col, pairs_of.data
     chance = (shares[rows] * shares[cols]).sum(axis=1)
     # Co-raters of the item who gave the rating's label; the annotator's own repeats (repeated="all") are no
     # co-raters.
-    key = pd.Series(item.astype(np.int64) * n_classes + given)
-    own = key * n_annotators + annotator
-    agreeing = key.map(key.value_counts()).to_numpy(float) - own.map(own.value_counts()).to_numpy(float)
+    key = item.astype(np.int64) * n_classes + given
+    agreeing = _occurrences(key) - 1.0
+    if pd.Series(item.astype(np.int64) * n_annotators + annotator).duplicated().any():
+        agreeing -= _occurrences(key * n_annotators + annotator) - 1.0
     observed = np.bincount(annotator, weights=agreeing, minlength=n_annotators)
     expected = np.bincount(rows, weights=counts * chance, minlength=n_annotators)
     variance = np.bincount(rows, weights=counts * chance * (1 - chance), minlength=n_annotators)

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from analytics import reliability
 from analytics.bootstrap import percentile_interval
@@ -41,89 +40,91 @@ from analytics.ratings import check_level, label_patterns, latest_ratings, withi
 
 __all__ = ["agreement_estimates_two_way"]
 
-#: Bytes of per-replicate work arrays held at once.
-_CHUNK_BYTES = 64 * 2**20
-
-
 @dataclass(frozen=True, eq=False)
 class _Crossed:
-    """Ratings coded for the crossed bootstrap, as sparse incidence matrices.
+    """Ratings coded for the crossed bootstrap.
 
-    Cells are the (item, label) pairs that occur; cell pairs every ordered pair of cells of the same item,
-    diagonal included (the coincidences of alpha).
+    Cells are the (item, label) pairs that occur, sorted by item; cell pairs are every ordered pair of
+    cells of the same item, diagonal included (the coincidences of ordinal and ratio alpha).
     """
 
     annotator: np.ndarray  # (R,) annotator code of each rating
-    rating_cell: sparse.csr_matrix  # (R, C)
-    cell_item: np.ndarray  # (C,) item code of each cell
-    cell_items: sparse.csr_matrix  # (C, N)
-    cell_labels: sparse.csr_matrix  # (C, K)
-    pair_first: np.ndarray  # (CP,) first cell of each cell pair
+    rating_cell: np.ndarray  # (R,) cell of each rating
+    cell_item: np.ndarray  # (C,) item of each cell
+    cell_label: np.ndarray  # (C,) label code of each cell
+    pair_first: np.ndarray  # (CP,) cells of each cell pair
     pair_second: np.ndarray
-    pair_labels: sparse.csr_matrix  # (CP, K) the first cell's label
-    pair_bins: sparse.csr_matrix  # (CP, K²) the pair's (label, label)
-    pair_label_codes: tuple[np.ndarray, np.ndarray]
     n_items: int
     n_annotators: int
+    n_labels: int
 
 
-def _indicator(codes: np.ndarray, width: int) -> sparse.csr_matrix:
-    return sparse.csr_matrix((np.ones(codes.size), (np.arange(codes.size), codes)), shape=(codes.size, width))
-
-
-def _crossed(ratings: pd.DataFrame, labels: pd.Index) -> _Crossed:
+def _crossed(ratings: pd.DataFrame, labels: pd.Index, *, with_pairs: bool) -> _Crossed:
     item, _ = pd.factorize(ratings["item_id"])
     annotator, annotators = pd.factorize(ratings["annotator_id"])
     label = labels.get_indexer(pd.Index(np.asarray(ratings["label"], dtype=object)))
     k = len(labels)
     cells, rating_cell = np.unique(item.astype(np.int64) * k + label, return_inverse=True)
-    cell_item, cell_label = cells // k, cells % k
+    cell_item = cells // k
     n_items = int(item.max()) + 1
-    first, second = within_group_pairs(np.bincount(cell_item, minlength=n_items), strict=False)
-    return _Crossed(
-        annotator=annotator, rating_cell=_indicator(rating_cell.ravel(), cells.size), cell_item=cell_item,
-        cell_items=_indicator(cell_item, n_items), cell_labels=_indicator(cell_label, k),
-        pair_first=first, pair_second=second, pair_labels=_indicator(cell_label[first], k),
-        pair_bins=_indicator(cell_label[first] * k + cell_label[second], k * k),
-        pair_label_codes=(cell_label[first], cell_label[second]),
-        n_items=n_items, n_annotators=len(annotators),
-    )
+    first = second = np.zeros(0, dtype=np.int64)
+    if with_pairs:
+        first, second = within_group_pairs(np.bincount(cell_item, minlength=n_items), strict=False)
+    return _Crossed(annotator=annotator, rating_cell=rating_cell.ravel(), cell_item=cell_item,
+                    cell_label=cells % k, pair_first=first, pair_second=second, n_items=n_items,
+                    n_annotators=len(annotators), n_labels=k)
 
 
-def _sum_by(values: np.ndarray, incidence: sparse.csr_matrix) -> np.ndarray:
-    """(B, columns of ``incidence``): each row of ``values`` (B, rows of ``incidence``) summed by column."""
-    return np.asarray((incidence.T @ values.T).T)
+def _replicate(x: _Crossed, metrics: Sequence[str], level: str, scores: np.ndarray | None,
+               delta: np.ndarray | None, item_w: np.ndarray,
+               annotator_w: np.ndarray) -> dict[str, np.ndarray]:
+    """The feature sums of each metric's statistic on one crossed resample, given as weights.
 
-
-def _sums(x: _Crossed, metric: str, level: str, delta: np.ndarray | None, item_w: np.ndarray,
-          annotator_w: np.ndarray) -> np.ndarray:
-    """(B, s) the feature sums of ``metric``'s statistic on B crossed resamples given as weights."""
-    weight = annotator_w[:, x.annotator]  # (B, R)
-    s = _sum_by(weight, x.rating_cell)  # (B, C): S_ik
-    q = _sum_by(weight**2, x.rating_cell)  # Q_ik
-    m = _sum_by(s, x.cell_items)  # (B, N)
-    pairs = m**2 - _sum_by(q, x.cell_items)
+    Everything is a weighted count (``np.bincount``) over ratings, cells or cell pairs: O(R + C), plus the
+    cell pairs for ordinal and ratio alpha.
+    """
+    n, k = x.n_items, x.n_labels
+    weight = annotator_w[x.annotator]
+    s = np.bincount(x.rating_cell, weights=weight, minlength=x.cell_item.size)  # S_ik
+    q = np.bincount(x.rating_cell, weights=weight**2, minlength=x.cell_item.size)  # Q_ik
+    m = np.bincount(x.cell_item, weights=s, minlength=n)
+    pairs = m**2 - np.bincount(x.cell_item, weights=q, minlength=n)
+    agree = np.bincount(x.cell_item, weights=s**2 - q, minlength=n)
     pairable = pairs > 0
-    if metric in ("percent_agreement", "fleiss_kappa", "gwet_ac1"):
-        agree = _sum_by(s**2 - q, x.cell_items)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(pairable, agree / pairs, 0.0)
-        observed = [(item_w * pairable).sum(axis=1), (item_w * share).sum(axis=1)]
-        if metric == "percent_agreement":
-            return np.column_stack(observed)
-        rated = m > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_item = np.where(rated, item_w / m, 0.0)
-        shares = _sum_by(s * per_item[:, x.cell_item], x.cell_labels)
-        return np.column_stack([(item_w * rated).sum(axis=1), *observed, shares])
     with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(pairable, agree / pairs, 0.0)
         spread = np.where(pairable, item_w * m / pairs, 0.0)  # d_u m_u / W_u
-    a, b = x.pair_first, x.pair_second
-    coincidence = (s[:, a] * s[:, b] - np.where(a == b, q[:, a], 0.0)) * spread[:, x.cell_item[a]]
-    if level == "ordinal":
-        return _sum_by(coincidence, x.pair_bins)
-    first, second = x.pair_label_codes
-    return np.column_stack([coincidence @ delta[first, second], _sum_by(coincidence, x.pair_labels)])
+        per_rated = np.where(m > 0, item_w / m, 0.0)
+    observed = [(item_w * pairable).sum(), (item_w * share).sum()]
+    sums = {}
+    for metric in metrics:
+        if metric == "percent_agreement":
+            sums[metric] = np.array(observed)
+        elif metric in ("fleiss_kappa", "gwet_ac1"):
+            shares = np.bincount(x.cell_label, weights=s * per_rated[x.cell_item], minlength=k)
+            sums[metric] = np.r_[(item_w * (m > 0)).sum(), observed, shares]
+        elif level in ("ordinal", "ratio"):
+            a, b = x.pair_first, x.pair_second
+            coincidence = (s[a] * s[b] - np.where(a == b, q[a], 0.0)) * spread[x.cell_item[a]]
+            if level == "ordinal":
+                sums[metric] = np.bincount(x.cell_label[a] * k + x.cell_label[b], weights=coincidence,
+                                           minlength=k * k)
+            else:
+                marginals = np.bincount(x.cell_label[a], weights=coincidence, minlength=k)
+                disagreement = coincidence @ delta[x.cell_label[a], x.cell_label[b]]
+                sums[metric] = np.r_[disagreement, marginals]
+        else:
+            marginals = np.bincount(x.cell_label, weights=spread[x.cell_item] * (s * m[x.cell_item] - q),
+                                    minlength=k)
+            if level == "nominal":  # Σ_{c≠k} S_c S_k = m² − Σ_c S_c² = W − A
+                per_item = pairs - agree
+            else:  # interval: Σ_ck S_c S_k (v_c − v_k)² = 2 (m Σ S v² − (Σ S v)²)
+                v = scores[x.cell_label]
+                first = np.bincount(x.cell_item, weights=s * v, minlength=n)
+                second = np.bincount(x.cell_item, weights=s * v**2, minlength=n)
+                per_item = 2 * (m * second - first**2)
+            sums[metric] = np.r_[(spread * per_item).sum(), marginals]
+    return sums
 
 
 def agreement_estimates_two_way(
@@ -170,8 +171,10 @@ def agreement_estimates_two_way(
     the least uncertainty there is (``bench/agreement_coverage.py`` measures it). BCa is not used: its
     jackknife has no standard form for two crossed factors.
 
-    Cost: O(B · (R + Σ_i c_i²)) with c_i the labels given to item i, in chunks that bound memory; about 10×
-    the item bootstrap, which works on patterns.
+    Cost: O(B · (R + C)) weighted counts, plus O(B · Σ_i c_i²) for ordinal and ratio alpha (c_i the labels
+    given to item i); one replicate at a time, so memory stays O(R + C). On the Agreement page's sample of
+    a 1e6-event store (250,000 ratings) 200 replicates take about a second, several times the item
+    bootstrap, which works on patterns.
 
     References
     ----------
@@ -200,23 +203,23 @@ def agreement_estimates_two_way(
         return point
     alpha_level = level if "krippendorff_alpha" in metrics else "nominal"
     pt = label_patterns(counts, level=alpha_level, order=order)
-    x = _crossed(ratings, pt.labels)
+    x = _crossed(ratings, pt.labels, with_pairs=alpha_level in ("ordinal", "ratio"))
     statistics = {m: reliability._STATISTICS[m](pt, level=alpha_level, n_categories=n_categories)
                   for m in metrics}
     delta = reliability.alpha_delta(pt, alpha_level) if alpha_level != "ordinal" else None
     rng = np.random.default_rng(random_state)
-    width = 3 * (len(x.annotator) + 3 * x.cell_item.size + 2 * x.pair_first.size + 3 * x.n_items)
-    chunk = int(max(1, min(n_boot, _CHUNK_BYTES // (8 * width))))
-    replicates = {m: np.empty(int(n_boot)) for m in metrics}
-    for start in range(0, int(n_boot), chunk):
-        size = min(chunk, int(n_boot) - start)
-        item_w = rng.multinomial(x.n_items, np.full(x.n_items, 1 / x.n_items), size=size).astype(float)
-        annotator_w = rng.multinomial(x.n_annotators, np.full(x.n_annotators, 1 / x.n_annotators),
-                                      size=size).astype(float)
-        for metric, statistic in statistics.items():
-            sums = _sums(x, metric, alpha_level, delta, item_w, annotator_w)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                replicates[metric][start:start + size] = statistic.finish(sums)
+    sums = {m: [] for m in metrics}
+    item_p, annotator_p = np.full(x.n_items, 1 / x.n_items), np.full(x.n_annotators, 1 / x.n_annotators)
+    for _ in range(int(n_boot)):
+        item_w = rng.multinomial(x.n_items, item_p).astype(float)
+        annotator_w = rng.multinomial(x.n_annotators, annotator_p).astype(float)
+        found = _replicate(x, metrics, alpha_level, pt.values, delta, item_w, annotator_w)
+        for metric, values in found.items():
+            sums[metric].append(values)
+    replicates = {}
+    for metric, statistic in statistics.items():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            replicates[metric] = statistic.finish(np.vstack(sums[metric]))
     estimates = {}
     for metric, estimate in point.items():
         low, high = percentile_interval(replicates[metric], confidence=confidence)

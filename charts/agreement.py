@@ -77,11 +77,9 @@ def over_time_figure(
                 mode="lines+markers",
                 legendgroup=str(name),
                 line={"color": colors[str(name)], "width": 2},
-                customdata=rows[["ci_low", "ci_high", "n_items"]],
-                hovertemplate=(
-                    "%{y:.3f} (95% CI %{customdata[0]:.3f}–%{customdata[1]:.3f} over items, "
-                    "%{customdata[2]:,} items)<extra>" + label + "</extra>"
-                ),
+                customdata=np.stack([interval_texts(rows), rows["n_items"].astype(int)], axis=-1),
+                hovertemplate=("%{y:.3f} (%{customdata[0]}; %{customdata[1]} items)<extra>" + label
+                               + "</extra>"),
             )
         )
     _guideline_markers(fig, guidelines)
@@ -92,6 +90,21 @@ def over_time_figure(
     fig.update_layout(showlegend=True)
     return theme.styled(fig, title=f"Chance-corrected agreement per {grain}, with 95% CIs over items",
                         height=380)
+
+
+def interval_texts(rows: pd.DataFrame) -> list[str]:
+    """Hover words for each row's interval: "95% CI a–b over items", or why there is none (``note``).
+
+    Examples
+    --------
+    >>> interval_texts(pd.DataFrame({"ci_low": [0.5, np.nan], "ci_high": [0.7, np.nan],
+    ...                              "note": ["", "All 3 items rated twice or more are unanimous."]}))
+    ['95% CI 0.500–0.700 over items', 'no interval: All 3 items rated twice or more are unanimous.']
+    """
+    notes = rows["note"] if "note" in rows else pd.Series("", index=rows.index)
+    return [f"95% CI {low:.3f}–{high:.3f} over items" if np.isfinite(low) else
+            "no interval" + (f": {note}" if note else "")
+            for low, high, note in zip(rows["ci_low"], rows["ci_high"], notes.fillna(""), strict=True)]
 
 
 def _guideline_markers(fig: go.Figure, guidelines: pd.DataFrame | None) -> None:
@@ -145,8 +158,10 @@ def reliability_figure(table: pd.DataFrame, *, cohort_order: list | None = None,
     colors = theme.color_map(table["cohort"], order=cohort_order) if len(table) else {}
     comparable = table["loo_items"] if "loo_items" in table else table["items"]
     for cohort, rows in table.groupby("cohort", sort=True):
-        flagged = rows["flags"].str.len() > 0
-        few = comparable.loc[rows.index] < min_items
+        # The legend shows a trace's first marker: put a plain circle first.
+        rows = rows.assign(_flagged=rows["flags"].str.len() > 0, _few=comparable.loc[rows.index] < min_items)
+        rows = rows.sort_values(["_flagged", "_few"], kind="stable")
+        flagged, few = rows["_flagged"], rows["_few"]
         name = theme.plain([cohort])[0]
         fig.add_trace(
             go.Scatter(
@@ -367,11 +382,9 @@ def group_figure(frame: pd.DataFrame, *, title: str) -> go.Figure:
             marker={"color": colors[metric], "size": 10},
             error_y={"type": "data", "symmetric": False, "array": rows["ci_high"] - rows["value"],
                      "arrayminus": rows["value"] - rows["ci_low"], "color": colors[metric]},
-            customdata=rows[["ci_low", "ci_high", "n_items"]],
-            hovertemplate=(
-                "%{x}: %{y:.3f} (95% CI %{customdata[0]:.3f}–%{customdata[1]:.3f} over items, "
-                "%{customdata[2]:,} items)<extra>" + label + "</extra>"
-            ),
+            customdata=np.stack([interval_texts(rows), rows["n_items"].astype(int)], axis=-1),
+            hovertemplate=("%{x}: %{y:.3f} (%{customdata[0]}; %{customdata[1]} items)<extra>" + label
+                           + "</extra>"),
         ))
     fig.update_xaxes(type="category")
     fig.update_yaxes(title_text="Coefficient", range=[-0.05, 1.02], rangemode="normal")

@@ -19,15 +19,15 @@ def _weighted(events, metric, level, item_weights, annotator_weights):
     ratings = agreement.latest_ratings(events)
     counts = agreement.label_counts(events)
     pt = label_patterns(counts, level=level)
-    x = two_way._crossed(ratings, pt.labels)
+    x = two_way._crossed(ratings, pt.labels, with_pairs=level in ("ordinal", "ratio"))
     statistic = reliability._STATISTICS[metric](pt, level=level)
     delta = reliability.alpha_delta(pt, level) if level != "ordinal" else None
     items, annotators = pd.factorize(ratings["item_id"])[1], pd.factorize(ratings["annotator_id"])[1]
-    item_w = np.array([[item_weights.get(i, 1) for i in items]], dtype=float)
-    annotator_w = np.array([[annotator_weights.get(a, 1) for a in annotators]], dtype=float)
-    sums = two_way._sums(x, metric, level, delta, item_w, annotator_w)
+    item_w = np.array([item_weights.get(i, 1) for i in items], dtype=float)
+    annotator_w = np.array([annotator_weights.get(a, 1) for a in annotators], dtype=float)
+    sums = two_way._replicate(x, [metric], level, pt.values, delta, item_w, annotator_w)[metric]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(statistic.finish(sums)[0])
+        return float(statistic.finish(sums[None, :])[0])
 
 
 def _coefficient(events, metric, level):

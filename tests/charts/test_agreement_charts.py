@@ -4,6 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from charts import agreement as charts
 
@@ -35,8 +36,10 @@ def test_reliability_marks_flagged_annotators_with_crosses():
         "flags": [["near chance"], []],
     })
     (trace,) = charts.reliability_figure(table).data
-    assert list(trace.marker.symbol) == ["x", "circle"]
-    assert list(trace.error_y.arrayminus) == [0.1 - 0.05, 0.8 - 0.7]
+    # unflagged first, so the legend shows the cohort as a plain circle
+    assert list(trace.marker.symbol) == ["circle", "x"]
+    assert list(trace.customdata[:, 0]) == ["b", "a"]
+    assert list(trace.error_y.arrayminus) == pytest.approx([0.8 - 0.7, 0.1 - 0.05])
 
 
 def test_pairwise_heatmap_is_symmetric_with_blank_gaps():
