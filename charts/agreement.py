@@ -357,7 +357,8 @@ def label_confusion_figure(frame: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(hovermode="closest", plot_bgcolor=NO_DATA)
     return theme.styled(
-        fig, title="Label confusion: label pairs given to the same item, against chance (grey: no pair)",
+        fig, title=("Label confusion: label pairs given to the same item, against chance "
+                    "(grey: the diagonal, or no pair)"),
         height=420,
     )
 
