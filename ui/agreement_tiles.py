@@ -13,9 +13,11 @@ _HELP = {
     "krippendorff_alpha": "Chance-corrected agreement for any number of annotators, missing ratings and "
     "levels of measurement. Read ≥ 0.8 as reliable, ≥ 0.667 as tentative (Krippendorff 2004).",
     "fleiss_kappa": "Chance-corrected agreement of many annotators on nominal labels; chance from the "
-    "pooled label shares. 0.61–0.80 is 'substantial', > 0.80 'almost perfect' (Landis & Koch, a convention).",
+    "pooled label shares. 0.61–0.80 is 'substantial', > 0.80 'almost perfect' (Landis & Koch, a convention). "
+    "Agreement is observed on the items rated twice or more, as for alpha; the chance term also counts the "
+    "items rated once (as R's irrCAC does), hence the second item count.",
     "gwet_ac1": "Like kappa, but its chance term stays small when one label dominates, so it does not "
-    "collapse on skewed label mixes (Gwet 2008).",
+    "collapse on skewed label mixes (Gwet 2008). Items rated once enter its chance term, as for kappa.",
 }
 
 
