@@ -246,7 +246,7 @@ def verdict(head: Headline, table: pd.DataFrame, cohorts: pd.DataFrame) -> list[
             + (" (intervals do not overlap)." if separated else ", within noise (intervals overlap).")
         )
     for flag, one, many in _FLAG_WORDS:
-        names = [row.annotator_id for row in table.itertuples() if flag in row.flags]
+        names = table.loc[table["flags"].map(lambda found, flag=flag: flag in found), "annotator_id"].tolist()
         if names:
             shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             lines.append(f"{len(names)} " + (one if len(names) == 1 else many) + f": {shown}.")
