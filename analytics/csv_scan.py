@@ -25,7 +25,6 @@ from __future__ import annotations
 import codecs
 import csv
 import dataclasses
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +69,8 @@ class CsvLayout:
     controls : bool
         Whether any byte of the file is a control character (NUL, ESC, …; not tab or carriage return):
         only then are the values checked for them one by one.
+    normalize : bool
+        The file mixes CR LF and LF line breaks: DuckDB reads a copy with LF only.
     """
 
     path: Path
@@ -80,6 +81,7 @@ class CsvLayout:
     bad_lines: tuple[tuple[int, str, str], ...] = ()
     lines: int = 0
     controls: bool = False
+    normalize: bool = False
 
 
 def scan_csv(path: Path, *, copy_dir: Path, name: str, prefer_tab: bool = False) -> CsvLayout:
@@ -107,9 +109,11 @@ def scan_csv(path: Path, *, copy_dir: Path, name: str, prefer_tab: bool = False)
     header_line = first_line(path, name)
     delimiter = detect_delimiter(header_line, prefer_tab)
     columns = header_names(header_line, delimiter, name)
-    odd, starts, lines, controls = _odd_lines(path)
+    odd, starts, lines, controls, (crlf, breaks, lone_cr) = _odd_lines(path)
     continuations: set[int] = set()
     bad: list[tuple[int, str, str]] = []
+    if lone_cr:
+        bad += [(line, _LONE_CR, _raw_line(path, line)) for line in _lone_carriage_returns(path)]
     resolved_until = 1
     if odd:
         with path.open("rb") as fh:
@@ -120,11 +124,13 @@ def scan_csv(path: Path, *, copy_dir: Path, name: str, prefer_tab: bool = False)
                 if reason is None:
                     continuations.update(range(line + 1, line + record_lines))
                     resolved_until = line + record_lines - 1
-                else:
+                elif line not in {b for b, _, _ in bad}:
                     bad.append((line, reason, raw))
                     resolved_until = line
     layout = CsvLayout(path, delimiter, columns, tuple(sorted(continuations)), tuple(sorted(continuations)),
-                       lines=lines, controls=controls)
+                       lines=lines, controls=controls, normalize=0 < crlf < breaks)
+    if layout.normalize and not bad:
+        return dataclasses.replace(layout, path=_rewrite(path, copy_dir, [], normalize=True))
     return with_bad_lines(layout, bad, source=path, copy_dir=copy_dir)
 
 
@@ -138,7 +144,7 @@ def with_bad_lines(
     lines = sorted({line for line, _, _ in bad_lines})
     return dataclasses.replace(
         layout,
-        path=_blank_out(source, copy_dir, lines),
+        path=_rewrite(source, copy_dir, lines, layout.normalize),
         gaps=tuple(sorted({*layout.gaps, *lines})),
         bad_lines=bad_lines,
     )
@@ -201,18 +207,25 @@ def header_names(header: str, delimiter: str, name: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _odd_lines(path: Path) -> tuple[list[int], dict[int, int], int, bool]:
+def _odd_lines(path: Path) -> tuple[list[int], dict[int, int], int, bool, tuple[int, int, int]]:
     """The lines with an odd number of quote characters, the byte offset of each (the only lines read
-    again), the number of lines, and whether the file holds a control byte.
+    again), the number of lines, whether the file holds a control byte, and its line breaks: ``(CR LF,
+    all, lone CR)``.
 
     Each block of the file is reduced to its quotes, line breaks and control bytes (``bytes.translate``, in
     C), so a line becomes a run of quotes and its parity is the run's length; numpy finds the odd runs.
     """
     odd: list[int] = []
     line, carry, ends_with_break, controls = 1, b"", True, False  # line: the first line in ``carry``
+    crlf = breaks = carriage = 0
+    previous_cr = False
     with path.open("rb") as fh:
         while block := fh.read(_CHUNK):
             ends_with_break = block.endswith(b"\n")
+            crlf += block.count(b"\r\n") + (previous_cr and block.startswith(b"\n"))
+            carriage += block.count(b"\r")
+            breaks += block.count(b"\n")
+            previous_cr = block.endswith(b"\r")
             kept = block.translate(None, _KEEP_QUOTES_NEWLINES_CONTROLS)
             if len(kept.translate(None, _CONTROL_BYTES)) < len(kept):
                 controls = True
@@ -220,15 +233,15 @@ def _odd_lines(path: Path) -> tuple[list[int], dict[int, int], int, bool]:
             quotes = carry + kept
             cut = quotes.rfind(b"\n") + 1
             if b'"' in quotes[:cut]:
-                breaks = np.flatnonzero(np.frombuffer(quotes, np.uint8, count=cut) == 0x0A)
-                runs = np.diff(breaks, prepend=-1) - 1
+                newlines = np.flatnonzero(np.frombuffer(quotes, np.uint8, count=cut) == 0x0A)
+                runs = np.diff(newlines, prepend=-1) - 1
                 odd.extend((np.flatnonzero(runs % 2) + line).tolist())
             line += quotes.count(b"\n", 0, cut)
             carry = quotes[cut:]
     if len(carry) % 2:
         odd.append(line)
     lines = line - 1 if ends_with_break else line
-    return odd, _line_offsets(path, odd), lines, controls
+    return odd, _line_offsets(path, odd), lines, controls, (crlf, breaks, carriage - crlf)
 
 
 def _line_offsets(path: Path, lines: list[int]) -> dict[int, int]:
@@ -312,6 +325,18 @@ def _resolve(fh, start: int, delimiter: str, n_fields: int) -> tuple[int, str | 
     return 1, _unterminated(n_fields), raw
 
 
+_LONE_CR = (
+    "malformed row: a carriage return inside the line: expected line breaks of one kind (LF or CR LF) "
+    "and no carriage return in a value"
+)
+
+
+def _raw_line(path: Path, line: int) -> str:
+    with path.open("rb") as fh:
+        fh.seek(_line_offsets(path, [line])[line])
+        return fh.readline(10_000).decode("utf-8", errors="replace").rstrip("\r\n")
+
+
 def _unterminated(n_fields: int) -> str:
     return (f"malformed row: unterminated quote: expected a closing '\"' on this line, or a field that "
             f"spans lines and ends a record of {n_fields} fields")
@@ -332,33 +357,44 @@ def _bounded_lines(fh) -> Iterator[str]:
         yield decoder.decode(raw)
 
 
-def _blank_out(path: Path, copy_dir: Path, lines: list[int]) -> Path:
-    """Copy ``path`` with the given lines (ascending) emptied; their line breaks are kept."""
+def _rewrite(path: Path, copy_dir: Path, lines: list[int], normalize: bool) -> Path:
+    """Copy ``path`` with the given lines (ascending) emptied, their line breaks kept; with ``normalize``,
+    every CR LF line break becomes LF (a file that mixes both, which DuckDB cannot read)."""
     target = copy_dir / ("lines" + path.suffix)
     wanted = iter(lines)
-    line_no, next_bad = 1, next(wanted, None)
-    with path.open("rb") as source, target.open("wb") as out:
-        while next_bad is not None:
-            while line_no < next_bad:  # copy whole chunks while the bad line is not in them
-                position = source.tell()
-                block = source.read(_CHUNK)
-                if not block:
-                    return target
-                newlines = block.count(b"\n")
-                if line_no + newlines < next_bad:
-                    out.write(block)
-                    line_no += newlines
-                    continue
-                cut = _nth_line_start(block, next_bad - line_no)
-                out.write(block[:cut])
-                source.seek(position + cut)
-                line_no = next_bad
-            line = source.readline()
-            out.write(b"\r\n" if line.endswith(b"\r\n") else (b"\n" if line.endswith(b"\n") else b""))
-            line_no += 1
-            next_bad = next(wanted, None)
-        shutil.copyfileobj(source, out, _CHUNK)
+    next_bad, first = next(wanted, None), 1  # first: the number of the chunk's first line
+    with target.open("wb") as out:
+        for chunk in _chunks(path):
+            breaks = chunk.count(b"\n")
+            last = first + breaks - chunk.endswith(b"\n")  # the chunk's last line
+            pieces, at, line = [], 0, first
+            while next_bad is not None and next_bad <= last:
+                start = _nth_line_start(chunk, next_bad - line, at)
+                end = chunk.find(b"\n", start)
+                end = len(chunk) if end < 0 else end
+                pieces.append(chunk[at:start])
+                at, line, next_bad = end - (chunk[start:end].endswith(b"\r")), next_bad, next(wanted, None)
+            pieces.append(chunk[at:])
+            data = b"".join(pieces)
+            out.write(data.replace(b"\r\n", b"\n") if normalize else data)
+            first += breaks
     return target
+
+
+def _lone_carriage_returns(path: Path) -> list[int]:
+    """The lines that hold a carriage return not followed by a line feed."""
+    found, first = [], 1
+    for chunk in _chunks(path):
+        position, counted, at = chunk.find(b"\r"), 0, 0
+        while position >= 0:
+            if chunk[position + 1:position + 2] != b"\n":
+                counted += chunk.count(b"\n", at, position)
+                at = position
+                if not found or found[-1] != first + counted:
+                    found.append(first + counted)
+            position = chunk.find(b"\r", position + 1)
+        first += chunk.count(b"\n")
+    return found
 
 
 def _nth_line_start(block: bytes, n: int, start: int = 0) -> int:
