@@ -362,3 +362,42 @@ def test_list_batches_newest_first_and_rejects_per_batch(store, tmp_path):
     assert listed.created_by.tolist() == ["ana", "local"]
     assert batches.list_rejects(store, second.batch_id).empty
     assert batches.list_rejects(store, limit=1).batch_id.tolist() == [first.batch_id]
+
+
+def test_one_number_written_differently_is_warned_about_against_the_store_too(store, tmp_path):
+    header = "item_id,annotator_id,label,labeled_at\n"
+    ingest.ingest(store, write(tmp_path, "a.csv", header + "i1,a1,1,2024-01-01\n"))
+    report = ingest.ingest(store, write(tmp_path, "b.csv", header + "i2,a1,1.0,2024-01-02\n"
+                                        "i3,a1,01,2024-01-02\ni4,a1,2,2024-01-02\n"))
+    assert report.rows_accepted == 3  # a warning rejects nothing
+    assert report.warnings == (
+        "labels '01', '1', '1.0' are one number written differently (the store has '1'); they count as "
+        "different classes. Expected each class written one way.",
+    )
+    assert "Warning: labels '01', '1', '1.0'" in report.summary()
+    clean = ingest.ingest(store, write(tmp_path, "c.csv", header + "i5,a1,cat,2024-01-02\n"
+                                       "i6,a1,2,2024-01-02\n"))
+    assert clean.warnings == ()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "table"])
+def test_nul_and_escape_in_typed_sources_are_rejected(store, tmp_path, fmt):
+    table = pa.table({
+        "item_id": ["i1", "i2", "i3"],
+        "annotator_id": ["a1", "a\x1b[31m1", "a1"],
+        "label": ["ca\x00t", "cat", "cat"],
+        "labeled_at": ["2024-01-01", "2024-01-01", "2024-01-01"],
+    })
+    if fmt == "parquet":
+        pq.write_table(table, tmp_path / "events.parquet")
+        report = ingest.ingest(store, tmp_path / "events.parquet")
+    else:
+        report = ingest.ingest(store, table, name="frame")
+    assert report.rows_accepted == 1
+    rejected = report.rejects[["row_number", "column_name"]].values.tolist()
+    assert rejected == [[1, "label"], [2, "annotator_id"]]
+    assert report.rejects.reason[0] == (
+        "bad character: column 'label': expected text without control characters (NUL, ESC, tab, line "
+        "breaks), got 'ca\u2400t'"
+    )
+    assert store.scalar("SELECT count(*) FROM label_events WHERE contains(label, chr(0))") == 0
