@@ -182,12 +182,13 @@ def _dataset(column, name: str, *, key: str) -> str:
     help_text = "Items this file creates go to this dataset, unless their rows name one."
     if existing:
         choice = column.selectbox(
-            "Dataset", [*existing, _NEW_DATASET], index=0, key=f"{key}.dataset", help=help_text,
+            "Dataset of new items", [*existing, _NEW_DATASET], index=0, key=f"{key}.dataset", help=help_text,
         )
         if choice != _NEW_DATASET:
             return choice
     typed = column.text_input(
-        "New dataset" if existing else "Dataset", Path(name).stem if existing else DEFAULT_DATASET,
+        "Name of the new dataset" if existing else "Dataset of new items",
+        Path(name).stem if existing else DEFAULT_DATASET,
         key=f"{key}.new_dataset", help=help_text,
     ).strip()
     return typed or DEFAULT_DATASET
