@@ -222,11 +222,12 @@ def _odd_lines(path: Path) -> tuple[list[int], dict[int, int], int, bool, tuple[
     with path.open("rb") as fh:
         while block := fh.read(_CHUNK):
             ends_with_break = block.endswith(b"\n")
-            crlf += block.count(b"\r\n") + (previous_cr and block.startswith(b"\n"))
-            carriage += block.count(b"\r")
-            breaks += block.count(b"\n")
+            if b"\r" in block:  # most files have none: skip two more passes over the block
+                crlf += block.count(b"\r\n") + (previous_cr and block.startswith(b"\n"))
+                carriage += block.count(b"\r")
             previous_cr = block.endswith(b"\r")
             kept = block.translate(None, _KEEP_QUOTES_NEWLINES_CONTROLS)
+            breaks += kept.count(b"\n")
             if len(kept.translate(None, _CONTROL_BYTES)) < len(kept):
                 controls = True
                 kept = kept.translate(None, _CONTROL_BYTES)
