@@ -260,6 +260,8 @@ class ValidationReport:
             )
         elif self.rules_source is not None:
             text += f" No rule warnings ({self.rules_source})."
+        if self.dataset is not None and not self.already_imported:
+            text += f" New items go to dataset {self.dataset!r} unless their rows name one."
         for warning in self.warnings:
             text += " Warning: " + warning
         if self.already_imported:

@@ -93,7 +93,7 @@ def _validate(store, name, data, file_key, timestamps, *, key):
             if readers.FORMATS[Path(name).suffix.lower()] == "json":
                 st.error(md(str(exc)))
                 return None
-            st.warning(md(str(exc)) + " Choose the kind and the columns below.")
+            st.warning(md(str(exc)) + ". Choose the kind and the columns below.")
             detected = None
         kind, dataset, model_version = _options(detected, name, key=file_key)
         columns = _column_mapping(path, name, kind, key=file_key)

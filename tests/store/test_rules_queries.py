@@ -322,7 +322,7 @@ def test_an_import_with_rules_reports_warnings_and_keeps_every_row(empty_store, 
         "events.csv, line 4: R2: labels 'car', 'cat' fall under different parents: animal, vehicle "
         "(3 events); "
         "events.csv, line 4: R2b: labels 'car', 'cat' fall under different parents: pet, road (3 events). "
-        f"Imported as batch {report.batch_id}."
+        f"New items go to dataset 'default' unless their rows name one. Imported as batch {report.batch_id}."
     )
 
 
