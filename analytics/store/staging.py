@@ -208,7 +208,7 @@ def build_stage(
         cur.execute("DROP TABLE IF EXISTS lw_csv_scans")
     cur.execute(sql, params)
     if source.layout is not None:
-        _number_lines(cur, stage, source.layout)
+        _number_lines(cur, stage, source.layout, spec.per_record)
     _mark_duplicates(cur, stage, spec, source.unit)
     if not spec.unique.enrich:
         _mark_conflicts(cur, stage, spec)
@@ -273,8 +273,10 @@ def _physical_line(logical: int, continuations: tuple[int, ...]) -> int:
     return line
 
 
-def _number_lines(cur: duckdb.DuckDBPyConnection, stage: str, layout: CsvLayout) -> None:
+def _number_lines(cur: duckdb.DuckDBPyConnection, stage: str, layout: CsvLayout, per_record: bool) -> None:
     """Move each valid CSV row to its line past the gaps, and add the rejected records and bad lines.
+
+    ``per_record``: a record gave several stage rows (wide predictions), which share its line.
 
     When the records do not account for every line of the file, the file has blank lines: they are looked
     for then (``csv_scan.with_blank_lines``), and only then.
@@ -288,7 +290,8 @@ def _number_lines(cur: duckdb.DuckDBPyConnection, stage: str, layout: CsvLayout)
                     [list(layout.continuations)])
         _shift_past_gaps(cur, "lw_error_lines")
     records = cur.execute(
-        "SELECT (SELECT count(*) FROM " + stage + ") + (SELECT count(*) FROM lw_error_lines)"
+        "SELECT (SELECT " + ("count(DISTINCT lw__row)" if per_record else "count(*)") + " FROM " + stage
+        + ") + (SELECT count(*) FROM lw_error_lines)"
     ).fetchone()[0]
     if 1 + records + len(layout.gaps) < layout.lines:
         layout = with_blank_lines(layout)

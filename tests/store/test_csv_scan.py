@@ -181,3 +181,10 @@ def test_a_carriage_return_inside_a_line_is_one_reject(store, tmp_path):
     assert rejects(report) == [(2, "malformed row"), (4, "bad timestamp")]
     assert "carriage return" in report.rejects.reason[0]
     assert report.rows_accepted == 1
+
+
+def test_wide_predictions_keep_their_lines_past_blank_lines(store, tmp_path):
+    text = "item_id,model_version,prob_cat,prob_dog\n\ni1,m1,0.2,0.8\n\ni2,m1,1.5,0.1\ni3,m1,0.5,0.5\n"
+    report = ingest.ingest(store, write(tmp_path, "wide.csv", text), kind="predictions")
+    assert (report.rows_read, report.rows_accepted) == (3, 2)
+    assert rejects(report) == [(5, "out of range")]
