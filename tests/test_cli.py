@@ -123,6 +123,8 @@ def test_ingest_reports_each_file(tmp_path: Path) -> None:
     assert "events.csv" in result.stdout and "2 rows read, 2 accepted" in result.stdout
     with Store(db, read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM label_events") == 2
+    again = run_cli("--db", str(db), "ingest", str(good), "--dry-run")  # an existing store, read-only
+    assert again.returncode == 0 and "already imported as batch" in again.stdout
 
 
 def test_ingest_of_a_bad_file_exits_1_naming_the_file(tmp_path: Path) -> None:
