@@ -9,6 +9,7 @@ file again changes nothing.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pathlib
 import subprocess
@@ -102,6 +103,15 @@ def cli_runs(tmp_path_factory):
         counts = store.query(COUNTS).iloc[0].tolist()
     second = _run_cli("--db", str(db), "ingest", *files)
     return db, first, second, counts
+
+
+def test_every_finding_still_reads_after_the_hostile_imports(cli_runs):
+    """Rows dated (BC) or -infinity once made ``summary`` (and the Drift page) fail: none is stored now."""
+    db = cli_runs[0]
+    result = _run_cli("--db", str(db), "summary", "--json")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["store"]["first_at"] >= "2024-01-01" and summary["store"]["last_at"] < "2025"
 
 
 def _rejects(store: Store, source: str) -> list[tuple]:
