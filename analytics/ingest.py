@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import os
 import re
 import shutil
@@ -439,14 +440,20 @@ def _mapping(columns: Mapping[str, str] | None, kind: str, label: str) -> dict[s
 
 
 def _writing(label: str, work: Callable[[], ValidationReport]) -> ValidationReport:
-    """Run ``work``; a failed write (a full disk, a file size limit) becomes a ``StoreError``.
+    """Run ``work``; a failed write (a full disk, a file size limit) becomes a ``StoreError``, any other
+    operating-system error (the file cannot be read) an ``IngestError``.
 
     The message says what happened without the server's paths (it may be shown in the browser); DuckDB's
     own words stay on the exception's ``__cause__``.
     """
     try:
         return work()
-    except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException, OSError) as exc:
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise IngestError(f"{label}: cannot read the file ({exc.strerror or exc})") from exc
+        raise StoreError(f"Cannot import {label}: the disk is full; nothing was imported. Free some disk "
+                         "space (where the store and the temporary files are) and try again.") from exc
+    except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException) as exc:
         text = str(exc).lower()
         why = next(
             (meaning for words, meaning in _WRITE_FAILURES if any(word in text for word in words)),
@@ -458,6 +465,8 @@ def _writing(label: str, work: Callable[[], ValidationReport]) -> ValidationRepo
         ) from exc
 
 
+#: The errors of a write that found no room (no space, a file size limit, a quota).
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 #: What a failed write means, by the words of the error.
 _WRITE_FAILURES = (
     (("no space left", "disk full", "not enough space"), "the disk is full"),

@@ -67,10 +67,13 @@ def file_format(path: Path, name: str | None = None) -> str:
     size = path.stat().st_size
     if size == 0:
         raise IngestError(f"{name}: the file is empty; expected a {fmt.upper()} file with a header and rows")
-    with path.open("rb") as fh:
-        head = fh.read(8192)
-        fh.seek(max(size - 4, 0))
-        tail = fh.read(4)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+            fh.seek(max(size - 4, 0))
+            tail = fh.read(4)
+    except OSError as exc:
+        raise IngestError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
     looks = _binary_kind(head)
     if fmt == "parquet":
         if not head.startswith(_PARQUET_MAGIC):
