@@ -224,6 +224,34 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        4,
+        [
+            # Items can be enriched after they arrived: an items file imported after the events that
+            # created bare items adds their columns and slice attributes, and a later file may change them.
+            # ``items`` and ``item_attributes`` keep the values every read sees (the latest); a value that
+            # is replaced moves here first, as it was, with the batch that replaced it (``superseded_by``;
+            # who and when are on that batch). These tables are only ever appended to.
+            """CREATE TABLE item_history (
+                item_id VARCHAR NOT NULL,
+                dataset VARCHAR NOT NULL,
+                split VARCHAR,
+                created_at TIMESTAMP,
+                text VARCHAR,
+                media_ref VARCHAR,
+                features FLOAT[],
+                batch_id VARCHAR NOT NULL,
+                superseded_by VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE item_attribute_history (
+                item_id VARCHAR NOT NULL,
+                key VARCHAR NOT NULL,
+                value VARCHAR,
+                batch_id VARCHAR NOT NULL,
+                superseded_by VARCHAR NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 #: The schema version this code expects.
