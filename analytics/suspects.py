@@ -161,6 +161,14 @@ class RunView:
     recall: Proportion
     adjudication: Proportion
 
+    def count(self, status: str | None, cluster_id: str | None = None) -> int:
+        """Items in view of ``status`` (None: any) in ``cluster_id`` (None: any cluster)."""
+        if cluster_id is None:
+            return self.items if status is None else self.by_status.get(status, 0)
+        if status not in (None, detection.MISLABELED):  # clusters group likely mislabeled items only
+            return 0
+        return int(self.clusters.loc[self.clusters["cluster_id"] == cluster_id, "items"].sum())
+
 
 def run_view(counts: pd.DataFrame, *, confidence: float = 0.95) -> RunView:
     """Sum ``analytics.store.detection.view_counts`` into the page's numbers.
@@ -223,6 +231,45 @@ def run_view(counts: pd.DataFrame, *, confidence: float = 0.95) -> RunView:
         adjudication=proportion(cell(detection.NO_CONSENSUS, "gold_suggested_right"),
                                 cell(detection.NO_CONSENSUS, "gold_items"), confidence=confidence),
     )
+
+
+def table_rows(page: pd.DataFrame, status: str | None) -> pd.DataFrame:
+    """A page of ``analytics.store.detection.suspects_page`` as the table shows it: status in words, the
+    signals as "2 of 3", and only the columns that say something for ``status`` (None: every status).
+
+    Examples
+    --------
+    >>> page = pd.DataFrame({"rank": [1], "item_id": ["i1"], "status": ["no_consensus"], "score": [2.5],
+    ...                      "given_label": [None], "suggested_label": ["7"], "agreeing": [2],
+    ...                      "available": [3], "cluster_id": [None], "explanation": ["…"]})
+    >>> table_rows(page, "no_consensus").columns.tolist()
+    ['rank', 'item_id', 'score', 'suggested_label', 'signals', 'explanation']
+    """
+    signals = [f"{a} of {b}" if pd.notna(b) and b else "–"
+               for a, b in zip(page["agreeing"], page["available"], strict=True)]
+    frame = page.assign(status=page["status"].map(STATUS_NAMES).fillna(page["status"]), signals=signals)
+    columns = ["status", "rank", "item_id", "score", "given_label", "suggested_label", "signals",
+               "cluster_id", "explanation"]
+    if status is not None:
+        columns.remove("status")
+    if status == detection.NO_CONSENSUS:
+        columns = [c for c in columns if c not in ("given_label", "cluster_id")]
+    return frame[columns]
+
+
+def selection_words(status: str | None, cluster_id: str | None, scope: str) -> str:
+    """The items a page selection matches, in words, e.g. "likely mislabeled items in cluster 7→1 #1
+    (source = fax)".
+
+    Examples
+    --------
+    >>> selection_words("no_consensus", None, "")
+    'items without consensus'
+    """
+    noun = {detection.MISLABELED: "likely mislabeled items",
+            detection.NO_CONSENSUS: "items without consensus",
+            detection.HOLDS: "items whose label holds"}.get(status, "scored items")
+    return noun + (f" in cluster {cluster_id}" if cluster_id else "") + (f" ({scope})" if scope else "")
 
 
 def filter_words(fields) -> str:
