@@ -583,8 +583,8 @@ def suggestion_scores(log_posterior) -> tuple[np.ndarray, np.ndarray]:
     """
     logs = np.asarray(log_posterior, dtype=float)
     best = logs.argmax(axis=1)
-    against = -suspect_scores(best, logs)  # the odds against the best class, turned round
-    return best, against
+    # the odds against the best class, turned round (0.0 − x: an even split reads 0, never −0)
+    return best, 0.0 - suspect_scores(best, logs)
 
 
 def explain(*, classes: Sequence, given: int | None, suggested: int, votes: np.ndarray | None = None,
