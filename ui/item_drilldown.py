@@ -61,6 +61,7 @@ def show(src: loaders.Source, run_id: str, item_id: str, *, flt: EventFilter, ke
     with near:
         st.markdown("**Nearest neighbours** (feature space) and their labels")
         neighbours = detail["neighbours"]
+        neighbours = neighbours.assign(status=neighbours["status"].map(suspect_report.STATUS_NAMES))
         if len(neighbours):
             st.dataframe(neighbours, hide_index=True, key=f"{key}.neighbours",
                          column_config={"score": st.column_config.NumberColumn("score", format="%.1f")})

@@ -101,14 +101,13 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
     pending = f"{key}.pending"
     # what a confirmation is for: it lapses when the run, a filter or the set of items changes
     scope = (run_id, flt, tuple(sorted(filters.items())), total)
-    picked, everything = st.columns(2)
-    if picked.button(f"Send the {len(selected):,} selected rows", key=f"{key}.selected",
-                     disabled=not selected, icon=":material/send:",
-                     help="Select rows in the table (click their left edge) to pick items by hand."):
+    if st.button(f"Send the picked rows ({len(selected):,})", key=f"{key}.selected", disabled=not selected,
+                 icon=":material/send:", width="stretch",
+                 help="Pick rows in the table (their left edge) to choose items by hand."):
         st.session_state.pop(pending, None)
         _report(_send(src, run_id, selected, cluster_id=cluster_id, note=note), len(selected))
-    if everything.button(f"Send all {total:,} matching items…", key=f"{key}.all", disabled=total == 0,
-                         icon=":material/forward_to_inbox:"):
+    if st.button(f"Send all {total:,} matching items…", key=f"{key}.all", disabled=total == 0,
+                 icon=":material/forward_to_inbox:", width="stretch"):
         st.session_state[pending] = scope
     if st.session_state.get(pending) != scope:
         return
@@ -134,10 +133,15 @@ def _send(src: loaders.Source, run_id: str, item_ids: list[str], *, cluster_id: 
 
 
 def _report(added: int, asked: int) -> None:
+    """Say what a send did: only new requests are a success."""
     if added == 0:
-        st.info(f"Nothing added: all {asked:,} items were already in the review requests of this run.",
+        st.info(f"Nothing added: all {_items(asked)} were already in the review requests of this run.",
                 icon=":material/info:")
     elif added < asked:
-        st.success(f"{added:,} items added to the review requests; {asked - added:,} were already there.")
+        st.success(f"{_items(added)} added to the review requests; {asked - added:,} were already there.")
     else:
-        st.success(f"{added:,} items added to the review requests.")
+        st.success(f"{_items(added)} added to the review requests.")
+
+
+def _items(n: int) -> str:
+    return "1 item" if n == 1 else f"{n:,} items"

@@ -51,7 +51,7 @@ def controls(view: suspect_report.RunView, clusters: pd.DataFrame, *, show: str 
         table = table.merge(clusters.drop(columns=["mean_score"]), on="cluster_id", how="left")
     ids = table["cluster_id"].tolist() if show != detection.NO_CONSENSUS else []
     if st.session_state.get(state) not in [None, *ids]:
-        st.session_state[state] = None  # the cluster has no item in view any more
+        del st.session_state[state]  # the cluster has no item in view any more, or none is offered
 
     def select() -> None:
         """Chart selection → the cluster picker (a callback runs before the widgets are drawn again)."""
@@ -66,8 +66,12 @@ def controls(view: suspect_report.RunView, clusters: pd.DataFrame, *, show: str 
         csv_download.show(table, filename="clusters_in_view.csv", key=f"{key}.clusters_csv",
                           label="Download the clusters in view (CSV)")
     left, right = st.columns([2, 1])
-    cluster = left.selectbox("Cluster", [None, *ids], key=state, disabled=not ids,
-                             format_func=lambda c: "Every cluster" if c is None else c)
+    cluster = None
+    if ids:
+        cluster = left.selectbox("Cluster", [None, *ids], key=state,
+                                 format_func=lambda c: "Every cluster" if c is None else c)
+    else:
+        left.caption("Clusters group the likely mislabeled items by pattern (given → suggested label).")
     with right:
         floor = _score_floor(view, show, key=f"{key}.min_score")
     if cluster is not None:

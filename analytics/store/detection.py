@@ -419,9 +419,9 @@ def item_events(store: Store, item_id: str, run_id: str | None = None,
 
 
 def item_neighbours(store: Store, run_id: str, item_ids: list[str]) -> pd.DataFrame:
-    """The given and suggested labels and scores of some items in a run, in the order asked."""
+    """The given and suggested labels, scores and statuses of some items in a run, in the order asked."""
     return store.query(
-        "SELECT w.i AS position, s.item_id, s.given_label, s.suggested_label, s.score, s.flagged "
+        "SELECT w.i AS position, s.item_id, s.given_label, s.suggested_label, s.score, s.status "
         "FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS w(item_id, i) JOIN suspects s USING (item_id) "
         "WHERE s.run_id = ? ORDER BY w.i",
         [[str(i) for i in item_ids], run_id],
