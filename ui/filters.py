@@ -1,4 +1,4 @@
-"""The global sidebar filters (DESIGN.md §5): drawn by ``app.py``, read by every page through ``current``.
+"""The global sidebar filters: drawn by ``app.py``, read by every page through ``current``.
 
 The filters are mirrored in the URL so a view can be shared as a link. On a session's first run each widget
 takes its value from the query string (values the store does not know are dropped); afterwards the widgets

@@ -200,13 +200,15 @@ def runs(store: Store) -> pd.DataFrame:
     Columns ``run_id, created_at, created_by, model_version, filter`` (the filter it ran on, as a dict),
     ``items``, ``flagged`` (likely mislabeled) and ``no_consensus`` (needing adjudication).
     """
+    # counted per run first: grouping the joined rows by the runs' columns would read each run's JSON
+    # parameters once per suspect (1.5 s at a million)
     frame = store.query(
         "SELECT r.run_id, r.created_at, r.created_by, r.model_version, "
-        "coalesce(r.params->>'filter', '{}') AS filter, count(s.item_id) AS items, "
-        "count(*) FILTER (WHERE s.status = ?) AS flagged, "
-        "count(*) FILTER (WHERE s.status = ?) AS no_consensus "
-        "FROM detection_runs r LEFT JOIN suspects s USING (run_id) GROUP BY ALL "
-        "ORDER BY r.created_at DESC, r.run_id DESC",
+        "coalesce(r.params->>'filter', '{}') AS filter, coalesce(s.items, 0) AS items, "
+        "coalesce(s.flagged, 0) AS flagged, coalesce(s.no_consensus, 0) AS no_consensus "
+        "FROM detection_runs r LEFT JOIN (SELECT run_id, count(*) AS items, "
+        "count(*) FILTER (WHERE status = ?) AS flagged, count(*) FILTER (WHERE status = ?) AS no_consensus "
+        "FROM suspects GROUP BY run_id) s USING (run_id) ORDER BY r.created_at DESC, r.run_id DESC",
         [MISLABELED, NO_CONSENSUS],
     )
     return frame.assign(filter=[json.loads(text) for text in frame["filter"]])
