@@ -306,12 +306,12 @@ def filter_words(fields) -> str:
 
 
 def run_label(run) -> str:
-    """A run in the run picker: "2026-11-28 00:40 · 53 likely mislabeled, 237 without consensus of 1,797 ·
-    all events · by me"."""
+    """A run in the run picker: when, on what, how many items it scored and who ran it, e.g.
+    "2026-11-28 00:40 · all events · 1,797 items scored · by me". Its findings are left to the page, which
+    counts them under the filters."""
     scope = filter_words(run.get("filter") or {}) or "all events"
-    return (f"{pd.Timestamp(run['created_at']):%Y-%m-%d %H:%M} · {int(run['flagged']):,} likely mislabeled, "
-            f"{int(run.get('no_consensus', 0)):,} without consensus of {int(run['items']):,} · {scope} · "
-            f"by {run['created_by']}")
+    return (f"{pd.Timestamp(run['created_at']):%Y-%m-%d %H:%M} · {scope} · {int(run['items']):,} items "
+            f"scored · by {run['created_by']}")
 
 
 def verdict(view: RunView, params: dict, cluster_table: pd.DataFrame, *, run_items: int,
@@ -414,11 +414,13 @@ def comparison_sentence(comparison: dict, previous_label: str) -> str:
 
 
 def cluster_sentence(row, *, items: int | None = None) -> str:
-    """One cluster in a sentence: its size (in view, when ``items`` is given), pattern, score, context,
-    people, time and guideline version."""
+    """One cluster in a sentence: its size and mean score (in view, when ``items`` is given and differs from
+    its size), then what describes it across the whole run: context, people, time and guideline version."""
     size = int(row["size"])
-    count = _items(size) if items is None or items == size else f"{items:,} of its {size:,} items in view"
-    parts = [f"{count} in pattern {row['pattern']}, mean score {float(row['mean_score']):.1f}"]
+    filtered = items is not None and items != size
+    count = f"{items:,} of its {size:,} items in view" if filtered else _items(size)
+    head = f"{count} in pattern {row['pattern']}, mean score {float(row['mean_score']):.1f}"
+    parts = []
     if _present(row.get("context")):
         text = f"mostly {row['context']}"
         if _present(row.get("slice_share")):
@@ -433,7 +435,9 @@ def cluster_sentence(row, *, items: int | None = None) -> str:
         parts.append(f"guideline {row['guideline_versions']}")
     if _present(row.get("representative_item")):
         parts.append(f"e.g. item {row['representative_item']}")
-    return "; ".join(parts) + "."
+    if not parts:
+        return head + "."
+    return head + ("; across the whole run: " if filtered else "; ") + "; ".join(parts) + "."
 
 
 def _present(value) -> bool:
