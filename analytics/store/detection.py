@@ -2,9 +2,10 @@
 
 A run (``detection_runs``) keeps its parameters (the model's provenance and cross-validated quality, the
 filter it ran on, the weights) so results are reproducible and comparable; ``suspects`` holds one row per
-item scored (rank, score, flagged, the evidence in words, every signal as JSON), ``suspect_clusters`` the
-run's mislabeling patterns and ``run_annotators`` the annotators' reliability at the time of the run.
-Reads of a run never touch ``label_events`` except for the one item a user drills into.
+item scored (status, rank within it, score, the evidence in words, every signal as JSON),
+``suspect_clusters`` the run's mislabeling patterns and ``run_annotators`` the annotators' reliability at
+the time of the run. Reads of a run count only its items in view under the global filter (``_in_view``):
+without a filter they never touch the label events; with one, they read them through ``events_cte``.
 """
 
 from __future__ import annotations
