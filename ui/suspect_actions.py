@@ -98,30 +98,34 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
     """
     st.markdown("**Send to review**")
     note = st.text_input("Note for the reviewers (optional)", key=f"{key}.note")
-    pending = f"{key}.pending"
+    pending, outcome = f"{key}.pending", f"{key}.outcome"
     # what a confirmation is for: it lapses when the run, a filter or the set of items changes
     scope = (run_id, flt, tuple(sorted(filters.items())), total)
     if st.button(f"Send the picked rows ({len(selected):,})", key=f"{key}.selected", disabled=not selected,
                  icon=":material/send:", width="stretch",
                  help="Pick rows in the table (their left edge) to choose items by hand."):
         st.session_state.pop(pending, None)
-        _report(_send(src, run_id, selected, cluster_id=cluster_id, note=note), len(selected))
+        st.session_state[outcome] = (_send(src, run_id, selected, cluster_id=cluster_id, note=note),
+                                     len(selected))
     if st.button(f"Send all {total:,} matching items…", key=f"{key}.all", disabled=total == 0,
                  icon=":material/forward_to_inbox:", width="stretch"):
         st.session_state[pending] = scope
+        st.session_state.pop(outcome, None)
+    if outcome in st.session_state:
+        _report(*st.session_state.pop(outcome))
     if st.session_state.get(pending) != scope:
         return
     with st.container(border=True, key=f"{key}-confirm"):
         st.warning(md(f"Send all {total:,} {what} to review?"), icon=":material/help:")
         yes, no = st.columns(2)
         if yes.button(f"Yes, send {total:,} items", key=f"{key}.confirm", type="primary"):
-            st.session_state.pop(pending, None)
             item_ids = detection_queries.suspect_item_ids(app_store.open_store(src.path), run_id, flt=flt,
                                                           **filters)
-            _report(_send(src, run_id, item_ids, cluster_id=cluster_id, note=note), len(item_ids))
-        elif no.button("Cancel", key=f"{key}.cancel"):
+            st.session_state[outcome] = (_send(src, run_id, item_ids, cluster_id=cluster_id, note=note),
+                                         len(item_ids))
+        if no.button("Cancel", key=f"{key}.cancel") or outcome in st.session_state:
             st.session_state.pop(pending, None)
-            st.rerun()
+            st.rerun()  # the question goes away; the outcome, if any, shows on the next run
 
 
 def _send(src: loaders.Source, run_id: str, item_ids: list[str], *, cluster_id: str | None,
