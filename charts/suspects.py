@@ -150,9 +150,10 @@ def _natural(label: str) -> tuple:
 
 def _lanes(frame: pd.DataFrame) -> np.ndarray:
     """Vertical offsets that stack events of the same label lying close together in time."""
-    times = pd.to_datetime(frame["labeled_at"]).astype("int64").to_numpy(dtype=float)
-    span = times.max() - times.min() if len(times) else 0.0
-    gap = max(span / 40, 60e9)  # 1/40 of the span, at least a minute (nanoseconds)
+    stamps = pd.to_datetime(frame["labeled_at"])
+    times = (stamps - stamps.min()).dt.total_seconds().to_numpy(dtype=float)
+    span = times.max() if len(times) else 0.0
+    gap = max(span / 40, 60.0)  # 1/40 of the span, at least a minute
     offsets = np.zeros(len(frame))
     for _, index in frame.groupby("label", sort=False).indices.items():
         ends: list[float] = []  # the last time placed in each lane
