@@ -13,6 +13,7 @@ from analytics.store import detection as detection_queries
 from charts import suspects as charts
 from ui import chart_panel, csv_download, loaders
 from ui import store as app_store
+from ui.safe_text import md
 
 
 def show(src: loaders.Source, run_id: str, item_id: str, *, flt: EventFilter, key: str) -> None:
@@ -31,7 +32,7 @@ def show(src: loaders.Source, run_id: str, item_id: str, *, flt: EventFilter, ke
     """
     detail = loaders.item_detail(src, run_id, item_id, flt)
     if detail is None:
-        st.info(f"Item {item_id!r} is not in this detection run.", icon=":material/info:")
+        st.info(md(f"Item {item_id!r} is not in this detection run."), icon=":material/info:")
         return
     signals, events = detail["signals"], detail["events"]
     given, suggested = signals["given_label"], signals["suggested_label"]

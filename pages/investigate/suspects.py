@@ -68,7 +68,7 @@ with download:
     if st.toggle("Prepare a CSV of every matching item", key="suspects.prepare_csv"):
         csv_download.show(loaders.suspects_all(src, run_id, flt, tuple(sorted(chosen.items()))),
                           filename=f"{run_id}_suspects.csv", key="suspects.csv",
-                          label=f"Download {total:,} {what} (CSV)")
+                          label=f"Download {total:,} items (CSV)")
 with review, st.container(border=True):
     suspect_actions.review_box(src, run_id, flt=flt, filters=chosen, total=total, selected=selected,
                                what=what, cluster_id=cluster, key="suspects.review")
