@@ -104,8 +104,9 @@ def cluster_suspects(
     Parameters
     ----------
     suspects : DataFrame with columns ``item_id, given_label, suggested_label, score``
-        One row per suspect (``item_id`` unique), ``score`` in [0, 1] (higher: more likely mislabeled); any
-        other columns may serve as ``by``.
+        One row per suspect (``item_id`` unique), ``score`` any real number, higher meaning more likely
+        mislabeled (a detection run's log10 odds against the given label); any other columns may serve as
+        ``by``.
     features : array of shape (N, d), optional
         Feature vectors row-aligned with ``suspects`` (embeddings, pixels, ...). None: one cluster per group.
     events : DataFrame with columns ``item_id, annotator_id, label``, optional

@@ -54,8 +54,10 @@ Injected effects (what the analytics should find)
    ``duration_s`` (log-normal; median 10 s experts, 6 s crowd, 5 s vendor, 1.5 s spammers).
 
 After the imports, ``build_demo_store`` runs detection once (``analytics.suspects.run_detection``, created by
-``demo``) so the Suspects page opens on a stored run; a mislabel is an item whose majority vote differs from
-``demo_truth``.
+``demo``) so the Suspects page opens on a stored run. A mislabel is an item whose given label (the label a
+strict majority of its annotators gave) differs from ``demo_truth``; the items without such a majority (about
+13% for seed 0: 2 against 2, or 1-1-1) have no given label and land in the run's adjudication queue, where
+the truth scores the run's suggestions.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 combined into one score per item with the evidence in words.
 
 Glossary (cleanlab's): N items, K classes; ``labels`` (N,) are integer codes 0 … K − 1 of the *given* label
-of each item (its resolved label: the annotators' majority vote until someone corrects it); ``pred_probs``
+of each item (the label a strict majority of its annotators gave; an item without one has no given label and
+needs adjudication instead, see ``score_items``); ``pred_probs``
 (N, K) are out-of-sample predicted probabilities, row i never fitted on item i's own label.
 
 The signals, each a probability that the given label is wrong or a count of evidence:
@@ -16,8 +17,10 @@ The signals, each a probability that the given label is wrong or a count of evid
 - **rules**: hits of the user's declarative rules (``analytics.rules``).
 
 ``score_items`` runs them all and combines them in one Dawid–Skene fit in which the model and the
-neighbourhood are two more annotators (Notes there): the posterior's mass off the given label is the suspect
-score, and its most probable class is the consensus label that combines the model with the annotators.
+neighbourhood are two more annotators (Notes there): the log10 odds against the given label is the suspect
+score, and the posterior's most probable class is the consensus label that combines the model with the
+annotators. Each item ends with a status: likely mislabeled, no consensus (needs adjudication), or its label
+holds.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ import pandas as pd
 
 __all__ = [
     "FILTER_BY", "ModelOpinion", "Neighbours", "Detection", "out_of_fold_probabilities", "assess_model",
-    "find_label_issues", "nearest_neighbours", "neighbour_votes", "majority_codes", "suspect_scores",
-    "explain", "score_items", "ranking_quality",
+    "find_label_issues", "nearest_neighbours", "neighbour_votes", "majority_codes", "has_consensus",
+    "log_posterior", "suspect_scores", "suggestion_scores", "explain", "score_items", "ranking_quality",
+    "MISLABELED", "NO_CONSENSUS", "HOLDS", "STATUSES",
 ]
 
 #: cleanlab's ``filter_by`` methods that ``find_label_issues`` accepts.
@@ -443,16 +447,75 @@ def neighbour_votes(labels, neighbours: Neighbours, n_classes: int) -> np.ndarra
 MODEL_ANNOTATOR = "(model)"
 NEIGHBOUR_ANNOTATOR = "(neighbours)"
 
+#: What a detection run concludes about each item (``Detection.items["status"]``, stored with the run).
+#: ``MISLABELED``: its annotators agree on a label (``has_consensus``) and the combined evidence makes
+#: another label the most probable; ``NO_CONSENSUS``: no label holds a strict majority of its ratings, so
+#: there is no given label to be wrong and a person must decide (adjudication); ``HOLDS``: the given label
+#: is the most probable.
+MISLABELED, NO_CONSENSUS, HOLDS = "mislabeled", "no_consensus", "ok"
+STATUSES = (MISLABELED, NO_CONSENSUS, HOLDS)
 
-def suspect_scores(labels, posterior, *, rule_hits=None, rule_weight: float = 0.5) -> np.ndarray:
-    """Suspect score per item: the posterior mass off the given label, raised by rule hits.
+_LN10 = np.log(10.0)
+
+
+def has_consensus(votes: np.ndarray) -> np.ndarray:
+    """Whether each row of an (N, K) vote matrix has a consensus: its most voted label holds a strict
+    majority of its ratings (more than half).
+
+    Examples
+    --------
+    >>> has_consensus(np.array([[2, 1, 0], [2, 2, 0], [1, 1, 1], [3, 1, 1], [1, 0, 0]])).tolist()
+    [True, False, False, True, True]
+    """
+    votes = np.asarray(votes)
+    return 2 * votes.max(axis=1, initial=0) > votes.sum(axis=1)
+
+
+def log_posterior(fit, item_codes, annotator_codes, label_codes, n_items: int) -> np.ndarray:
+    """Normalised log-posteriors log P(true class | ratings) of a fitted ``DawidSkene``, in float64.
+
+    Parameters
+    ----------
+    fit : analytics.consensus.DawidSkene
+        Fitted with ``fit_codes`` on these codes.
+    item_codes, annotator_codes, label_codes : array-like of int, shape (R,)
+        The ratings it was fitted on.
+    n_items : int
+        N.
+
+    Returns
+    -------
+    ndarray of shape (N, K)
+        log rho_k + sum over the item's ratings of log pi_j[k, l], normalised so each row's exponentials
+        sum to 1. Unlike ``fit.probas_`` (float32 on large fits) it keeps its precision where a
+        probability rounds to 0 or 1, which the suspect score needs: its odds run to 10^-30 and beyond.
+        A fit that fell back to majority vote (``fit.fallback_``) gives the log of its ``probas_``.
+    """
+    from scipy.special import logsumexp
+
+    if fit.fallback_ is not None:
+        logs = np.log(np.clip(fit.probas_.to_numpy(dtype=float), 1e-300, None))
+    else:
+        item = np.asarray(item_codes, dtype=np.int64)
+        annotator = np.asarray(annotator_codes, dtype=np.int64)
+        label = np.asarray(label_codes, dtype=np.int64)
+        log_pi = np.log(np.clip(np.asarray(fit.confusions_, dtype=float), 1e-300, None))
+        log_rho = np.log(np.clip(fit.priors_.to_numpy(dtype=float), 1e-300, None))
+        logs = np.empty((n_items, len(log_rho)))
+        for k, prior in enumerate(log_rho):
+            logs[:, k] = prior + np.bincount(item, weights=log_pi[annotator, k, label], minlength=n_items)
+    return logs - logsumexp(logs, axis=1, keepdims=True)
+
+
+def suspect_scores(labels, log_posterior, *, rule_hits=None, rule_weight: float = 0.5) -> np.ndarray:
+    """Suspect score per item: the log10 odds against its given label under the combined evidence.
 
     Parameters
     ----------
     labels : array-like of int, shape (N,)
         Given label codes.
-    posterior : array-like of shape (N, K)
-        P(true class | evidence), rows summing to 1.
+    log_posterior : array-like of shape (N, K)
+        log P(true class | evidence), rows normalised (``log_posterior``).
     rule_hits : array-like of int, shape (N,), optional
         Rules each item breaks.
     rule_weight : float
@@ -461,22 +524,70 @@ def suspect_scores(labels, posterior, *, rule_hits=None, rule_weight: float = 0.
     Returns
     -------
     ndarray of shape (N,)
-        1 − (1 − rule_weight)^hits · P(true = given), in [0, 1].
+        log10((1 − r) / r) with r = (1 − rule_weight)^hits · P(true = given): 0 when the evidence is
+        even, +1 when it makes the given label ten times less likely to be right than wrong, −1 when ten
+        times more. Computed in logs, so it keeps ranking where the probability has rounded to 1 (a
+        saturated probability ties every strong case at the top).
+
+    Notes
+    -----
+    The posterior treats its sources (ratings, model, neighbours) as independent given the true class,
+    as Dawid–Skene does; real sources are correlated, so the odds overstate the certainty. Read the score
+    as a ranking of evidence strength, and a run's precision on gold items as how often a flag is right.
 
     Examples
     --------
-    >>> suspect_scores([0, 1], [[0.9, 0.1], [0.6, 0.4]], rule_hits=[1, 0]).round(2).tolist()
-    [0.55, 0.6]
+    >>> suspect_scores([0, 1], np.log([[0.9, 0.1], [0.6, 0.4]]), rule_hits=[1, 0]).round(3).tolist()
+    [0.087, 0.176]
     """
-    p = np.asarray(posterior, dtype=float)
-    labels = _check_labels(labels, len(p), p.shape[1])
-    right = p[np.arange(len(labels)), labels]
+    from scipy.special import logsumexp
+
+    logs = np.asarray(log_posterior, dtype=float)
+    labels = _check_labels(labels, len(logs), logs.shape[1])
+    at = np.arange(len(labels))
+    right = logs[at, labels]
+    others = logs.copy()
+    others[at, labels] = -np.inf
+    wrong = logsumexp(others, axis=1) if logs.shape[1] > 1 else np.full(len(labels), -np.inf)
     if rule_hits is not None:
-        right = right * (1.0 - rule_weight) ** np.asarray(rule_hits, dtype=float)
-    return np.clip(1.0 - right, 0.0, 1.0)
+        hits = np.asarray(rule_hits, dtype=float)
+        kept = hits * np.log1p(-rule_weight) if rule_weight < 1 else np.where(hits > 0, -np.inf, 0.0)
+        # 1 − r·f = (1 − r) + r·(1 − f): the mass the rules move off the given label joins the rest
+        with np.errstate(divide="ignore"):
+            moved = right + np.log(-np.expm1(kept))
+        wrong = np.logaddexp(wrong, moved)
+        right = right + kept
+    with np.errstate(invalid="ignore"):
+        return (wrong - right) / _LN10
 
 
-def explain(*, classes: Sequence, given: int, suggested: int, votes: np.ndarray | None = None,
+def suggestion_scores(log_posterior) -> tuple[np.ndarray, np.ndarray]:
+    """For items without a given label: the most probable class and the log10 odds in its favour.
+
+    Parameters
+    ----------
+    log_posterior : array-like of shape (N, K)
+        Normalised log-posteriors.
+
+    Returns
+    -------
+    (ndarray of int, ndarray of float)
+        The class codes, and log10(P(class) / (1 − P(class))): 0 when the evidence is split evenly
+        between it and the rest, +2 when it is a hundred times more likely than all others together.
+
+    Examples
+    --------
+    >>> codes, odds = suggestion_scores(np.log([[0.2, 0.8], [0.5, 0.5]]))
+    >>> codes.tolist(), odds.round(3).tolist()
+    ([1, 0], [0.602, 0.0])
+    """
+    logs = np.asarray(log_posterior, dtype=float)
+    best = logs.argmax(axis=1)
+    # the odds against the best class, turned round (0.0 − x: an even split reads 0, never −0)
+    return best, 0.0 - suspect_scores(best, logs)
+
+
+def explain(*, classes: Sequence, given: int | None, suggested: int, votes: np.ndarray | None = None,
             annotator_prob: float | None = None, model_prob: float | None = None,
             neighbour_counts: np.ndarray | None = None, rules: Sequence[str] = ()) -> str:
     """One item's evidence in words, e.g. "model: 0.93 for '7'; 3 of 4 annotators said '1'; …".
@@ -485,8 +596,11 @@ def explain(*, classes: Sequence, given: int, suggested: int, votes: np.ndarray 
     ----------
     classes : sequence
         Class names by code.
-    given, suggested : int
-        Codes of the given and the suggested label.
+    given : int or None
+        Code of the given label; None when the item's annotators reach no consensus (the votes are then
+        listed, most voted first).
+    suggested : int
+        Code of the suggested label.
     votes : ndarray of shape (K,), optional
         The item's ratings per class.
     annotator_prob : float, optional
@@ -503,12 +617,14 @@ def explain(*, classes: Sequence, given: int, suggested: int, votes: np.ndarray 
     >>> explain(classes=["1", "7"], given=0, suggested=1, votes=np.array([3, 1]), model_prob=0.93,
     ...         neighbour_counts=np.array([0, 5]), rules=["R3"])
     "model: 0.93 for '7'; 3 of 4 annotators said '1', 1 said '7'; 5 of 5 nearest neighbours are '7'; rule R3"
+    >>> explain(classes=["1", "7", "9"], given=None, suggested=1, votes=np.array([2, 2, 1]))
+    "no majority among 5 annotators: '1' ×2, '7' ×2, '9' ×1"
     """
     def row(values) -> np.ndarray:  # an item's K counts as a 1 × K table; none are zeros
         return np.zeros((1, len(classes))) if values is None else np.asarray(values, dtype=float)[None, :]
 
     return str(_explanations(
-        classes, np.array([given]), np.array([suggested]), votes=row(votes),
+        classes, np.array([-1 if given is None else given]), np.array([suggested]), votes=row(votes),
         annotator_prob=np.array([np.nan if annotator_prob is None else annotator_prob]),
         model_prob=np.array([np.nan if model_prob is None else model_prob]),
         neighbour_counts=row(neighbour_counts), rules=[list(rules)])[0])
@@ -524,15 +640,23 @@ class Detection:
     Attributes
     ----------
     items : DataFrame
-        One row per item, highest score first: ``item_id, given_label, suggested_label, consensus_label,
-        score, flagged`` (the combined consensus differs from the given label), ``rank`` (1 = most
-        suspicious), ``n_ratings, votes_given, votes_suggested, annotator_prob`` (Dawid–Skene posterior of
-        the given label), ``model_prob`` (the model's probability of the given label),
-        ``model_suggested_prob``, ``model_top`` (the model's three most probable classes as
-        ``{"label", "prob"}`` records), ``cleanlab_issue, label_quality``, ``neighbour_share`` (share of
-        neighbours carrying the given label), ``neighbours`` (ids of the nearest items), ``rules`` (ids
-        of the rules broken) and ``explanation``. Model and neighbour columns are missing values for
-        items without features.
+        One row per item, by ``status`` (``STATUSES`` order), then most suspicious first: ``item_id``,
+        ``given_label`` (the label holding a strict majority of the item's ratings; missing when none does),
+        ``suggested_label`` (the most probable other label; for an item without consensus the most
+        probable label), ``consensus_label`` (the combined evidence's most probable label), ``score``
+        (``suspect_scores``: log10 odds against the given label; for an item without consensus
+        ``suggestion_scores``: log10 odds for the suggested label), ``status``, ``flagged`` (status is
+        ``MISLABELED``), ``rank`` (1 = strongest evidence within its status), ``suggested_prob`` (the
+        combined posterior of the suggested label), ``signals_agreeing`` and ``signals_available`` (how
+        many of the independent signals, annotators weighted by reliability, model and neighbours, pick
+        the suggested label, and how many had an opinion), ``n_ratings, votes_given`` (missing without
+        consensus), ``votes_suggested, annotator_prob`` (Dawid–Skene posterior of the given label),
+        ``model_prob`` (the model's probability of the given label), ``model_suggested_prob``,
+        ``model_top`` (the model's three most probable classes as ``{"label", "prob"}`` records),
+        ``cleanlab_issue, label_quality``, ``neighbour_share`` (share of neighbours carrying the given
+        label), ``neighbours`` (ids of the nearest items), ``rules`` (ids of the rules broken) and
+        ``explanation``. Model and neighbour columns are missing values for items without features, and
+        columns about the given label for items without consensus.
     classes : Index
         The K classes, in code order.
     model : ModelOpinion or None
@@ -599,18 +723,32 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
 
     Notes
     -----
-    The given label of an item is its majority vote (``analytics.consensus.majority_vote``'s tie rule).
-    The model is trained out of fold on the given labels of the items with features; cleanlab's
-    ``find_label_issues`` runs on its probabilities; neighbours are searched among the same items.
+    **Given label and consensus.** An item has a consensus when its most voted label holds a strict
+    majority of its ratings (more than half; one rating per annotator, ``has_consensus``); that label
+    is its given label. An item without one (2 against 2, or 1-1-1) has no given label that could be
+    wrong: its status is ``NO_CONSENSUS`` and it needs adjudication, with the combined evidence's most
+    probable label as the suggestion.
+
+    **Signals.** The model is trained out of fold, and the neighbours vote, with each item's best label
+    from the annotators alone: the given label where there is a consensus, else the Dawid–Skene label
+    (votes weighted by reliability) rather than a tie broken by label frequency. On the seed-0 demo that
+    choice lifts the precision of the top-k suspects (k = wrong given labels) from 0.79 to 0.84.
+    cleanlab's ``find_label_issues`` runs on the model's probabilities; its flags are kept for items
+    with a consensus.
 
     **Combining.** The model's most probable class and the majority label of the item's nearest
     neighbours enter Dawid–Skene as two more annotators of every item (``MODEL_ANNOTATOR``,
     ``NEIGHBOUR_ANNOTATOR``). Dawid–Skene estimates their confusion matrices like every annotator's, from
     how they agree with the others, so each signal weighs what its measured reliability earns, per class,
-    with no weight set by hand; a model reported too weak is left out. The posterior of that fit is the
-    combined evidence: its most probable class is the consensus label, and the score is its mass off the
-    given label (``suspect_scores``, raised by rule hits). ``annotator_prob`` comes from a second fit on
-    the annotators alone, to show that signal by itself.
+    with no weight set by hand; a model reported too weak is left out. The log-posterior of that fit
+    (``log_posterior``) is the combined evidence: its most probable class is the consensus label; an item
+    with a consensus whose consensus label differs from its given label is ``MISLABELED``.
+
+    **Score and rank.** The score is the log10 odds against the given label (``suspect_scores``, raised
+    by rule hits), or for an item without consensus the log10 odds for its suggestion
+    (``suggestion_scores``). Log-odds keep ranking the strong cases that a probability rounds to 1.0;
+    items are ranked by score within their status. ``annotator_prob`` comes from a second fit on the
+    annotators alone, to show that signal by itself.
     """
     from analytics.consensus import DawidSkene
 
@@ -625,11 +763,13 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
     at = np.arange(n)
     votes = np.zeros((n, k))
     np.add.at(votes, (item, label), 1)
-    given = majority_codes(votes)
+    agreed = has_consensus(votes)
+    given = majority_codes(votes)  # the strict majority where ``agreed``; elsewhere replaced below
     step(0.02, "annotators: Dawid–Skene")
     crowd = DawidSkene().fit_codes(item, annotator, label, items=items, annotators=annotators,
                                    classes=classes)
     annotator_probs = crowd.probas_.to_numpy(dtype=float)
+    resolved = np.where(agreed, given, annotator_probs.argmax(axis=1))
 
     usable = np.zeros(n, dtype=bool)
     if features is not None:
@@ -640,12 +780,12 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
         imported = np.asarray(pred_probs, dtype=float)
         scored = ~np.isnan(imported).any(axis=1)
         if scored.any():
-            model = assess_model(imported[scored], given[scored], source="imported",
+            model = assess_model(imported[scored], resolved[scored], source="imported",
                                  model=model_version or "imported")
             full_probs[scored] = model.pred_probs
-    elif len(rows) and np.bincount(given[rows], minlength=k)[np.unique(given[rows])].min() >= 2:
+    elif len(rows) and np.bincount(resolved[rows], minlength=k)[np.unique(resolved[rows])].min() >= 2:
         model = out_of_fold_probabilities(
-            np.asarray(features)[rows], given[rows], n_classes=k, n_splits=n_splits,
+            np.asarray(features)[rows], resolved[rows], n_classes=k, n_splits=n_splits,
             random_state=random_state, progress=lambda f, m: step(0.05 + 0.6 * f, m))
         full_probs[rows] = model.pred_probs
     with_model = ~np.isnan(full_probs[:, 0])
@@ -654,16 +794,18 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
     if with_model.any():
         step(0.7, "confident learning (cleanlab)")
         where = np.flatnonzero(with_model)
-        found = find_label_issues(given[where], full_probs[where], filter_by=filter_by)
+        found = find_label_issues(resolved[where], full_probs[where], filter_by=filter_by)
         issue[where[found["item"]]] = found["is_label_issue"].to_numpy()
         quality[where[found["item"]]] = found["label_quality"].to_numpy()
+    issue &= agreed
+    quality[~agreed] = np.nan
 
     neighbour_counts = np.zeros((n, k))
     neighbour_ids = _ragged([np.zeros((n, 0), dtype=str)], np.zeros(n, dtype=bool))
     if len(rows) > 1 and n_neighbours > 0:
         step(0.75, "nearest neighbours")
         nn = nearest_neighbours(np.asarray(features)[rows], k=n_neighbours, random_state=random_state)
-        neighbour_counts[rows] = neighbour_votes(given[rows], nn, k)
+        neighbour_counts[rows] = neighbour_votes(resolved[rows], nn, k)
         ids = np.full((n, nn.indices.shape[1]), "", dtype=object)
         ids[rows] = items.astype(str).to_numpy()[rows][nn.indices]
         neighbour_ids = _ragged([ids.astype(str)], usable)
@@ -671,8 +813,10 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
 
     step(0.85, "combining the signals")
     trusted = model is not None and not model.too_weak
-    extra = [(with_model & trusted, MODEL_ANNOTATOR, np.nan_to_num(full_probs).argmax(axis=1)),
-             (has_neighbours, NEIGHBOUR_ANNOTATOR, majority_codes(neighbour_counts))]
+    model_vote = np.nan_to_num(full_probs).argmax(axis=1)
+    neighbour_vote = majority_codes(neighbour_counts)
+    extra = [(with_model & trusted, MODEL_ANNOTATOR, model_vote),
+             (has_neighbours, NEIGHBOUR_ANNOTATOR, neighbour_vote)]
     item_all, annotator_all, label_all, names_all = [item], [annotator], [label], list(annotators)
     for mask, name, vote in extra:
         if mask.any():
@@ -680,41 +824,52 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
             annotator_all.append(np.full(int(mask.sum()), len(names_all)))
             label_all.append(vote[mask])
             names_all.append(name)
-    combined = DawidSkene().fit_codes(np.concatenate(item_all), np.concatenate(annotator_all),
-                                      np.concatenate(label_all), items=items,
+    item_all, annotator_all, label_all = (np.concatenate(a) for a in (item_all, annotator_all, label_all))
+    combined = DawidSkene().fit_codes(item_all, annotator_all, label_all, items=items,
                                       annotators=pd.Index(names_all, name=annotators.name), classes=classes)
-    posterior = combined.probas_.to_numpy(dtype=float)
+    logs = log_posterior(combined, item_all, annotator_all, label_all, n)
     hits = rule_hits or {}
     rules = [list(hits.get(item_id, [])) for item_id in items]
-    score = suspect_scores(given, posterior, rule_hits=[len(r) for r in rules], rule_weight=rule_weight)
-    others = posterior.copy()
-    others[at, given] = -1.0
-    suggested = others.argmax(axis=1)
-    consensus = posterior.argmax(axis=1)
+    consensus = logs.argmax(axis=1)
+    others = logs.copy()
+    others[at, given] = -np.inf
+    suggested = np.where(agreed, others.argmax(axis=1), consensus)
+    against = suspect_scores(given, logs, rule_hits=[len(r) for r in rules], rule_weight=rule_weight)
+    score = np.where(agreed, against, suggestion_scores(logs)[1])
+    status = np.where(~agreed, NO_CONSENSUS, np.where(consensus != given, MISLABELED, HOLDS))
+    opinions = [(np.ones(n, dtype=bool), annotator_probs.argmax(axis=1)),
+                (with_model & trusted, model_vote), (has_neighbours, neighbour_vote)]
+    available = sum(mask.astype(np.int64) for mask, _ in opinions)
+    agreeing = sum((mask & (vote == suggested)).astype(np.int64) for mask, vote in opinions)
 
     share = np.divide(neighbour_counts[at, given], neighbour_counts.sum(axis=1), out=np.full(n, np.nan),
-                      where=has_neighbours)
+                      where=has_neighbours & agreed)
     model_suggested = full_probs[at, suggested]
     names = classes.to_numpy()
     top = np.argsort(-np.nan_to_num(full_probs, nan=-1.0), axis=1, kind="stable")[:, :3]
     model_top = _ragged([names.astype(str)[top], np.take_along_axis(full_probs, top, axis=1)], with_model,
                         fields=("label", "prob"))
     explanations = _explanations(
-        names, given, suggested, votes=votes, annotator_prob=annotator_probs[at, suggested],
-        model_prob=model_suggested, neighbour_counts=np.where(has_neighbours[:, None], neighbour_counts, 0),
-        rules=rules)
+        names, np.where(agreed, given, -1), suggested, votes=votes,
+        annotator_prob=annotator_probs[at, suggested], model_prob=model_suggested,
+        neighbour_counts=np.where(has_neighbours[:, None], neighbour_counts, 0), rules=rules)
+    missing = np.where(agreed, 1.0, np.nan)
     frame = pd.DataFrame({
         "item_id": items.to_numpy(),
-        "given_label": names[given],
+        "given_label": pd.Series(names[given], dtype=object).where(agreed, None),
         "suggested_label": names[suggested],
         "consensus_label": names[consensus],
         "score": score,
-        "flagged": consensus != given,
+        "status": status,
+        "flagged": status == MISLABELED,
+        "suggested_prob": np.exp(logs[at, suggested]),
+        "signals_agreeing": agreeing,
+        "signals_available": available,
         "n_ratings": votes.sum(axis=1).astype(np.int64),
-        "votes_given": votes[at, given].astype(np.int64),
+        "votes_given": pd.Series(votes[at, given].astype(np.int64), dtype="Int64").mask(~agreed),
         "votes_suggested": votes[at, suggested].astype(np.int64),
-        "annotator_prob": annotator_probs[at, given],
-        "model_prob": full_probs[at, given],
+        "annotator_prob": annotator_probs[at, given] * missing,
+        "model_prob": full_probs[at, given] * missing,
         "model_suggested_prob": model_suggested,
         "model_top": model_top,
         "cleanlab_issue": issue,
@@ -724,16 +879,22 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
         "rules": rules,
         "explanation": explanations,
     })
-    frame = frame.sort_values(["score", "item_id"], ascending=[False, True], ignore_index=True)
-    frame.insert(5, "rank", np.arange(1, n + 1))
+    frame["_order"] = pd.Categorical(frame["status"], categories=list(STATUSES)).codes
+    frame = frame.sort_values(["_order", "score", "item_id"], ascending=[True, False, True],
+                              ignore_index=True, na_position="last")
+    frame.insert(6, "rank", frame.groupby("_order").cumcount().to_numpy() + 1)
+    frame = frame.drop(columns="_order")
     skills = combined.skills_
     params = {
         "n_items": n, "n_ratings": int(len(item)), "n_classes": k, "classes": [str(c) for c in names],
-        "given_label": "majority vote", "n_splits": n_splits, "n_neighbours": n_neighbours,
+        "given_label": "strict majority of the ratings",
+        "training_labels": "given label, else Dawid–Skene on the annotators",
+        "score": "log10 odds", "n_splits": n_splits, "n_neighbours": n_neighbours,
         "neighbours_exact": bool(len(rows) < EXACT_NEIGHBOURS_BELOW), "filter_by": filter_by,
         "random_state": random_state, "rule_weight": rule_weight, "model_used": trusted,
         "model": model.provenance() if model is not None else None,
         "items_with_features": int(usable.sum()),
+        "statuses": {name: int(np.sum(status == name)) for name in STATUSES},
         "signal_skill": {name: float(skills[name]) for name in (MODEL_ANNOTATOR, NEIGHBOUR_ANNOTATOR)
                          if name in skills.index},
         "dawid_skene": {"n_iter": combined.n_iter_, "converged": bool(combined.converged_)},
@@ -761,10 +922,12 @@ def _ragged(columns: list[np.ndarray], present: np.ndarray, fields: tuple[str, .
 def _explanations(classes, given: np.ndarray, suggested: np.ndarray, *, votes: np.ndarray,
                   annotator_prob: np.ndarray, model_prob: np.ndarray, neighbour_counts: np.ndarray,
                   rules: list[list[str]]) -> np.ndarray:
-    """``explain`` for every item at once, built column-wise (NaN probabilities leave their part out)."""
+    """``explain`` for every item at once, built column-wise (NaN probabilities leave their part out; a
+    given code of −1 means no consensus, and the votes are listed instead)."""
     at = np.arange(len(given))
     name = np.array([str(c) for c in classes], dtype=object)
-    said, suggestion = "'" + name[given] + "'", "'" + name[suggested] + "'"
+    agreed = given >= 0
+    said, suggestion = "'" + name[np.where(agreed, given, 0)] + "'", "'" + name[suggested] + "'"
 
     def number(values: np.ndarray, fmt: str) -> np.ndarray:
         return np.char.mod(fmt, values).astype(object)
@@ -772,23 +935,35 @@ def _explanations(classes, given: np.ndarray, suggested: np.ndarray, *, votes: n
     def when(condition: np.ndarray, text: np.ndarray) -> np.ndarray:
         return np.where(condition, text, "")
 
+    def joined(parts: list[np.ndarray], sep: str) -> np.ndarray:
+        text = np.full(len(given), "", dtype=object)
+        for part in parts:
+            text = np.where(text == "", part, np.where(part == "", text, text + sep + part))
+        return text
+
     model = when(~np.isnan(model_prob),
                  "model: " + number(np.nan_to_num(model_prob), "%.2f") + " for " + suggestion)
     n_votes = votes.sum(axis=1)
     other = votes[at, suggested]
-    crowd = when(n_votes > 0,
-                 number(votes[at, given], "%d") + " of " + number(n_votes, "%d") + " annotators said "
-                 + said + when(other > 0, ", " + number(other, "%d") + " said " + suggestion)
+    majority = (number(votes[at, np.where(agreed, given, 0)], "%d") + " of " + number(n_votes, "%d")
+                + " annotators said " + said
+                + when(other > 0, ", " + number(other, "%d") + " said " + suggestion))
+    shown = min(4, votes.shape[1])
+    order = np.argsort(-votes, axis=1, kind="stable")[:, :shown]
+    counts = np.take_along_axis(votes, order, axis=1)
+    listed = joined([when(counts[:, j] > 0, "'" + name[order[:, j]] + "' ×" + number(counts[:, j], "%d"))
+                     for j in range(shown)], ", ")
+    rest = (votes > 0).sum(axis=1) - (counts > 0).sum(axis=1)
+    split = ("no majority among " + number(n_votes, "%d") + " annotators: " + listed
+             + when(rest > 0, " and " + number(rest, "%d") + " more"))
+    crowd = when(n_votes > 0, np.where(agreed, majority, split)
                  + when(~np.isnan(annotator_prob), " (weighted by reliability: "
                         + number(np.nan_to_num(annotator_prob), "%.2f") + " for " + suggestion + ")"))
     near = neighbour_counts.sum(axis=1)
     neighbours = when(near > 0, number(neighbour_counts[at, suggested], "%d") + " of " + number(near, "%d")
                       + " nearest neighbours are " + suggestion)
     broken = np.array(["; ".join("rule " + r for r in hit) for hit in rules], dtype=object)
-    text = np.full(len(given), "", dtype=object)
-    for part in (model, crowd, neighbours, broken):
-        text = np.where(text == "", part, np.where(part == "", text, text + "; " + part))
-    return text
+    return joined([model, crowd, neighbours, broken], "; ")
 
 
 def ranking_quality(scores: dict, is_error, *, ks: Sequence[int]) -> pd.DataFrame:

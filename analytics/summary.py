@@ -4,7 +4,8 @@ The top-level keys are a public contract (DESIGN.md §4): ``agreement``, ``annot
 ``slices``, ``suspects`` and ``impact``, plus ``store``. Keys may be added, never renamed. Sections whose
 analytics have not landed yet hold their empty shape (no A/B); ``drift`` holds the weekly change points
 and the findings in words; ``slices`` ranks the single-attribute slices by disagreement; ``suspects`` is
-the latest detection run's, ``{"run_id": None, "count": 0}`` without one.
+the latest detection run's on the items in view (``count``: likely mislabeled, ``no_consensus``: needing
+adjudication, ``precision`` and ``recall`` on gold items), ``{"run_id": None, "count": 0}`` without one.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
             ],
         },
         "slices": _slices(store, flt),
-        "suspects": _suspects(store),
+        "suspects": _suspects(store, flt),
         "impact": {},
     }
 
@@ -148,20 +149,32 @@ def _slices(store: Store, flt: EventFilter | None) -> list[dict[str, Any]]:
     ]
 
 
-def _suspects(store: Store, top: int = 10) -> dict[str, Any]:
-    """The latest detection run: its size, its flagged count and its most suspicious items with evidence."""
+def _suspects(store: Store, flt: EventFilter | None, top: int = 10) -> dict[str, Any]:
+    """The latest detection run on the items in view under ``flt``: how many look mislabeled, how many
+    need adjudication, the precision and recall of its flags on gold items (Wilson intervals), and its
+    most suspicious items with evidence (score: log10 odds against the given label)."""
+    from analytics import detection as engine
+    from analytics import suspects
     from analytics.store import detection
 
     runs = detection.runs(store)
     if runs.empty:
         return {"run_id": None, "count": 0}
     run = runs.iloc[0]
-    page, _ = detection.suspects_page(store, run["run_id"], limit=top)
+    view = suspects.run_view(detection.view_counts(store, run["run_id"], flt))
+    page, _ = detection.suspects_page(store, run["run_id"], flt=flt, limit=top, with_total=False)
     params = detection.run_params(store, run["run_id"])
+
+    def share(found: suspects.Proportion) -> dict[str, Any]:
+        return {"value": _number(found.value), "ci_low": _number(found.low), "ci_high": _number(found.high),
+                "k": found.k, "n": found.n, "method": "Wilson score interval"}
+
     return {
-        "run_id": run["run_id"], "count": int(run["flagged"]), "items": int(run["items"]),
-        "created_at": _iso(run["created_at"]), "model": (params.get("model") or {}).get("verdict"),
-        "clusters": len(detection.clusters(store, run["run_id"])),
+        "run_id": run["run_id"], "count": view.by_status[engine.MISLABELED],
+        "no_consensus": view.by_status[engine.NO_CONSENSUS], "items": view.items,
+        "run_items": int(run["items"]), "created_at": _iso(run["created_at"]),
+        "model": (params.get("model") or {}).get("verdict"), "score": params.get("score", "probability"),
+        "clusters": len(view.clusters), "precision": share(view.precision), "recall": share(view.recall),
         "top": [
             {"item_id": row.item_id, "given_label": row.given_label, "suggested_label": row.suggested_label,
              "score": _number(row.score), "cluster_id": row.cluster_id, "why": row.explanation}

@@ -92,9 +92,13 @@ def test_summary_json_has_the_contract_keys(demo_db: Path) -> None:
     assert not any(s["significant"] for s in summary["slices"] if s["attribute"] == "region")
     suspects = summary["suspects"]  # the demo's own detection run
     with Store(demo_db, read_only=True) as store:
-        flagged = store.scalar("SELECT count(*) FROM suspects WHERE run_id = ? AND flagged",
-                               [suspects["run_id"]])
-    assert suspects["count"] == flagged > 100 and suspects["items"] == 1797
+        flagged, split = [
+            store.scalar("SELECT count(*) FROM suspects WHERE run_id = ? AND status = ?",
+                         [suspects["run_id"], status]) for status in ("mislabeled", "no_consensus")]
+    assert suspects["count"] == flagged > 30 and suspects["no_consensus"] == split > 100
+    assert suspects["items"] == suspects["run_items"] == 1797 and suspects["score"] == "log10 odds"
+    precision = suspects["precision"]
+    assert precision["ci_low"] < precision["value"] <= precision["ci_high"] and precision["n"] > 10
     assert len(suspects["top"]) == 10 and suspects["top"][0]["why"].startswith("model: ")
     assert suspects["top"][0]["score"] >= suspects["top"][-1]["score"]
 

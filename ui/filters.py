@@ -1,4 +1,4 @@
-"""The global sidebar filters (DESIGN.md §5): drawn by ``app.py``, read by every page through ``current``.
+"""The global sidebar filters: drawn by ``app.py``, read by every page through ``current``.
 
 The filters are mirrored in the URL so a view can be shared as a link. On a session's first run each widget
 takes its value from the query string (values the store does not know are dropped); afterwards the widgets
@@ -21,6 +21,11 @@ from typing import Any
 import streamlit as st
 
 from analytics.schema import EventFilter
+
+#: The one rule for every page, stated once in the sidebar.
+FILTER_RULE = ("They apply to every page that shows label data (Monitor and Investigate): a label counts "
+               "when it passes them, an item when at least one of its labels does. The Data pages show the "
+               "whole store. They travel with the page's link.")
 
 #: Query-string names of the filters, in the order they appear in a shared link.
 URL_PARAMS = ("dataset", "from", "to", "cohort", "slice", "slice_value")
@@ -47,7 +52,7 @@ def show(options: Mapping[str, Any], *, key: str = "filters") -> EventFilter:
     _drop_stale(options, key)
     with st.sidebar:
         st.subheader("Filters")
-        st.caption("They apply to the Monitor pages and travel with the page's link.")
+        st.caption(FILTER_RULE)
         st.selectbox(
             "Dataset", [None, *options["datasets"]], key=f"{key}.dataset",
             format_func=lambda v: "All datasets" if v is None else v,

@@ -1,18 +1,22 @@
-"""One item of a detection run, all the way down: why it was flagged, every label it received, the model's
-opinion, its nearest neighbours, the rules it breaks and what was done about it."""
+"""One item of a detection run, all the way down: why it was flagged (or why it needs adjudication), every
+label it received, the model's opinion, its nearest neighbours, the rules it breaks and what was done."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from analytics import detection
+from analytics import suspects as suspect_report
+from analytics.schema import EventFilter
 from analytics.store import detection as detection_queries
 from charts import suspects as charts
 from ui import chart_panel, csv_download, loaders
 from ui import store as app_store
+from ui.safe_text import md
 
 
-def show(src: loaders.Source, run_id: str, item_id: str, *, key: str) -> None:
+def show(src: loaders.Source, run_id: str, item_id: str, *, flt: EventFilter, key: str) -> None:
     """Render the drill-down of ``item_id`` in ``run_id`` (a note when the run did not score it).
 
     Parameters
@@ -21,31 +25,34 @@ def show(src: loaders.Source, run_id: str, item_id: str, *, key: str) -> None:
         The store.
     run_id, item_id : str
         The run and the item.
+    flt : EventFilter
+        The global filters: the item's labels that do not pass them are drawn hollow.
     key : str
         Prefix of every widget key.
     """
-    detail = loaders.item_detail(src, run_id, item_id)
+    detail = loaders.item_detail(src, run_id, item_id, flt)
     if detail is None:
-        st.info(f"Item {item_id!r} is not in this detection run.", icon=":material/info:")
+        st.info(md(f"Item {item_id!r} is not in this detection run."), icon=":material/info:")
         return
-    signals = detail["signals"]
+    signals, events = detail["signals"], detail["events"]
+    given, suggested = signals["given_label"], signals["suggested_label"]
     with st.container(border=True, key=f"{key}_why"):
-        st.text(f"Item {item_id} · rank {signals['rank']:,} · score {signals['score']:.2f}")
-        st.text(
-            f"Given '{signals['given_label']}', suggested '{signals['suggested_label']}'"
-            + (" (flagged: the evidence favours the suggestion)." if signals["flagged"] else
-               " (not flagged: the given label is the most probable).")
-        )
+        for line in _summary(item_id, signals):
+            st.text(line)
         st.text("Why: " + (signals["explanation"] or "no evidence against the given label."))
-    events = detail["events"]
+        if not events["in_filter"].all():
+            st.text("Hollow dots are labels outside the sidebar filters; "
+                    + ("the item is in view because at least one of its labels passes them."
+                       if events["in_filter"].any() else "none passes them, so the item is not in view."))
     chart_panel.show(
-        charts.timeline_figure(events, given=signals["given_label"], suggested=signals["suggested_label"]),
+        charts.timeline_figure(events, given=given, suggested=suggested, order=loaders.label_order(src),
+                               cohort_order=loaders.cohort_order(src)),
         events, filename=f"item_{item_id}_events.csv", key=f"{key}.timeline",
     )
     model, near = st.columns(2)
     with model:
         if signals.get("model_top"):
-            chart_panel.show(charts.model_figure(signals["model_top"], given=signals["given_label"]),
+            chart_panel.show(charts.model_figure(signals["model_top"], given=given),
                              pd.DataFrame(signals["model_top"]), filename=f"item_{item_id}_model.csv",
                              key=f"{key}.model")
             if signals.get("cleanlab_issue"):
@@ -55,10 +62,10 @@ def show(src: loaders.Source, run_id: str, item_id: str, *, key: str) -> None:
     with near:
         st.markdown("**Nearest neighbours** (feature space) and their labels")
         neighbours = detail["neighbours"]
+        neighbours = neighbours.assign(status=neighbours["status"].map(suspect_report.STATUS_NAMES))
         if len(neighbours):
             st.dataframe(neighbours, hide_index=True, key=f"{key}.neighbours",
-                         column_config={"score": st.column_config.ProgressColumn(
-                             "score", min_value=0.0, max_value=1.0, format="%.2f")})
+                         column_config={"score": st.column_config.NumberColumn("score", format="%.1f")})
         else:
             st.caption("No neighbours: the item has no features.")
     rules, history = st.columns(2)
@@ -75,3 +82,25 @@ def show(src: loaders.Source, run_id: str, item_id: str, *, key: str) -> None:
             csv_download.show(past, filename=f"item_{item_id}_history.csv", key=f"{key}.history_csv")
         else:
             st.caption("Nothing yet.")
+
+
+def _summary(item_id: str, signals: dict) -> list[str]:
+    """The item's verdict in two sentences: what the run concluded and on what majority."""
+    status = signals.get("status")
+    head = (f"Item {item_id} · {suspect_report.STATUS_NAMES.get(status, status)} · rank {signals['rank']:,} "
+            f"· score {signals['score']:.1f}")
+    agreeing, available = signals.get("signals_agreeing"), signals.get("signals_available")
+    backing = (f"; {agreeing} of {available} independent signals pick it" if available else "")
+    suggested = signals["suggested_label"]
+    if status == detection.NO_CONSENSUS:
+        return [head, f"No consensus: no label holds a strict majority of its {signals['n_ratings']} "
+                      f"ratings, so there is no given label to be wrong. The evidence suggests '{suggested}' "
+                      f"(posterior {signals['suggested_prob']:.2f}; log10 odds {signals['score']:.1f} for "
+                      f"it{backing})."]
+    votes = f"{signals['votes_given']} of {signals['n_ratings']} ratings"
+    if status == detection.MISLABELED:
+        verdict = (f"flagged: the evidence favours '{suggested}' (log10 odds {signals['score']:.1f} against "
+                   f"the given label{backing}).")
+    else:
+        verdict = f"not flagged: the given label is the most probable ('{suggested}' comes next)."
+    return [head, f"Given '{signals['given_label']}' ({votes}), " + verdict]

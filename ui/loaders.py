@@ -13,7 +13,7 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
-from analytics import agreement, agreement_report, cohen, consensus, drift, overview
+from analytics import agreement, agreement_report, cohen, consensus, drift, overview, suspects
 from analytics.schema import EventFilter
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches
@@ -341,16 +341,22 @@ def detection_runs(src: Source, version: tuple) -> pd.DataFrame:
 
 
 @_cached
-def run_overview(src: Source, run_id: str) -> tuple[dict, dict]:
-    """``(counts, parameters)`` of a run."""
-    store = app_store.open_store(src.path)
-    return detection_queries.run_overview(store, run_id), detection_queries.run_params(store, run_id)
+def run_params(src: Source, run_id: str) -> dict:
+    """The stored parameters of a run."""
+    return detection_queries.run_params(app_store.open_store(src.path), run_id)
 
 
 @_cached
-def run_comparison(src: Source, run_id: str, previous_id: str) -> dict:
-    """Flags of ``run_id`` against an earlier run (``analytics.store.detection.compare_runs``)."""
-    return detection_queries.compare_runs(app_store.open_store(src.path), run_id, previous_id)
+def run_view(src: Source, run_id: str, flt: EventFilter) -> suspects.RunView:
+    """The run's items in view under ``flt``, counted by status and cluster, with precision on gold."""
+    return suspects.run_view(detection_queries.view_counts(app_store.open_store(src.path), run_id, flt))
+
+
+@_cached
+def run_comparison(src: Source, run_id: str, previous_id: str, flt: EventFilter) -> dict:
+    """Flags of ``run_id`` against an earlier run on the items in view
+    (``analytics.store.detection.compare_runs``)."""
+    return detection_queries.compare_runs(app_store.open_store(src.path), run_id, previous_id, flt)
 
 
 @_cached
@@ -360,30 +366,32 @@ def run_clusters(src: Source, run_id: str) -> pd.DataFrame:
 
 
 @_cached
-def suspects_page(src: Source, run_id: str, filters: tuple, limit: int,
-                  offset: int) -> tuple[pd.DataFrame, int]:
-    """One page of suspects (``filters``: sorted ``(name, value)`` pairs of ``suspects_page``'s filters)."""
-    return detection_queries.suspects_page(app_store.open_store(src.path), run_id, limit=limit, offset=offset,
-                                           **dict(filters))
+def suspects_page(src: Source, run_id: str, flt: EventFilter, filters: tuple, limit: int, offset: int,
+                  with_total: bool = True) -> tuple[pd.DataFrame, int | None]:
+    """One page of the run's items in view (``filters``: sorted ``(name, value)`` pairs of
+    ``suspects_page``'s filters)."""
+    return detection_queries.suspects_page(app_store.open_store(src.path), run_id, flt=flt, limit=limit,
+                                           offset=offset, with_total=with_total, **dict(filters))
 
 
 @_cached
-def suspects_all(src: Source, run_id: str, filters: tuple) -> pd.DataFrame:
-    """Every suspect matching ``filters`` (for the download), most suspicious first."""
-    return detection_queries.suspects_page(app_store.open_store(src.path), run_id, limit=None,
-                                           **dict(filters))[0]
+def suspects_all(src: Source, run_id: str, flt: EventFilter, filters: tuple) -> pd.DataFrame:
+    """Every item in view matching ``filters`` (for the download), by status, strongest evidence first."""
+    return detection_queries.suspects_page(app_store.open_store(src.path), run_id, flt=flt, limit=None,
+                                           with_total=False, **dict(filters))[0]
 
 
 @_cached
-def item_detail(src: Source, run_id: str, item_id: str) -> dict | None:
-    """One item of a run: its signals, label events, neighbours and attributes; None if not scored."""
+def item_detail(src: Source, run_id: str, item_id: str, flt: EventFilter) -> dict | None:
+    """One item of a run: its signals, label events (``in_filter`` marks those passing ``flt``),
+    neighbours and attributes; None if not scored."""
     store = app_store.open_store(src.path)
     signals = detection_queries.item_signals(store, run_id, item_id)
     if signals is None:
         return None
     return {
         "signals": signals,
-        "events": detection_queries.item_events(store, item_id, run_id),
+        "events": detection_queries.item_events(store, item_id, run_id, flt),
         "neighbours": detection_queries.item_neighbours(store, run_id, list(signals.get("neighbours") or [])),
         "attributes": detection_queries.item_attributes(store, item_id),
     }
@@ -394,7 +402,7 @@ def clear() -> None:
     for loader in (filter_options, summary, activity, agreement_over_time, label_distribution,
                    table_counts, import_batches, rejects, label_order, agreement_sample, agreement_headline,
                    agreement_by, agreement_by_cohort_over_time, guidelines, dawid_skene, reliability,
-                   annotator_disagreements, pairwise_kappa, label_confusion, detection_runs, run_overview,
-                   run_clusters, run_comparison, suspects_page, suspects_all, item_detail, slice_cube,
-                   drift_findings):
+                   annotator_disagreements, pairwise_kappa, label_confusion, detection_runs, run_params,
+                   run_view, run_clusters, run_comparison, suspects_page, suspects_all, item_detail,
+                   slice_cube, drift_findings):
         loader.clear()

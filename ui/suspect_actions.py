@@ -1,4 +1,5 @@
-"""The Suspects page's two writes: start a detection run (with progress) and send a selection to review."""
+"""The Suspects page's two writes: start a detection run (with progress) and send items to review (the
+rows picked by hand at once; every matching item only after a confirmation that says how many)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from analytics.schema import EventFilter
 from analytics.store import detection as detection_queries
 from ui import identity, loaders
 from ui import store as app_store
+from ui.safe_text import md
 
 CROSS_VALIDATED = "Cross-validated model on the items' features"
 
 
-def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str) -> None:
+def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str, run_key: str) -> None:
     """An expander with the run's options and a button that runs detection on the filtered events.
 
     Parameters
@@ -21,11 +23,13 @@ def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str)
     src : Source
         The store.
     flt : EventFilter
-        The global filters: the run scores the items of these events.
+        The global filters: the run scores the items of these events, from these events alone.
     has_runs : bool
         Open the expander when there is no run yet.
     key : str
         Prefix of the widget keys.
+    run_key : str
+        Key of the page's run picker: the new run is selected in it.
     """
     store = app_store.open_store(src.path)
     rules_path = rules.find_rules_file(store.path)
@@ -36,7 +40,10 @@ def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str)
                                help="Imported predictions must be out-of-sample (cross-validated).")
         folds = middle.number_input("Folds", 2, 10, 5, key=f"{key}.folds")
         neighbours = right.number_input("Neighbours", 0, 50, 10, key=f"{key}.neighbours")
-        st.caption(("Rules: " + str(rules_path)) if rules_path else
+        scope = suspects.filter_words(flt)
+        st.text("Scores the labels that pass the sidebar filters (" + (scope or "no filter: every label")
+                + "), and those labels alone decide each item's given label.")
+        st.caption(("Rules: " + md(rules_path)) if rules_path else
                    "No rules file (set LABELWATCH_RULES or put rules.toml next to the store).")
         if not st.button("Run detection on the filtered events", key=f"{key}.go", type="primary",
                          icon=":material/play_arrow:"):
@@ -59,14 +66,86 @@ def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str)
                 return
             status.update(label=f"Stored {run_id}", state="complete")
     loaders.detection_runs.clear()
-    st.session_state.pop("suspects.run", None)  # the newest run is selected on the rerun
+    # Set, not dropped: a picker whose value is dropped keeps showing its old choice in the browser.
+    st.session_state[run_key] = run_id
     st.rerun()
 
 
-def send_to_review(src: loaders.Source, run_id: str, filters: dict, *, cluster_id: str | None,
-                   note: str | None) -> int:
-    """Save every suspect matching ``filters`` as a review request by the current user; return how many."""
-    store = app_store.open_store(src.path)
-    item_ids = detection_queries.suspect_item_ids(store, run_id, **filters)
-    return detection_queries.request_review(store, item_ids, run_id=run_id, cluster_id=cluster_id,
-                                            requested_by=identity.user_name(), note=note)
+def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: dict, total: int,
+               selected: list[str], what: str, cluster_id: str | None, key: str) -> None:
+    """Send the selected rows, or after a confirmation every matching item, to review.
+
+    Parameters
+    ----------
+    src : Source
+        The store.
+    run_id : str
+        The run the items come from.
+    flt : EventFilter
+        The global filters (only items in view are sent).
+    filters : dict
+        The page's own filters (``analytics.store.detection.suspects_page``).
+    total : int
+        How many items match ``filters`` in view.
+    selected : list of str
+        Item ids picked in the table.
+    what : str
+        The matching items in words, e.g. "likely mislabeled items (source = fax)".
+    cluster_id : str, optional
+        Kept with the requests.
+    key : str
+        Prefix of the widget keys.
+    """
+    st.markdown("**Send to review**")
+    note = st.text_input("Note for the reviewers (optional)", key=f"{key}.note")
+    pending, outcome = f"{key}.pending", f"{key}.outcome"
+    # what a confirmation is for: it lapses when the run, a filter or the set of items changes
+    scope = (run_id, flt, tuple(sorted(filters.items())), total)
+    if st.button(f"Send the picked rows ({len(selected):,})", key=f"{key}.selected", disabled=not selected,
+                 icon=":material/send:", width="stretch",
+                 help="Pick rows in the table (their left edge) to choose items by hand."):
+        st.session_state.pop(pending, None)
+        st.session_state[outcome] = (_send(src, run_id, selected, cluster_id=cluster_id, note=note),
+                                     len(selected))
+    if st.button(f"Send all {total:,} matching items…", key=f"{key}.all", disabled=total == 0,
+                 icon=":material/forward_to_inbox:", width="stretch"):
+        st.session_state[pending] = scope
+        st.session_state.pop(outcome, None)
+    if outcome in st.session_state:
+        _report(*st.session_state.pop(outcome))
+    if st.session_state.get(pending) != scope:
+        return
+    with st.container(border=True, key=f"{key}-confirm"):
+        st.warning(md(f"Send all {total:,} {what} to review?"), icon=":material/help:")
+        yes, no = st.columns(2)
+        if yes.button(f"Yes, send {total:,} items", key=f"{key}.confirm", type="primary"):
+            item_ids = detection_queries.suspect_item_ids(app_store.open_store(src.path), run_id, flt=flt,
+                                                          **filters)
+            st.session_state[outcome] = (_send(src, run_id, item_ids, cluster_id=cluster_id, note=note),
+                                         len(item_ids))
+        if no.button("Cancel", key=f"{key}.cancel") or outcome in st.session_state:
+            st.session_state.pop(pending, None)
+            st.rerun()  # the question goes away; the outcome, if any, shows on the next run
+
+
+def _send(src: loaders.Source, run_id: str, item_ids: list[str], *, cluster_id: str | None,
+          note: str) -> int:
+    """Save ``item_ids`` as review requests by the current user; return how many were new."""
+    return detection_queries.request_review(app_store.open_store(src.path), item_ids, run_id=run_id,
+                                            cluster_id=cluster_id, requested_by=identity.user_name(),
+                                            note=note or None)
+
+
+def _report(added: int, asked: int) -> None:
+    """Say what a send did: only new requests are a success."""
+    if added == 0:
+        st.info(f"Nothing added: all {_items(asked)} were already in the review requests of this run.",
+                icon=":material/info:")
+    elif added < asked:
+        st.success(f"{_items(added)} added to the review requests; {asked - added:,} were already there.")
+    else:
+        st.success(f"{_items(added)} added to the review requests.")
+
+
+def _items(n: int) -> str:
+    return "1 item" if n == 1 else f"{n:,} items"

@@ -2,9 +2,10 @@
 
 A run (``detection_runs``) keeps its parameters (the model's provenance and cross-validated quality, the
 filter it ran on, the weights) so results are reproducible and comparable; ``suspects`` holds one row per
-item scored (rank, score, flagged, the evidence in words, every signal as JSON), ``suspect_clusters`` the
-run's mislabeling patterns and ``run_annotators`` the annotators' reliability at the time of the run.
-Reads of a run never touch ``label_events`` except for the one item a user drills into.
+item scored (status, rank within it, score, the evidence in words, every signal as JSON),
+``suspect_clusters`` the run's mislabeling patterns and ``run_annotators`` the annotators' reliability at
+the time of the run. Reads of a run count only its items in view under the global filter (``_in_view``):
+without a filter they never touch the label events; with one, they read them through ``events_cte``.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics.detection import MISLABELED, NO_CONSENSUS, STATUSES
 from analytics.schema import EventFilter
 from analytics.store.connection import Store
 from analytics.store.consensus import CodedRatings, coded_ratings
+from analytics.store.filters import event_condition, events_cte
 
 #: The signals kept as JSON per suspect (columns of ``analytics.detection.Detection.items``).
 SIGNAL_COLUMNS = (
-    "consensus_label", "n_ratings", "votes_given", "votes_suggested", "annotator_prob", "model_prob",
-    "model_suggested_prob", "model_top", "cleanlab_issue", "label_quality", "neighbour_share", "neighbours",
-    "rules",
+    "consensus_label", "suggested_prob", "signals_agreeing", "signals_available", "n_ratings", "votes_given",
+    "votes_suggested", "annotator_prob", "model_prob", "model_suggested_prob", "model_top", "cleanlab_issue",
+    "label_quality", "neighbour_share", "neighbours", "rules",
 )
 
 
@@ -116,8 +119,8 @@ def save_run(store: Store, detection, *, clusters=None, created_by: str, flt: Ev
         params["clusters"] = clusters.params
     model = detection.model.model if detection.model is not None else None
     rows = pa.Table.from_pandas(
-        frame[["item_id", "given_label", "suggested_label", "score", "rank", "flagged", "explanation",
-               "cluster_id", *SIGNAL_COLUMNS]].astype({"cluster_id": "string"}),
+        frame[["item_id", "given_label", "suggested_label", "score", "rank", "flagged", "status",
+               "explanation", "cluster_id", *SIGNAL_COLUMNS]].astype({"cluster_id": "string"}),
         preserve_index=False,
     )
     signals = ", ".join(name + " := " + name for name in SIGNAL_COLUMNS)
@@ -127,8 +130,10 @@ def save_run(store: Store, detection, *, clusters=None, created_by: str, flt: Ev
         cur.register("lw_run_rows", rows)
         cur.execute(
             "INSERT INTO suspects (run_id, item_id, given_label, suggested_label, score, signals, "
-            "cluster_id, rank, flagged, explanation) SELECT ?, item_id, given_label, suggested_label, score, "
-            "to_json(struct_pack(" + signals + ")), cluster_id, rank, flagged, explanation FROM lw_run_rows",
+            "cluster_id, rank, flagged, explanation, status) SELECT ?, item_id, given_label, "
+            "suggested_label, score, to_json(struct_pack(" + signals + ")), cluster_id, rank, flagged, "
+            "explanation, status "
+            "FROM lw_run_rows",
             [run_id],
         )
         cur.unregister("lw_run_rows")
@@ -193,13 +198,21 @@ def _number(value) -> float | None:
 def runs(store: Store) -> pd.DataFrame:
     """Every detection run, newest first.
 
-    Columns ``run_id, created_at, created_by, model_version, items, flagged``.
+    Columns ``run_id, created_at, created_by, model_version, filter`` (the filter it ran on, as a dict),
+    ``items``, ``flagged`` (likely mislabeled) and ``no_consensus`` (needing adjudication).
     """
-    return store.query(
-        "SELECT r.run_id, r.created_at, r.created_by, r.model_version, count(s.item_id) AS items, "
-        "count(*) FILTER (WHERE s.flagged) AS flagged FROM detection_runs r "
-        "LEFT JOIN suspects s USING (run_id) GROUP BY ALL ORDER BY r.created_at DESC, r.run_id DESC"
+    # counted per run first: grouping the joined rows by the runs' columns would read each run's JSON
+    # parameters once per suspect (1.5 s at a million)
+    frame = store.query(
+        "SELECT r.run_id, r.created_at, r.created_by, r.model_version, "
+        "coalesce(r.params->>'filter', '{}') AS filter, coalesce(s.items, 0) AS items, "
+        "coalesce(s.flagged, 0) AS flagged, coalesce(s.no_consensus, 0) AS no_consensus "
+        "FROM detection_runs r LEFT JOIN (SELECT run_id, count(*) AS items, "
+        "count(*) FILTER (WHERE status = ?) AS flagged, count(*) FILTER (WHERE status = ?) AS no_consensus "
+        "FROM suspects GROUP BY run_id) s USING (run_id) ORDER BY r.created_at DESC, r.run_id DESC",
+        [MISLABELED, NO_CONSENSUS],
     )
+    return frame.assign(filter=[json.loads(text) for text in frame["filter"]])
 
 
 def runs_version(store: Store) -> tuple:
@@ -214,15 +227,32 @@ def run_params(store: Store, run_id: str) -> dict:
     return json.loads(value) if value else {}
 
 
-def _suspect_condition(run_id: str, *, flagged_only: bool = True, cluster_id: str | None = None,
+def _in_view(flt: EventFilter | None, column: str = "s.item_id") -> tuple[str, list, str]:
+    """``(with_clause, params, condition on column)``: the run's items in view under ``flt``.
+
+    An item is in view when at least one of its label events passes the filter, the rule the Monitor
+    pages count items by; the events are read through ``events_cte``. An empty filter puts every item of
+    the run in view without reading the events (a run scores only items that have events), which keeps a
+    run of millions of items one scan away.
+    """
+    if column not in ("s.item_id", "item_id"):
+        raise ValueError(f"unknown column {column!r}")
+    cte, params = events_cte(flt)
+    if flt is None or flt.is_empty():
+        return cte, params, "TRUE"
+    return cte, params, column + " IN (SELECT item_id FROM ev)"
+
+
+def _suspect_condition(run_id: str, *, status: str | None = MISLABELED, cluster_id: str | None = None,
                        given_label: str | None = None, suggested_label: str | None = None,
-                       min_score: float = 0.0, dataset: str | None = None, attribute: str | None = None,
-                       attribute_value: str | None = None,
-                       item_ids: list[str] | None = None) -> tuple[str, list]:
-    """WHERE clause over ``suspects s`` for the Suspects page's filters; every value a parameter."""
+                       min_score: float | None = None, item_ids: list[str] | None = None) -> tuple[str, list]:
+    """WHERE clause over ``suspects s`` for the Suspects page's own controls; every value a parameter."""
     clauses, params = ["s.run_id = ?"], [run_id]
-    if flagged_only:
-        clauses.append("s.flagged")
+    if status is not None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; use one of {', '.join(STATUSES)} or None")
+        clauses.append("s.status = ?")
+        params.append(status)
     if cluster_id is not None:
         clauses.append("s.cluster_id = ?")
         params.append(cluster_id)
@@ -232,63 +262,121 @@ def _suspect_condition(run_id: str, *, flagged_only: bool = True, cluster_id: st
     if suggested_label is not None:
         clauses.append("s.suggested_label = ?")
         params.append(suggested_label)
-    if min_score > 0:
+    if min_score is not None:
         clauses.append("s.score >= ?")
         params.append(float(min_score))
-    if dataset:
-        clauses.append("s.item_id IN (SELECT item_id FROM items WHERE dataset = ?)")
-        params.append(dataset)
-    if attribute and attribute_value is not None:
-        clauses.append("s.item_id IN (SELECT item_id FROM item_attributes WHERE key = ? AND value = ?)")
-        params += [attribute, attribute_value]
     if item_ids is not None:
         clauses.append("list_contains(?, s.item_id)")
         params.append([str(i) for i in item_ids])
     return " AND ".join(clauses), params
 
 
-def suspects_page(store: Store, run_id: str, *, limit: int | None = 50, offset: int = 0,
-                  **filters) -> tuple[pd.DataFrame, int]:
-    """One page of a run's suspects (``limit`` None: all of them), most suspicious first, and how many
-    match in all.
+def suspects_page(store: Store, run_id: str, *, flt: EventFilter | None = None, limit: int | None = 50,
+                  offset: int = 0, with_total: bool = True, **filters) -> tuple[pd.DataFrame, int | None]:
+    """One page of a run's items in view (``limit`` None: all of them), by status, strongest evidence
+    first, and how many match in all.
 
-    ``filters``: ``flagged_only`` (default True), ``cluster_id``, ``given_label``, ``suggested_label``,
-    ``min_score``, ``dataset``, ``attribute`` with ``attribute_value`` (a slice), ``item_ids``.
+    Parameters
+    ----------
+    store : Store
+        The store.
+    run_id : str
+        The run.
+    flt : EventFilter, optional
+        The global filter: only items in view count (``_in_view``).
+    limit, offset : int
+        The page.
+    with_total : bool
+        Also count every match (a second query); False returns None as the count.
+    **filters
+        ``status`` (``"mislabeled"``, the default, ``"no_consensus"``, ``"ok"``, or None for all),
+        ``cluster_id``, ``given_label``, ``suggested_label``, ``min_score``, ``item_ids``.
 
     Returns
     -------
-    (DataFrame, int)
-        Columns ``rank, item_id, score, given_label, suggested_label, cluster_id, explanation``, and the
-        number of matching suspects.
+    (DataFrame, int or None)
+        Columns ``rank, item_id, status, score, given_label, suggested_label, agreeing, available,
+        cluster_id, explanation`` (``agreeing`` of ``available`` independent signals pick the suggested
+        label), and the number of matching items.
     """
-    condition, params = _suspect_condition(run_id, **filters)
-    cur = store.cursor()
-    total = cur.execute("SELECT count(*) FROM suspects s WHERE " + condition, params).fetchone()[0]
+    cte, view_params, where, params = _where(run_id, flt, filters)
     page = store.query(
-        "SELECT s.rank, s.item_id, s.score, s.given_label, s.suggested_label, s.cluster_id, s.explanation "
-        "FROM suspects s WHERE " + condition + " ORDER BY s.rank"
-        + ("" if limit is None else " LIMIT ?") + " OFFSET ?",
-        [*params, *([] if limit is None else [int(limit)]), int(offset)],
+        cte + "SELECT p.rank, p.item_id, p.status, p.score, p.given_label, p.suggested_label, "
+        "(p.signals->>'signals_agreeing')::INTEGER AS agreeing, "
+        "(p.signals->>'signals_available')::INTEGER AS available, p.cluster_id, p.explanation FROM ("
+        "SELECT s.rank, s.item_id, s.status, s.score, s.given_label, s.suggested_label, s.signals, "
+        "s.cluster_id, s.explanation FROM suspects s WHERE " + where
+        + " ORDER BY list_position(?, s.status), s.rank" + ("" if limit is None else " LIMIT ?")
+        + " OFFSET ?) p ORDER BY list_position(?, p.status), p.rank",
+        [*view_params, *params, list(STATUSES), *([] if limit is None else [int(limit)]), int(offset),
+         list(STATUSES)],
     )
-    return page, int(total)
+    total = None
+    if with_total:
+        total = int(store.scalar(cte + "SELECT count(*) FROM suspects s WHERE " + where,
+                                 [*view_params, *params]))
+    return page, total
 
 
-def suspect_item_ids(store: Store, run_id: str, **filters) -> list[str]:
-    """Every item id matching ``suspects_page``'s filters (for sending a whole selection to review)."""
+def _where(run_id: str, flt: EventFilter | None, filters: dict) -> tuple[str, list, str, list]:
+    cte, view_params, view = _in_view(flt)
     condition, params = _suspect_condition(run_id, **filters)
-    return store.query("SELECT s.item_id FROM suspects s WHERE " + condition + " ORDER BY s.rank",
-                       params)["item_id"].tolist()
+    return cte, view_params, condition + " AND " + view, params
+
+
+def suspect_item_ids(store: Store, run_id: str, *, flt: EventFilter | None = None, **filters) -> list[str]:
+    """Every item id matching ``suspects_page``'s filters (for sending a whole selection to review)."""
+    cte, view_params, where, params = _where(run_id, flt, filters)
+    return store.query(cte + "SELECT s.item_id FROM suspects s WHERE " + where + " ORDER BY s.rank",
+                       [*view_params, *params])["item_id"].tolist()
+
+
+def view_counts(store: Store, run_id: str, flt: EventFilter | None = None) -> pd.DataFrame:
+    """The run's items in view, counted by status and cluster, with what their gold labels say.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    run_id : str
+        The run.
+    flt : EventFilter, optional
+        The global filter (``_in_view``).
+
+    Returns
+    -------
+    DataFrame
+        One row per (status, cluster) with items in view: ``status, cluster_id, items, score_sum,
+        score_min, score_max`` and, of those items with a gold label (``gold_labels``; an item whose gold
+        rows disagree accepts any of them), ``gold_items``, ``gold_given_wrong`` (a given label the gold
+        does not accept) and ``gold_suggested_right`` (a suggestion it accepts). One scan of the run,
+        every count in SQL.
+    """
+    cte, view_params, view = _in_view(flt)
+    return store.query(
+        cte + ", gold AS (SELECT item_id, list(DISTINCT label) AS gold FROM gold_labels GROUP BY ALL) "
+        "SELECT s.status, s.cluster_id, count(*) AS items, sum(s.score) AS score_sum, "
+        "min(s.score) AS score_min, max(s.score) AS score_max, "
+        "count(g.gold) AS gold_items, "
+        "count(*) FILTER (WHERE NOT list_contains(g.gold, s.given_label)) AS gold_given_wrong, "
+        "count(*) FILTER (WHERE list_contains(g.gold, s.suggested_label)) AS gold_suggested_right "
+        "FROM suspects s LEFT JOIN gold g USING (item_id) WHERE s.run_id = ? AND " + view
+        + " GROUP BY ALL ORDER BY ALL",
+        [*view_params, run_id],
+    )
 
 
 def run_overview(store: Store, run_id: str) -> dict:
-    """Counts of a run: items scored, flagged, flagged by cleanlab / the model, mean score of the flagged."""
+    """Counts of a whole run: items scored, flagged (likely mislabeled), without consensus, flagged by
+    cleanlab, and the mean score of the flagged (log10 odds)."""
     row = store.cursor().execute(
-        "SELECT count(*), count(*) FILTER (WHERE flagged), "
-        "count(*) FILTER (WHERE (signals->>'cleanlab_issue')::BOOLEAN), avg(score) FILTER (WHERE flagged) "
+        "SELECT count(*), count(*) FILTER (WHERE status = ?), count(*) FILTER (WHERE status = ?), "
+        "count(*) FILTER (WHERE (signals->>'cleanlab_issue')::BOOLEAN), avg(score) FILTER (WHERE status = ?) "
         "FROM suspects WHERE run_id = ?",
-        [run_id],
+        [MISLABELED, NO_CONSENSUS, MISLABELED, run_id],
     ).fetchone()
-    return {"items": row[0], "flagged": row[1], "cleanlab_issues": row[2], "mean_flagged_score": row[3]}
+    return {"items": row[0], "flagged": row[1], "no_consensus": row[2], "cleanlab_issues": row[3],
+            "mean_flagged_score": row[4]}
 
 
 def clusters(store: Store, run_id: str) -> pd.DataFrame:
@@ -302,8 +390,8 @@ def clusters(store: Store, run_id: str) -> pd.DataFrame:
 def item_signals(store: Store, run_id: str, item_id: str) -> dict | None:
     """One item's row of a run, with its signals decoded; None when the run did not score it."""
     frame = store.query(
-        "SELECT item_id, given_label, suggested_label, score, rank, flagged, cluster_id, explanation, "
-        "signals FROM suspects WHERE run_id = ? AND item_id = ?",
+        "SELECT item_id, given_label, suggested_label, score, rank, flagged, status, cluster_id, "
+        "explanation, signals FROM suspects WHERE run_id = ? AND item_id = ?",
         [run_id, item_id],
     )
     if frame.empty:
@@ -313,26 +401,30 @@ def item_signals(store: Store, run_id: str, item_id: str) -> dict | None:
     return row
 
 
-def item_events(store: Store, item_id: str, run_id: str | None = None) -> pd.DataFrame:
+def item_events(store: Store, item_id: str, run_id: str | None = None,
+                flt: EventFilter | None = None) -> pd.DataFrame:
     """Every label event of one item, oldest first, with the annotator's cohort and run-time reliability.
 
     Columns ``event_id, labeled_at, annotator_id, cohort, label, guideline_version, confidence, duration_s,
-    campaign_id, batch_id, skill`` (``skill``: Dawid–Skene expected accuracy in ``run_id``, if given).
+    campaign_id, batch_id, skill`` (``skill``: Dawid–Skene expected accuracy in ``run_id``, if given) and
+    ``in_filter`` (the event passes ``flt``; all True without one).
     """
+    cte, params = events_cte(None)
+    condition, condition_params = event_condition(flt)
     return store.query(
-        "SELECT e.event_id, e.labeled_at, e.annotator_id, a.cohort, e.label, e.guideline_version, "
-        "e.confidence, e.duration_s, e.campaign_id, e.batch_id, ra.skill FROM label_events e "
-        "LEFT JOIN annotators a USING (annotator_id) "
+        cte + "SELECT e.event_id, e.labeled_at, e.annotator_id, a.cohort, e.label, e.guideline_version, "
+        "e.confidence, e.duration_s, e.campaign_id, e.batch_id, ra.skill, (" + condition + ") AS in_filter "
+        "FROM ev e LEFT JOIN annotators a USING (annotator_id) "
         "LEFT JOIN run_annotators ra ON ra.annotator_id = e.annotator_id AND ra.run_id = ? "
         "WHERE e.item_id = ? ORDER BY e.labeled_at, e.event_id",
-        [run_id, item_id],
+        [*params, *condition_params, run_id, item_id],
     )
 
 
 def item_neighbours(store: Store, run_id: str, item_ids: list[str]) -> pd.DataFrame:
-    """The given and suggested labels and scores of some items in a run, in the order asked."""
+    """The given and suggested labels, scores and statuses of some items in a run, in the order asked."""
     return store.query(
-        "SELECT w.i AS position, s.item_id, s.given_label, s.suggested_label, s.score, s.flagged "
+        "SELECT w.i AS position, s.item_id, s.given_label, s.suggested_label, s.score, s.status "
         "FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS w(item_id, i) JOIN suspects s USING (item_id) "
         "WHERE s.run_id = ? ORDER BY w.i",
         [[str(i) for i in item_ids], run_id],
@@ -435,17 +527,19 @@ class SuspectContext:
     slice_sizes: pd.DataFrame  # key, value, items (over every item of the store)
 
 
-def suspect_context(store: Store, item_ids: list[str]) -> SuspectContext:
-    """The label events and slice attributes of some items, and the size of every slice."""
+def suspect_context(store: Store, item_ids: list[str], flt: EventFilter | None = None) -> SuspectContext:
+    """The label events (of those passing ``flt``) and slice attributes of some items, and the size of
+    every slice."""
     wanted = pa.table({"item_id": pa.array([str(i) for i in item_ids], type=pa.string())})
+    cte, params = events_cte(flt)
     cur = store.cursor()
     try:
         cur.register("lw_context_items", wanted)
-        events = cur.sql(
-            "SELECT e.item_id, e.annotator_id, e.label, e.labeled_at, e.guideline_version, "
-            "coalesce(a.cohort, 'unknown') AS cohort FROM label_events e "
+        events = cur.execute(
+            cte + "SELECT e.item_id, e.annotator_id, e.label, e.labeled_at, e.guideline_version, "
+            "coalesce(a.cohort, 'unknown') AS cohort FROM ev e "
             "SEMI JOIN lw_context_items USING (item_id) LEFT JOIN annotators a USING (annotator_id) "
-            "ORDER BY e.item_id, e.labeled_at, e.event_id"
+            "ORDER BY e.item_id, e.labeled_at, e.event_id", params
         ).df()
         attributes = cur.sql(
             "SELECT item_id, key, value FROM item_attributes SEMI JOIN lw_context_items USING (item_id) "
@@ -459,17 +553,20 @@ def suspect_context(store: Store, item_ids: list[str]) -> SuspectContext:
     return SuspectContext(events, attributes, sizes)
 
 
-def compare_runs(store: Store, run_id: str, previous_id: str) -> dict:
-    """How two runs' flags differ: flagged in both, only in ``run_id`` (new), only in ``previous_id`` (gone).
+def compare_runs(store: Store, run_id: str, previous_id: str, flt: EventFilter | None = None) -> dict:
+    """How two runs' flags (likely mislabeled) differ on the items in view under ``flt``: flagged in both,
+    only in ``run_id`` (new), only in ``previous_id`` (gone).
 
     Items are matched by id; an item scored by one run only counts as not flagged by the other.
     """
+    cte, view_params, view = _in_view(flt, column="item_id")
     row = store.cursor().execute(
-        "SELECT count(*) FILTER (WHERE a.flagged AND b.flagged), "
+        cte + "SELECT count(*) FILTER (WHERE a.flagged AND b.flagged), "
         "count(*) FILTER (WHERE a.flagged AND NOT coalesce(b.flagged, FALSE)), "
         "count(*) FILTER (WHERE b.flagged AND NOT coalesce(a.flagged, FALSE)) "
-        "FROM (SELECT item_id, flagged FROM suspects WHERE run_id = ?) a "
-        "FULL JOIN (SELECT item_id, flagged FROM suspects WHERE run_id = ?) b USING (item_id)",
-        [run_id, previous_id],
+        "FROM (SELECT item_id, status = ? AS flagged FROM suspects WHERE run_id = ?) a "
+        "FULL JOIN (SELECT item_id, status = ? AS flagged FROM suspects WHERE run_id = ?) b USING (item_id) "
+        "WHERE " + view,
+        [*view_params, MISLABELED, run_id, MISLABELED, previous_id],
     ).fetchone()
     return {"both": row[0], "new": row[1], "gone": row[2]}

@@ -252,6 +252,22 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        6,
+        [
+            # What a run concludes about each item: 'mislabeled' (its annotators agree and the evidence
+            # favours another label), 'no_consensus' (no label holds a strict majority of its ratings: it
+            # needs adjudication) or 'ok'. The page filters and counts by it on runs of millions of items.
+            "ALTER TABLE suspects ADD COLUMN status VARCHAR",
+            # Runs stored before the column existed get the status their own stored signals imply (a
+            # derived column filled once, not a change to any recorded fact): their given label had a
+            # strict majority when it held more than half of the item's ratings.
+            """UPDATE suspects SET status = CASE
+                WHEN 2 * (signals->>'votes_given')::BIGINT <= (signals->>'n_ratings')::BIGINT
+                    THEN 'no_consensus'
+                WHEN flagged THEN 'mislabeled' ELSE 'ok' END""",
+        ],
+    ),
 ]
 
 #: The schema version this code expects.

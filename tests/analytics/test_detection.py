@@ -187,6 +187,62 @@ def test_score_items_uses_imported_predictions_and_leaves_unscored_items_to_the_
     assert result.params["model"]["model"] == "mine-v3"
 
 
+def test_items_without_a_strict_majority_have_no_given_label_and_need_adjudication():
+    # i1 2 of 3 and i5 3 of 5 hold a strict majority; i2 (1-1), i3 (1-1-1), i4 (2-2) and i6 (2 of 4)
+    # do not: none of them has a given label that could be wrong.
+    crowd = {"i1": ["x", "x", "y"], "i2": ["x", "y"], "i3": ["x", "y", "z"], "i4": ["x", "x", "y", "y"],
+             "i5": ["x", "x", "x", "y", "z"], "i6": ["y", "y", "x", "z"], "i7": ["z", "z", "z"]}
+    item, annotator, label, items, annotators, classes = _crowd(crowd)
+    result = detection.score_items(item, annotator, label, items=items, annotators=annotators,
+                                   classes=classes)
+    frame = result.items.set_index("item_id")
+    open_items = ["i2", "i3", "i4", "i6"]
+    assert set(frame.index[frame["status"] == detection.NO_CONSENSUS]) == set(open_items)
+    assert frame.loc[open_items, "given_label"].isna().all()
+    assert frame.loc[open_items, "votes_given"].isna().all() and not frame.loc[open_items, "flagged"].any()
+    assert frame.loc[["i1", "i5", "i7"], "given_label"].tolist() == ["x", "x", "z"]
+    assert frame.loc["i6", "explanation"].startswith("no majority among 4 annotators: 'y' ×2, 'x' ×1, 'z' ×1")
+    assert frame.loc["i4", "explanation"].startswith("no majority among 4 annotators: 'x' ×2, 'y' ×2")
+    # every item without consensus gets a suggestion, ranked within its own queue
+    assert frame.loc[open_items, "suggested_label"].notna().all()
+    assert sorted(frame.loc[open_items, "rank"]) == [1, 2, 3, 4]
+    votes = np.array([[2, 1, 0], [2, 2, 0], [0, 0, 0]])
+    assert detection.has_consensus(votes).tolist() == [True, False, False]
+
+
+def test_log_posterior_is_dawid_skenes_posterior_without_rounding_away_the_tail():
+    rng = np.random.default_rng(0)
+    n, m, k = 400, 12, 4
+    truth = rng.integers(0, k, n)
+    rows = [(i, a, truth[i] if rng.random() < 0.75 else rng.integers(0, k))
+            for i in range(n) for a in rng.choice(m, 3, replace=False)]
+    item, annotator, label = (np.array(c) for c in zip(*rows, strict=True))
+    from analytics.consensus import DawidSkene
+
+    fit = DawidSkene().fit_codes(item, annotator, label)
+    logs = detection.log_posterior(fit, item, annotator, label, n)
+    assert np.allclose(np.exp(logs), fit.probas_.to_numpy(), atol=1e-12)
+    # 40 unanimous expert ratings: the probability of any other class rounds to 0, its log does not
+    many = detection.log_posterior(fit, np.zeros(40, int), np.arange(40) % m, np.zeros(40, int), 1)
+    assert np.isfinite(many).all() and np.exp(many[0, 1:]).max() < 1e-30
+
+
+def test_suspect_scores_are_log_odds_that_keep_ranking_past_saturation():
+    # P(given) = 0.1: log10(0.9 / 0.1) = 0.954; a rule hit at weight 0.5 halves P(right) (0.05 → odds 19)
+    logs = np.log([[0.1, 0.9], [0.1, 0.9]])
+    assert detection.suspect_scores([0, 0], logs).tolist() == pytest.approx([np.log10(9)] * 2)
+    assert detection.suspect_scores([0], logs[:1], rule_hits=[1])[0] == pytest.approx(np.log10(0.95 / 0.05))
+    # log-posteriors of −50 and −60 for the given label: both probabilities round to exactly 1 − 0 in
+    # float64 (the old saturated score tied them), their odds keep them 10^4.3 apart
+    extreme = np.array([[-50.0, 0.0], [-60.0, 0.0]])
+    extreme -= np.logaddexp(extreme[:, :1], extreme[:, 1:])
+    scores = detection.suspect_scores([0, 0], extreme)
+    assert (1 - np.exp(extreme[:, 0]) == 1.0).all()
+    assert scores.tolist() == pytest.approx([50 / np.log(10), 60 / np.log(10)])
+    codes, odds = detection.suggestion_scores(np.log([[0.2, 0.8], [0.7, 0.3]]))
+    assert codes.tolist() == [1, 0] and odds.tolist() == pytest.approx([np.log10(4), np.log10(0.7 / 0.3)])
+
+
 # --- the demo: the combined score beats every single signal, and its consensus beats CROWDLAB --------------
 
 
@@ -204,17 +260,38 @@ def demo_run(demo_store_path):
 
 
 def test_on_the_demo_the_combined_score_beats_every_single_signal(demo_run):
+    # Ranked among the items with a consensus, the only ones with a given label that can be wrong.
     _, _, frame = demo_run
+    frame = frame[frame["status"] != detection.NO_CONSENSUS]
     wrong = (frame["given_label"] != frame["true_label"]).to_numpy()
     errors = int(wrong.sum())
-    assert 150 < errors < 250  # majority vote is wrong on about 10% of the 1,797 items
+    assert 50 < errors < 100  # majority vote is wrong on about 4% of the 1,560 items with a consensus
     cleanlab_rank = frame["cleanlab_issue"].astype(float) + (1 - frame["label_quality"]) / 2
     scores = {"combined": frame["score"], "model": 1 - frame["model_prob"], "cleanlab": cleanlab_rank,
               "annotators": 1 - frame["annotator_prob"], "neighbours": 1 - frame["neighbour_share"]}
     table = detection.ranking_quality(scores, wrong, ks=[errors]).set_index("signal")
     best_single = table.drop("combined")["precision"].max()
     assert table.loc["combined", "precision"] > best_single
-    assert table.loc["combined", "precision"] > 0.85
+    # measured: 0.84 (the run before log-odds and adjudication: 0.79 on the same items)
+    assert table.loc["combined", "precision"] > 0.8
+
+
+def test_on_the_demo_the_top_of_the_ranking_is_not_a_wall_of_ties(demo_run):
+    # The saturated probability tied the top ten at 1.00, all of them items whose "given" label had one
+    # vote of five: the log-odds rank them, and those items are a queue of their own.
+    _, result, frame = demo_run
+    flagged = frame[frame["status"] == detection.MISLABELED].sort_values("rank")
+    top = flagged["score"].head(20).to_numpy()
+    assert len(np.unique(top)) == 20 and (np.diff(top) < 0).all()
+    assert (flagged["votes_given"] * 2 > flagged["n_ratings"]).all()
+    # the score spreads over a range a floor can cut: no pile-up at one value
+    assert flagged["score"].max() - flagged["score"].min() > 3
+    assert (flagged["score"] > 0).all()
+    open_items = frame[frame["status"] == detection.NO_CONSENSUS]
+    assert len(open_items) > 100 and open_items["given_label"].isna().all()
+    # the suggestion for an item without consensus is right for nearly all of them
+    assert np.mean(open_items["suggested_label"] == open_items["true_label"]) > 0.95
+    assert result.params["statuses"] == frame["status"].value_counts().to_dict()
 
 
 def test_on_the_demo_the_combined_consensus_beats_crowdlab(demo_run):
@@ -226,22 +303,23 @@ def test_on_the_demo_the_combined_consensus_beats_crowdlab(demo_run):
     dense[r.item_codes, r.annotator_codes] = r.label_codes
     codes = {label: c for c, label in enumerate(r.classes)}
     labels = pd.DataFrame(dense)
-    given = frame.set_index("item_id").loc[r.items, "given_label"].map(codes).to_numpy()
-    model = detection.out_of_fold_probabilities(inputs.features, given, n_classes=len(r.classes))
+    votes = np.zeros((len(r.items), len(r.classes)))
+    np.add.at(votes, (r.item_codes, r.label_codes), 1)
+    majority = detection.majority_codes(votes)
+    model = detection.out_of_fold_probabilities(inputs.features, majority, n_classes=len(r.classes))
     crowdlab = get_label_quality_multiannotator(labels, model.pred_probs, verbose=False)
     truth = frame.set_index("item_id").loc[r.items, "true_label"].map(codes).to_numpy()
     crowdlab_accuracy = np.mean(crowdlab["label_quality"]["consensus_label"].to_numpy() == truth)
     ours = np.mean(frame["consensus_label"] == frame["true_label"])
-    majority = np.mean(frame["given_label"] == frame["true_label"])
     assert crowdlab_accuracy > 0.93  # as measured for the issue: CROWDLAB 0.96 on the demo
-    assert ours >= crowdlab_accuracy > majority
+    assert ours >= crowdlab_accuracy > np.mean(majority == truth)
 
 
 def test_the_explanations_of_a_run_are_explain_item_by_item():
     rng = np.random.default_rng(5)
     n, k = 300, 4
     votes = rng.integers(0, 3, (n, k)).astype(float)
-    given, suggested = rng.integers(0, k, n), rng.integers(0, k, n)
+    given, suggested = rng.integers(-1, k, n), rng.integers(0, k, n)  # −1: no consensus
     model = np.where(rng.random(n) < 0.3, np.nan, rng.random(n))
     near = np.where(rng.random((n, 1)) < 0.2, 0, rng.integers(0, 4, (n, k))).astype(float)
     rules = [["R1", "R7"] if i % 17 == 0 else [] for i in range(n)]
@@ -250,7 +328,8 @@ def test_the_explanations_of_a_run_are_explain_item_by_item():
     together = detection._explanations(names, given, suggested, votes=votes, annotator_prob=annotator,
                                        model_prob=model, neighbour_counts=near, rules=rules)
     one_by_one = [
-        detection.explain(classes=names, given=int(given[i]), suggested=int(suggested[i]), votes=votes[i],
+        detection.explain(classes=names, given=None if given[i] < 0 else int(given[i]),
+                          suggested=int(suggested[i]), votes=votes[i],
                           annotator_prob=float(annotator[i]),
                           model_prob=None if np.isnan(model[i]) else float(model[i]),
                           neighbour_counts=near[i] if near[i].sum() else None, rules=rules[i])

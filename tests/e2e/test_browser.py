@@ -134,29 +134,6 @@ def test_agreement_page_flags_the_demo_annotators_and_opens_one(page, server):
     screenshot(page, "agreement-annotator")
 
 
-def test_suspects_page_filters_by_a_clicked_cluster_and_opens_an_item(page, server):
-    _open(page, server)
-    _nav(page, "Suspects")
-    expect(page.get_by_text(re.compile(r"[\d,]+ of 1,797 items \([\d.]+%\) look mislabeled"))).to_be_visible()
-    expect(page.locator(CHART).first).to_be_visible()
-    expect(page.get_by_text("Every label this item received")).to_be_visible()
-    expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
-    expect(page.locator(ERRORS)).to_have_count(0)
-    screenshot(page, "suspects")
-    pages_before = page.get_by_text(re.compile(r"Page \(of [\d,]+; [\d,]+ suspects\)")).inner_text()
-    # plotly's drag layer takes the pointer: click where the bubble is, as a user does
-    box = page.locator(CHART).first.locator(".scatterlayer .point").first.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    wait_idle(page)
-    # the clicked cluster becomes the page's cluster filter: fewer suspects, its description shown
-    expect(page.get_by_text(re.compile(r"items in pattern .+, mean score"))).to_be_visible()
-    pages_after = page.get_by_text(re.compile(r"Page \(of [\d,]+; [\d,]+ suspects\)")).inner_text()
-    assert pages_after != pages_before
-    expect(page.locator(ERRORS)).to_have_count(0)
-    screenshot(page, "suspects-cluster")
-
-
 def test_drift_and_slices_name_the_injected_effects(page, server):
     _open(page, server)
     _nav(page, "Drift")

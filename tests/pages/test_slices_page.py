@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import slices
+from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import detection as detection_queries
 from analytics.store import slices as queries
@@ -70,10 +71,11 @@ def test_a_slice_opens_its_suspects(at, demo_store_path):
     assert not at.exception, [e.value for e in at.exception]
     with Store(demo_store_path) as store:
         run_id = detection_queries.runs(store)["run_id"].iloc[0]
-        fax = detection_queries.suspects_page(store, run_id, attribute="source", attribute_value="fax")[1]
+        fax = detection_queries.suspects_page(
+            store, run_id, flt=EventFilter(attribute="source", attribute_value="fax"))[1]
     assert at.session_state["filters.attribute"] == "source" and at.session_state["filters.value"] == "fax"
     label = at.number_input(key="suspects.page").label
-    assert label.endswith(f"; {fax:,} suspects)")
+    assert label.endswith(f"; {fax:,} items)")
 
 
 def test_a_store_without_attributes_explains_where_slices_come_from(monkeypatch, tmp_path):

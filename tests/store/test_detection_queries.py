@@ -4,6 +4,7 @@ imported predictions. The store is filled through the import path from small CSV
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 
 import numpy as np
@@ -72,13 +73,14 @@ def test_a_stored_run_reads_back_ranked_with_its_signals_and_params(store):
     assert runs[["run_id", "created_by", "items"]].values.tolist() == [[run_id, "tester", 4]]
     params = q.run_params(store, run_id)
     assert params["filter"] == {"dataset": "default"} and params["rules_file"] == "rules.toml"
-    assert params["given_label"] == "majority vote" and params["model"] is None
-    page, total = q.suspects_page(store, run_id, flagged_only=False, limit=2)
-    assert total == 4 and page["rank"].tolist() == [1, 2]
-    expected = result.items.sort_values("rank")
-    assert page["item_id"].tolist() == expected["item_id"].head(2).tolist()
-    second, _ = q.suspects_page(store, run_id, flagged_only=False, limit=2, offset=2)
-    assert second["rank"].tolist() == [3, 4]
+    assert params["given_label"] == "strict majority of the ratings" and params["score"] == "log10 odds"
+    assert params["model"] is None
+    page, total = q.suspects_page(store, run_id, status=None, limit=2)
+    # every status, in the run's own order: by status, then by rank within it
+    assert total == 4 and page["item_id"].tolist() == result.items["item_id"].head(2).tolist()
+    second, _ = q.suspects_page(store, run_id, status=None, limit=2, offset=2)
+    assert second["item_id"].tolist() == result.items["item_id"].tail(2).tolist()
+    assert set(page["status"]) | set(second["status"]) <= set(detection.STATUSES)
     signals = q.item_signals(store, run_id, "i4")
     assert signals["rules"] == ["R9"] and signals["votes_given"] == 3 and signals["n_ratings"] == 3
     assert signals["explanation"].endswith("rule R9")
@@ -88,17 +90,64 @@ def test_a_stored_run_reads_back_ranked_with_its_signals_and_params(store):
 
 
 def test_suspect_filters_narrow_the_page(store):
-    run_id = q.save_run(store, _run(store), created_by="t")
-    everything = q.suspects_page(store, run_id, flagged_only=False)[1]
-    by_slice, _ = q.suspects_page(store, run_id, flagged_only=False, attribute="source",
-                                  attribute_value="fax")
-    assert everything == 4 and sorted(by_slice["item_id"]) == ["i1", "i3"]
-    cats = q.suspects_page(store, run_id, flagged_only=False, given_label="cat")[0]
+    result = _run(store)
+    run_id = q.save_run(store, result, created_by="t")
+    everything = q.suspects_page(store, run_id, status=None)[1]
+    assert everything == 4
+    cats = q.suspects_page(store, run_id, status=None, given_label="cat")[0]
     assert sorted(cats["item_id"]) == ["i1", "i4"]
-    high = q.suspects_page(store, run_id, flagged_only=False, min_score=0.5)[0]
-    assert (high["score"] >= 0.5).all()
-    chosen = q.suspects_page(store, run_id, flagged_only=False, item_ids=["i2", "i9"])[0]
+    floor = float(result.items["score"].median())
+    high = q.suspects_page(store, run_id, status=None, min_score=floor)[0]
+    assert sorted(high["item_id"]) == sorted(result.items.loc[result.items["score"] >= floor, "item_id"])
+    chosen = q.suspects_page(store, run_id, status=None, item_ids=["i2", "i9"])[0]
     assert chosen["item_id"].tolist() == ["i2"]
+    with pytest.raises(ValueError, match="unknown status"):
+        q.suspects_page(store, run_id, status="flagged")
+
+
+def test_the_global_filter_puts_in_view_the_items_with_a_passing_label(store):
+    # i1 and i3 are fax items; a window of 2024-01-03 to 2024-01-05 holds one label of i1, i2 and i3 each
+    # but none of i4; a cohort nobody belongs to keeps nothing. Every read of the page counts the same items.
+    run_id = q.save_run(store, _run(store), created_by="t")
+    cases = [(EventFilter(attribute="source", attribute_value="fax"), ["i1", "i3"]),
+             (EventFilter(start=dt.date(2024, 1, 3), end=dt.date(2024, 1, 5)), ["i1", "i2", "i3"]),
+             (EventFilter(cohorts=("nobody",)), []), (EventFilter(), ["i1", "i2", "i3", "i4"])]
+    for flt, expected in cases:
+        page, total = q.suspects_page(store, run_id, flt=flt, status=None)
+        assert sorted(page["item_id"]) == expected and total == len(expected)
+        assert sorted(q.suspect_item_ids(store, run_id, flt=flt, status=None)) == expected
+        counts = q.view_counts(store, run_id, flt)
+        assert int(counts["items"].sum()) == len(expected)
+        flagged = set(page.loc[page["status"] == detection.MISLABELED, "item_id"])
+        assert q.compare_runs(store, run_id, run_id, flt) == {"both": len(flagged), "new": 0, "gone": 0}
+
+
+def test_view_counts_by_status_with_gold_worked_out_by_hand(store, tmp_path):
+    # Stored statuses set by hand: i1 flagged 'cat'→'dog', i3 flagged 'dog'→'cat', i2 no consensus
+    # suggesting 'dog', i4 holds 'cat'. Gold: i1 dog (flag right), i3 dog (flag wrong), i2 cat (suggestion
+    # wrong), i4 dog (a wrong given label the run missed). Precision 1 of 2, recall 1 of 2 (i1 caught,
+    # i4 missed), adjudication 0 of 1.
+    result = _run(store)
+    rows = result.items.set_index("item_id")
+    rows.loc[["i1", "i3"], "status"] = detection.MISLABELED
+    rows.loc["i2", "status"], rows.loc["i4", "status"] = detection.NO_CONSENSUS, detection.HOLDS
+    rows.loc["i2", "given_label"] = None
+    rows.loc[["i1", "i2", "i3", "i4"], "suggested_label"] = ["dog", "dog", "cat", "dog"]
+    rows.loc[["i1", "i3", "i2", "i4"], "score"] = [2.0, 1.0, 3.0, -4.0]
+    run_id = q.save_run(store, dataclasses.replace(result, items=rows.reset_index()), created_by="t")
+    (tmp_path / "gold.csv").write_text("item_id,label\ni1,dog\ni2,cat\ni3,dog\ni4,dog\n")
+    ingest.ingest(store, tmp_path / "gold.csv", kind="gold")
+    counts = q.view_counts(store, run_id).set_index("status")
+    assert counts.loc[detection.MISLABELED, ["items", "gold_items", "gold_given_wrong"]].tolist() == [2, 2, 1]
+    assert counts.loc[detection.MISLABELED, "score_sum"] == 3.0
+    view = suspects.run_view(q.view_counts(store, run_id))
+    assert (view.precision.k, view.precision.n) == (1, 2) and (view.recall.k, view.recall.n) == (1, 2)
+    assert (view.adjudication.k, view.adjudication.n) == (0, 1)
+    assert view.by_status == {detection.MISLABELED: 2, detection.NO_CONSENSUS: 1, detection.HOLDS: 1}
+    assert view.score_range[detection.MISLABELED] == (1.0, 2.0)
+    fax = suspects.run_view(q.view_counts(store, run_id, EventFilter(attribute="source",
+                                                                     attribute_value="fax")))
+    assert fax.items == 2 and (fax.precision.k, fax.precision.n) == (1, 2) and fax.recall.n == 1
 
 
 def test_review_requests_are_appended_once_per_item_and_run(store):
@@ -155,10 +204,12 @@ def test_two_runs_compare_by_their_flags(store):
     earlier = q.save_run(store, first, created_by="t")
     changed = first.items.copy()
     flipped = changed["item_id"] == "i2"
-    changed.loc[flipped, "flagged"] = ~changed.loc[flipped, "flagged"]
+    changed.loc[flipped, "status"] = changed.loc[flipped, "status"].map(
+        {detection.MISLABELED: detection.HOLDS, detection.HOLDS: detection.MISLABELED})
     later = q.save_run(store, dataclasses.replace(first, items=changed), created_by="t")
-    flagged_before = set(first.items.loc[first.items["flagged"], "item_id"])
-    flagged_after = set(changed.loc[changed["flagged"], "item_id"])
+    flagged_before = set(first.items.loc[first.items["status"] == detection.MISLABELED, "item_id"])
+    flagged_after = set(changed.loc[changed["status"] == detection.MISLABELED, "item_id"])
+    assert flagged_before != flagged_after
     assert q.compare_runs(store, later, earlier) == {
         "both": len(flagged_before & flagged_after), "new": len(flagged_after - flagged_before),
         "gone": len(flagged_before - flagged_after)}
@@ -167,5 +218,34 @@ def test_two_runs_compare_by_their_flags(store):
 
 def test_no_limit_reads_every_matching_suspect(store):
     run_id = q.save_run(store, _run(store), created_by="t")
-    everything, total = q.suspects_page(store, run_id, flagged_only=False, limit=None)
-    assert len(everything) == total == 4 and everything["rank"].tolist() == [1, 2, 3, 4]
+    everything, total = q.suspects_page(store, run_id, status=None, limit=None)
+    assert len(everything) == total == 4
+    assert everything["item_id"].tolist() == q.suspect_item_ids(store, run_id, status=None)
+
+
+def test_runs_stored_before_statuses_get_the_status_their_signals_imply(tmp_path):
+    # A store at schema version 3 with a run of the earlier build: i-a's "given" label had 1 of 5 votes
+    # (flagged then, no consensus now), i-b 3 of 4 and flagged, i-c 2 of 3 and not flagged, i-d 2 of 4.
+    import duckdb
+
+    from analytics.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+    for version, statements in MIGRATIONS:
+        if version > 3:
+            break
+        for statement in statements:
+            con.execute(statement)
+        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
+    for item, votes, ratings, flagged in [("i-a", 1, 5, True), ("i-b", 3, 4, True), ("i-c", 2, 3, False),
+                                          ("i-d", 2, 4, False)]:
+        con.execute("INSERT INTO suspects (run_id, item_id, score, signals, rank, flagged) "
+                    "VALUES ('old', ?, 0.9, ?, 1, ?)",
+                    [item, json.dumps({"votes_given": votes, "n_ratings": ratings}), flagged])
+    con.close()
+    with Store(path) as store:
+        statuses = store.query("SELECT item_id, status FROM suspects ORDER BY item_id")
+    assert statuses["status"].tolist() == [detection.NO_CONSENSUS, detection.MISLABELED, detection.HOLDS,
+                                           detection.NO_CONSENSUS]
