@@ -18,6 +18,29 @@ import duckdb
 
 from analytics.store.ratings import REPEATS_SQL
 
+#: Timestamps a reader can hold (pandas' nanosecond range is 1677-2262; Python's is years 1-9999). Imports
+#: reject anything outside a plausible window well inside this one; rows written before that check, or by
+#: hand, that fall outside it are left out of every read by the live_* views and counted on the Data page.
+READABLE_FROM = "1900-01-01"
+READABLE_UNTIL = "2200-01-01"
+
+_NOT_RETRACTED = "batch_id NOT IN (SELECT batch_id FROM batch_retractions)"
+_READABLE = "BETWEEN TIMESTAMP '" + READABLE_FROM + "' AND TIMESTAMP '" + READABLE_UNTIL + "'"
+
+#: What every read sees: the rows of batches that were not retracted, with readable timestamps. Views are
+#: bound when queried, so a column added to a table later shows through ``*``.
+LIVE_VIEWS = [
+    "CREATE VIEW live_label_events AS SELECT * FROM label_events WHERE " + _NOT_RETRACTED
+    + " AND labeled_at " + _READABLE,
+    "CREATE VIEW live_items AS SELECT * REPLACE (CASE WHEN created_at " + _READABLE
+    + " THEN created_at END AS created_at) FROM items WHERE " + _NOT_RETRACTED,
+    "CREATE VIEW live_item_attributes AS SELECT * FROM item_attributes WHERE " + _NOT_RETRACTED,
+    "CREATE VIEW live_gold_labels AS SELECT * FROM gold_labels WHERE " + _NOT_RETRACTED,
+    "CREATE VIEW live_predictions AS SELECT * FROM predictions WHERE " + _NOT_RETRACTED,
+    "CREATE VIEW live_guidelines AS SELECT * FROM guidelines WHERE " + _NOT_RETRACTED
+    + " AND effective_at " + _READABLE,
+]
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         1,
@@ -222,6 +245,21 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 requested_at TIMESTAMP NOT NULL,
                 note VARCHAR
             )""",
+        ],
+    ),
+    (
+        5,
+        [
+            # An import that should never have happened is retracted, not deleted: one row per retracted
+            # batch says who did it, when and why, and every read goes through the live_* views below,
+            # which leave the batch's rows out. Re-importing the file afterwards is a new batch.
+            """CREATE TABLE batch_retractions (
+                batch_id VARCHAR PRIMARY KEY,
+                retracted_by VARCHAR NOT NULL,
+                retracted_at TIMESTAMP NOT NULL,
+                reason VARCHAR NOT NULL
+            )""",
+            *LIVE_VIEWS,
         ],
     ),
 ]
