@@ -10,6 +10,8 @@ in ``analytics.ratings``). This module is the front door: everything the Agreeme
   to ``analytics.reliability``, which takes the store's SQL-aggregated count tables just the same (the
   ``*_from_counts`` functions) and adds confidence intervals (``agreement_estimates``).
 - Two annotators (Cohen's kappa, ``pairwise_kappa``) need who said what: ``analytics.cohen``.
+- Intervals over items *and* annotators (a panel drawn from a larger pool) need who said what too:
+  ``analytics.two_way.agreement_estimates_two_way``, re-exported here.
 
 No path builds an items × annotators matrix.
 
@@ -27,6 +29,7 @@ from scipy import stats
 from analytics.cohen import WEIGHTS, cohens_kappa, cohens_kappa_estimate, pairwise_kappa
 from analytics.ratings import LEVELS, label_counts, label_patterns, latest_ratings
 from analytics.reliability import (
+    INTERVALS,
     METRICS,
     AgreementEstimate,
     agreement_estimates,
@@ -35,9 +38,11 @@ from analytics.reliability import (
     krippendorff_alpha_from_counts,
     percent_agreement_from_counts,
 )
+from analytics.two_way import agreement_estimates_two_way
 
 __all__ = [
-    "LEVELS", "METRICS", "WEIGHTS", "AgreementEstimate", "agreement_estimates", "cohens_kappa",
+    "INTERVALS", "LEVELS", "METRICS", "WEIGHTS", "AgreementEstimate", "agreement_estimates",
+    "agreement_estimates_two_way", "cohens_kappa",
     "cohens_kappa_estimate", "fleiss_kappa", "fleiss_kappa_from_counts", "gwet_ac1", "gwet_ac1_from_counts",
     "krippendorff_alpha", "krippendorff_alpha_from_counts", "label_confusion", "label_confusion_from_counts",
     "label_counts", "latest_ratings", "pairwise_kappa", "percent_agreement", "percent_agreement_from_counts",

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from analytics import agreement, annotators, overview
+from analytics import agreement, annotators, overview, two_way
 from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as queries
+from analytics.store import consensus as consensus_queries
 from analytics.store import overview as overview_queries
 
 #: The chance-corrected coefficients the page leads with, in display order.
@@ -36,6 +37,14 @@ _FLAG_WORDS = (
 )
 #: Bootstrap replicates behind the dashboard's intervals (enough for a chart; reports may use 1000).
 N_BOOT = 200
+#: What the headline intervals can treat as drawn at random (``headline(resample=...)``).
+RESAMPLING = ("items", "items and annotators")
+#: Below this many annotators an interval over annotators falls well short of its level: in simulation a
+#: panel of 3 drawn from a population covered the population's alpha 70–90% of the time, a panel of 10
+#: about 95% (``bench/agreement_coverage.py``).
+FEW_ANNOTATORS = 10
+#: A cohort with fewer ratings of majority-comparable items is named, not compared.
+MIN_COHORT_ITEMS = 20
 #: Above ``EXACT_EVENT_LIMIT`` filtered events the page reads a sample of items holding about
 #: ``SAMPLE_EVENTS`` events: coefficients and rates stay unbiased (items are the sampling unit of every
 #: interval here), their intervals widen. The page's first render stays within a few seconds at 1e7 events.
@@ -50,13 +59,20 @@ def sample_modulus(events: int) -> int:
 
 @dataclass(frozen=True)
 class Headline:
-    """The headline coefficients of a filter, and of its last ``days`` days against the ``days`` before."""
+    """The headline coefficients of a filter, and of its last ``days`` days against the ``days`` before.
+
+    ``overall`` carries the interval asked for (``resample``: over items, or over items and annotators,
+    with the number of annotators in ``annotators``); ``current`` and ``previous`` always resample items,
+    as they compare the same annotators' work in two windows.
+    """
 
     overall: dict[str, agreement.AgreementEstimate]
     current: dict[str, agreement.AgreementEstimate]
     previous: dict[str, agreement.AgreementEstimate]
     days: int
     level: str
+    resample: str = "items"
+    annotators: int = 0
 
     def change(self, metric: str) -> float | None:
         now, before = self.current.get(metric), self.previous.get(metric)
@@ -74,12 +90,14 @@ def estimates_frame(
     n_boot: int = N_BOOT,
     random_state: int = 0,
 ) -> pd.DataFrame:
-    """Coefficients with intervals, long: ``[grp,] metric, value, ci_low, ci_high, n_items, n_ratings``.
+    """Coefficients with intervals, long: ``[grp,] metric, value, ci_low, ci_high, n_items, n_ratings,
+    n_pairable, note`` (``AgreementEstimate``'s fields: items rated 2+ times, why a value or interval is
+    missing).
 
     ``counts`` is a label-count table, optionally with a ``grp`` column (``label_counts(by=...)``): then
     one set of estimates per group, each bootstrapped with the same seed.
     """
-    columns = ["metric", "value", "ci_low", "ci_high", "n_items", "n_ratings"]
+    columns = ["metric", "value", "ci_low", "ci_high", "n_items", "n_ratings", "n_pairable", "note"]
     if counts.empty:
         return pd.DataFrame({c: [] for c in (["grp", *columns] if "grp" in counts else columns)})
     groups = counts.groupby("grp", sort=True) if "grp" in counts else [(None, counts)]
@@ -104,11 +122,17 @@ def headline(
     days: int = 30,
     n_boot: int = N_BOOT,
     sample_modulus: int = 1,
+    resample: str = "items",
 ) -> Headline:
     """Alpha, Fleiss' kappa and AC1 with bootstrap CIs: over ``flt``, and its last two ``days`` windows.
 
-    ``sample_modulus`` m > 1 reads a 1-in-m sample of items (``analytics.store.agreement``).
+    ``resample="items"`` gives BCa intervals over items (these annotators); ``"items and annotators"`` gives
+    the overall coefficients the crossed bootstrap of ``analytics.two_way`` (annotators drawn from a
+    population), which reads every rating of the filter once more. ``sample_modulus`` m > 1 reads a
+    1-in-m sample of items (``analytics.store.agreement``).
     """
+    if resample not in RESAMPLING:
+        raise ValueError(f"unknown resample {resample!r}; use one of {', '.join(RESAMPLING)}")
     flt = flt or EventFilter()
 
     def estimates(window: EventFilter) -> dict[str, agreement.AgreementEstimate]:
@@ -120,6 +144,19 @@ def headline(
         )
 
     overall = estimates(flt)
+    n_annotators = 0
+    if overall and resample == "items and annotators":
+        coded = consensus_queries.coded_ratings(store, flt, sample_modulus=sample_modulus)
+        n_annotators = len(coded.annotators)
+        ratings = pd.DataFrame({
+            "item_id": coded.item_codes, "annotator_id": coded.annotator_codes,
+            "label": pd.Categorical.from_codes(coded.label_codes, categories=coded.classes),
+        })
+        overall = two_way.agreement_estimates_two_way(
+            ratings, metrics=HEADLINE_METRICS, level=level, order=order, n_boot=n_boot, random_state=0
+        )
+        if n_annotators < FEW_ANNOTATORS:
+            overall = {metric: _few_annotators(found, n_annotators) for metric, found in overall.items()}
     last = overview_queries.totals(store, flt, approx_items=True)["last_at"]
     current = previous = {}
     if last is not None:
@@ -129,7 +166,15 @@ def headline(
         before_end = start - dt.timedelta(days=1)
         before_start = before_end - dt.timedelta(days=days - 1)
         previous = estimates(overview.window_filter(flt, before_start, before_end))
-    return Headline(overall=overall, current=current, previous=previous, days=days, level=level)
+    return Headline(overall=overall, current=current, previous=previous, days=days, level=level,
+                    resample=resample, annotators=n_annotators)
+
+
+def _few_annotators(estimate: agreement.AgreementEstimate, n: int) -> agreement.AgreementEstimate:
+    words = (f"Only {n} annotator{'s' if n != 1 else ''}: an interval over annotators cannot show how much "
+             "another panel would differ (in simulation, 3 annotators gave 70–90% coverage where 95% was "
+             "asked). Read it as the least uncertainty there is.")
+    return replace(estimate, note=" ".join(part for part in (estimate.note, words) if part))
 
 
 def reliability(
@@ -147,21 +192,49 @@ def reliability(
     return table, annotators.cohort_table(stats)
 
 
+def heatmap_annotators(table: pd.DataFrame, top: int) -> list:
+    """The annotators the pairs heatmap shows: every flagged one first (least reliable first), then the
+    busiest of the others, ``top`` in all (more when more than ``top`` are flagged).
+
+    The flagged annotators are the ones a lead needs to see against the others, and they are rarely the
+    busiest: a spammer's few dozen items would not make a top-30 by volume.
+    """
+    if table.empty:
+        return []
+    flagged = table[table["flags"].str.len() > 0]["annotator_id"].tolist()
+    others = table[table["flags"].str.len() == 0].sort_values(["items", "annotator_id"],
+                                                               ascending=[False, True])
+    return flagged + others["annotator_id"].head(max(0, top - len(flagged))).tolist()
+
+
 def verdict(head: Headline, table: pd.DataFrame, cohorts: pd.DataFrame) -> list[str]:
-    """The page's findings in words, most important first."""
+    """The page's findings in words, most important first.
+
+    Cohorts are compared only when their intervals support it: the least reliable cohort is named when its
+    interval of agreement with the majority lies wholly below that of another cohort (the one whose lower
+    bound is highest); a cohort with fewer than ``MIN_COHORT_ITEMS`` majority-comparable ratings is named as
+    too small to compare, so a handful of imported rows can never decide the sentence.
+    """
     alpha = head.overall.get("krippendorff_alpha")
     if alpha is None or math.isnan(alpha.value):
-        return ["Not enough items rated by two or more annotators to measure agreement."]
-    reading = (
-        "reliable (≥ 0.8)" if alpha.ci_low >= 0.8 else
-        "tentative at best (below 0.8)" if alpha.ci_low >= 0.667 else
-        "not reliable enough for conclusions (below 0.667)" if alpha.ci_high < 0.667 else
-        "around the 0.667 threshold for tentative conclusions"
-    )
-    lines = [
-        f"Krippendorff's alpha ({head.level}) is {alpha.value:.3f} "
-        f"(95% CI {alpha.ci_low:.3f}–{alpha.ci_high:.3f}, {alpha.n_items:,} items): {reading}."
-    ]
+        reason = alpha.note if alpha is not None and alpha.note else (
+            "Not enough items rated by two or more annotators to measure agreement.")
+        return [reason]
+    if math.isnan(alpha.ci_low):
+        lines = [f"Krippendorff's alpha ({head.level}) is {alpha.value:.3f} on {alpha.n_pairable:,} items "
+                 f"rated twice or more, without an interval. {alpha.note}".rstrip()]
+    else:
+        reading = (
+            "reliable (≥ 0.8)" if alpha.ci_low >= 0.8 else
+            "tentative at best (below 0.8)" if alpha.ci_low >= 0.667 else
+            "not reliable enough for conclusions (below 0.667)" if alpha.ci_high < 0.667 else
+            "around the 0.667 threshold for tentative conclusions"
+        )
+        lines = [
+            f"Krippendorff's alpha ({head.level}) is {alpha.value:.3f} "
+            f"(95% CI {alpha.ci_low:.3f}–{alpha.ci_high:.3f} over {alpha.resampled or 'items'}, "
+            f"{alpha.n_pairable:,} items rated twice or more): {reading}."
+        ]
     change = head.change("krippendorff_alpha")
     if change is not None:
         now, before = head.current["krippendorff_alpha"], head.previous["krippendorff_alpha"]
@@ -173,15 +246,33 @@ def verdict(head: Headline, table: pd.DataFrame, cohorts: pd.DataFrame) -> list[
             + (" (intervals do not overlap)." if separated else ", within noise (intervals overlap).")
         )
     for flag, one, many in _FLAG_WORDS:
-        names = [row.annotator_id for row in table.itertuples() if flag in row.flags]
+        names = table.loc[table["flags"].map(lambda found, flag=flag: flag in found), "annotator_id"].tolist()
         if names:
             shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             lines.append(f"{len(names)} " + (one if len(names) == 1 else many) + f": {shown}.")
+    lines.extend(_cohort_lines(cohorts))
+    return lines
+
+
+def _cohort_lines(cohorts: pd.DataFrame) -> list[str]:
     rated = cohorts[cohorts["loo_agreement"].notna()]  # a cohort with no comparable item has no rate
+    items = rated["loo_items"] if "loo_items" in rated else pd.Series(MIN_COHORT_ITEMS, index=rated.index)
+    small, rated = rated[items < MIN_COHORT_ITEMS], rated[items >= MIN_COHORT_ITEMS]
+    lines = []
     if len(rated) > 1:
-        worst, best = rated.iloc[0], rated.iloc[-1]
-        lines.append(
-            f"Least reliable cohort: {worst.cohort} ({worst.loo_agreement:.0%} agreement with the majority, "
-            f"against {best.loo_agreement:.0%} for {best.cohort})."
-        )
+        worst = rated.loc[rated["loo_agreement"].idxmin()]
+        best = rated.drop(index=worst.name).sort_values("loo_low").iloc[-1]
+        if worst.loo_high < best.loo_low:
+            lines.append(
+                f"Least reliable cohort: {worst.cohort} ({worst.loo_agreement:.0%} agreement with the "
+                f"majority, 95% CI {worst.loo_low:.0%}–{worst.loo_high:.0%}), against "
+                f"{best.loo_agreement:.0%} ({best.loo_low:.0%}–{best.loo_high:.0%}) for {best.cohort}."
+            )
+        else:
+            lines.append("No cohort agrees with the majority clearly less than another "
+                         "(95% intervals overlap).")
+    if len(small):
+        shown = ", ".join(f"{row.cohort} ({int(row.loo_items)})" for row in small.itertuples())
+        lines.append(f"Too few rated items to compare (fewer than {MIN_COHORT_ITEMS} with a majority): "
+                     f"{shown}.")
     return lines

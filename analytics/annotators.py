@@ -35,7 +35,7 @@ COLUMNS = (
     "annotator_id", "cohort", "events", "items", "loo_agreement", "loo_low", "loo_high", "loo_items",
     "agreement_with_others", "gold_accuracy", "gold_low", "gold_high", "gold_n", "retest_consistency",
     "retest_n", "first_half", "second_half", "change", "change_q", "below_peers_q", "ds_skill", "flags",
-    "first_at", "last_at",
+    "first_at", "last_at", "gold_correct", "retest_same",
 )
 
 
@@ -139,11 +139,13 @@ def reliability_table(
 
 
 def cohort_table(stats_frame: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
-    """Pooled reliability per cohort: ``cohort, annotators, items, loo_agreement, loo_low, loo_high,
-    gold_accuracy, gold_low, gold_high, gold_n``, least reliable first.
+    """Pooled reliability per cohort: ``cohort, annotators, items, loo_items, loo_agreement, loo_low,
+    loo_high, gold_accuracy, gold_low, gold_high, gold_n``, least reliable first.
 
-    Pooling sums the annotators' counts, so a cohort's rate weighs each rating equally; the interval treats
-    ratings as independent, which understates the spread between the cohort's annotators.
+    ``items`` counts the cohort's ratings, ``loo_items`` those of an item with a leave-one-out majority
+    (the rate's denominator). Pooling sums the annotators' counts, so a cohort's rate weighs each rating
+    equally; the interval treats ratings as independent, which understates the spread between the cohort's
+    annotators.
     """
     sums = stats_frame.groupby("cohort", sort=True).agg(
         annotators=("annotator_id", "count"), items=("items", "sum"), loo_agree=("loo_agree", "sum"),
@@ -155,8 +157,8 @@ def cohort_table(stats_frame: pd.DataFrame, *, confidence: float = 0.95) -> pd.D
     sums["gold_accuracy"] = success_rate(sums["gold_correct"], sums["gold_n"])
     sums["gold_low"], sums["gold_high"] = wilson_interval(sums["gold_correct"], sums["gold_n"],
                                                           confidence=confidence)
-    columns = ["cohort", "annotators", "items", "loo_agreement", "loo_low", "loo_high", "gold_accuracy",
-               "gold_low", "gold_high", "gold_n"]
+    columns = ["cohort", "annotators", "items", "loo_items", "loo_agreement", "loo_low", "loo_high",
+               "gold_accuracy", "gold_low", "gold_high", "gold_n"]
     return sums.sort_values("loo_agreement").reset_index(drop=True)[columns]
 
 

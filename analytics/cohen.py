@@ -19,6 +19,9 @@ from analytics.reliability import AgreementEstimate
 
 #: Weightings of Cohen's kappa.
 WEIGHTS = (None, "linear", "quadratic")
+#: Fewer shared items than this get no interval from ``cohens_kappa_estimate``: the normal approximation
+#: behind it does not hold, and on a handful of items it can even have width 0.
+MIN_INTERVAL_ITEMS = 10
 #: Columns of the per-pair contingency tables that ``pairwise_kappa_from_tables`` reads.
 TABLE_COLUMNS = ("annotator_a", "annotator_b", "label_a", "label_b", "n")
 
@@ -124,7 +127,9 @@ def cohens_kappa_estimate(events: pd.DataFrame, annotator_a, annotator_b, *, wei
     -------
     AgreementEstimate
         ``metric='cohens_kappa'``, ``level`` the weighting ('nominal', 'linear' or 'quadratic'), ``n_items``
-        the shared items.
+        the shared items. No interval (nan, ``method='none'``, a ``note`` saying why) with fewer than
+        ``MIN_INTERVAL_ITEMS`` shared items, or when the standard error is 0 (the two agree on every shared
+        item: the formula's variance vanishes, which is no certainty about the next items).
 
     Notes
     -----
@@ -144,12 +149,23 @@ def cohens_kappa_estimate(events: pd.DataFrame, annotator_a, annotator_b, *, wei
     codes_a, codes_b, labels = _pair_ratings(events, annotator_a, annotator_b)
     disagreement = _disagreement(labels, weights, order)
     kappa, std_error = _cohen(_cohen_table(codes_a, codes_b, len(labels)), disagreement)
-    half = stats.norm.ppf((1 + confidence) / 2) * std_error
+    n = len(codes_a)
+    low = high = np.nan
+    method, note = "none", ""
+    if n and np.isfinite(kappa) and n < MIN_INTERVAL_ITEMS:
+        note = (f"Only {n} shared item{'s' if n != 1 else ''}: the large-sample interval needs "
+                f"{MIN_INTERVAL_ITEMS} or more, so none is given.")
+    elif np.isfinite(kappa) and not std_error > 0:
+        note = (f"The two agree on all {n} shared items, so the large-sample standard error is 0; "
+                "that is no certainty, and no interval is given.")
+    elif np.isfinite(std_error):
+        half = stats.norm.ppf((1 + confidence) / 2) * std_error
+        low, high = max(kappa - half, -1.0), min(kappa + half, 1.0)
+        method = "normal, Fleiss, Cohen & Everitt (1969) SE"
     return AgreementEstimate(
-        metric="cohens_kappa", value=kappa, ci_low=max(kappa - half, -1.0) if np.isfinite(half) else np.nan,
-        ci_high=min(kappa + half, 1.0) if np.isfinite(half) else np.nan, std_error=std_error,
-        confidence=confidence, method="normal, Fleiss, Cohen & Everitt (1969) SE", n_items=len(codes_a),
-        n_ratings=2 * len(codes_a), level=weights or "nominal",
+        metric="cohens_kappa", value=kappa, ci_low=low, ci_high=high, std_error=std_error,
+        confidence=confidence, method=method, n_items=n, n_ratings=2 * n, level=weights or "nominal",
+        n_pairable=n, note=note,
     )
 
 

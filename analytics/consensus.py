@@ -22,13 +22,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["majority_vote", "DawidSkene"]
+__all__ = ["majority_vote", "DawidSkene", "ChanceCheck", "chance_check"]
 
 REQUIRED_COLUMNS = ("item_id", "annotator_id", "label")
 _REPEATED = ("latest", "all")
@@ -259,7 +260,12 @@ class DawidSkene:
     pooled_ : Series of bool
         True for annotators whose confusion matrix is the shared one (``pooling="sparse"``).
     n_iter_ : int
-        EM iterations run.
+        EM iterations run (0 when the fit fell back to majority vote).
+    fallback_ : str or None
+        ``"majority vote"`` when the ratings agree beyond chance only through one annotator (see Notes),
+        else None.
+    agreement_beyond_chance_ : ChanceCheck
+        The test behind ``fallback_``.
     converged_ : bool
         Whether the ``tol`` criterion was met before ``max_iter``.
     log_likelihood_ : float
@@ -307,11 +313,26 @@ class DawidSkene:
     on sparse crowds; see ``bench/README.md``). The default pseudo-counts (s = 8, a = 0.7, chosen on
     simulated sparse crowds of K = 2–10 classes) keep a sparse annotator near "70 % right, errors spread
     evenly" until their own ratings say otherwise; a busy annotator's counts dominate. Two options add
-    sharing between annotators: ``pooling="shrink"`` centres every annotator's s pseudo-counts on the
-    crowd's pooled confusion matrix (all counts plus ``b``, recomputed each M-step; empirical-Bayes
-    shrinkage, useful when the whole crowd shares the same confusions, e.g. 1 vs 7), and
-    ``pooling="sparse"`` gives all annotators with fewer than ``min_labels`` ratings one shared matrix
-    estimated from their pooled counts.
+    sharing between annotators: ``pooling="shrink"`` keeps the s·a pseudo-counts on each diagonal and
+    spreads the s·(1 − a) pseudo-counts of errors the way the crowd's pooled errors go (off-diagonal
+    counts of all annotators plus ``b``, recomputed each M-step; empirical-Bayes shrinkage of where errors
+    go, useful when the whole crowd shares the same confusions, e.g. 1 vs 7), and ``pooling="sparse"``
+    gives all annotators with fewer than ``min_labels`` ratings one shared matrix estimated from their
+    pooled counts. Shrinking whole rows toward the pooled matrix, accuracy included, collapsed on sparse
+    crowds with spammers who always give one label: every sparse annotator's prior then said "gives that
+    label whatever the truth", one class absorbed 92% of the items and accuracy fell from 0.73 (majority
+    vote) to 0.43; shrinking only the errors' direction keeps the default's accuracy there and still gains
+    on crowds that share their confusions (``tests/analytics/test_consensus.py``).
+
+    **When the ratings cannot identify the classes.** The model learns what a label means from annotators
+    who agree with one another. When all agreement beyond chance runs through one annotator (one careful
+    annotator among spammers, or one among annotators who never overlap), any relabeling of that
+    annotator's classes fits as well, and EM can settle on one that scores below majority vote, far below
+    it on some crowds. Before fitting, ``chance_check`` tests whether the pairs of ratings of an item agree
+    beyond chance once the most-agreeing annotator is set aside; when they do not (one-sided z < 2.33, at
+    least 30 such pairs), the fit falls back to majority vote: ``fallback_`` says so, a ``UserWarning`` is
+    issued, ``labels_`` and ``probas_`` are the vote (ties as ``majority_vote``), ``confusions_`` and
+    ``priors_`` are estimated against it, and ``n_iter_`` is 0.
 
     **Warm start.** The previous fit's confusion of a returning annotator and the priors seed the first
     E-step; new annotators start from the previous crowd-wide average, classes not seen before from the
@@ -480,6 +501,8 @@ class DawidSkene:
         group = self._groups(n_ratings)
         b = self._pseudo_counts(k)
         n_groups = int(group.max()) + 1
+        self.agreement_beyond_chance_ = chance_check(r.item, r.annotator, r.given, n, m, k)
+        fall_back = self.agreement_beyond_chance_.hinges_on_one
         # column g·K + l of the incidence matrix: an annotator of group g gave label l
         index_type = np.int32 if max(n_groups * k, len(r.item)) < 2**31 else np.int64
         cell = group.astype(index_type)[r.annotator] * index_type(k) + r.given.astype(index_type)
@@ -487,26 +510,48 @@ class DawidSkene:
         pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else contextlib.nullcontext()
         with pool as executor:
             incidence = _Incidence(r.item, cell, n, n_groups * k, k, dtype, executor, n_threads)
-            if self.warm_start and hasattr(self, "confusions_"):
-                counts, mass, _ = incidence.sweep(*self._warm_parameters(r, group, b))
+            if fall_back:
+                votes = self._init_majority(incidence, n, k)
+                pi, rho, _ = self._m_step(*incidence.statistics(votes), n_groups, b)
+                *_, ll = incidence.sweep(pi, rho)
+                incidence.fill(votes)
+                history, converged = [(0, ll, ll, np.nan)], True
             else:
-                counts, mass = incidence.statistics(_INITS[self.init](self, incidence, n, k))
-
-            history, converged, objective = [], False, np.nan
-            for iteration in range(1, self.max_iter + 1):
-                pi, rho, pseudo = self._m_step(counts, mass, n_groups, b)
-                counts, mass, ll = incidence.sweep(pi, rho)
-                log_prior = np.sum(pseudo * _log(pi).reshape(-1, k, k).sum(axis=0))
-                log_prior += self.smoothing / k * _log(rho).sum()
-                previous, objective = objective, ll + float(log_prior)
-                delta = (objective - previous) / len(r.item)
-                history.append((iteration, ll, objective, delta))
-                if abs(delta) < self.tol:
-                    converged = True
-                    break
+                if self.warm_start and hasattr(self, "confusions_"):
+                    counts, mass, _ = incidence.sweep(*self._warm_parameters(r, group, b))
+                else:
+                    counts, mass = incidence.statistics(_INITS[self.init](self, incidence, n, k))
+                history, converged, objective = [], False, np.nan
+                for iteration in range(1, self.max_iter + 1):
+                    pi, rho, pseudo = self._m_step(counts, mass, n_groups, b)
+                    counts, mass, ll = incidence.sweep(pi, rho)
+                    log_prior = np.sum(pseudo * _log(pi).reshape(-1, k, k).sum(axis=0))
+                    log_prior += self.smoothing / k * _log(rho).sum()
+                    previous, objective = objective, ll + float(log_prior)
+                    delta = (objective - previous) / len(r.item)
+                    history.append((iteration, ll, objective, delta))
+                    if abs(delta) < self.tol:
+                        converged = True
+                        break
 
         confusions = pi.reshape(-1, k, k).transpose(0, 2, 1)[group]  # (M, true, given)
         self._set_results(r, incidence.post, confusions, rho, n_ratings, history, converged)
+        self.fallback_ = "majority vote" if fall_back else None
+        if fall_back:
+            self.n_iter_ = 0
+            # Ties between labels go to the label given most often overall, as in ``majority_vote``: the bonus
+            # is far below the smallest share gap 1 / (ratings of an item) that separates a real winner.
+            overall = np.bincount(r.given, minlength=k) / len(r.given)
+            winner = (self.probas_.to_numpy(float) + 1e-9 * overall).argmax(axis=1)
+            self.labels_ = pd.Series(r.classes.take(winner), index=r.items, name="label")
+            check = self.agreement_beyond_chance_
+            warnings.warn(
+                "Dawid–Skene fell back to majority vote: apart from one annotator "
+                f"({r.annotators[check.best]!r}), the {check.pairs:,.0f} pairs of ratings of an item agree "
+                f"no more than chance (z = {check.z:.2f}), so the classes cannot be told apart from the "
+                "ratings; labels_ and probas_ are the vote.",
+                UserWarning, stacklevel=3,
+            )
         return self
 
     def _groups(self, n_ratings: np.ndarray) -> np.ndarray:
@@ -548,9 +593,11 @@ class DawidSkene:
         k = counts.shape[1]
         counts = counts.reshape(n_groups, k, k)  # expected counts (group, given, true)
         pseudo = b.T
-        if self.pooling == "shrink" and self.smoothing > 0:
-            pooled = counts.sum(axis=0) + b.T
-            pseudo = self.smoothing * pooled / pooled.sum(axis=0, keepdims=True)
+        if self.pooling == "shrink" and self.smoothing > 0 and k > 1:
+            # The diagonal keeps the prior accuracy; only where errors go follows the crowd's pooled errors.
+            pooled = (counts.sum(axis=0) + b.T) * (1 - np.eye(k))
+            errors = pooled / pooled.sum(axis=0, keepdims=True)
+            pseudo = self.smoothing * (self.prior_accuracy * np.eye(k) + (1 - self.prior_accuracy) * errors)
         counts = counts + pseudo
         totals = counts.sum(axis=1, keepdims=True)
         pi = np.divide(counts, totals, out=np.full_like(counts, 1.0 / k), where=totals > 0)
@@ -601,6 +648,111 @@ class DawidSkene:
 
 _INITS = {"majority": DawidSkene._init_majority, "random": DawidSkene._init_random}
 
+def _occurrences(key: np.ndarray) -> np.ndarray:
+    """How often each element's value occurs in ``key`` (non-negative integers)."""
+    if key.size and int(key.max()) < 4 * key.size + 1024:
+        return np.bincount(key)[key].astype(float)
+    values = pd.Series(key)
+    return values.map(values.value_counts()).to_numpy(float)
+
+
+#: ``chance_check``: the one-sided z below which the rest of the crowd agrees no more than chance, and the
+#: pairs of ratings it needs before it may say so.
+CHANCE_Z = 2.33
+CHANCE_MIN_PAIRS = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class ChanceCheck:
+    """Whether ratings agree beyond chance without their most-agreeing annotator (``chance_check``).
+
+    Attributes
+    ----------
+    best : int
+        Code of the annotator whose own agreement with their co-raters is furthest above chance.
+    pairs : float
+        Pairs of ratings of an item by two different annotators, neither of them ``best``.
+    agreeing, expected : float
+        How many of those pairs agree, and how many would by chance.
+    z : float
+        (agreeing − expected) / √(Σ p (1 − p)) over those pairs, p their chance agreement (nan without pairs).
+    hinges_on_one : bool
+        True when there are at least ``CHANCE_MIN_PAIRS`` pairs and z < ``CHANCE_Z`` (one-sided 1%).
+    """
+
+    best: int
+    pairs: float
+    agreeing: float
+    expected: float
+    z: float
+    hinges_on_one: bool
+
+
+def chance_check(item: np.ndarray, annotator: np.ndarray, given: np.ndarray, n_items: int,
+                 n_annotators: int, n_classes: int) -> ChanceCheck:
+    """Do the ratings agree beyond chance once their most-agreeing annotator is set aside?
+
+    Parameters
+    ----------
+    item, annotator, given : ndarray of int, shape (R,)
+        Codes of the ratings (one per item and annotator).
+    n_items, n_annotators, n_classes : int
+        N, M and K.
+
+    Returns
+    -------
+    ChanceCheck
+
+    Notes
+    -----
+    Two annotators j and h who rate the same item agree by chance with probability p_jh = Σ_k q_jk q_hk, q_j
+    the share of each label among j's ratings: that keeps an annotator who always gives one label from
+    counting as agreement. With C = AᵀA the annotators' co-rating counts (A the items × annotators
+    incidence, sparse), annotator j expects E_j = Σ_{h≠j} C_jh p_jh agreeing pairs and sees O_j (their
+    co-raters who gave their label, summed over their items). The annotator with the largest
+    (O_j − E_j) / √E_j is set aside, and the pairs between the others are tested the same way. Cost
+    O(R + Σ_i m_i² + M·K) with m_i the ratings of item i; no N × M or N × K array.
+
+    Examples
+    --------
+    >>> item, annotator = np.repeat(np.arange(40), 3), np.tile([0, 1, 2], 40)
+    >>> truth = np.repeat(np.arange(40) % 2, 3)
+    >>> chance_check(item, annotator, truth, 40, 3, 2).hinges_on_one
+    False
+    """
+    ones = np.ones(len(item))
+    incidence = sparse.csr_matrix((ones, (item, annotator)), shape=(n_items, n_annotators))
+    co_rated = (incidence.T @ incidence).tocsr()
+    co_rated.setdiag(0)
+    co_rated.eliminate_zeros()
+    given = np.asarray(given, dtype=np.int64)
+    shares = np.bincount(annotator.astype(np.int64) * n_classes + given,
+                         minlength=n_annotators * n_classes).reshape(n_annotators, n_classes).astype(float)
+    shares /= np.maximum(shares.sum(axis=1, keepdims=True), 1)
+    pairs_of = co_rated.tocoo()
+    rows, cols, counts = pairs_of.row, pairs_of.col, pairs_of.data
+    chance = (shares[rows] * shares[cols]).sum(axis=1)
+    # Co-raters of the item who gave the rating's label; the annotator's own repeats (repeated="all") are no
+    # co-raters.
+    key = item.astype(np.int64) * n_classes + given
+    agreeing = _occurrences(key) - 1.0
+    if pd.Series(item.astype(np.int64) * n_annotators + annotator).duplicated().any():
+        agreeing -= _occurrences(key * n_annotators + annotator) - 1.0
+    observed = np.bincount(annotator, weights=agreeing, minlength=n_annotators)
+    expected = np.bincount(rows, weights=counts * chance, minlength=n_annotators)
+    variance = np.bincount(rows, weights=counts * chance * (1 - chance), minlength=n_annotators)
+    pairs = np.bincount(rows, weights=counts, minlength=n_annotators)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strength = np.where(variance > 0, (observed - expected) / np.sqrt(variance), -np.inf)
+    best = int(np.argmax(strength)) if n_annotators else 0
+    # Each unordered pair is counted once from either side: halve the totals less the best's pairs.
+    rest = [(total.sum() - 2 * total[best]) / 2 for total in (pairs, observed, expected, variance)]
+    rest_pairs, rest_observed, rest_expected, rest_variance = rest
+    z = (rest_observed - rest_expected) / np.sqrt(rest_variance) if rest_variance > 0 else float("nan")
+    hinges = rest_pairs >= CHANCE_MIN_PAIRS and not z >= CHANCE_Z
+    return ChanceCheck(best=best, pairs=float(rest_pairs), agreeing=float(rest_observed),
+                       expected=float(rest_expected), z=float(z), hinges_on_one=bool(hinges))
+
 
 class _Incidence:
     """The N × C incidence matrix of the ratings (C = groups·K cells), cut into chunks of whole items.
@@ -649,6 +801,12 @@ class _Incidence:
         votes = np.zeros((self.n_cells, self.k), dtype=self.dtype)
         votes[np.arange(self.n_cells), np.arange(self.n_cells) % self.k] = 1
         return votes
+
+    def fill(self, posterior_of) -> None:
+        """Set ``post`` to the chunk posteriors ``posterior_of(start, stop, rows)``."""
+        for part in self.parts:
+            for start, stop, rows, _ in part:
+                self.post[start:stop] = posterior_of(start, stop, rows)
 
     def statistics(self, posterior_of) -> tuple[np.ndarray, np.ndarray]:
         """The M-step's counts (C × K, float64) and class mass (K) from chunk posteriors

@@ -36,9 +36,12 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
             {"store": {"path", "schema_version", "counts": {table: rows}, "events", "items", "annotators",
                        "labels", "first_at", "last_at"},
              "agreement": {"percent_agreement" | "krippendorff_alpha" | "fleiss_kappa" | "gwet_ac1":
-                               {"value", "ci_low", "ci_high", "n_items", "method"}},
+                               {"value", "ci_low", "ci_high", "n_items", "method"} plus, for the last
+                               three, "n_pairable" (items rated 2+ times), "resampled" ("items": BCa over
+                               items, the annotators fixed) and "note" (why a value or interval is missing)},
              "annotators": [{"annotator_id", "cohort", "events", "items", "flags": [...],
-                             "loo_agreement", "loo_ci_low", "loo_ci_high", "gold_accuracy", "change"}, ...],
+                             "loo_agreement", "loo_ci_low", "loo_ci_high", "loo_items", "gold_accuracy",
+                             "gold_n", "retest_consistency", "retest_n", "change"}, ...],
              "drift": {"change_points": [], "guidelines": [{"version", "effective_at", "summary"}, ...]},
              "slices": [...], "suspects": {"run_id": None, "count": 0}, "impact": {}}
 
@@ -75,7 +78,8 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
                 metric: {
                     "value": _number(estimate.value), "ci_low": _number(estimate.ci_low),
                     "ci_high": _number(estimate.ci_high), "n_items": estimate.n_items,
-                    "method": estimate.method,
+                    "n_pairable": estimate.n_pairable, "method": estimate.method,
+                    "resampled": estimate.resampled or None, "note": estimate.note or None,
                 }
                 for metric, estimate in head.overall.items()
             },
@@ -85,7 +89,9 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
                 "annotator_id": row.annotator_id, "cohort": row.cohort, "events": int(row.events),
                 "items": int(row.items), "flags": list(row.flags),
                 "loo_agreement": _number(row.loo_agreement), "loo_ci_low": _number(row.loo_low),
-                "loo_ci_high": _number(row.loo_high), "gold_accuracy": _number(row.gold_accuracy),
+                "loo_ci_high": _number(row.loo_high), "loo_items": int(row.loo_items),
+                "gold_accuracy": _number(row.gold_accuracy), "gold_n": int(row.gold_n),
+                "retest_consistency": _number(row.retest_consistency), "retest_n": int(row.retest_n),
                 "change": _number(row.change),
             }
             for row in reliability.itertuples(index=False)

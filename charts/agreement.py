@@ -20,8 +20,8 @@ METRIC_TITLES = {
     "percent_agreement": "Raw agreement",
 }
 
-#: Diverging scale for coefficients in [-1, 1]: red below zero, white at zero, blue up to 1.
-_KAPPA_SCALE = [[0.0, "#D55E00"], [0.5, "#FFFFFF"], [1.0, "#0072B2"]]
+#: Background of heatmap cells without a value: a grey that no colour scale of this module contains.
+NO_DATA = "#D0D3D8"
 
 
 def over_time_figure(
@@ -30,6 +30,7 @@ def over_time_figure(
     grain: str = "week",
     guidelines: pd.DataFrame | None = None,
     series: str = "metric",
+    order: list | None = None,
 ) -> go.Figure:
     """Agreement coefficients per period, each inside its 95% band, with guideline versions marked.
 
@@ -42,7 +43,10 @@ def over_time_figure(
     guidelines : DataFrame or None
         ``version, effective_at``: a dotted vertical line and a label at each version's start.
     series : str
-        Column that splits the lines (``metric``, or ``group`` for one metric by cohort).
+        Column that splits the lines (``metric``, or ``cohort`` for one metric by cohort).
+    order : list, optional
+        Every value ``series`` can take, in a fixed order, so each keeps its colour (``theme.color_map``):
+        the store's cohorts in first-seen order for ``series="cohort"``; the coefficients by default.
 
     Returns
     -------
@@ -50,9 +54,11 @@ def over_time_figure(
         Per series a band (legend group = series) then the line; then one line shape per guideline.
     """
     fig = go.Figure()
-    colors = theme.color_map(frame[series].astype(str)) if len(frame) else {}
+    if order is None and series == "metric":
+        order = list(METRIC_TITLES)
+    colors = theme.color_map(frame[series].astype(str), order=order) if len(frame) else {}
     for name, rows in frame.groupby(series, sort=True):
-        label = METRIC_TITLES.get(str(name), str(name))
+        label = theme.plain([METRIC_TITLES.get(str(name), str(name))])[0]
         theme.add_ci_band(
             fig,
             rows["period"],
@@ -71,11 +77,9 @@ def over_time_figure(
                 mode="lines+markers",
                 legendgroup=str(name),
                 line={"color": colors[str(name)], "width": 2},
-                customdata=rows[["ci_low", "ci_high", "n_items"]],
-                hovertemplate=(
-                    "%{y:.3f} (95% CI %{customdata[0]:.3f}–%{customdata[1]:.3f}, %{customdata[2]:,} items)"
-                    "<extra>" + label + "</extra>"
-                ),
+                customdata=np.stack([interval_texts(rows), rows["n_items"].astype(int)], axis=-1),
+                hovertemplate=("%{y:.3f} (%{customdata[0]}; %{customdata[1]} items)<extra>" + label
+                               + "</extra>"),
             )
         )
     _guideline_markers(fig, guidelines)
@@ -84,7 +88,23 @@ def over_time_figure(
         title_text="Coefficient (1 = perfect, 0 = chance)", range=[-0.05, 1.02], rangemode="normal"
     )
     fig.update_layout(showlegend=True)
-    return theme.styled(fig, title=f"Chance-corrected agreement per {grain}, with 95% CIs", height=380)
+    return theme.styled(fig, title=f"Chance-corrected agreement per {grain}, with 95% CIs over items",
+                        height=380)
+
+
+def interval_texts(rows: pd.DataFrame) -> list[str]:
+    """Hover words for each row's interval: "95% CI a–b over items", or why there is none (``note``).
+
+    Examples
+    --------
+    >>> interval_texts(pd.DataFrame({"ci_low": [0.5, np.nan], "ci_high": [0.7, np.nan],
+    ...                              "note": ["", "All 3 items rated twice or more are unanimous."]}))
+    ['95% CI 0.500–0.700 over items', 'no interval: All 3 items rated twice or more are unanimous.']
+    """
+    notes = rows["note"] if "note" in rows else pd.Series("", index=rows.index)
+    return [f"95% CI {low:.3f}–{high:.3f} over items" if np.isfinite(low) else
+            "no interval" + (f": {note}" if note else "")
+            for low, high, note in zip(rows["ci_low"], rows["ci_high"], notes.fillna(""), strict=True)]
 
 
 def _guideline_markers(fig: go.Figure, guidelines: pd.DataFrame | None) -> None:
@@ -99,7 +119,7 @@ def _guideline_markers(fig: go.Figure, guidelines: pd.DataFrame | None) -> None:
             x=pd.Timestamp(row.effective_at).to_pydatetime(),
             y=1.0,
             yref="paper",
-            text=f"guideline {row.version}",
+            text="guideline " + theme.plain([row.version])[0],
             showarrow=False,
             xanchor="left",
             yanchor="top",
@@ -107,14 +127,20 @@ def _guideline_markers(fig: go.Figure, guidelines: pd.DataFrame | None) -> None:
         )
 
 
-def reliability_figure(table: pd.DataFrame) -> go.Figure:
+def reliability_figure(table: pd.DataFrame, *, cohort_order: list | None = None,
+                       min_items: int = 20) -> go.Figure:
     """Each annotator's agreement with the others' majority against their volume, with Wilson intervals.
 
     Parameters
     ----------
     table : DataFrame
-        ``annotator_id, cohort, items, loo_agreement, loo_low, loo_high, flags``
+        ``annotator_id, cohort, items, loo_items, loo_agreement, loo_low, loo_high, flags``
         (``analytics.annotators.reliability_table``).
+    cohort_order : list, optional
+        The store's cohorts in a fixed order (``analytics.store.agreement.cohort_order``): a cohort keeps
+        its colour whoever else is drawn.
+    min_items : int
+        Annotators with fewer majority-comparable items (not tested for flags) are drawn as open circles.
 
     Returns
     -------
@@ -123,24 +149,31 @@ def reliability_figure(table: pd.DataFrame) -> go.Figure:
 
     Notes
     -----
-    Spammers sit near chance whatever their volume; a cohort trained to a different standard forms its own
-    cloud below the others.
+    The x-axis is logarithmic from 1 item to above the busiest annotator whatever the data: volumes span
+    orders of magnitude, and an annotator with a couple of items must not change the axis the others are
+    read on. Spammers sit near chance whatever their volume; a cohort trained to a different standard forms
+    its own cloud below the others.
     """
     fig = go.Figure()
-    colors = theme.color_map(table["cohort"]) if len(table) else {}
+    colors = theme.color_map(table["cohort"], order=cohort_order) if len(table) else {}
+    comparable = table["loo_items"] if "loo_items" in table else table["items"]
     for cohort, rows in table.groupby("cohort", sort=True):
-        flagged = rows["flags"].str.len() > 0
+        # The legend shows a trace's first marker: put a plain circle first.
+        rows = rows.assign(_flagged=rows["flags"].str.len() > 0, _few=comparable.loc[rows.index] < min_items)
+        rows = rows.sort_values(["_flagged", "_few"], kind="stable")
+        flagged, few = rows["_flagged"], rows["_few"]
+        name = theme.plain([cohort])[0]
         fig.add_trace(
             go.Scatter(
                 x=rows["items"],
                 y=rows["loo_agreement"],
-                name=str(cohort),
+                name=name,
                 mode="markers",
                 marker={
                     "color": colors[cohort],
                     "size": 9,
-                    "symbol": np.where(flagged, "x", "circle"),
-                    "line": {"width": 0},
+                    "symbol": np.where(flagged, "x", np.where(few, "circle-open", "circle")),
+                    "line": {"width": np.where(few, 2, 0), "color": colors[cohort]},
                 },
                 error_y={
                     "type": "data",
@@ -151,14 +184,18 @@ def reliability_figure(table: pd.DataFrame) -> go.Figure:
                     "width": 0,
                     "color": colors[cohort],
                 },
-                customdata=np.stack([rows["annotator_id"], rows["flags"].str.join(", ")], axis=-1),
+                customdata=np.stack([theme.plain(rows["annotator_id"]),
+                                     theme.plain(rows["flags"].str.join(", ")),
+                                     comparable.loc[rows.index].astype(int)], axis=-1),
                 hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>%{y:.1%} agree with the others' majority on %{x:,} items"
-                    "<br>%{customdata[1]}<extra>" + str(cohort) + "</extra>"
+                    "<b>%{customdata[0]}</b><br>%{y:.1%} agree with the others' majority on %{customdata[2]} "
+                    "items with a majority (%{x:,} rated)<br>%{customdata[1]}<extra>" + name + "</extra>"
                 ),
             )
         )
-    fig.update_xaxes(title_text="Items rated", type="log")
+    busiest = float(table["items"].max()) if len(table) else 10.0
+    fig.update_xaxes(title_text="Items rated (log scale)", type="log",
+                     range=[-0.05, np.log10(max(busiest, 10.0)) + 0.15])
     fig.update_yaxes(
         title_text="Agreement with the others' majority",
         tickformat=".0%",
@@ -167,50 +204,77 @@ def reliability_figure(table: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(hovermode="closest", showlegend=True)
     return theme.styled(
-        fig, title="Annotators: agreement with the leave-one-out majority (95% Wilson CI)", height=400
+        fig,
+        title=(f"Annotators: agreement with the leave-one-out majority (95% Wilson CI); ✕ flagged, "
+               f"○ fewer than {min_items} items with a majority (not tested)"),
+        height=420,
     )
 
 
-def pairwise_figure(frame: pd.DataFrame) -> go.Figure:
+def pairwise_figure(frame: pd.DataFrame, *, annotators: list | None = None,
+                    flagged: dict | None = None, min_overlap: int = 5) -> go.Figure:
     """Heatmap of Cohen's kappa for every pair of annotators who rated enough items in common.
 
     Parameters
     ----------
     frame : DataFrame
         ``annotator_a, annotator_b, n_items, kappa`` (``analytics.agreement.pairwise_kappa``); each pair once.
+    annotators : list, optional
+        The annotators to show, in this order (``analytics.agreement_report.heatmap_annotators``: flagged
+        first); by default those of ``frame``, sorted. An annotator without any pair still gets a row.
+    flagged : dict, optional
+        Annotator to their flags (a list); flagged annotators' names are marked "⚑" and their flags shown
+        on hover.
+    min_overlap : int
+        The overlap rule behind ``frame``, for the legend of blank cells.
 
     Returns
     -------
     go.Figure
-        One symmetric ``Heatmap``; pairs below the overlap rule are blank.
+        One symmetric ``Heatmap`` on a grey background: a grey cell is a pair with fewer than
+        ``min_overlap`` shared items (or the diagonal), never a kappa value; the Viridis scale from −1 to 1
+        holds neither grey nor white, so κ = 0 (teal) cannot be mistaken for "no data".
     """
-    names = sorted(set(frame["annotator_a"]) | set(frame["annotator_b"]))
+    names = list(annotators) if annotators is not None else sorted(
+        set(frame["annotator_a"]) | set(frame["annotator_b"]))
+    flagged = flagged or {}
     index = {name: i for i, name in enumerate(names)}
     kappa = np.full((len(names), len(names)), np.nan)
     overlap = np.zeros((len(names), len(names)), dtype=int)
     for row in frame.itertuples(index=False):
-        i, j = index[row.annotator_a], index[row.annotator_b]
-        kappa[i, j] = kappa[j, i] = row.kappa
-        overlap[i, j] = overlap[j, i] = row.n_items
+        if row.annotator_a in index and row.annotator_b in index:
+            i, j = index[row.annotator_a], index[row.annotator_b]
+            kappa[i, j] = kappa[j, i] = row.kappa
+            overlap[i, j] = overlap[j, i] = row.n_items
+    labels = [text + (" ⚑" if flagged.get(name) else "") for name, text in zip(names, theme.plain(names),
+                                                                              strict=True)]
+    flags = theme.plain(", ".join(flagged.get(name) or []) for name in names)
+    notes = np.array([[f"{flags[i]} / {flags[j]}".strip(" /") for j in range(len(names))]
+                      for i in range(len(names))], dtype=object).reshape(len(names), len(names))
     fig = go.Figure(
         go.Heatmap(
             z=kappa,
-            x=names,
-            y=names,
+            x=labels,
+            y=labels,
             zmin=-1,
             zmax=1,
-            colorscale=_KAPPA_SCALE,
-            customdata=overlap,
+            colorscale="Viridis",
+            xgap=1,
+            ygap=1,
+            customdata=np.stack([overlap.astype(object), notes], axis=-1) if names else None,
             colorbar={"title": {"text": "kappa"}},
             hoverongaps=False,
-            hovertemplate="%{y} × %{x}<br>kappa %{z:.2f} on %{customdata:,} shared items<extra></extra>",
+            hovertemplate=("%{y} × %{x}<br>kappa %{z:.2f} on %{customdata[0]:,} shared items"
+                           "<br>%{customdata[1]}<extra></extra>"),
         )
     )
     fig.update_xaxes(type="category", tickangle=-60, showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", showgrid=False, rangemode="normal")
-    fig.update_layout(hovermode="closest")
+    fig.update_layout(hovermode="closest", plot_bgcolor=NO_DATA)
     return theme.styled(
-        fig, title="Cohen's kappa between annotator pairs", height=max(360, 18 * len(names) + 140)
+        fig, title=(f"Cohen's kappa between annotator pairs; grey: fewer than {min_overlap} shared items; "
+                    "⚑ flagged annotators, shown first"),
+        height=max(360, 18 * len(names) + 140),
     )
 
 
@@ -227,8 +291,8 @@ def confusion_figure(matrix: pd.DataFrame, *, title: str) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=matrix.to_numpy(dtype=float),
-            x=[str(c) for c in matrix.columns],
-            y=[str(i) for i in matrix.index],
+            x=theme.plain(matrix.columns),
+            y=theme.plain(matrix.index),
             zmin=0,
             zmax=1,
             colorscale="Blues",
@@ -246,7 +310,7 @@ def confusion_figure(matrix: pd.DataFrame, *, title: str) -> go.Figure:
         rangemode="normal",
     )
     fig.update_layout(hovermode="closest")
-    return theme.styled(fig, title=title, height=420)
+    return theme.styled(fig, title=theme.plain([title])[0], height=420)
 
 
 def label_confusion_figure(frame: pd.DataFrame) -> go.Figure:
@@ -275,8 +339,8 @@ def label_confusion_figure(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=labels,
-            y=labels,
+            x=theme.plain(labels),
+            y=theme.plain(labels),
             zmid=0,
             colorscale=[[0, "#FFFFFF"], [0.5, "#FFFFFF"], [1, "#D55E00"]],
             customdata=np.stack([lift.to_numpy(dtype=float), pairs.to_numpy(dtype=float)], axis=-1),
@@ -291,9 +355,11 @@ def label_confusion_figure(frame: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(
         title_text="Label", type="category", autorange="reversed", showgrid=False, rangemode="normal"
     )
-    fig.update_layout(hovermode="closest")
+    fig.update_layout(hovermode="closest", plot_bgcolor=NO_DATA)
     return theme.styled(
-        fig, title="Label confusion: label pairs given to the same item, against chance", height=420
+        fig, title=("Label confusion: label pairs given to the same item, against chance "
+                    "(grey: the diagonal, or no pair)"),
+        height=420,
     )
 
 
@@ -309,19 +375,17 @@ def group_figure(frame: pd.DataFrame, *, title: str) -> go.Figure:
         Figure title.
     """
     fig = go.Figure()
-    colors = theme.color_map(frame["metric"]) if len(frame) else {}
+    colors = theme.color_map(frame["metric"], order=list(METRIC_TITLES)) if len(frame) else {}
     for metric, rows in frame.groupby("metric", sort=True):
         label = METRIC_TITLES.get(str(metric), str(metric))
         fig.add_trace(go.Scatter(
-            x=rows["grp"].astype(str), y=rows["value"], name=label, mode="markers",
+            x=theme.plain(rows["grp"]), y=rows["value"], name=label, mode="markers",
             marker={"color": colors[metric], "size": 10},
             error_y={"type": "data", "symmetric": False, "array": rows["ci_high"] - rows["value"],
                      "arrayminus": rows["value"] - rows["ci_low"], "color": colors[metric]},
-            customdata=rows[["ci_low", "ci_high", "n_items"]],
-            hovertemplate=(
-                "%{x}: %{y:.3f} (95% CI %{customdata[0]:.3f}–%{customdata[1]:.3f}, %{customdata[2]:,} items)"
-                "<extra>" + label + "</extra>"
-            ),
+            customdata=np.stack([interval_texts(rows), rows["n_items"].astype(int)], axis=-1),
+            hovertemplate=("%{x}: %{y:.3f} (%{customdata[0]}; %{customdata[1]} items)<extra>" + label
+                           + "</extra>"),
         ))
     fig.update_xaxes(type="category")
     fig.update_yaxes(title_text="Coefficient", range=[-0.05, 1.02], rangemode="normal")

@@ -1,7 +1,11 @@
 """The look shared by every LabelWatch figure, in the app and in the standalone report.
 
-Colours are the Okabe–Ito palette, distinguishable with the common colour-vision deficiencies; a category
-keeps its colour across charts as long as the set of categories is the same (``color_map``).
+Colours (``PALETTE``) are twelve mid-to-dark hues built from the Okabe–Ito and Paul Tol schemes: each stands
+out from the white background by at least 3:1 (WCAG 2.1's contrast for graphical objects), and any two stay
+apart for people with normal vision and with simulated protanopia, deuteranopia and tritanopia (Machado et
+al. 2009), so ten classes get ten readable colours. A category keeps its colour whatever other categories a
+chart shows when the chart passes the same ``order`` to ``color_map`` (e.g. the store's cohorts in the
+order they first appeared).
 """
 
 from __future__ import annotations
@@ -12,10 +16,17 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
-#: Okabe & Ito (2008), "Color Universal Design", without black.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+#: Categorical colours, in the order ``color_map`` hands them out. The first eight are the most distinct
+#: subset; blue (0) is the accent and vermillion (5) the highlight of every page. Okabe–Ito's blue, bluish
+#: green, reddish purple and vermillion and Tol's indigo and wine, plus hues chosen to keep every colour at
+#: 3:1 or more against white and every pair distinct under simulated colour-vision deficiencies
+#: (``tests/charts/test_theme.py`` checks both). Okabe–Ito's orange, sky blue and yellow and Tol's pale
+#: colours are left out: they fall below 3:1 on white.
+PALETTE = ("#0072B2", "#009E73", "#CA78A6", "#332288", "#9F9254", "#D55E00", "#AF5623", "#882255",
+           "#9B5B7F", "#004488", "#6496C9", "#796F3F")
 ACCENT = PALETTE[0]
-MUTED = "#B8C2CC"
+#: De-emphasised marks (the "before" side, results that are not significant): grey at 3.1:1 on white.
+MUTED = "#8C939B"
 TEXT = "#262730"
 GRID = "#E6E9EF"
 
@@ -69,27 +80,55 @@ def plain(values: Iterable) -> list[str]:
     return [html.escape(str(value), quote=False) for value in values]
 
 
-#: Paul Tol's "muted" scheme (colour-blind safe), for sets of categories larger than ``PALETTE``.
-LARGE_PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255",
-                 "#AA4499", "#DDDDDD", "#0072B2", "#E69F00")
+#: The same colours: one palette serves every number of categories, so a ninth category never recolours
+#: the first eight.
+LARGE_PALETTE = PALETTE
 
 
-def color_map(categories: Iterable[str]) -> dict[str, str]:
-    """A colour per category, assigned in sorted order so the same categories always get the same colours.
+def color_map(categories: Iterable, *, order: Iterable | None = None) -> dict:
+    """A colour per category, stable across charts and across changes in which categories are present.
 
-    Up to 8 categories take ``PALETTE``; up to 12 take ``LARGE_PALETTE``, so ten classes never share a
-    colour; beyond that colours repeat.
+    Parameters
+    ----------
+    categories : iterable
+        The categories a chart draws (repeats are fine).
+    order : iterable, optional
+        Every category that could ever be drawn, in a fixed order: the n-th gets ``PALETTE[n]``, whether or
+        not the others are present, so filtering a chart or adding a new category never moves a colour.
+        Pass the store's cohorts in the order they first appeared (``analytics.store.agreement.cohort_order``,
+        cached as ``ui.loaders.cohort_order``), or a fixed list such as the label vocabulary. Categories
+        missing from ``order`` follow it, sorted.
+
+    Returns
+    -------
+    dict
+        Category (as given) to colour; beyond 12 positions colours repeat.
+
+    Notes
+    -----
+    Without ``order`` the categories are taken in sorted order: stable for a fixed set, but a new name
+    sorting before others shifts their colours, so charts of open-ended sets (cohorts, annotators) should
+    pass ``order``.
 
     Examples
     --------
     >>> color_map(["crowd", "expert"])
-    {'crowd': '#0072B2', 'expert': '#E69F00'}
+    {'crowd': '#0072B2', 'expert': '#009E73'}
+    >>> color_map(["expert"], order=["crowd", "vendor", "expert"])
+    {'expert': '#CA78A6'}
     >>> len(set(color_map([str(d) for d in range(10)]).values()))
     10
     """
-    names = sorted(set(categories))
-    palette = PALETTE if len(names) <= len(PALETTE) else LARGE_PALETTE
-    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+    present = list(dict.fromkeys(categories))
+    ranked = list(dict.fromkeys(order)) if order is not None else []
+    position = {name: i for i, name in enumerate(ranked)}
+    extra = [name for name in present if name not in position]
+    try:
+        extra = sorted(extra)
+    except TypeError:  # categories of mixed types: keep their first-seen order
+        pass
+    position.update({name: len(ranked) + i for i, name in enumerate(extra)})
+    return {name: PALETTE[position[name] % len(PALETTE)] for name in sorted(present, key=position.get)}
 
 
 def add_ci_band(

@@ -11,7 +11,7 @@ import streamlit as st
 
 from analytics.schema import EventFilter
 from charts import agreement as charts
-from ui import chart_panel, csv_download, loaders
+from ui import chart_panel, csv_download, loaders, safe_text
 
 _PERCENT = st.column_config.NumberColumn(format="percent")
 _TABLE_COLUMNS = {
@@ -25,10 +25,11 @@ _TABLE_COLUMNS = {
     "loo_high": st.column_config.NumberColumn("CI high", format="percent"),
     "items": st.column_config.NumberColumn("Items"),
     "loo_items": st.column_config.NumberColumn("Items with a majority"),
-    "gold_accuracy": st.column_config.NumberColumn("Gold accuracy", format="percent"),
-    "gold_n": st.column_config.NumberColumn("Gold items"),
-    "retest_consistency": st.column_config.NumberColumn("Re-test consistency", format="percent"),
-    "retest_n": st.column_config.NumberColumn("Re-tests"),
+    "gold_text": st.column_config.TextColumn("Gold accuracy",
+                                             help="Gold items labeled right, of the gold items rated."),
+    "retest_text": st.column_config.TextColumn(
+        "Re-test consistency", help="Repeated labels of an item that repeat the annotator's previous label, "
+        "of all repeats (each event after their first on the item)."),
     "change_points": st.column_config.NumberColumn(
         "Change (points)", format="%+.1f",
         help="Agreement with the majority in the second half of their ratings minus the first half."),
@@ -50,20 +51,25 @@ def show(
     key : str
         Prefix of every widget key.
     """
-    chart_panel.show(charts.reliability_figure(table), table.assign(flags=table["flags"].str.join("; ")),
+    figure = charts.reliability_figure(table, cohort_order=loaders.cohort_order(src))
+    chart_panel.show(figure, table.assign(flags=table["flags"].str.join("; ")),
                      filename="annotator_reliability.csv", key=f"{key}-scatter")
     st.subheader("Cohorts")
     st.dataframe(cohorts, hide_index=True, key=f"{key}-cohorts", column_config={
         "cohort": "Cohort", "annotators": "Annotators", "items": "Ratings",
+        "loo_items": st.column_config.NumberColumn("Ratings with a majority"),
         "loo_agreement": _TABLE_COLUMNS["loo_agreement"], "loo_low": _TABLE_COLUMNS["loo_low"],
-        "loo_high": _TABLE_COLUMNS["loo_high"], "gold_accuracy": _TABLE_COLUMNS["gold_accuracy"],
+        "loo_high": _TABLE_COLUMNS["loo_high"],
+        "gold_accuracy": st.column_config.NumberColumn("Gold accuracy", format="percent"),
         "gold_low": st.column_config.NumberColumn("Gold CI low", format="percent"),
         "gold_high": st.column_config.NumberColumn("Gold CI high", format="percent"),
-        "gold_n": _TABLE_COLUMNS["gold_n"],
+        "gold_n": st.column_config.NumberColumn("Gold items"),
     })
     st.subheader("Annotators")
     st.caption("Least reliable first. Select a row for the annotator's confusion matrix and disagreements.")
-    shown = table.assign(change_points=table["change"] * 100)
+    shown = table.assign(change_points=table["change"] * 100,
+                         gold_text=_counted(table["gold_correct"], table["gold_n"], "no gold item"),
+                         retest_text=_counted(table["retest_same"], table["retest_n"], "no re-test"))
     picked = st.dataframe(
         shown[list(_TABLE_COLUMNS)], hide_index=True, key=f"{key}-table", column_config=_TABLE_COLUMNS,
         on_select="rerun", selection_mode="single-row",
@@ -79,6 +85,12 @@ def show(
     _detail(src, flt, annotator, key=key)
 
 
+def _counted(successes: pd.Series, n: pd.Series, none: str) -> pd.Series:
+    """"x of n (p%)" per row, ``none`` where n is 0: a rate never shows without what it rests on."""
+    return pd.Series([none if not total else f"{int(x)} of {int(total)} ({x / total:.0%})"
+                      for x, total in zip(successes.fillna(0), n.fillna(0), strict=True)], index=n.index)
+
+
 def _detail(src: loaders.Source, flt: EventFilter, annotator: str, *, key: str) -> None:
     model = loaders.dawid_skene(src, flt)
     left, right = st.columns(2)
@@ -89,14 +101,23 @@ def _detail(src: loaders.Source, flt: EventFilter, annotator: str, *, key: str) 
                 charts.confusion_figure(matrix, title=f"{annotator}: Dawid–Skene confusion matrix"),
                 matrix.reset_index(), filename=f"confusion_{annotator}.csv", key=f"{key}-confusion",
             )
-            state = "converged" if model.converged_ else "stopped without converging"
-            st.caption(
-                f"Dawid–Skene {state} after {model.n_iter_} EM iterations on "
-                f"{int(model.n_ratings_.sum()):,} ratings by {len(model.annotators_):,} annotators."
-            )
+            if model.fallback_:
+                check = model.agreement_beyond_chance_
+                st.warning(
+                    "Dawid–Skene cannot tell the classes apart here: apart from one annotator, the ratings "
+                    f"agree no more than chance (z = {check.z:.2f} on {check.pairs:,.0f} pairs). The "
+                    "consensus is the majority vote, and this matrix compares the annotator with it."
+                )
+            else:
+                state = "converged" if model.converged_ else "stopped without converging"
+                st.caption(
+                    f"Dawid–Skene {state} after {model.n_iter_} EM iterations on "
+                    f"{int(model.n_ratings_.sum()):,} ratings by {len(model.annotators_):,} annotators."
+                )
     with right:
         differing = loaders.annotator_disagreements(src, flt, annotator)
-        st.markdown(f"**Items where {annotator} differs from the consensus** ({len(differing):,})")
+        st.markdown(f"**Items where {safe_text.md(annotator)} differs from the consensus** "
+                    f"({len(differing):,})")
         st.dataframe(differing, hide_index=True, key=f"{key}-differing", column_config={
             "consensus_prob": st.column_config.NumberColumn("Consensus probability", format="percent"),
         })

@@ -139,12 +139,22 @@ def agreement_sample(src: Source, flt: EventFilter) -> int:
 
 
 @_cached
-def agreement_headline(src: Source, flt: EventFilter, level: str) -> agreement_report.Headline:
-    """Alpha, Fleiss' kappa and AC1 with bootstrap CIs, overall and over the last two 30-day windows."""
+def agreement_headline(src: Source, flt: EventFilter, level: str,
+                       resample: str = "items") -> agreement_report.Headline:
+    """Alpha, Fleiss' kappa and AC1 with bootstrap CIs, overall and over the last two 30-day windows;
+    ``resample`` ("items" or "items and annotators") decides what the overall intervals treat as random."""
     store = app_store.open_store(src.path)
     return agreement_report.headline(
-        store, flt, level=level, order=_order(src, level), sample_modulus=agreement_sample(src, flt)
+        store, flt, level=level, order=_order(src, level), sample_modulus=agreement_sample(src, flt),
+        resample=resample,
     )
+
+
+@_cached
+def cohort_order(src: Source) -> list[str]:
+    """The store's cohorts in first-seen order: pass to ``charts.theme.color_map(order=...)`` so each cohort
+    keeps its colour on every chart, whatever the filter or a new import adds."""
+    return agreement_queries.cohort_order(app_store.open_store(src.path))
 
 
 @_cached
@@ -238,14 +248,16 @@ def annotator_disagreements(src: Source, flt: EventFilter, annotator_id: str) ->
 
 
 @_cached
-def pairwise_kappa(src: Source, flt: EventFilter, top: int, min_overlap: int) -> pd.DataFrame:
-    """Cohen's kappa for pairs among the ``top`` annotators by volume with ``min_overlap`` shared items.
+def pairwise_kappa(src: Source, flt: EventFilter, annotators: tuple[str, ...],
+                   min_overlap: int) -> pd.DataFrame:
+    """Cohen's kappa for pairs among ``annotators`` with ``min_overlap`` shared items
+    (``analytics.agreement_report.heatmap_annotators`` picks them: flagged first, then the busiest).
 
     Pairs are counted in DuckDB (``analytics.store.agreement.pairwise_tables``) over every filtered event.
     """
     store = app_store.open_store(src.path)
-    busiest = overview_queries.busiest_annotators(store, flt, limit=top)
-    tables = agreement_queries.pairwise_tables(store, flt, min_overlap=min_overlap, annotators=busiest)
+    tables = agreement_queries.pairwise_tables(store, flt, min_overlap=min_overlap,
+                                               annotators=list(annotators))
     return cohen.pairwise_kappa_from_tables(tables)
 
 

@@ -310,3 +310,23 @@ def guideline_changes(store: Store) -> pd.DataFrame:
 def label_order(store: Store) -> list[str]:
     """The vocabulary's labels in declaration order (import order), for ordinal levels; [] if none."""
     return store.query("SELECT label FROM label_schema ORDER BY rowid")["label"].tolist()
+
+
+def cohort_order(store: Store) -> list[str]:
+    """Every cohort of the store in the order it first appeared: by the time of the first import batch
+    that brought one of its annotators, then by name; ``unknown`` (annotators without a cohort, or events
+    of annotators the store does not list) last when it occurs.
+
+    Pass it to ``charts.theme.color_map(..., order=...)``: a new cohort is appended, so the cohorts already
+    there keep their colours, and a filter that hides some cohorts moves no colour either.
+    """
+    frame = store.query(
+        """SELECT coalesce(a.cohort, 'unknown') AS cohort, min(b.created_at) AS first_at
+           FROM annotators a LEFT JOIN ingest_batches b USING (batch_id) GROUP BY ALL
+           UNION ALL
+           SELECT 'unknown', NULL WHERE EXISTS (
+               SELECT 1 FROM label_events e ANTI JOIN annotators a USING (annotator_id))"""
+    )
+    frame = frame.groupby("cohort", as_index=False)["first_at"].min()
+    frame = frame.assign(unknown=frame["cohort"] == "unknown")
+    return frame.sort_values(["unknown", "first_at", "cohort"], na_position="last")["cohort"].tolist()

@@ -11,14 +11,22 @@ flt = filters.current()
 src = loaders.source()
 st.title("Agreement")
 
-level = st.segmented_control(
+left, right = st.columns(2)
+level = left.segmented_control(
     "Level of measurement (alpha)", ["nominal", "ordinal", "interval", "ratio"], default="nominal",
     required=True, key="agreement.level",
     help="Nominal: labels are categories. Ordinal: ordered (order from the vocabulary or numeric labels). "
     "Interval / ratio: numeric labels.",
 )
+resample = right.segmented_control(
+    "Intervals over", list(agreement_report.RESAMPLING), default="items", required=True,
+    format_func=str.capitalize, key="agreement.resample",
+    help="Items: how reliable these annotators are on items like these (BCa bootstrap over items). Items and "
+    "annotators: how reliable a panel drawn from the same pool would be (annotators resampled too; wider, "
+    "and still too short with fewer than 10 annotators).",
+)
 try:
-    head = loaders.agreement_headline(src, flt, level)
+    head = loaders.agreement_headline(src, flt, level, resample)
 except ValueError as exc:  # e.g. ordinal on labels with no declared order: our own message, shown as text
     st.warning(str(exc))
     st.stop()
@@ -56,10 +64,9 @@ with over_time:
     if split == "cohort":
         by_cohort = loaders.agreement_by_cohort_over_time(src, flt, grain, level)
         frame, series = by_cohort, "cohort"
-    chart_panel.show(
-        charts.over_time_figure(frame, grain=grain, guidelines=loaders.guidelines(src), series=series),
-        frame, filename=f"agreement_by_{grain}.csv", key="agreement-time",
-    )
+    figure = charts.over_time_figure(frame, grain=grain, guidelines=loaders.guidelines(src), series=series,
+                                     order=loaders.cohort_order(src) if series == "cohort" else None)
+    chart_panel.show(figure, frame, filename=f"agreement_by_{grain}.csv", key="agreement-time")
     by_version = loaders.agreement_by(src, flt, "guideline_version", level)
     st.subheader("By guideline version")
     chart_panel.show(charts.group_figure(by_version, title="Agreement by guideline version"), by_version,
@@ -67,10 +74,12 @@ with over_time:
 with people:
     annotator_panel.show(src, flt, table, cohorts, key="annotators")
 with pairs:
-    top = st.slider("Busiest annotators shown", 5, 80, 30, key="agreement.top")
-    pair_frame = loaders.pairwise_kappa(src, flt, top, 5)
-    chart_panel.show(charts.pairwise_figure(pair_frame), pair_frame, filename="pairwise_kappa.csv",
-                     key="agreement-pairs")
+    top = st.slider("Annotators shown (every flagged one, then the busiest)", 5, 80, 30, key="agreement.top")
+    shown = agreement_report.heatmap_annotators(table, top)
+    pair_frame = loaders.pairwise_kappa(src, flt, tuple(shown), 5)
+    flagged = dict(zip(table["annotator_id"], table["flags"], strict=True))
+    chart_panel.show(charts.pairwise_figure(pair_frame, annotators=shown, flagged=flagged, min_overlap=5),
+                     pair_frame, filename="pairwise_kappa.csv", key="agreement-pairs")
 with confusion:
     lift = loaders.label_confusion(src, flt)
     chart_panel.show(charts.label_confusion_figure(lift), lift, filename="label_confusion.csv",

@@ -508,3 +508,15 @@ def test_every_public_name_is_documented_with_notes_or_pointer():
         obj = getattr(agreement, name)
         if callable(obj):
             assert obj.__doc__ and len(obj.__doc__.strip()) > 20, name
+
+
+def test_cohens_kappa_on_a_handful_of_shared_items_gives_no_interval_rather_than_certainty():
+    """Three shared items, all agreeing: κ = 1 with a large-sample SE of 0, i.e. an interval 1.000–1.000."""
+    events = table_to_events([[2, 0], [0, 1]])
+    estimate = agreement.cohens_kappa_estimate(events, "a", "b")
+    assert estimate.value == 1.0 and estimate.std_error == 0.0
+    assert np.isnan(estimate.ci_low) and np.isnan(estimate.ci_high) and estimate.method == "none"
+    assert "3 shared items" in estimate.note
+    # enough items but every one agreeing: still no zero-width interval
+    perfect = agreement.cohens_kappa_estimate(table_to_events([[12, 0], [0, 9]]), "a", "b")
+    assert np.isnan(perfect.ci_low) and "agree on all 21 shared items" in perfect.note

@@ -13,6 +13,11 @@ def _estimate(value, low, high, metric="krippendorff_alpha"):
     return AgreementEstimate(metric, value, low, high, math.nan, 0.95, "bootstrap", 100, 300)
 
 
+def _cohorts(names, rates, lows, highs, items):
+    return pd.DataFrame({"cohort": names, "loo_agreement": rates, "loo_low": lows, "loo_high": highs,
+                         "loo_items": items})
+
+
 def _head(overall, current=None, previous=None):
     return agreement_report.Headline(
         overall={"krippendorff_alpha": overall}, current={"krippendorff_alpha": current} if current else {},
@@ -23,7 +28,8 @@ def _head(overall, current=None, previous=None):
 def test_verdict_reads_alpha_against_krippendorffs_thresholds_and_names_flags():
     table = pd.DataFrame({"annotator_id": ["s1", "s2", "d"], "flags": [["near chance"], ["near chance"],
                                                                        ["declining"]]})
-    cohorts = pd.DataFrame({"cohort": ["unknown", "vendor", "expert"], "loo_agreement": [math.nan, 0.7, 0.9]})
+    cohorts = _cohorts(["unknown", "vendor", "expert"], [math.nan, 0.7, 0.9], [0.0, 0.65, 0.87],
+                       [1.0, 0.75, 0.93], [0, 300, 400])
     lines = agreement_report.verdict(
         _head(_estimate(0.85, 0.82, 0.88), _estimate(0.80, 0.78, 0.82), _estimate(0.90, 0.88, 0.92)),
         table, cohorts,
@@ -34,9 +40,8 @@ def test_verdict_reads_alpha_against_krippendorffs_thresholds_and_names_flags():
     assert "2 annotators label near chance: s1, s2." in lines
     assert "1 annotator is declining: d." in lines
     # a cohort without a rate is left out of the comparison rather than hiding it
-    assert lines[-1] == (
-        "Least reliable cohort: vendor (70% agreement with the majority, against 90% for expert)."
-    )
+    assert lines[-1] == ("Least reliable cohort: vendor (70% agreement with the majority, 95% CI 65%–75%), "
+                         "against 90% (87%–93%) for expert.")
 
 
 @pytest.mark.parametrize(("low", "high", "words"), [
@@ -45,7 +50,7 @@ def test_verdict_reads_alpha_against_krippendorffs_thresholds_and_names_flags():
 def test_verdict_bands(low, high, words):
     empty = pd.DataFrame({"annotator_id": [], "flags": []})
     line = agreement_report.verdict(_head(_estimate((low + high) / 2, low, high)), empty,
-                                    pd.DataFrame({"cohort": [], "loo_agreement": []}))[0]
+                                    _cohorts([], [], [], [], []))[0]
     assert words in line
 
 
@@ -55,3 +60,39 @@ def test_estimates_frame_per_group():
     counts = counts[counts["n"] > 0]
     frame = agreement_report.estimates_frame(counts, metrics=("percent_agreement",), n_boot=0)
     assert frame.set_index("grp")["value"].to_dict() == {"a": 1.0, "b": 0.0}
+
+
+def test_a_cohort_of_four_rows_neither_wins_nor_decides_the_verdict():
+    """After importing 4 rows from 2 new 'inhouse' annotators, the verdict said "Least reliable cohort:
+    vendor (72% … against 100% for inhouse)" though inhouse's interval is 51–100% (Wilson, 4 of 4)."""
+    table = pd.DataFrame({"annotator_id": [], "flags": []})
+    cohorts = _cohorts(["vendor", "crowd", "expert", "inhouse"], [0.717, 0.786, 0.925, 1.0],
+                       [0.685, 0.774, 0.897, 0.510], [0.747, 0.797, 0.946, 1.0], [962, 5688, 500, 4])
+    lines = agreement_report.verdict(_head(_estimate(0.61, 0.59, 0.63)), table, cohorts)
+    assert "Least reliable cohort: vendor (72% agreement with the majority, 95% CI 68%–75%), against 92% " \
+           "(90%–95%) for expert." in lines
+    assert lines[-1] == "Too few rated items to compare (fewer than 20 with a majority): inhouse (4)."
+    assert not any("100%" in line for line in lines)
+
+
+def test_cohorts_whose_intervals_overlap_are_not_ranked():
+    cohorts = _cohorts(["a", "b"], [0.70, 0.76], [0.60, 0.66], [0.79, 0.84], [80, 90])
+    lines = agreement_report.verdict(_head(_estimate(0.61, 0.59, 0.63)),
+                                     pd.DataFrame({"annotator_id": [], "flags": []}), cohorts)
+    assert lines[-1] == ("No cohort agrees with the majority clearly less than another "
+                         "(95% intervals overlap).")
+
+
+def test_an_alpha_without_interval_says_why():
+    alpha = AgreementEstimate("krippendorff_alpha", 1.0, math.nan, math.nan, math.nan, 0.95, "none", 12, 30,
+                              n_pairable=12, note="All 12 items rated twice or more are unanimous.")
+    line = agreement_report.verdict(_head(alpha), pd.DataFrame({"annotator_id": [], "flags": []}),
+                                    _cohorts([], [], [], [], []))[0]
+    assert "without an interval" in line and "unanimous" in line
+
+
+def test_the_pairs_heatmap_shows_flagged_annotators_first_however_few_their_items():
+    table = pd.DataFrame({"annotator_id": ["spam", "busy", "mid", "small"], "items": [40, 900, 500, 60],
+                          "flags": [["near chance"], [], [], []]})
+    assert agreement_report.heatmap_annotators(table, 2) == ["spam", "busy"]
+    assert agreement_report.heatmap_annotators(table, 3) == ["spam", "busy", "mid"]

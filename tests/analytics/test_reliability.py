@@ -129,7 +129,7 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
     assert first["krippendorff_alpha"].ci_low != other["krippendorff_alpha"].ci_low
     for estimate in first.values():
         assert estimate.ci_low < estimate.value < estimate.ci_high
-        assert estimate.method == "bootstrap percentile over items" and estimate.n_boot == 300
+        assert estimate.method == "bootstrap BCa over items" and estimate.n_boot == 300
 
 
 @pytest.mark.parametrize("metric", ["percent_agreement", "fleiss_kappa", "gwet_ac1"])
@@ -190,3 +190,27 @@ def test_empty_table_gives_nan_estimates():
                           "n": pd.Series(dtype=np.int64)})
     for estimate in reliability.agreement_estimates(empty, n_boot=50).values():
         assert np.isnan(estimate.value) and np.isnan(estimate.ci_low) and estimate.n_items == 0
+
+
+def test_when_every_multiply_rated_item_is_unanimous_on_one_label_the_estimates_say_why():
+    """Three items rated twice, all 'x'; five items rated once with other labels. Alpha (pairable values
+    only) is 0/0; Fleiss' kappa and AC1 read 1 because the single ratings enter their chance term."""
+    counts = pd.DataFrame({"item_id": [1, 2, 3, 4, 5, 6, 7, 8], "label": list("xxxyzyzx"),
+                           "n": [2, 2, 2, 1, 1, 1, 1, 1]})
+    estimates = reliability.agreement_estimates(counts, n_boot=100)
+    alpha, kappa, ac1 = (estimates[m] for m in ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1"))
+    assert np.isnan(alpha.value) and "same label" in alpha.note and "0/0" in alpha.note
+    assert kappa.value == 1.0 and ac1.value == 1.0
+    assert "5 items rated once" in kappa.note and "Alpha" in kappa.note
+    assert (kappa.n_items, kappa.n_pairable, alpha.n_items, alpha.n_pairable) == (8, 3, 3, 3)
+
+
+def test_a_bootstrap_without_spread_gives_no_interval_and_a_bound_on_disagreement():
+    """Every item with 2+ ratings is unanimous (two labels): alpha is 1 in every resample. The interval
+    1.000–1.000 would read as certainty; the note bounds the share of disagreeing items instead (Wilson's
+    upper bound for 0 of 40, z²/(40 + z²) = 8.8%)."""
+    counts = pd.DataFrame({"item_id": np.arange(40), "label": ["x", "y"] * 20, "n": 3})
+    alpha = reliability.agreement_estimates(counts, metrics=["krippendorff_alpha"], n_boot=100)[
+        "krippendorff_alpha"]
+    assert alpha.value == 1.0 and np.isnan(alpha.ci_low) and alpha.method == "none"
+    assert "unanimous" in alpha.note and "8.8%" in alpha.note

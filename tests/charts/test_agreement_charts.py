@@ -4,6 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from charts import agreement as charts
 
@@ -35,8 +36,10 @@ def test_reliability_marks_flagged_annotators_with_crosses():
         "flags": [["near chance"], []],
     })
     (trace,) = charts.reliability_figure(table).data
-    assert list(trace.marker.symbol) == ["x", "circle"]
-    assert list(trace.error_y.arrayminus) == [0.1 - 0.05, 0.8 - 0.7]
+    # unflagged first, so the legend shows the cohort as a plain circle
+    assert list(trace.marker.symbol) == ["circle", "x"]
+    assert list(trace.customdata[:, 0]) == ["b", "a"]
+    assert list(trace.error_y.arrayminus) == pytest.approx([0.8 - 0.7, 0.1 - 0.05])
 
 
 def test_pairwise_heatmap_is_symmetric_with_blank_gaps():
@@ -65,3 +68,53 @@ def test_every_builder_accepts_an_empty_frame():
     )).data
     assert charts.pairwise_figure(pd.DataFrame(
         {c: [] for c in ("annotator_a", "annotator_b", "n_items", "kappa")})).data[0].z.size == 0
+
+
+def _table(annotators, cohorts, items, loo_items=None, flags=None):
+    n = len(annotators)
+    return pd.DataFrame({
+        "annotator_id": annotators, "cohort": cohorts, "items": items,
+        "loo_items": loo_items if loo_items is not None else items, "loo_agreement": [0.8] * n,
+        "loo_low": [0.7] * n, "loo_high": [0.9] * n, "flags": flags if flags is not None else [[]] * n,
+    })
+
+
+def test_a_handful_of_new_rows_moves_neither_colours_nor_axes():
+    """Two new 'inhouse' annotators with 2 items each: the cohorts keep their colours and the x-axis its
+    type and lower bound; the newcomers are drawn as open circles (too few items to test)."""
+    order = ["crowd", "expert", "vendor"]
+    before = charts.reliability_figure(
+        _table(["a", "b", "c"], ["crowd", "expert", "vendor"], [400, 120, 90]), cohort_order=order)
+    after = charts.reliability_figure(
+        _table(["a", "b", "c", "n1", "n2"], ["crowd", "expert", "vendor", "inhouse", "inhouse"],
+               [400, 120, 90, 2, 2]), cohort_order=[*order, "inhouse"])
+    colour = {t.name: t.marker.color for t in before.data}
+    assert all(colour[t.name] == t.marker.color for t in after.data if t.name in colour)
+    assert before.layout.xaxis.type == after.layout.xaxis.type == "log"
+    assert tuple(before.layout.xaxis.range) == tuple(after.layout.xaxis.range)
+    assert after.layout.xaxis.range[0] <= np.log10(1)  # one item is on the chart
+    (inhouse,) = [t for t in after.data if t.name == "inhouse"]
+    assert list(inhouse.marker.symbol) == ["circle-open", "circle-open"]
+
+
+def test_pairwise_heatmap_tells_no_shared_items_from_kappa_zero_and_keeps_flagged_annotators():
+    frame = pd.DataFrame({"annotator_a": ["a", "a"], "annotator_b": ["b", "s"], "n_items": [40, 12],
+                          "kappa": [0.0, 0.6]})
+    fig = charts.pairwise_figure(frame, annotators=["s", "a", "b"], flagged={"s": ["near chance"]})
+    (heat,) = fig.data
+    z = np.array(heat.z, dtype=float)
+    assert z[1, 2] == 0.0 and np.isnan(z[0, 2])  # a×b kappa 0; s×b never shared an item
+    # kappa 0 takes a colour of the scale; empty cells show the background, which the scale does not hold
+    scale = [c for _, c in heat.colorscale]
+    assert fig.layout.plot_bgcolor == charts.NO_DATA and charts.NO_DATA not in scale
+    assert all(c.upper() not in ("#FFFFFF", "WHITE") for c in scale)
+    assert list(heat.x) == ["s ⚑", "a", "b"]
+
+
+def test_user_text_reaches_figures_escaped():
+    table = _table(["<b>x</b>"], ["<i>c</i>"], [30])
+    (trace,) = charts.reliability_figure(table).data
+    assert trace.name == "&lt;i&gt;c&lt;/i&gt;" and trace.customdata[0][0] == "&lt;b&gt;x&lt;/b&gt;"
+    heat = charts.pairwise_figure(pd.DataFrame({"annotator_a": ["<b>x</b>"], "annotator_b": ["y"],
+                                                "n_items": [9], "kappa": [0.2]})).data[0]
+    assert "&lt;b&gt;x&lt;/b&gt;" in list(heat.x)

@@ -3,12 +3,14 @@ injected annotators are named, filters and controls change what is shown, an ann
 
 from __future__ import annotations
 
+import json
 import pathlib
+import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import agreement_report
+from analytics import agreement_report, ingest
 from analytics.schema import EventFilter
 from analytics.store import Store
 
@@ -85,3 +87,67 @@ def test_an_empty_store_explains_what_agreement_needs(monkeypatch, tmp_path):
     app.switch_page("pages/monitor/agreement.py").run()
     assert not app.exception and not app.metric
     assert any("No item rated by two or more annotators" in m.value for m in app.markdown)
+
+
+def _reliability_spec(app: AppTest) -> dict:
+    (spec,) = [json.loads(c.proto.spec) for c in app.get("plotly_chart")
+               if "leave-one-out majority" in c.proto.spec]
+    return spec
+
+
+def test_four_rows_from_a_new_cohort_change_no_verdict_colour_or_axis(at, monkeypatch, tmp_path,
+                                                                      demo_store_path):
+    before = _reliability_spec(at)
+    path = tmp_path / "inhouse.duckdb"
+    shutil.copyfile(demo_store_path, path)
+    csv = tmp_path / "inhouse.csv"
+    csv.write_text("item_id,annotator_id,label,labeled_at,cohort\n"
+                   "digits-0000,inhouse-1,0,2026-06-20T10:00:00,inhouse\n"
+                   "digits-0001,inhouse-1,1,2026-06-20T10:05:00,inhouse\n"
+                   "digits-0000,inhouse-2,0,2026-06-20T11:00:00,inhouse\n"
+                   "digits-0004,inhouse-2,4,2026-06-20T11:05:00,inhouse\n")
+    with Store(path) as store:
+        ingest.ingest(store, csv, kind="events")
+    monkeypatch.setenv("LABELWATCH_DB", str(path))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app.switch_page("pages/monitor/agreement.py").run()
+    assert not app.exception
+    lines = [t.value for t in app.text]
+    assert not any("inhouse" in line and line.startswith("Least reliable") for line in lines)
+    assert "Too few rated items to compare (fewer than 20 with a majority): inhouse (4)." in lines
+    after = _reliability_spec(app)
+    colours = {t["name"]: t["marker"]["color"] for t in before["data"]}
+    assert all(colours[t["name"]] == t["marker"]["color"] for t in after["data"] if t["name"] in colours)
+    assert after["layout"]["xaxis"]["type"] == before["layout"]["xaxis"]["type"] == "log"
+    assert after["layout"]["xaxis"]["range"] == before["layout"]["xaxis"]["range"]
+
+
+def test_the_expert_cohort_shows_which_items_each_coefficient_rests_on(at):
+    at.multiselect(key="filters.cohorts").set_value(["expert"]).run()
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("95% CI") and "over items (BCa, 200 resamples) · 49 items rated 2+ times" in c
+               and "(chance from" not in c for c in captions)  # alpha
+    assert any("49 items rated 2+ times (chance from 448)" in c for c in captions)  # Fleiss' kappa, AC1
+
+
+def test_intervals_over_items_and_annotators_say_so(at):
+    at.segmented_control(key="agreement.resample").set_value("items and annotators").run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert sum("over items and annotators (percentile, 200 resamples, 60 annotators)" in c
+               for c in captions) == 3
+    assert any("over items and annotators" in t.value for t in at.text)  # the verdict
+
+
+def test_rates_in_the_annotator_table_show_their_counts(at):
+    (table,) = [d.value for d in at.dataframe if "retest_text" in d.value.columns]
+    assert table["retest_text"].str.fullmatch(r"no re-test|\d+ of \d+ \(\d+%\)").all()
+    assert table["gold_text"].str.fullmatch(r"no gold item|\d+ of \d+ \(\d+%\)").all()
+    assert (table["retest_text"] == "no re-test").any() and (table["retest_text"] != "no re-test").any()
+
+
+def test_the_pairs_heatmap_keeps_the_near_chance_annotators_when_few_are_shown(at):
+    at.slider(key="agreement.top").set_value(5).run()
+    (spec,) = [c.proto.spec for c in at.get("plotly_chart") if "Cohen's kappa between" in c.proto.spec]
+    for spammer in ("ann-041", "ann-039", "ann-050"):
+        assert json.loads(spec)["data"][0]["x"].count(f"{spammer} ⚑") == 1

@@ -151,3 +151,34 @@ def test_a_sample_keeps_whole_items_and_composes_with_the_filter(tmp_path):
     assert kept.equals(sample.reset_index(drop=True))  # every rating of a sampled item
     assert set(crowd["item_key"]) <= set(sample["item_key"]) and crowd["n"].sum() == sample["n"].sum() / 2
     assert stats["items"].sum() == sample["n"].sum()
+
+
+def test_cohort_order_follows_the_imports_and_appends_new_cohorts(tmp_path, demo_store_path):
+    """The demo's cohorts arrive in one batch (then by name); a later import appends its cohort, so the
+    colours of the others never move."""
+    import shutil
+
+    from analytics import ingest
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copyfile(demo_store_path, path)
+    csv = tmp_path / "inhouse.csv"
+    csv.write_text("item_id,annotator_id,label,labeled_at,cohort\n"
+                   "digits-0000,inhouse-1,0,2026-06-20T10:00:00,inhouse\n"
+                   "digits-0001,inhouse-2,1,2026-06-20T10:05:00,inhouse\n")
+    with Store(path) as store:
+        assert q.cohort_order(store) == ["crowd", "expert", "vendor"]
+        ingest.ingest(store, csv, kind="events")
+        assert q.cohort_order(store) == ["crowd", "expert", "vendor", "inhouse"]
+        # a cohort named to sort first still comes last: it came last
+        csv.write_text("item_id,annotator_id,label,labeled_at,cohort\n"
+                       "digits-0002,aa-1,1,2026-06-21T10:00:00,aardvark\n")
+        ingest.ingest(store, csv, kind="events")
+        assert q.cohort_order(store) == ["crowd", "expert", "vendor", "inhouse", "aardvark"]
+
+
+def test_cohort_order_puts_unknown_last(store):
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
+                    "VALUES (10, 'i4', 'ghost', 'y', '2024-02-06', 'b')")
+    assert q.cohort_order(store) == ["crowd", "expert", "unknown"]
