@@ -34,4 +34,6 @@ def table_counts(store: Store) -> dict[str, int]:
 
 def guideline_versions(store: Store) -> pd.DataFrame:
     """``version, effective_at, summary`` in order of taking effect."""
-    return store.query("SELECT version, effective_at, summary FROM guidelines ORDER BY effective_at, version")
+    return store.query(
+        "SELECT version, effective_at, summary FROM live_guidelines ORDER BY effective_at, version"
+    )
