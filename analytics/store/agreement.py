@@ -304,7 +304,9 @@ def annotator_ratings(
 
 def guideline_changes(store: Store) -> pd.DataFrame:
     """Declared guideline versions in time order: ``version, effective_at, summary``."""
-    return store.query("SELECT version, effective_at, summary FROM live_guidelines ORDER BY effective_at, version")
+    return store.query(
+        "SELECT version, effective_at, summary FROM live_guidelines ORDER BY effective_at, version"
+    )
 
 
 def label_order(store: Store) -> list[str]:
