@@ -4,8 +4,10 @@ Commands
 --------
 demo [--seed S] [--scale N]
     Build the digits demo store (or N synthetic events for benchmarks) and print what was built.
-ingest FILE [FILE ...] [--kind K] [--dataset D] [--model-version V] [--rules FILE] [--dry-run]
-    Validate and load files; print each file's validation report.
+ingest FILE [FILE ...] [--kind K] [--dataset D] [--model-version V] [--rules FILE] [--map COLUMN=NAME]
+       [--earliest DATE] [--latest DATE] [--dry-run]
+    Validate and load files; print each file's validation report. The only command (with demo) that
+    creates the store when it is missing; --dry-run never writes, not even a new store file.
 score [--model-version V] [--rules FILE] [--folds K] [--neighbours K] [--seed S]
     Run detection (model second opinion, confident learning, annotators, neighbours, rules), cluster the
     suspects and store the run; print the most suspicious items with their evidence.
@@ -16,15 +18,23 @@ batches
 retract BATCH --reason TEXT [--actor NAME]
     Retract an import: every read leaves its rows out from now on (append-only; recorded with who and why).
 
+Every other command reads an existing store: a path where none exists is an error, not a new empty store.
+A ``--db`` that names a data file (CSV, Parquet, JSON) or another program's DuckDB database is refused;
+``--adopt-db`` adds LabelWatch's tables to the latter on purpose. Text from files (ids, labels, reasons) is
+printed with control characters escaped, so a file cannot send escape sequences to the terminal.
+
 Exit status: 0 on success; 1 when a file cannot be ingested (the reason goes to stderr) or the request is
-invalid; 2 when the store cannot be opened, e.g. because another process holds it.
+invalid; 2 when the store cannot be opened (missing, not a store, held by another process) or written
+(a full disk).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -34,6 +44,10 @@ from analytics.schema import INPUT_KINDS
 from analytics.store import Store, StoreError
 
 DEFAULT_DB = Path("data") / "labelwatch.duckdb"
+#: The commands that may create the store file.
+CREATING = ("demo", "ingest")
+# C0 and C1 control characters but line breaks and tabs, and the bidirectional overrides that reorder text.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def default_db() -> str:
@@ -52,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         default=None,
         metavar="PATH",
-        help="DuckDB store file (default: $LABELWATCH_DB, else data/labelwatch.duckdb); created when missing",
+        help="DuckDB store file (default: $LABELWATCH_DB, else data/labelwatch.duckdb); created by demo and "
+        "ingest when missing, required by every other command",
+    )
+    parser.add_argument(
+        "--adopt-db", action="store_true",
+        help="add LabelWatch's tables to a DuckDB database of another program (refused without it)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -83,7 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="label rules to check events against (default: $LABELWATCH_RULES, else "
                         "rules.toml next to the store); broken rules are warnings, rows are kept")
     ingest.add_argument(
-        "--dry-run", action="store_true", help="validate and report, but write nothing to the store"
+        "--map", action="append", default=[], metavar="COLUMN=NAME", type=_column_mapping,
+        help="read the file's column COLUMN as NAME (e.g. --map rater=annotator_id); repeat for more",
+    )
+    ingest.add_argument(
+        "--earliest", default=None, metavar="DATE",
+        help="reject timestamps before this date or time, UTC (default: $LABELWATCH_EARLIEST, else "
+        "1990-01-01)",
+    )
+    ingest.add_argument(
+        "--latest", default=None, metavar="DATE",
+        help="reject timestamps after this date or time, UTC (default: $LABELWATCH_LATEST, else one day "
+        "from now)",
+    )
+    ingest.add_argument(
+        "--dry-run", action="store_true",
+        help="validate and report, but write nothing (a missing store is not created)",
     )
 
     score = commands.add_parser(
@@ -125,16 +159,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
     args = build_parser().parse_args(argv)
     db = args.db or default_db()
-    try:
-        with Store(db) as store:
-            return _COMMANDS[args.command](store, args)
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        # The reader (e.g. `| head`) went away: not an error of ours; keep Python from complaining at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    with contextlib.redirect_stdout(_Escaping(sys.stdout)), contextlib.redirect_stderr(_Escaping(sys.stderr)):
+        try:
+            with _open(db, args) as store:
+                return _COMMANDS[args.command](store, args)
+        except StoreError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) went away: not an error of ours; keep Python from complaining.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+
+
+class _Escaping:
+    """A text stream that writes control characters escaped (``\\x1b``), so text from files (ids, labels,
+    reasons, file names) never reaches the terminal as escape sequences; line breaks and tabs pass."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_UNPRINTABLE.sub(_escaped, text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _escaped(match: re.Match) -> str:
+    return match.group().encode("unicode_escape").decode()
+
+
+def _open(db: str, args: argparse.Namespace) -> Store:
+    """The store the command works on; a dry run opens an existing store read-only and a missing one in
+    memory, so it creates no file."""
+    if args.command == "ingest" and args.dry_run:
+        if db == ":memory:" or not Path(db).exists():
+            return Store(":memory:")
+        return Store(db, read_only=True, adopt=args.adopt_db)
+    return Store(db, create=args.command in CREATING, adopt=args.adopt_db)
 
 
 def _demo(store: Store, args: argparse.Namespace) -> int:
@@ -164,17 +227,20 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
     from analytics import ingest, rules
 
     status = 0
-    rules_path = args.rules or rules.find_rules_file(store.path)
+    rules_path = args.rules or (rules.find_rules_file(store.path) if store.path != ":memory:" else None)
     try:
         ruleset = rules.load_rules(rules_path) if rules_path is not None else None
+        window = ingest.time_range(args.earliest, args.latest)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    mapping = dict(args.map)
     for path in args.files:
         try:
             prepared = ingest.prepare(store, path, kind=args.kind, dataset=args.dataset,
-                                      model_version=args.model_version, rules=ruleset)
-        except ingest.IngestError as exc:
+                                      model_version=args.model_version, rules=ruleset, columns=mapping,
+                                      timestamps=window)
+        except (ingest.IngestError, ValueError) as exc:
             message = str(exc)
             print(f"error: {message if str(path) in message else f'{path}: {message}'}", file=sys.stderr)
             status = 1
@@ -297,6 +363,13 @@ def _retract(store: Store, args: argparse.Namespace) -> int:
 
 def _print_progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+
+def _column_mapping(text: str) -> tuple[str, str]:
+    column, sep, name = text.partition("=")
+    if not sep or not column.strip() or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected COLUMN=NAME, e.g. rater=annotator_id; got {text!r}")
+    return column.strip(), name.strip()
 
 
 def _positive_int(text: str) -> int:

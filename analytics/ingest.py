@@ -4,14 +4,27 @@
 ``report`` says how many rows were read, accepted and rejected and why, without writing anything to the store.
 ``commit`` writes the batch row, the accepted rows and every reject in one transaction; ``ingest`` does both.
 
-Problems with the file as a whole (a missing required column, a file that is not what its extension says, an
-empty or unparseable file) raise ``IngestError`` and write nothing. Problems with single rows become rejects:
-their 1-based record number (header excluded), column, reason and the raw row are kept in ``ingest_rejects``.
-Importing content already imported as the same kind (same SHA-256) writes nothing and says which batch has it.
+Problems with the file as a whole (a missing required column, a column named twice, a file that is not what
+its extension says, an empty or unparseable file) raise ``IngestError`` and write nothing. Problems with
+single rows become rejects: where the row is (its line in a CSV or JSON-lines file, blank lines counted; its
+row in a Parquet file or a table), the column, the reason and the raw row are kept in ``ingest_rejects``. A
+bad row is one reject and never changes how the rest of the file is read (``analytics.csv_scan``). Importing
+content already imported as the same kind (same SHA-256) writes nothing and says which batch has it.
+
+Timestamps must be ISO 8601 text (or native Parquet timestamps) within a plausible range, 1990-01-01 to one
+day from now unless ``time_range`` says otherwise (the CLI's ``--earliest``/``--latest``, the
+``LABELWATCH_EARLIEST``/``LABELWATCH_LATEST`` environment variables, the app's secrets): special words such as
+``epoch`` or ``infinity``, ``(BC)`` dates and impossible UTC offsets are rejected with that range in the
+reason. Ids, labels and attribute values holding control characters (NUL, ESC, …) are rejected.
+
+An items file may name items the store holds already (created bare by events imported before, or by an
+earlier items file): it adds to them and changes what it gives, and the earlier values stay in the store's
+history (``analytics.store.item_history``).
 
 With ``rules=`` (an ``analytics.rules.RuleSet``) the accepted events are also checked against the user's label
 rules. A broken rule is a warning, not a reject: the row is imported all the same (a label that breaks a rule
 may still be what the annotator gave, and every event is kept), and the report counts the warnings per rule.
+Labels that are one number written differently (``1``, ``1.0``, ``01``, ``1e0``) are warned about too.
 
 Reading and checking happen in DuckDB (``analytics.store.staging``), so a file of millions of rows is never
 held in pandas. Input kinds and their columns are listed in ``analytics.schema``.
@@ -21,8 +34,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
+import os
+import re
+import shutil
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,19 +48,119 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analytics import readers
+from analytics import csv_scan, readers
 from analytics.readers import IngestError, detect_kind
 from analytics.rules import RuleSet
-from analytics.schema import DEFAULT_DATASET, INPUT_KINDS, REQUIRED_COLUMNS
-from analytics.store import batches, staging
-from analytics.store.connection import Store
+from analytics.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.store import batches, item_history, staging
+from analytics.store.connection import Store, StoreError
 from analytics.store.rules import STAGED_HIT_COLUMNS, staged_rule_hits
-from analytics.store.validation import WIDE_PROB_PATTERN, is_feature_column, spec_for
+from analytics.store.validation import (
+    TIMESTAMP_CEILING,
+    TIMESTAMP_FLOOR,
+    WIDE_PROB_PATTERN,
+    describe_range,
+    is_feature_column,
+    spec_for,
+)
 
-__all__ = ["IngestError", "PreparedImport", "ValidationReport", "commit", "detect_kind", "ingest", "prepare"]
+__all__ = [
+    "IngestError",
+    "PreparedImport",
+    "TimeRange",
+    "ValidationReport",
+    "commit",
+    "detect_kind",
+    "ingest",
+    "prepare",
+    "time_range",
+]
 
 #: How many rejects a report carries for display (all of them are stored on commit).
 REPORT_REJECTS = 1000
+#: The plausible range of timestamps when nothing else is set: from this day to one day from now.
+DEFAULT_EARLIEST = dt.datetime(1990, 1, 1)
+DEFAULT_LATEST_AHEAD = dt.timedelta(days=1)
+#: Environment variables that set the plausible range (ISO dates or times, UTC).
+EARLIEST_ENV, LATEST_ENV = "LABELWATCH_EARLIEST", "LABELWATCH_LATEST"
+#: Labels of these kinds are compared for one number written in several ways.
+_LABELLED = ("events", "gold", "predictions", "vocabulary")
+#: How often a CSV file is read again after a record swallowed lines (each time one more bad line).
+_REREADS = 20
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """The plausible range of imported timestamps (UTC, both ends included)."""
+
+    earliest: dt.datetime
+    latest: dt.datetime
+
+    def __str__(self) -> str:
+        return describe_range(self.earliest, self.latest)
+
+
+def time_range(
+    earliest: str | dt.date | None = None,
+    latest: str | dt.date | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> TimeRange:
+    """The plausible range of imported timestamps, from arguments, else the environment, else the defaults.
+
+    Parameters
+    ----------
+    earliest, latest : str, date, datetime or None
+        ISO dates or times (UTC), e.g. ``"2015-01-01"``. None falls back to ``LABELWATCH_EARLIEST`` /
+        ``LABELWATCH_LATEST``, then to 1990-01-01 and to one day from now.
+    environ : mapping or None
+        The environment to read (default ``os.environ``).
+
+    Returns
+    -------
+    TimeRange
+
+    Raises
+    ------
+    ValueError
+        A value that is not a date or time, a range that is empty, or one that reaches outside 1900-01-01 to
+        2200-01-01 (what every reader of the store holds); the message names the setting.
+
+    Examples
+    --------
+    >>> time_range("2015-01-01", "2025-12-31")  # doctest: +SKIP
+    TimeRange(earliest=datetime.datetime(2015, 1, 1, 0, 0), latest=datetime.datetime(2025, 12, 31, 0, 0))
+    """
+    environ = os.environ if environ is None else environ
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    bounds = []
+    for value, variable, default in (
+        (earliest, EARLIEST_ENV, DEFAULT_EARLIEST),
+        (latest, LATEST_ENV, now + DEFAULT_LATEST_AHEAD),
+    ):
+        setting = "--" + variable.removeprefix("LABELWATCH_").lower() + " / " + variable
+        if value is None or (isinstance(value, str) and not value.strip()):
+            value = environ.get(variable, "").strip() or default
+        bounds.append(_moment(value, setting))
+    found = TimeRange(*bounds)
+    if not TIMESTAMP_FLOOR <= found.earliest < found.latest <= TIMESTAMP_CEILING:
+        raise ValueError(
+            f"the plausible range of timestamps {found} is not a range within {TIMESTAMP_FLOOR:%Y-%m-%d} and "
+            f"{TIMESTAMP_CEILING:%Y-%m-%d}; expected an earliest time before the latest one, both within"
+        )
+    return found
+
+
+def _moment(value: str | dt.date, setting: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time())
+    try:
+        return _moment(dt.datetime.fromisoformat(value.strip()), setting)
+    except ValueError:
+        raise ValueError(f"{setting}: {value!r} is not a date or time; expected e.g. 2015-01-01") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,7 +172,7 @@ class ValidationReport:
     source, kind, file_sha256 : str
         The file (or the name given to a table), the input kind and the SHA-256 of the content.
     rows_read, rows_accepted, rows_rejected : int
-        Data records (header excluded); a wide predictions row is one record.
+        Data records (header and blank lines excluded); a wide predictions row is one record.
     rejected_by_reason : dict of str to int
         Reason category (e.g. ``"unknown label"``) to number of rejected records, most frequent first.
     rejects : DataFrame
@@ -71,6 +189,16 @@ class ValidationReport:
         Rule id to number of rows that break it, in the rules file's order.
     rules_source : str or None
         The rules file the events were checked against; None when they were not checked.
+    unit : str
+        What ``row_number`` counts: ``"line"`` (CSV and JSON lines: the line in the file, header and blank
+        lines counted) or ``"row"`` (Parquet, tables, Label Studio exports).
+    warnings : tuple of str
+        Things worth a look that reject nothing (labels that are one number written differently).
+    items : dict of str to int or None
+        Items files and Label Studio exports: how many items are ``new``, ``changed`` (values added or
+        replaced; the earlier ones stay in the history) and ``unchanged``.
+    dataset : str or None
+        The dataset of the items this import creates where its rows name none.
     """
 
     source: str
@@ -86,23 +214,27 @@ class ValidationReport:
     rule_hits: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(STAGED_HIT_COLUMNS)))
     rule_hits_by_rule: dict[str, int] = field(default_factory=dict)
     rules_source: str | None = None
+    unit: str = "row"
+    warnings: tuple[str, ...] = ()
+    items: dict[str, int] | None = None
+    dataset: str | None = None
 
     def messages(self, limit: int = 10) -> list[str]:
-        """The first rejects as sentences naming file, row and column (``f.csv, row 3: …``)."""
+        """The first rejects as sentences naming file, line (or row) and column (``f.csv, line 3: …``)."""
         return [
-            f"{self.source}, row {row.row_number}: {row.reason}"
+            f"{self.source}, {self.unit} {row.row_number}: {row.reason}"
             for row in self.rejects.head(limit).itertuples()
         ]
 
     def rule_messages(self, limit: int = 10) -> list[str]:
-        """The first rule warnings as sentences naming file and row (``f.csv, row 3: R2: …``)."""
+        """The first rule warnings as sentences naming file and line (``f.csv, line 3: R2: …``)."""
         return [
-            f"{self.source}, row {row.row_number}: {row.message}"
+            f"{self.source}, {self.unit} {row.row_number}: {row.message}"
             for row in self.rule_hits.head(limit).itertuples()
         ]
 
     def summary(self) -> str:
-        """One readable paragraph: counts, reasons, the first rejects, rule warnings and what was written."""
+        """One readable paragraph: counts, reasons, the first rejects, warnings and what was written."""
         text = (
             f"{self.source} ({self.kind}): {self.rows_read:,} rows read, {self.rows_accepted:,} accepted, "
             f"{self.rows_rejected:,} rejected"
@@ -114,6 +246,11 @@ class ValidationReport:
         text += "."
         if self.rows_rejected:
             text += " First rejects: " + "; ".join(self.messages(3)) + "."
+        if self.items is not None:
+            text += (
+                f" Items: {self.items['new']:,} new, {self.items['changed']:,} changed (earlier values kept "
+                f"in the history), {self.items['unchanged']:,} unchanged."
+            )
         if self.rule_hits_by_rule:
             counts = ", ".join(
                 f"{rule}: {n:,} row{'' if n == 1 else 's'}" for rule, n in self.rule_hits_by_rule.items()
@@ -124,6 +261,10 @@ class ValidationReport:
             )
         elif self.rules_source is not None:
             text += f" No rule warnings ({self.rules_source})."
+        if self.dataset is not None and not self.already_imported:
+            text += f" New items go to dataset {self.dataset!r} unless their rows name one."
+        for warning in self.warnings:
+            text += " Warning: " + warning
         if self.already_imported:
             text += (
                 f" This content was already imported as batch {self.already_imported}; nothing is written."
@@ -147,13 +288,21 @@ class PreparedImport:
     )  # rebuilds the stage; commit re-runs it if the store changed
     _fingerprint: tuple = ()
     _has_aux: bool = False
+    _workdir: Path | None = None  # private copies of the file (a CSV with its bad lines blanked out)
 
     def close(self) -> None:
         """Drop the stage and its cursor (``commit`` and ``ingest`` do this themselves)."""
         if self._cursor is not None:
-            staging.drop_stage(self._cursor)
+            try:
+                staging.drop_stage(self._cursor)
+                item_history.drop_plan(self._cursor)
+            except duckdb.Error:
+                pass  # a store invalidated by a failed write: its TEMP tables went with it
             self._cursor.close()
             self._cursor = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
 
     def __enter__(self) -> PreparedImport:
         return self
@@ -172,6 +321,8 @@ def prepare(
     model_version: str | None = None,
     vocabulary_check: bool = True,
     rules: RuleSet | None = None,
+    columns: Mapping[str, str] | None = None,
+    timestamps: TimeRange | None = None,
 ) -> PreparedImport:
     """Read and validate one input; write nothing to the store.
 
@@ -179,12 +330,14 @@ def prepare(
     ----------
     store : Store
     source : str, Path, DataFrame or pyarrow.Table
-        A ``.csv``, ``.parquet``, ``.jsonl``/``.ndjson`` file or a Label Studio ``.json`` export; or a table,
-        then ``name`` is required and its SHA-256 is taken over the Arrow IPC bytes.
+        A ``.csv``/``.tsv`` (comma, semicolon, tab or ``|`` separated), ``.parquet``, ``.jsonl``/``.ndjson``
+        file or a Label Studio ``.json`` export; or a table, then ``name`` is required and its SHA-256 is
+        taken over the Arrow IPC bytes.
     kind : str
         One of ``analytics.schema.INPUT_KINDS``; a ``.json`` file is always read as ``label-studio``.
     name : str or None
-        The source name shown in reports and stored with the batch (defaults to the path).
+        The source name shown in reports and stored with the batch (defaults to the path). An upload read
+        from a private copy passes the name the user knows: its extension decides the format.
     dataset : str
         Dataset of items created by this import when the rows do not name one.
     model_version : str or None
@@ -196,6 +349,11 @@ def prepare(
         (``analytics.rules.load_rules``; ``analytics.rules.find_rules_file`` says where the app and CLI find
         the file). Broken rules are warnings in ``report.rule_hits``, the rows are imported all the same.
         Ignored for other kinds.
+    columns : mapping of str to str or None
+        Columns of the file to read under another name: ``{"rater": "annotator_id", "when": "labeled_at"}``.
+        Each target must be a column of ``kind`` (``analytics.schema``).
+    timestamps : TimeRange or None
+        The plausible range of timestamps (default: ``time_range()``).
 
     Returns
     -------
@@ -205,10 +363,15 @@ def prepare(
     Raises
     ------
     IngestError
-        A file-level problem (missing column, wrong format, empty or unparseable file).
+        A file-level problem (missing or repeated column, wrong format, empty or unparseable file).
+    StoreError
+        The disk is full (or another write failure) while staging; nothing was written.
     """
     if kind not in INPUT_KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(INPUT_KINDS)}")
+    if not dataset or _CONTROL.search(dataset):
+        raise ValueError(f"dataset {dataset!r}: expected a non-empty name without control characters")
+    timestamps = timestamps or time_range()
     if isinstance(source, pd.DataFrame | pa.Table):
         if not name:
             raise ValueError(
@@ -223,90 +386,192 @@ def prepare(
         fmt, path, label, sha = "table", None, name, readers.table_sha256(table)
     else:
         path, table = Path(source), None
-        fmt, label = readers.file_format(path), name or str(source)
+        label = name or str(source)
+        fmt = readers.file_format(path, label)
         sha = readers.file_sha256(path)
         if fmt == "json":
             kind = "label-studio"
+    mapping = _mapping(columns, "events" if kind == "label-studio" else kind, label)
+    unit = "line" if fmt in ("csv", "jsonl") else "row"
     cur = store.cursor()
     already = batches.find_batch(cur, sha, kind)
     if already is not None:
         cur.close()
         rows_in, accepted, rejected = batches.batch_counts(store, already)
         by_reason, rejects = batches.batch_rejects(store, already, REPORT_REJECTS)
-        report = ValidationReport(label, kind, sha, rows_in, accepted, rejected, by_reason, rejects, already)
+        report = ValidationReport(
+            label, kind, sha, rows_in, accepted, rejected, by_reason, rejects, already, unit=unit
+        )
         return PreparedImport(report, store, None, None)
+    workdir = Path(tempfile.mkdtemp(prefix="labelwatch-stage-"))
     options = dict(
-        dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check, rules=rules
+        dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check, rules=rules,
+        mapping=mapping, timestamps=timestamps, workdir=workdir,
     )
 
     def stage() -> ValidationReport:
-        return _stage(cur, kind, fmt, path, table, label, sha, **options)
+        return _stage(cur, kind, fmt, path, table, label, sha, unit, **options)
 
+    prepared = PreparedImport(None, store, cur, stage, _has_aux=kind == "label-studio", _workdir=workdir)
     try:
-        report = stage()
-        fingerprint = staging.store_fingerprint(cur)
+        prepared.report = _writing(label, stage)
+        prepared._fingerprint = staging.store_fingerprint(cur)
     except BaseException:
-        staging.drop_stage(cur)
-        cur.close()
+        prepared.close()
         raise
-    return PreparedImport(report, store, cur, stage, fingerprint, kind == "label-studio")
+    return prepared
 
 
-def _stage(cur, kind, fmt, path, table, label, sha, *, dataset, model_version, vocabulary_check, rules):
+def _mapping(columns: Mapping[str, str] | None, kind: str, label: str) -> dict[str, str]:
+    """Check a column mapping: each target a column of ``kind``, none given twice."""
+    mapping = dict(columns or {})
+    known = (*REQUIRED_COLUMNS[kind], *OPTIONAL_COLUMNS[kind])
+    for source, target in mapping.items():
+        if target not in known:
+            raise IngestError(
+                f"{label}: column {source!r} cannot be read as {target!r}; expected one of the columns of "
+                f"{kind}: {', '.join(known)}"
+            )
+    targets = list(mapping.values())
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise IngestError(f"{label}: several columns are mapped to {twice[0]!r}; expected one column each")
+    return mapping
+
+
+def _writing(label: str, work: Callable[[], ValidationReport]) -> ValidationReport:
+    """Run ``work``; a failed write (a full disk, a file size limit) becomes a ``StoreError``, any other
+    operating-system error (the file cannot be read) an ``IngestError``.
+
+    The message says what happened without the server's paths (it may be shown in the browser); DuckDB's
+    own words stay on the exception's ``__cause__``.
+    """
+    try:
+        return work()
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise IngestError(f"{label}: cannot read the file ({exc.strerror or exc})") from exc
+        raise StoreError(f"Cannot import {label}: the disk is full; nothing was imported. Free some disk "
+                         "space (where the store and the temporary files are) and try again.") from exc
+    except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException) as exc:
+        text = str(exc).lower()
+        why = next(
+            (meaning for words, meaning in _WRITE_FAILURES if any(word in text for word in words)),
+            "writing to the store or its temporary files failed",
+        )
+        raise StoreError(
+            f"Cannot import {label}: {why}; nothing was imported. Free some disk space (where the store and "
+            "the temporary files are) and try again."
+        ) from exc
+
+
+#: The errors of a write that found no room (no space, a file size limit, a quota).
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+#: What a failed write means, by the words of the error.
+_WRITE_FAILURES = (
+    (("no space left", "disk full", "not enough space"), "the disk is full"),
+    (("file too large", "file size limit"), "a file size limit was reached"),
+    (("read-only", "permission denied"), "the store cannot be written (read-only or no permission)"),
+)
+
+
+def _stage(cur, kind, fmt, path, table, label, sha, unit, *, dataset, model_version, vocabulary_check,
+           rules, mapping, timestamps, workdir):
     table_kind = "events" if kind == "label-studio" else kind
-    bad_lines: list = []
+    spec_options = dict(
+        dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check,
+        earliest=timestamps.earliest, latest=timestamps.latest,
+    )
+    bad: list = []
+    items = None
     if kind == "label-studio":
         if path is None:
             raise ValueError("kind='label-studio' reads a Label Studio .json export file, not a table")
-        table, aux = readers.read_label_studio(path, dataset)
+        table, aux, bad = readers.read_label_studio(path, dataset, label)
+        if table.num_rows == 0 and not bad:
+            raise IngestError(f"{label}: the export holds no annotations; expected tasks with annotations")
         _stage_source(
-            cur,
-            "lw_aux",
-            staging.arrow_source(cur, aux, "lw_aux"),
-            "items",
-            label,
-            dict(dataset=dataset, model_version=None, vocabulary_check=False),
+            cur, "lw_aux", staging.arrow_source(cur, aux, "lw_aux"), "items", label,
+            {**spec_options, "vocabulary_check": False, "controls": readers.has_control_characters(aux)}, {},
         )
+        items = item_history.plan(cur, "lw_aux")
     elif fmt == "jsonl":
-        table, bad_lines = readers.read_jsonl(path)
-        if table.num_rows == 0 and bad_lines:
+        table, bad = readers.read_jsonl(path)
+        if table.num_rows == 0 and bad:
             raise IngestError(
-                f"{label}: no line parses as a JSON object (line {bad_lines[0][0]}: "
-                f"{bad_lines[0][1]}); expected JSON lines"
+                f"{label}: no line parses as a JSON object of plain values (line {bad[0][0]}: "
+                f"{bad[0][1]}); expected JSON lines"
             )
     if table is not None:
-        source = staging.arrow_source(cur, table, "lw_stage")
+        source = staging.arrow_source(cur, table, "lw_stage", unit)
+        spec_options["controls"] = readers.has_control_characters(table)
+    elif fmt == "csv":
+        try:
+            layout = csv_scan.scan_csv(path, copy_dir=workdir, name=label, prefer_tab=label.endswith(".tsv"))
+        except csv_scan.CsvError as exc:
+            raise IngestError(str(exc)) from exc
+        source = staging.csv_source(layout)
+        spec_options["controls"] = layout.controls
     else:
-        source = staging.csv_source(str(path)) if fmt == "csv" else staging.parquet_source(str(path))
-    spec = _stage_source(
-        cur,
-        "lw_stage",
-        source,
-        table_kind,
-        label,
-        dict(dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check),
-    )
-    staging.add_rejects(cur, "lw_stage", [(row, reason, raw) for row, reason, raw in bad_lines])
+        source = staging.parquet_source(str(path))
+    spec = _stage_source(cur, "lw_stage", source, table_kind, label, spec_options, mapping)
+    for _ in range(_REREADS):
+        if source.layout is None:
+            break
+        swallowed = staging.swallowed_lines(cur, source.layout)
+        if not swallowed:
+            break
+        layout = csv_scan.with_bad_lines(source.layout, swallowed, source=path, copy_dir=workdir)
+        source = staging.csv_source(layout)
+        spec = _stage_source(cur, "lw_stage", source, table_kind, label, spec_options, mapping)
+    else:
+        raise IngestError(f"{label}: more than {_REREADS} quotes that never close; expected a CSV file")
+    staging.add_rejects(cur, "lw_stage", bad)
     read, rejected, by_reason = staging.stage_counts(cur, "lw_stage", spec)
+    if read == 0:
+        raise IngestError(f"{label}: no rows after the header; expected at least one")
+    if table_kind == "items":
+        items = item_history.plan(cur, "lw_stage")
     rejects = staging.first_rejects(cur, "lw_stage", REPORT_REJECTS)
-    report = ValidationReport(label, kind, sha, read, read - rejected, rejected, by_reason, rejects)
+    warnings = tuple(_spelling_warnings(cur)) if table_kind in _LABELLED else ()
+    report = ValidationReport(
+        label, kind, sha, read, read - rejected, rejected, by_reason, rejects, unit=unit, warnings=warnings,
+        items=items, dataset=dataset if table_kind in ("events", "items") else None,
+    )
     if rules is None or table_kind != "events":
         return report
     by_rule, hits = staged_rule_hits(cur, rules, REPORT_REJECTS)
     return dataclasses.replace(report, rule_hits=hits, rule_hits_by_rule=by_rule, rules_source=rules.source)
 
 
-def _stage_source(cur, stage, source, kind, label, options):
+def _spelling_warnings(cur) -> list[str]:
+    warnings = []
+    for in_file, in_store in staging.numeric_label_spellings(cur, "lw_stage"):
+        spelled = ", ".join(repr(label) for label in sorted({*in_file, *in_store}))
+        where = f" (the store has {', '.join(map(repr, in_store))})" if in_store else ""
+        warnings.append(
+            f"labels {spelled} are one number written differently{where}; they count as different classes. "
+            "Expected each class written one way."
+        )
+    return warnings
+
+
+def _stage_source(cur, stage, source, kind, label, options, mapping):
     """Check the columns of ``source`` for ``kind`` and build the stage; return the kind's spec."""
     try:
         columns = staging.source_columns(cur, source)
     except duckdb.Error as exc:
         raise IngestError(f"{label}: cannot read the file: {_first_line(exc)}") from exc
+    if mapping:
+        _check_mapping(mapping, columns, label)
+        source = staging.renamed(source, mapping, columns)
+        columns = staging.source_columns(cur, source)
     missing = [c for c in REQUIRED_COLUMNS[kind] if c not in columns]
     if missing:
         raise IngestError(
-            f"{label}: missing required column {', '.join(repr(c) for c in missing)} (header, row 0); "
-            f"expected the columns {', '.join(REQUIRED_COLUMNS[kind])} for {kind}, found {', '.join(columns)}"
+            f"{label}: missing required column {', '.join(repr(c) for c in missing)} (header, line 1); "
+            f"expected the columns {', '.join(REQUIRED_COLUMNS[kind])} for {kind}, found "
+            f"{', '.join(columns)} (a column of another name can be mapped to it)"
         )
     wide = False
     if kind == "predictions":
@@ -329,21 +594,38 @@ def _stage_source(cur, stage, source, kind, label, options):
     spec = spec_for(kind, columns, wide=wide, feature_columns=features, **options)
     try:
         staging.build_stage(cur, stage, source, spec, kind=kind, columns=columns)
+    except (duckdb.IOException, duckdb.FatalException):
+        raise
     except duckdb.Error as exc:
         raise IngestError(f"{label}: cannot read the file as {kind}: {_first_line(exc)}") from exc
     return spec
 
 
-def _first_line(exc: Exception) -> str:
+def _check_mapping(mapping: dict[str, str], columns: dict[str, str], label: str) -> None:
+    for source, target in mapping.items():
+        if source not in columns:
+            raise IngestError(
+                f"{label}: no column {source!r} to read as {target!r}; the file's columns are "
+                f"{', '.join(columns)}"
+            )
+        if target in columns and target not in mapping:
+            raise IngestError(
+                f"{label}: column {source!r} cannot be read as {target!r}, which the file has already; "
+                f"expected each column once"
+            )
+
+
+def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def commit(store: Store, prepared: PreparedImport, *, created_by: str = "local") -> ValidationReport:
     """Write a prepared import as one batch, in one transaction.
 
-    The batch row, the accepted rows (with new items and annotators for events) and every reject land
-    together or not at all. When the store changed since ``prepare`` (another import), the checks against
-    it are re-run inside the transaction first, so the returned report can differ from the prepared one.
+    The batch row, the accepted rows (with new items and annotators for events, new item versions for
+    items) and every reject land together or not at all. When the store changed since ``prepare``
+    (another import), the checks against it are re-run inside the transaction first, so the returned
+    report can differ from the prepared one.
 
     Parameters
     ----------
@@ -357,33 +639,44 @@ def commit(store: Store, prepared: PreparedImport, *, created_by: str = "local")
     -------
     ValidationReport
         With ``batch_id`` set, or ``already_imported`` set when the content is in the store already.
+
+    Raises
+    ------
+    StoreError
+        Writing failed (a full disk): the transaction was rolled back and nothing was written.
     """
     report = prepared.report
     if report.already_imported or prepared._cursor is None:
         return report
-    try:
+
+    def write() -> ValidationReport:
+        written = report
         with store.transaction(cursor=prepared._cursor) as cur:
-            already = batches.find_batch(cur, report.file_sha256, report.kind)
+            already = batches.find_batch(cur, written.file_sha256, written.kind)
             if already is not None:
-                return dataclasses.replace(report, already_imported=already)
+                return dataclasses.replace(written, already_imported=already)
             if staging.store_fingerprint(cur) != prepared._fingerprint:
-                report = prepared._stage()
+                written = prepared._stage()
             batch_id = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
-            batches.write_batch(
+            items = batches.write_batch(
                 cur,
                 batch_id=batch_id,
-                kind=report.kind,
-                source=report.source,
-                file_sha256=report.file_sha256,
-                rows_in=report.rows_read,
-                rows_accepted=report.rows_accepted,
-                rows_rejected=report.rows_rejected,
+                kind=written.kind,
+                source=written.source,
+                file_sha256=written.file_sha256,
+                rows_in=written.rows_read,
+                rows_accepted=written.rows_accepted,
+                rows_rejected=written.rows_rejected,
                 created_by=created_by,
+                dataset=written.dataset or DEFAULT_DATASET,
                 with_aux_items=prepared._has_aux,
             )
+        return dataclasses.replace(written, batch_id=batch_id, items=items)
+
+    try:
+        return _writing(report.source, write)
     finally:
         prepared.close()
-    return dataclasses.replace(report, batch_id=batch_id)
 
 
 def ingest(

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from analytics.store import Store
@@ -112,13 +117,14 @@ def test_ingest_reports_each_file(tmp_path: Path) -> None:
     dry = run_cli("--db", str(db), "ingest", str(good), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "dry run" in dry.stdout and "2 rows read" in dry.stdout
-    with Store(db, read_only=True) as store:
-        assert store.scalar("SELECT count(*) FROM label_events") == 0
+    assert not db.exists()  # a dry run writes nothing, not even a new store file
     result = run_cli("--db", str(db), "ingest", str(good))
     assert result.returncode == 0, result.stderr
     assert "events.csv" in result.stdout and "2 rows read, 2 accepted" in result.stdout
     with Store(db, read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM label_events") == 2
+    again = run_cli("--db", str(db), "ingest", str(good), "--dry-run")  # an existing store, read-only
+    assert again.returncode == 0 and "already imported as batch" in again.stdout
 
 
 def test_ingest_of_a_bad_file_exits_1_naming_the_file(tmp_path: Path) -> None:
@@ -189,3 +195,119 @@ def test_ingest_reports_rule_warnings_and_keeps_the_rows(tmp_path: Path) -> None
     assert "Rule warnings" in result.stdout and "R1: 2 rows" in result.stdout
     with Store(tmp_path / "s.duckdb", read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM label_events") == 3
+
+
+EVENTS = (
+    "item_id,annotator_id,label,labeled_at\ni1,a1,cat,2024-04-01T10:00:00\ni1,a2,dog,2024-04-01T11:00:00\n"
+)
+JSON_LINE = b'{"item_id": "i1", "annotator_id": "a1", "label": "cat", "labeled_at": "2024-04-01"}\n'
+
+
+@pytest.mark.parametrize("command", [("summary",), ("summary", "--json"), ("score",)])
+def test_a_read_on_a_mistyped_path_fails_clearly_and_creates_nothing(tmp_path: Path, command) -> None:
+    db = tmp_path / "lablewatch.duckdb"
+    result = run_cli("--db", str(db), *command)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"error: No store at {db}: the file does not exist" in result.stderr
+    assert "Traceback" not in result.stderr and not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("events.csv", EVENTS.encode()),
+        ("events.jsonl", JSON_LINE),
+        ("events.parquet", None),
+    ],
+)
+def test_db_naming_a_data_file_is_refused_not_opened_in_memory(tmp_path: Path, name, content) -> None:
+    db = tmp_path / name
+    if content is None:
+        pq.write_table(pa.table({"item_id": ["i1"]}), db)
+    else:
+        db.write_bytes(content)
+    before = db.read_bytes()
+    good = tmp_path / "good.csv"
+    good.write_text(EVENTS)
+    result = run_cli("--db", str(db), "ingest", str(good))
+    assert result.returncode == 2
+    assert f"{db} is not a DuckDB database" in result.stderr and "Imported" not in result.stdout
+    assert db.read_bytes() == before and "Traceback" not in result.stderr
+
+
+def test_another_programs_duckdb_file_is_left_alone_unless_adopted(tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE orders (id INTEGER)")
+    con.close()
+    good = tmp_path / "good.csv"
+    good.write_text(EVENTS)
+    refused = run_cli("--db", str(db), "ingest", str(good))
+    assert refused.returncode == 2 and "another program (it holds orders)" in refused.stderr
+    assert "--adopt-db" in refused.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0] == 1
+    con.close()
+    adopted = run_cli("--db", str(db), "--adopt-db", "ingest", str(good))
+    assert adopted.returncode == 0, adopted.stderr
+    with Store(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM label_events") == 2
+
+
+def test_ingest_maps_columns_and_applies_the_plausible_range(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("Item;Rater;Class;When\ni1;a1;cat;2019-12-31\ni2;a1;dog;2020-06-01\ni3;a1;cat;2021-01-02\n")
+    db = tmp_path / "s.duckdb"
+    unmapped = run_cli("--db", str(db), "ingest", str(export), "--kind", "events")
+    assert unmapped.returncode == 1 and "missing required column" in unmapped.stderr
+    mapping = ("--map", "Item=item_id", "--map", "Rater=annotator_id", "--map", "Class=label", "--map",
+               "When=labeled_at")
+    result = run_cli("--db", str(db), "ingest", str(export), *mapping, "--earliest", "2020-01-01",
+                     "--latest", "2021-01-01")
+    assert result.returncode == 0, result.stderr
+    assert "3 rows read, 1 accepted, 2 rejected (timestamp out of range: 2)" in result.stdout
+    assert (f"{export}, line 2: timestamp out of range: column 'labeled_at': expected a time from "
+            "2020-01-01 00:00 to 2021-01-01 00:00 UTC") in result.stdout
+    wrong = run_cli("--db", str(db), "ingest", str(export), "--map", "Item", "--dry-run")
+    assert wrong.returncode == 2 and "expected COLUMN=NAME" in wrong.stderr
+
+
+def test_the_plausible_range_comes_from_the_environment_and_a_wrong_one_is_an_error(tmp_path: Path) -> None:
+    events = tmp_path / "e.csv"
+    events.write_text("item_id,annotator_id,label,labeled_at\ni1,a1,cat,1985-06-01\ni2,a1,cat,2024-01-01\n")
+    db = str(tmp_path / "s.duckdb")
+    default = run_cli("--db", db, "ingest", str(events), "--dry-run")
+    assert "2 rows read, 1 accepted" in default.stdout
+    widened = run_cli("--db", db, "ingest", str(events), "--dry-run",
+                      env={"LABELWATCH_EARLIEST": "1980-01-01"})
+    assert "2 rows read, 2 accepted" in widened.stdout
+    wrong = run_cli("--db", db, "ingest", str(events), "--latest", "soon")
+    assert wrong.returncode == 1
+    assert "--latest / LABELWATCH_LATEST: 'soon' is not a date or time" in wrong.stderr
+
+
+def test_a_full_disk_during_an_import_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    Store(db).close()
+    events = tmp_path / "many.csv"
+    events.write_text("item_id,annotator_id,label,labeled_at\n" + "".join(
+        f"i{i},a{i % 40},{'cat' if i % 3 else 'dog'},2024-01-{1 + i % 28:02d}\n" for i in range(60_000)))
+
+    def limit_file_size() -> None:  # a real write failure: files of the process may not grow past 1.5 MB
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_500_000, 1_500_000))
+
+    env = {k: v for k, v in os.environ.items() if k != "LABELWATCH_DB"}
+    result = subprocess.run(
+        [sys.executable, "-m", "analytics", "--db", str(db), "ingest", str(events)], capture_output=True,
+        text=True, cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"},
+        preexec_fn=limit_file_size, timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        f"error: Cannot import {events}: a file size limit was reached; nothing was imported"
+    )
+    with Store(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM label_events") == 0
+        assert store.scalar("SELECT count(*) FROM ingest_batches") == 0

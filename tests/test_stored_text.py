@@ -37,14 +37,18 @@ DATASET = "**digits** $x$"
 GUIDELINE = ":material/warning: v2"
 
 #: Patterns of a payload that reached Markdown unescaped, or a plotly text unescaped.
-MARKDOWN_LEAKS = [r"(?<!\\)\]\((?!\s)", r"(?<!\\)<a\s", r"(?<!\\)<img", r"(?<!\\):red\[", r"(?<!\\):material/warn"]
+MARKDOWN_LEAKS = [
+    r"(?<!\\)\]\((?!\s)", r"(?<!\\)<a\s", r"(?<!\\)<img", r"(?<!\\):red\[", r"(?<!\\):material/warn",
+]
 PLOTLY_LEAKS = [r"<a\s", r"<img"]
 
 
 def _hostile(frames: demo.DemoData) -> dict:
     """The demo's frames with every stored string kind replaced by a payload (ann-001 and its label)."""
     events = frames.events.copy()
-    events["annotator_id"] = events["annotator_id"].replace({"ann-001": ANNOTATOR, "ann-002": ANNOTATOR + "2"})
+    events["annotator_id"] = events["annotator_id"].replace(
+        {"ann-001": ANNOTATOR, "ann-002": ANNOTATOR + "2"}
+    )
     events["cohort"] = events["cohort"].replace({"crowd": COHORT})
     events["label"] = events["label"].replace({"7": LABEL_SEVEN})
     events["guideline_version"] = events["guideline_version"].replace({"v2": GUIDELINE})
@@ -52,9 +56,12 @@ def _hostile(frames: demo.DemoData) -> dict:
     items = frames.items.rename(columns={"source": ATTRIBUTE}).assign(dataset=DATASET)
     items[ATTRIBUTE] = items[ATTRIBUTE].replace({"fax": ATTRIBUTE_VALUE})
     vocabulary = frames.vocabulary.assign(label=frames.vocabulary["label"].replace({"7": LABEL_SEVEN}))
-    guidelines = frames.guidelines.assign(version=frames.guidelines["version"].replace({"v2": GUIDELINE}))
+    guidelines = frames.guidelines.assign(
+        version=frames.guidelines["version"].replace({"v2": GUIDELINE})
+    )
     gold = frames.gold.assign(label=frames.gold["label"].replace({"7": LABEL_SEVEN}))
-    return {"vocabulary": vocabulary, "guidelines": guidelines, "items": items, "events": events, "gold": gold}
+    return {"vocabulary": vocabulary, "guidelines": guidelines, "items": items, "events": events,
+            "gold": gold}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +77,8 @@ def hostile_db(tmp_path_factory) -> pathlib.Path:
 
 def _markdown_texts(at: AppTest) -> list[str]:
     texts = []
-    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader"):
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header",
+                 "subheader"):
         texts += [str(element.value) for element in at.get(kind)]
     for kind in ("selectbox", "multiselect", "radio", "text_input", "text_area", "number_input", "slider",
                  "checkbox", "toggle", "button", "metric", "expander", "date_input", "select_slider", "tabs"):
@@ -80,7 +88,7 @@ def _markdown_texts(at: AppTest) -> list[str]:
 
 def _plotly_texts(at: AppTest) -> list[str]:
     # Decoded (the spec escapes "<" as \u003c); plotly reads <a>, <b>, <br> … in every text it draws.
-    return [json.dumps(json.loads(element.proto.spec), ensure_ascii=False) for element in at.get("plotly_chart")]
+    return [json.dumps(json.loads(chart.proto.spec), ensure_ascii=False) for chart in at.get("plotly_chart")]
 
 
 def _leaks(texts: list[str], patterns: list[str]) -> list[str]:

@@ -1,9 +1,18 @@
 """The Import page's work: validate an uploaded file, show the report, and import it on request.
 
-The upload is written to a private temporary folder under a fixed name that keeps only its (allow-listed)
-extension, read by ``analytics.ingest`` (CSV, Parquet, JSON lines or a Label Studio JSON export; nothing is
-ever unpickled), and deleted at the end of the run. Validation writes nothing; the import button commits
-the batch, clears the cached loaders and reruns so every widget sees the new data.
+The upload is written to a private temporary folder and read by ``analytics.ingest`` (CSV or TSV with
+comma, semicolon, tab or ``|`` delimiters, Parquet, JSON lines or a Label Studio JSON export; nothing is
+ever unpickled), and deleted at the end of the run. Every message names the file by its own name, never by
+the temporary copy. A name whose extension is not one of those gets a message, not an exception.
+
+Before anything is written the user chooses what the file holds (guessed from its columns), the dataset of
+the items it creates (one the store has, or a new one), and, where the file's columns are named otherwise,
+which of its columns holds each required one. Validation writes nothing; the import button commits the
+batch, clears the cached loaders and reruns, and the page then shows the import's own report.
+
+Timestamps outside the plausible range are rejected: ``import_earliest`` / ``import_latest`` in
+``.streamlit/secrets.toml``, else ``LABELWATCH_EARLIEST`` / ``LABELWATCH_LATEST``, else 1990-01-01 to one
+day from now (``analytics.ingest.time_range``).
 """
 
 from __future__ import annotations
@@ -16,16 +25,19 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import ingest, rules
-from analytics.schema import DEFAULT_DATASET, INPUT_KINDS
-from analytics.store import Store
+from analytics import ingest, readers, rules
+from analytics.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.store import Store, StoreError
 from ui import identity, loaders, validation_report
+from ui.safe_text import md
 
-#: Extensions the uploader accepts (without the dot).
-UPLOAD_TYPES = ("csv", "parquet", "jsonl", "ndjson", "json")
+#: Extensions the page reads (without the dot); other names get a message saying so.
+UPLOAD_TYPES = tuple(extension.lstrip(".") for extension in readers.FORMATS)
 
 #: Kinds whose rows can create items, which then need a dataset name.
 _KINDS_WITH_DATASET = ("events", "items", "label-studio")
+_NOT_MAPPED = "(not in the file)"
+_NEW_DATASET = "New dataset…"
 
 
 def show(store: Store, name: str, data: bytes, *, key: str) -> ingest.ValidationReport | None:
@@ -47,34 +59,64 @@ def show(store: Store, name: str, data: bytes, *, key: str) -> ingest.Validation
     ValidationReport or None
         The report shown, or None when the file could not be read at all (the error is shown).
     """
-    done = st.session_state.pop(f"{key}.done", None)
-    if done is not None:
+    digest = hashlib.sha256(data).hexdigest()
+    done = st.session_state.get(f"{key}.done")
+    if done is not None and done.file_sha256 == digest:
         st.success(f"Imported {done.rows_accepted:,} rows as batch {done.batch_id}.", icon=":material/check:")
-    file_key = f"{key}.{hashlib.sha256(data).hexdigest()[:16]}"
+        st.subheader("Import report")
+        validation_report.show(done, key=f"{key}.{digest[:16]}.done")
+        return done
+    st.session_state.pop(f"{key}.done", None)
+    problem = readers.unknown_type_message(name)
+    if problem is not None:
+        st.error(md(problem))
+        return None
+    try:
+        timestamps = _time_range()
+    except ValueError as exc:
+        st.error(md(f"The plausible range of timestamps is set wrongly: {exc}"))
+        return None
+    file_key = f"{key}.{digest[:16]}"
+    try:
+        return _validate(store, name, data, file_key, timestamps, key=key)
+    except OSError as exc:  # the upload could not be saved for reading: a full disk
+        st.error(md(f"{name}: cannot read the upload ({exc.strerror or exc}); free some disk space and "
+                    "try again."))
+        return None
+
+
+def _validate(store, name, data, file_key, timestamps, *, key):
     with _saved_upload(name, data) as path:
         try:
-            detected = ingest.detect_kind(path)
+            detected = ingest.detect_kind(path, name)
         except ingest.IngestError as exc:
-            st.error(str(exc))
+            if readers.FORMATS[Path(name).suffix.lower()] == "json":
+                st.error(md(str(exc)))
+                return None
+            st.warning(md(str(exc)) + ". Choose the kind and the columns below.")
+            detected = None
+        kind, dataset, model_version = _options(detected, name, key=file_key)
+        columns = _column_mapping(path, name, kind, key=file_key)
+        if columns is None:
             return None
-        kind, dataset, model_version = _options(detected, key=file_key)
+        st.caption(f"Timestamps are accepted {md(timestamps)} (the plausible range for imports).")
         try:
             ruleset = _rules(store)
             prepared = ingest.prepare(
-                store, path, kind=kind, name=name, dataset=dataset, model_version=model_version, rules=ruleset
+                store, path, kind=kind, name=name, dataset=dataset, model_version=model_version,
+                rules=ruleset, columns=columns, timestamps=timestamps,
             )
-        except (ingest.IngestError, ValueError) as exc:  # our own messages: a bad file, a bad rules file
-            st.error(str(exc))
+        except (ingest.IngestError, StoreError, ValueError) as exc:  # our own messages, naming the file
+            st.error(md(str(exc)))
             return None
         with prepared:
             report = prepared.report
             st.subheader("Validation report")
             validation_report.show(report, key=f"{file_key}.report")
             if report.already_imported:
-                if done is None or done.batch_id != report.already_imported:
-                    st.info(
-                        f"This file was already imported as batch {report.already_imported}; nothing changed."
-                    )
+                st.info(
+                    f"This file was already imported as batch {report.already_imported}; nothing changed."
+                )
                 return report
             if report.rows_accepted == 0:
                 st.warning("No row passed validation, so there is nothing to import.")
@@ -85,10 +127,26 @@ def show(store: Store, name: str, data: bytes, *, key: str) -> ingest.Validation
                 return report
             created_by = identity.user_name()
             # Every widget value is read above: nothing in commit can be interrupted by a rerun.
-            committed = ingest.commit(store, prepared, created_by=created_by)
+            try:
+                committed = ingest.commit(store, prepared, created_by=created_by)
+            except StoreError as exc:
+                st.error(md(str(exc)))
+                return report
     loaders.clear()
     st.session_state[f"{key}.done"] = committed
     st.rerun()
+
+
+def _time_range() -> ingest.TimeRange:
+    """The plausible range of timestamps: the secrets' ``import_earliest`` / ``import_latest``, else the
+    environment, else the defaults (``analytics.ingest.time_range``)."""
+    settings = {}
+    if st.secrets.load_if_toml_exists():
+        settings = {bound: st.secrets.get(f"import_{bound}") for bound in ("earliest", "latest")}
+    return ingest.time_range(
+        str(settings["earliest"]) if settings.get("earliest") else None,
+        str(settings["latest"]) if settings.get("latest") else None,
+    )
 
 
 def _rules(store) -> rules.RuleSet | None:
@@ -97,21 +155,18 @@ def _rules(store) -> rules.RuleSet | None:
     return rules.load_rules(path) if path is not None else None
 
 
-def _options(detected: str, *, key: str) -> tuple[str, str, str | None]:
+def _options(detected: str | None, name: str, *, key: str) -> tuple[str, str, str | None]:
     # A Label Studio export can only be read as such; tabular files can be any other kind.
     tabular = [k for k in INPUT_KINDS if k != "label-studio"]
     kinds = ["label-studio"] if detected == "label-studio" else tabular
     columns = st.columns(3)
     kind = columns[0].selectbox(
         "Kind of data", kinds, index=kinds.index(detected) if detected in kinds else 0, key=f"{key}.kind",
-        help="Detected from the file's columns; change it if the guess is wrong.",
+        help="Guessed from the file's columns; change it if the guess is wrong.",
     )
     dataset = DEFAULT_DATASET
     if kind in _KINDS_WITH_DATASET:
-        dataset = columns[1].text_input(
-            "Dataset", DEFAULT_DATASET, key=f"{key}.dataset",
-            help="Dataset of the items this file creates, unless its rows name one.",
-        ).strip() or DEFAULT_DATASET
+        dataset = _dataset(columns[1], name, key=key)
     model_version = None
     if kind == "predictions":
         model_version = columns[2].text_input(
@@ -121,12 +176,72 @@ def _options(detected: str, *, key: str) -> tuple[str, str, str | None]:
     return kind, dataset, model_version
 
 
+def _dataset(column, name: str, *, key: str) -> str:
+    """The dataset of the items the file creates: one the store has, or a new one named by the user."""
+    existing = list(loaders.filter_options(loaders.source())["datasets"])
+    help_text = "Items this file creates go to this dataset, unless their rows name one."
+    if existing:
+        choice = column.selectbox(
+            "Dataset of new items", [*existing, _NEW_DATASET], index=0, key=f"{key}.dataset", help=help_text,
+        )
+        if choice != _NEW_DATASET:
+            return choice
+    typed = column.text_input(
+        "Name of the new dataset" if existing else "Dataset of new items",
+        Path(name).stem if existing else DEFAULT_DATASET,
+        key=f"{key}.new_dataset", help=help_text,
+    ).strip()
+    return typed or DEFAULT_DATASET
+
+
+def _column_mapping(path: Path, name: str, kind: str, *, key: str) -> dict[str, str] | None:
+    """Which of the file's columns to read as each required column it lacks (and, on request, optional
+    ones); None when a required column is still unassigned (a message says which)."""
+    if kind == "label-studio":
+        return {}
+    try:
+        found = readers.header_columns(path, readers.FORMATS[Path(name).suffix.lower()], name)
+    except ingest.IngestError as exc:
+        st.error(md(str(exc)))
+        return None
+    table_kind = kind
+    required = [c for c in REQUIRED_COLUMNS[table_kind] if c not in found]
+    optional = [c for c in OPTIONAL_COLUMNS[table_kind] if c not in found]
+    spare = [c for c in found if c not in (*REQUIRED_COLUMNS[table_kind], *OPTIONAL_COLUMNS[table_kind])]
+    if not spare or not (required or optional):
+        return {}  # nothing to choose from: a missing column is reported by the validation
+    mapping: dict[str, str] = {}
+    if required:
+        st.markdown("**Columns**: the file lacks some columns this kind needs. Choose the file's column "
+                    "that holds each.")
+        cells = st.columns(min(len(required), 4))
+        for i, target in enumerate(required):
+            chosen = cells[i % len(cells)].selectbox(
+                f"Column for {target}", [_NOT_MAPPED, *spare], key=f"{key}.{kind}.map.{target}",
+            )
+            if chosen != _NOT_MAPPED:
+                mapping[chosen] = target
+    if optional and spare:
+        with st.expander("Map more columns (optional)"):
+            cells = st.columns(min(len(optional), 3))
+            for i, target in enumerate(optional):
+                chosen = cells[i % len(cells)].selectbox(
+                    f"Column for {target}", [_NOT_MAPPED, *spare], key=f"{key}.{kind}.map.{target}",
+                )
+                if chosen != _NOT_MAPPED:
+                    mapping[chosen] = target
+    missing = [c for c in required if c not in mapping.values()]
+    if missing:
+        st.info(f"Choose a column for {', '.join(missing)} to see the validation report.")
+        return None
+    return mapping
+
+
 @contextlib.contextmanager
 def _saved_upload(name: str, data: bytes) -> Iterator[Path]:
-    suffix = Path(name).suffix.lower().lstrip(".")
-    if suffix not in UPLOAD_TYPES:
-        raise ValueError(f"unsupported upload type {suffix!r}; use one of {', '.join(UPLOAD_TYPES)}")
+    """The upload in a private folder under a fixed name with its (allow-listed) extension."""
+    suffix = Path(name).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="labelwatch-upload-") as folder:
-        path = Path(folder) / f"upload.{suffix}"
+        path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         yield path

@@ -7,6 +7,7 @@ import streamlit as st
 
 from analytics.ingest import ValidationReport
 from ui import csv_download
+from ui.safe_text import md
 
 #: Rejected rows shown on screen; the download carries every reject the report holds.
 SAMPLE_ROWS = 100
@@ -27,6 +28,13 @@ def show(report: ValidationReport, *, key: str) -> None:
     accepted.metric("Rows accepted", f"{report.rows_accepted:,}")
     rejected.metric("Rows rejected", f"{report.rows_rejected:,}")
     st.text(report.summary())
+    for warning in report.warnings:
+        st.warning(md(warning), icon=":material/warning:")
+    if report.items is not None:
+        meaning = {"new": "new", "changed": "changed (earlier values kept in the history)",
+                   "unchanged": "unchanged"}
+        counts = pd.DataFrame([[meaning[k], n] for k, n in report.items.items()], columns=["items", "count"])
+        st.dataframe(counts, hide_index=True, key=f"{key}.items")
     if report.rejected_by_reason:
         st.markdown("**Rejected rows by reason**")
         reasons = pd.DataFrame(list(report.rejected_by_reason.items()), columns=["reason", "rows"])
@@ -39,7 +47,8 @@ def show(report: ValidationReport, *, key: str) -> None:
         csv_download.show(report.rule_hits, filename="rule_warnings.csv", key=f"{key}.rule-hits-csv",
                           label="Download rule warnings (CSV)")
     if not report.rejects.empty:
-        st.markdown(f"**Sample of rejected rows** (first {min(SAMPLE_ROWS, len(report.rejects)):,})")
+        st.markdown(f"**Sample of rejected rows** (first {min(SAMPLE_ROWS, len(report.rejects)):,}; "
+                    f"row_number is the {report.unit} in the file)")
         st.dataframe(report.rejects.head(SAMPLE_ROWS), hide_index=True, key=f"{key}.rejects")
         csv_download.show(
             report.rejects, filename="rejected_rows.csv", key=f"{key}.rejects-csv",

@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from analytics.store import item_history
 from analytics.store.connection import Store
 from analytics.store.staging import rejects_sql, store_rows_near
 
@@ -19,23 +20,9 @@ _ACCEPTED = " WHERE lw__fail IS NULL"
 _PAIR = ("item_id", "annotator_id")
 
 
-def _item_writes(stage: str) -> list[str]:
-    """Accepted items of ``stage`` (a table of ``staging.STAGE_TABLES``) with their slice attributes."""
-    return [
-        "INSERT INTO items SELECT item_id, dataset, split, created_at, text, media_ref, features, ? FROM "
-        + stage
-        + _ACCEPTED,
-        "INSERT INTO item_attributes SELECT s.item_id, j.key, json_extract_string(j.value, '$'), ? FROM "
-        + stage
-        + " AS s, json_each(s.lw__attrs) AS j WHERE s.lw__fail IS NULL "
-        "AND json_extract_string(j.value, '$') IS NOT NULL",
-    ]
-
-
 #: Accepted stage rows -> store table, per kind (fixed SQL; the batch id is the one parameter). Events are
-#: written by ``_write_events``.
+#: written by ``_write_events``, items by ``item_history.write``.
 _WRITES: dict[str, list[str]] = {
-    "items": _item_writes("lw_stage"),
     "gold": ["INSERT INTO gold_labels SELECT item_id, label, source, ? FROM lw_stage" + _ACCEPTED],
     "predictions": [
         "INSERT INTO predictions SELECT item_id, model_version, label, prob, ? FROM lw_stage" + _ACCEPTED
@@ -77,23 +64,25 @@ def _write_events(cur: duckdb.DuckDBPyConnection, batch_id: str) -> None:
         "FROM lw_stage ANTI JOIN annotators USING (annotator_id)" + _ACCEPTED + " GROUP BY annotator_id",
         [batch_id],
     )
-    # Event ids: the store's highest id plus the file's record number (unique, in file order).
+    # Event ids: the store's highest id plus the record's place in the file (its line or row, counted from
+    # the file's first record): unique and in file order.
     cur.execute(
-        "INSERT INTO label_events SELECT (SELECT coalesce(max(event_id), 0) FROM label_events) + lw__row, "
+        "INSERT INTO label_events SELECT (SELECT coalesce(max(event_id), 0) FROM label_events) + lw__row "
+        "- (SELECT min(lw__row) FROM lw_stage) + 1, "
         "item_id, annotator_id, label, labeled_at, guideline_version, confidence, duration_s, campaign_id, ? "
         "FROM lw_stage" + _ACCEPTED,
         [batch_id],
     )
 
 
-#: The items of a Label Studio export (stage ``lw_aux``): new items only, with their attributes.
-_AUX_ITEMS = _item_writes("lw_aux")
-
-
 def find_batch(cur: duckdb.DuckDBPyConnection, file_sha256: str, kind: str) -> str | None:
-    """The batch that imported this exact content as this kind before, or None."""
+    """The batch that imported this exact content as this kind before and still counts, or None.
+
+    A retracted batch does not count: importing its file again is how its rows are taken back.
+    """
     row = cur.execute(
-        "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? AND kind = ? ORDER BY created_at LIMIT 1",
+        "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? AND kind = ? "
+        "AND batch_id NOT IN (SELECT batch_id FROM batch_retractions) ORDER BY created_at LIMIT 1",
         [file_sha256, kind],
     ).fetchone()
     return None if row is None else row[0]
@@ -110,9 +99,14 @@ def write_batch(
     rows_accepted: int,
     rows_rejected: int,
     created_by: str,
+    dataset: str,
     with_aux_items: bool = False,
-) -> None:
-    """Write one staged import; call inside a transaction on the cursor that holds the stage."""
+) -> dict[str, int] | None:
+    """Write one staged import; call inside a transaction on the cursor that holds the stage.
+
+    ``dataset`` is the dataset of the items the import creates where their rows name none. Returns what
+    became of the items of an items file or a Label Studio export (``item_history.plan``), else None.
+    """
     table_kind = "events" if kind == "label-studio" else kind
     cur.execute(
         "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -128,10 +122,13 @@ def write_batch(
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
         ],
     )
-    for statement in _AUX_ITEMS if with_aux_items else []:
-        cur.execute(statement, [batch_id])
+    items = None
+    if with_aux_items:
+        items = item_history.write(cur, "lw_aux", batch_id=batch_id, dataset=dataset)
     if table_kind == "events":
         _write_events(cur, batch_id)
+    elif table_kind == "items":
+        items = item_history.write(cur, "lw_stage", batch_id=batch_id, dataset=dataset)
     else:
         for statement in _WRITES[table_kind]:
             cur.execute(statement, [batch_id])
@@ -141,6 +138,8 @@ def write_batch(
         + ")",
         [batch_id],
     )
+    item_history.drop_plan(cur)
+    return items
 
 
 def list_batches(store: Store) -> pd.DataFrame:

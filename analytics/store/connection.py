@@ -7,6 +7,12 @@ lock so writes are serialised and each one commits or rolls back whole.
 
 Another process cannot open a file that this one holds, not even read-only. Opening such a file raises
 ``StoreLockedError`` with the path and what to do.
+
+A store is opened only when the path holds one: a file that is not a DuckDB database (DuckDB would read a
+CSV, Parquet or JSON file as a database of its own, and every write would vanish with the connection), or a
+DuckDB database of another program (LabelWatch would add its tables to it), raises ``StoreError``;
+``adopt=True`` adds LabelWatch's tables to such a database on purpose. ``create=False`` refuses a path where
+no file exists (a read with a mistyped path must not create an empty store).
 """
 
 from __future__ import annotations
@@ -38,18 +44,49 @@ class StoreLockedError(StoreError):
     """The DuckDB file is held by another process."""
 
 
+#: A DuckDB database file starts with a 8-byte checksum and then these bytes.
+_DUCKDB_MAGIC = b"DUCK"
+_LOOKS_LIKE = {b"PAR1": "a Parquet file", b"\x1f\x8b": "a gzip file", b"PK\x03\x04": "a zip file",
+               b"SQLite format 3": "an SQLite database", b"{": "JSON", b"[": "JSON"}
+
+
+def _not_a_database(path: Path) -> str | None:
+    """Why ``path`` (an existing file) cannot be a DuckDB database, or None when it can."""
+    if path.is_dir():
+        return "is a folder"
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if not head or head[8:12] == _DUCKDB_MAGIC:
+        return None
+    looks = next((what for magic, what in _LOOKS_LIKE.items() if head.startswith(magic)), None)
+    if looks is None:
+        looks = "text (CSV or JSON lines?)" if all(b >= 9 for b in head) else "some other binary file"
+    return f"is not a DuckDB database (it looks like {looks})"
+
+
 class Store:
     """A LabelWatch DuckDB store.
 
     Parameters
     ----------
     path : str or Path
-        The DuckDB file; created (with its folder) and migrated when missing. ``":memory:"`` gives a
-        throw-away store for experiments.
+        The DuckDB file; created (with its folder) and migrated when missing, unless ``create`` is False.
+        ``":memory:"`` gives a throw-away store for experiments.
     read_only : bool
         Open without write access (no migration is attempted).
     memory_limit : str or None
         DuckDB's ``memory_limit`` (e.g. ``"4GB"``); None leaves DuckDB's default (80% of RAM).
+    create : bool
+        Create the file when it is missing; False raises ``StoreError`` instead.
+    adopt : bool
+        Add LabelWatch's tables to a DuckDB database that holds other tables but is no LabelWatch store
+        (refused otherwise).
+
+    Raises
+    ------
+    StoreError
+        The path holds something that is not a LabelWatch store (see above), or nothing and ``create`` is
+        False, or the file cannot be opened; ``StoreLockedError`` when another process holds it.
 
     Examples
     --------
@@ -59,12 +96,32 @@ class Store:
     """
 
     def __init__(
-        self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = DEFAULT_MEMORY_LIMIT
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+        create: bool = True,
+        adopt: bool = False,
     ) -> None:
         self.path = str(path)
         self.read_only = read_only
-        if self.path != ":memory:" and not read_only:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if self.path != ":memory:":
+            file = Path(self.path)
+            if file.exists():
+                problem = _not_a_database(file)
+                if problem is not None:
+                    raise StoreError(
+                        f"{self.path} {problem}; expected a LabelWatch store (a .duckdb file). Point --db / "
+                        "LABELWATCH_DB at the store, not at a data file (import data files with `ingest`)."
+                    )
+            elif not create or read_only:
+                raise StoreError(
+                    f"No store at {self.path}: the file does not exist. Check the path (--db PATH or "
+                    "LABELWATCH_DB), or create a store with `ingest` or `demo`."
+                )
+            else:
+                file.parent.mkdir(parents=True, exist_ok=True)
         try:
             config = dict(_CONFIG) if memory_limit is None else {**_CONFIG, "memory_limit": memory_limit}
             self._con = duckdb.connect(self.path, read_only=read_only, config=config)
@@ -75,9 +132,20 @@ class Store:
                     "Stop that process, or point this one at another file with --db PATH / LABELWATCH_DB."
                 ) from exc
             raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
         # Timestamps are stored as UTC wall-clock time; naive input is read as UTC.
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.RLock()
+        foreign = self._foreign_tables()
+        if foreign and not adopt:
+            self._con.close()
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise StoreError(
+                f"{self.path} is a DuckDB database of another program (it holds {shown}) and no LabelWatch "
+                "store; LabelWatch adds its tables only to a new file or to its own store. Point --db / "
+                "LABELWATCH_DB at a LabelWatch store, or pass --adopt-db to add LabelWatch's tables to it."
+            )
         if not read_only:
             migrate(self._con)
         elif self.schema_version() < LATEST_VERSION:
@@ -85,6 +153,17 @@ class Store:
                 f"The store {self.path} has schema version {self.schema_version()}, this LabelWatch needs "
                 f"{LATEST_VERSION}; open it once without read-only to migrate it."
             )
+
+    def _foreign_tables(self) -> list[str]:
+        """Tables and views of a database that is not (yet) a LabelWatch store; empty for a store."""
+        names = [
+            row[0]
+            for row in self._con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+                "ORDER BY 1"
+            ).fetchall()
+        ]
+        return [] if "schema_migrations" in names else names
 
     def schema_version(self) -> int:
         return current_version(self._con.cursor())

@@ -4,38 +4,56 @@
 (``lw_stage``, and ``lw_aux`` for the items of a Label Studio export) until ``batches.write_batch`` copies the
 accepted rows into the store inside one transaction on the same cursor.
 
-A stage row carries the stored columns under their store names plus ``lw__row`` (the 1-based data record
-number in the file, header excluded), ``lw__fail`` (``{col, why}`` of the first failed check, NULL when the
-row is accepted) and ``lw__raw`` (the source row as JSON, kept for rows rejected by a column check).
+A stage row carries the stored columns under their store names plus ``lw__row`` (where the record is in its
+file: the line for CSV and JSON lines, the 1-based row for Parquet, tables and Label Studio exports),
+``lw__fail`` (``{col, why}`` of the first failed check, NULL when the row is accepted) and ``lw__raw`` (the
+source row as JSON, kept for rows rejected by a column check).
 Everything is computed in DuckDB so peak memory stays flat; nothing is pulled into pandas except the first
 rejects for display. Lookups in the store's large tables (keys already present, items already known) read
 only the row groups within the key range of the stage (``key_range_filter``).
 
-CSV files are read with ``store_rejects``: lines with too few or too many fields or invalid UTF-8 are left
-out by the reader and recorded with their line number; valid rows are numbered in file order (DuckDB
-preserves insertion order) and shifted past those lines afterwards.
+CSV files are read with the dialect and record boundaries ``analytics.csv_scan`` found (no sniffing) and
+with ``store_rejects``: records with too few or too many fields, a misplaced quote or invalid UTF-8 are left
+out by the reader and recorded with their line. Every row is numbered by its line in the file: valid rows
+are numbered in file order (DuckDB preserves insertion order) and placed past the lines that hold no valid
+record (blank lines, continuation lines of multi-line records, bad lines, rejected records).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from analytics.csv_scan import MAX_RECORD_BYTES, CsvLayout, with_blank_lines
 from analytics.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from analytics.store.validation import FEATURE_COLUMN_PATTERN, WIDE_PROB_PATTERN, KindSpec, is_feature_column
+from analytics.store.validation import (
+    CONTROL_CHARACTERS,
+    FEATURE_COLUMN_PATTERN,
+    WIDE_PROB_PATTERN,
+    KindSpec,
+    attribute_columns,
+)
 
 STAGE_TABLES = ("lw_stage", "lw_aux")
 _ARROW_VIEWS = {"lw_stage": "lw_arrow", "lw_aux": "lw_arrow_aux"}
 
 _CSV_READER = (
-    "read_csv(?, all_varchar = true, header = true, store_rejects = true, "
-    "rejects_table = 'lw_csv_errors', rejects_scan = 'lw_csv_scans')"
+    "read_csv(?, auto_detect = false, header = true, delim = ?, quote = '\"', escape = '\"', columns = ?, "
+    "max_line_size = ?, strict_mode = true, store_rejects = true, rejects_table = 'lw_csv_errors', "
+    "rejects_scan = 'lw_csv_scans')"
 )
 # The row's own columns as one struct (DuckDB does not allow *COLUMNS inside CASE or coalesce).
 _SOURCE_ROW = "struct_pack(*COLUMNS(lambda c: NOT starts_with(c, 'lw__'))) AS lw__source"
+#: Control characters in a rejected value are shown as their Unicode pictures (NUL as U+2400 '␀', ...),
+#: so a reason never carries a NUL or a terminal escape sequence.
+_CONTROLS = "".join(map(chr, range(32))) + "\x7f"
+_PICTURES = "".join(chr(0x2400 + i) for i in range(32)) + "\u2421"
+#: The column a reason names: "<category>: column '<name>': …".
+_NAMED_COLUMN = "^[^:]*: column '([^']*)'"
 
 
 @dataclass(frozen=True)
@@ -45,10 +63,21 @@ class Source:
     sql: str
     params: tuple
     reader: str  # csv | parquet | arrow
+    layout: CsvLayout | None = None  # csv: the file's dialect and the lines that hold no record
+    unit: str = "row"  # what lw__row counts: "line" (CSV, JSON lines) or "row"
 
 
-def csv_source(path: str) -> Source:
-    return Source("(SELECT row_number() OVER () AS lw__row, * FROM " + _CSV_READER + ")", (path,), "csv")
+def csv_source(layout: CsvLayout) -> Source:
+    """Read the CSV file of ``layout`` with its dialect; ``lw__row`` is the record's line when no line
+    before it is a gap (``build_stage`` moves it past the gaps)."""
+    columns = {name: "VARCHAR" for name in layout.columns}
+    return Source(
+        "(SELECT row_number() OVER () + 1 AS lw__row, * FROM " + _CSV_READER + ")",
+        (str(layout.path), layout.delimiter, columns, MAX_RECORD_BYTES),
+        "csv",
+        layout,
+        "line",
+    )
 
 
 def parquet_source(path: str) -> Source:
@@ -60,13 +89,14 @@ def parquet_source(path: str) -> Source:
     )
 
 
-def arrow_source(cur: duckdb.DuckDBPyConnection, table: pa.Table, stage: str) -> Source:
-    """Register ``table`` on ``cur``; a ``lw__row`` column in it (JSONL line numbers) is kept as is."""
+def arrow_source(cur: duckdb.DuckDBPyConnection, table: pa.Table, stage: str, unit: str = "row") -> Source:
+    """Register ``table`` on ``cur``; a ``lw__row`` column in it (JSONL line numbers: ``unit="line"``) is
+    kept as is."""
     view = _ARROW_VIEWS[stage]
     cur.register(view, table)
     if "lw__row" in table.column_names:
-        return Source("(SELECT * FROM " + view + ")", (), "arrow")
-    return Source("(SELECT row_number() OVER () AS lw__row, * FROM " + view + ")", (), "arrow")
+        return Source("(SELECT * FROM " + view + ")", (), "arrow", unit=unit)
+    return Source("(SELECT row_number() OVER () AS lw__row, * FROM " + view + ")", (), "arrow", unit=unit)
 
 
 def source_columns(cur: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
@@ -81,7 +111,7 @@ def wide_predictions(source: Source) -> Source:
         "(SELECT * EXCLUDE (lw__name), substr(lw__name, 6) AS label FROM " + source.sql + " AS src "
         "UNPIVOT INCLUDE NULLS (prob FOR lw__name IN (COLUMNS('" + WIDE_PROB_PATTERN + "'))))"
     )
-    return Source(sql, source.params, source.reader)
+    return dataclasses.replace(source, sql=sql)
 
 
 def feature_columns(source: Source) -> Source:
@@ -93,7 +123,26 @@ def feature_columns(source: Source) -> Source:
         + source.sql
         + ")"
     )
-    return Source(sql, source.params, source.reader)
+    return dataclasses.replace(source, sql=sql)
+
+
+def renamed(source: Source, mapping: dict[str, str], columns: dict[str, str]) -> Source:
+    """``source`` with its columns renamed by ``mapping`` (file column -> store column).
+
+    Both sides are allow-listed: every key must be one of the source's ``columns``, every value a name the
+    caller took from ``analytics.schema``; the file's names are quoted.
+    """
+    unknown = [name for name in mapping if name not in columns]
+    if unknown:
+        raise ValueError(f"no column {unknown[0]!r} in the file")
+    if not mapping:
+        return source
+    renames = ", ".join(_quoted(old) + " AS " + new for old, new in mapping.items())
+    return dataclasses.replace(source, sql="(SELECT * RENAME (" + renames + ") FROM " + source.sql + ")")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def build_stage(
@@ -113,18 +162,28 @@ def build_stage(
     for name, (expr, expr_params) in spec.columns.items():
         typed.append(expr + " AS lw__t_" + name)
         params.extend(expr_params)
+    controls = "FALSE"
+    if spec.checked_text and spec.control_screen == "any":
+        controls = ("regexp_matches(concat(" + ", ".join("lw__t_" + c for c in spec.checked_text) + "), '"
+                    + CONTROL_CHARACTERS + "')")
+    elif spec.checked_text:
+        controls = " OR ".join(
+            "contains(lw__t_" + c + ", chr(" + str(code) + "))" for c in spec.checked_text for code in (0, 27)
+        )
     whens = []
     for check in spec.checks:
         got = check.got if check.got is not None else 'src."' + check.column + '"'
         whens.append(
             " WHEN " + check.condition + " THEN struct_pack(col := ?::VARCHAR, why := ?::VARCHAR || "
-            "coalesce('''' || left(CAST(" + got + " AS VARCHAR), 100) || '''', 'nothing'))"
+            "coalesce('''' || translate(left(CAST(" + got + " AS VARCHAR), 100), ?, ?) || '''', 'nothing'))"
         )
         params.extend(
             [
                 *check.params,
                 check.column,
                 check.category + ": column '" + check.column + "': expected " + check.expected + ", got ",
+                _CONTROLS,
+                _PICTURES,
             ]
         )
     stored = [("lw__t_" + name + " AS " + name) for name in spec.columns]
@@ -133,11 +192,12 @@ def build_stage(
         "CREATE OR REPLACE TEMP TABLE " + stage + " AS "
         "WITH src AS " + source.sql + ", "
         "typed AS (SELECT src.*, " + ", ".join(typed) + " FROM src), "
+        "controlled AS (SELECT *, " + controls + " AS lw__controls FROM typed), "
         "checked AS (SELECT *, CASE"
         + "".join(whens)
         + " END AS lw__fail, "
         + _SOURCE_ROW
-        + " FROM typed AS src) "
+        + " FROM controlled AS src) "
         "SELECT lw__row, " + ", ".join(stored) + ", lw__fail, "
         "CASE WHEN lw__fail IS NOT NULL THEN to_json(lw__source) END AS lw__raw"
         + attributes
@@ -147,10 +207,11 @@ def build_stage(
         cur.execute("DROP TABLE IF EXISTS lw_csv_errors")
         cur.execute("DROP TABLE IF EXISTS lw_csv_scans")
     cur.execute(sql, params)
-    if source.reader == "csv":
-        _place_csv_errors(cur, stage, len(columns))
-    _mark_duplicates(cur, stage, spec)
-    _mark_conflicts(cur, stage, spec)
+    if source.layout is not None:
+        _number_lines(cur, stage, source.layout, spec.per_record)
+    _mark_duplicates(cur, stage, spec, source.unit)
+    if not spec.unique.enrich:
+        _mark_conflicts(cur, stage, spec)
     if spec.per_record:
         cur.execute(
             "UPDATE "
@@ -164,9 +225,9 @@ def build_stage(
 
 def _attributes_json(kind: str, columns: dict[str, str]) -> str:
     """Items: every column that is not a known item column or a feature column, as one JSON object."""
-    known = (*REQUIRED_COLUMNS[kind], *OPTIONAL_COLUMNS[kind])
-    if not [c for c in columns if c not in known and not c.startswith("lw__") and not is_feature_column(c)]:
+    if not attribute_columns(kind, columns):
         return "CAST(NULL AS JSON)"
+    known = (*REQUIRED_COLUMNS[kind], *OPTIONAL_COLUMNS[kind])
     return (
         "to_json(struct_pack(*COLUMNS(lambda c: NOT starts_with(c, 'lw__') AND c NOT IN ('"
         + "', '".join(known)
@@ -176,46 +237,124 @@ def _attributes_json(kind: str, columns: dict[str, str]) -> str:
     )
 
 
-def _place_csv_errors(cur: duckdb.DuckDBPyConnection, stage: str, n_columns: int) -> None:
-    """Shift row numbers past the lines the CSV reader left out, and add those lines as rejects."""
-    if not cur.execute("SELECT count(*) FROM lw_csv_errors").fetchone()[0]:
-        return
+_UNTERMINATED = (
+    "malformed row: unterminated quote: expected a closing '\"' on this line, or a field that spans lines "
+    "and ends a record"
+)
+_NEWLINES = "chr(10) || chr(13)"
+_ONE_LINE = "rtrim(ltrim(csv_line, " + _NEWLINES + "), " + _NEWLINES + ")"
+
+
+def swallowed_lines(cur: duckdb.DuckDBPyConnection, layout: CsvLayout) -> list[tuple[int, str, str]]:
+    """Rejected CSV records that ran over more than one line although the scan saw no such record there.
+
+    A quote the scan could not see as opening a field (one after text, ``ab"c,"d``) can still make DuckDB
+    read on into the next lines. The first line of each such record, ``(line, reason, raw)``, is a bad line
+    for ``analytics.csv_scan.with_bad_lines``; the file is then read again without it.
+    """
+    rows = cur.execute(
+        "SELECT DISTINCT line, " + _ONE_LINE + " AS text FROM lw_csv_errors "
+        "WHERE error_type <> 'INVALID ENCODING' AND contains(" + _ONE_LINE + ", chr(10)) ORDER BY line"
+    ).fetchall()
+    return [
+        (_physical_line(line, layout.continuations), _UNTERMINATED, text.split("\n", 1)[0].rstrip("\r"))
+        for line, text in rows
+    ]
+
+
+def _physical_line(logical: int, continuations: tuple[int, ...]) -> int:
+    """DuckDB counts the line breaks outside quoted fields: its line ``logical`` is the file's line past the
+    continuation lines before it."""
+    line = logical
+    for continued in continuations:
+        if continued > line:
+            break
+        line += 1
+    return line
+
+
+def _number_lines(cur: duckdb.DuckDBPyConnection, stage: str, layout: CsvLayout, per_record: bool) -> None:
+    """Move each valid CSV row to its line past the gaps, and add the rejected records and bad lines.
+
+    ``per_record``: a record gave several stage rows (wide predictions), which share its line.
+
+    When the records do not account for every line of the file, the file has blank lines: they are looked
+    for then (``csv_scan.with_blank_lines``), and only then.
+    """
+    # line: DuckDB's number of the rejected record's line; r: its line in the file.
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE lw_gaps AS SELECT g, max(shift) AS shift FROM ("
-        "SELECT r - row_number() OVER (ORDER BY r) AS g, row_number() OVER (ORDER BY r) AS shift "
-        "FROM (SELECT DISTINCT line - 1 AS r FROM lw_csv_errors)) GROUP BY g"
+        "CREATE OR REPLACE TEMP TABLE lw_error_lines AS SELECT DISTINCT line, line AS r FROM lw_csv_errors"
     )
-    # Valid row k follows every left-out record r_j (j-th in order) with r_j - j < k: shift it by the
-    # largest such j, found by an ASOF join on g = r_j - j.
+    if layout.continuations:
+        cur.execute("CREATE OR REPLACE TEMP TABLE lw_gap_lines AS SELECT unnest(?::BIGINT[]) AS r",
+                    [list(layout.continuations)])
+        _shift_past_gaps(cur, "lw_error_lines")
+    records = cur.execute(
+        "SELECT (SELECT " + ("count(DISTINCT lw__row)" if per_record else "count(*)") + " FROM " + stage
+        + ") + (SELECT count(*) FROM lw_error_lines)"
+    ).fetchone()[0]
+    if 1 + records + len(layout.gaps) < layout.lines:
+        layout = with_blank_lines(layout)
     cur.execute(
-        "UPDATE " + stage + " SET lw__row = " + stage + ".lw__row + m.shift FROM (SELECT s.lw__row AS k, "
-        "g.shift FROM " + stage + " AS s ASOF JOIN lw_gaps AS g ON s.lw__row > g.g) AS m "
-        "WHERE " + stage + ".lw__row = m.k"
+        "CREATE OR REPLACE TEMP TABLE lw_gap_lines AS SELECT unnest(?::BIGINT[]) AS r UNION "
+        "SELECT r FROM lw_error_lines",
+        [list(layout.gaps)],
     )
+    if cur.execute("SELECT count(*) FROM lw_gap_lines").fetchone()[0]:
+        _shift_past_gaps(cur, stage)
     cur.execute(
         "INSERT INTO " + stage + " (lw__row, lw__fail, lw__raw) "
-        "SELECT DISTINCT ON (line) line - 1, struct_pack(col := column_name, why := CASE "
+        "SELECT l.r, e.fail, e.raw FROM (SELECT DISTINCT ON (line) line, "
+        "struct_pack(col := column_name, why := CASE "
         "WHEN error_type = 'INVALID ENCODING' THEN 'invalid encoding: column ''' || "
         "coalesce(column_name, '?') || ''': expected UTF-8 text' "
         "WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') THEN 'malformed row: column ''' || "
         "coalesce(column_name, '(after the last)') || ''': expected ' || ? || ' fields, found ' || "
         "regexp_extract(error_message, 'Found: ([0-9]+)', 1) "
-        "ELSE 'malformed row: column ''' || coalesce(column_name, '?') || ''': ' || error_message END), "
-        "to_json(csv_line) FROM lw_csv_errors ORDER BY line, column_idx",
-        [n_columns],
+        "WHEN error_type = 'LINE SIZE OVER MAXIMUM' THEN 'malformed row: expected a line of at most ' || ? "
+        "|| ' bytes, got ' || regexp_extract(error_message, 'Actual Size:([0-9]+)', 1) || ' bytes' "
+        "WHEN error_type = 'UNQUOTED VALUE' THEN 'malformed row: column ''' || coalesce(column_name, '?') "
+        "|| ''': expected a quoted field to end with a quote followed by a delimiter or the line''s end' "
+        "ELSE 'malformed row: column ''' || coalesce(column_name, '?') || ''': ' || error_message END) "
+        "AS fail, to_json(left(" + _ONE_LINE + ", 10000)) AS raw FROM lw_csv_errors "
+        "ORDER BY line, column_idx) AS e JOIN lw_error_lines AS l USING (line)",
+        [len(layout.columns), f"{MAX_RECORD_BYTES:,}"],
+    )
+    add_rejects(cur, stage, list(layout.bad_lines))
+
+
+def _shift_past_gaps(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Replace each value v of ``table``'s line column (``lw__row`` of a stage, ``r`` of ``lw_error_lines``)
+    by the v-th line that is not in ``lw_gap_lines``.
+
+    With the gaps r_1 < r_2 < … the answer is v + j for the largest j with r_j − j < v (r_j − j lines before
+    r_j are not gaps); r_j − j never decreases, so an ASOF join on it finds j.
+    """
+    column = {"lw_error_lines": "r", **{stage: "lw__row" for stage in STAGE_TABLES}}[table]
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE lw_gaps AS SELECT g, max(shift) AS shift FROM ("
+        "SELECT r - row_number() OVER (ORDER BY r) AS g, row_number() OVER (ORDER BY r) AS shift "
+        "FROM (SELECT DISTINCT r FROM lw_gap_lines)) GROUP BY g"
+    )
+    cur.execute(
+        "UPDATE " + table + " SET " + column + " = " + table + "." + column + " + m.shift FROM ("
+        "SELECT DISTINCT s." + column + " AS v, g.shift FROM " + table + " AS s ASOF JOIN lw_gaps AS g "
+        "ON s." + column + " > g.g) AS m WHERE " + table + "." + column + " = m.v"
     )
 
 
 def add_rejects(cur: duckdb.DuckDBPyConnection, stage: str, rejects: list[tuple[int, str, str]]) -> None:
-    """Add records the Python readers could not parse (JSONL lines) as ``(row, reason, raw text)``."""
+    """Add records the readers could not take (JSONL lines, bad CSV lines, Label Studio annotations) as
+    ``(row, reason, raw text)``; the column is the one the reason names (``"…: column 'x': …"``), if any."""
     if stage not in STAGE_TABLES:
         raise ValueError(f"unknown stage table {stage!r}")
     if not rejects:
         return
-    cur.executemany(
-        "INSERT INTO " + stage + " (lw__row, lw__fail, lw__raw) "
-        "VALUES (?, struct_pack(col := NULL::VARCHAR, why := ?::VARCHAR), to_json(?::VARCHAR))",
-        [list(reject) for reject in rejects],
+    cur.execute(
+        "INSERT INTO " + stage + " (lw__row, lw__fail, lw__raw) SELECT r.row, struct_pack("
+        "col := NULLIF(regexp_extract(r.reason, ?, 1), ''), why := r.reason), to_json(r.raw) "
+        "FROM (SELECT unnest(?::STRUCT(row BIGINT, reason VARCHAR, raw VARCHAR)[]) AS r)",
+        [_NAMED_COLUMN, [{"row": row, "reason": reason, "raw": raw} for row, reason, raw in rejects]],
     )
 
 
@@ -226,8 +365,8 @@ def _repeats(cur: duckdb.DuckDBPyConnection, stage: str, columns: str) -> int:
     ).fetchall()[0][0]
 
 
-def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec) -> None:
-    """Reject every later row whose key equals an earlier accepted row's ("duplicate of row N").
+def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec, unit: str) -> None:
+    """Reject every later row whose key equals an earlier accepted row's ("duplicate of line N").
 
     With a ``group`` (a prefix of the key), its values held by several accepted rows are kept in the TEMP
     table ``<stage>_repeats`` (empty when none; rows later rejected as duplicates still count there, the
@@ -272,7 +411,7 @@ def _mark_duplicates(cur: duckdb.DuckDBPyConnection, stage: str, spec: KindSpec)
             + spec.unique.noun
             + ": column '"
             + key
-            + "': expected each row once, got a duplicate of row ",
+            + "': expected each row once, got a duplicate of " + unit + " ",
         ],
     )
 
@@ -403,6 +542,36 @@ def store_fingerprint(cur: duckdb.DuckDBPyConnection) -> tuple:
 
 def drop_stage(cur: duckdb.DuckDBPyConnection) -> None:
     repeats = tuple(stage + "_repeats" for stage in STAGE_TABLES)
-    for table in (*STAGE_TABLES, *repeats, "lw_near", "lw_gaps", "lw_csv_errors", "lw_csv_scans"):
+    temporary = ("lw_near", "lw_gaps", "lw_gap_lines", "lw_error_lines", "lw_csv_errors", "lw_csv_scans")
+    for table in (*STAGE_TABLES, *repeats, *temporary):
         cur.execute("DROP TABLE IF EXISTS " + table)
     cur.execute("RESET VARIABLE lw_key_range")
+
+
+def numeric_label_spellings(cur: duckdb.DuckDBPyConnection, stage: str) -> list[tuple[list[str], list[str]]]:
+    """Labels that are one number written differently (``1``, ``1.0``, ``01``, ``1e0``), as classes apart.
+
+    Compares the accepted labels of ``stage`` with each other and with the labels the store holds (its
+    vocabulary and its events). Returns one ``(spellings in the file, other spellings in the store)`` per
+    number that has more than one spelling and at least one of them in the file, smallest number first.
+    """
+    if stage not in STAGE_TABLES:
+        raise ValueError(f"unknown stage table {stage!r}")
+    numeric = cur.execute(
+        "SELECT list(DISTINCT label) FROM " + stage + " WHERE lw__fail IS NULL AND TRY_CAST(label AS DOUBLE) "
+        "IS NOT NULL"
+    ).fetchone()[0]
+    if not numeric:
+        return []
+    rows = cur.execute(
+        "WITH file AS (SELECT unnest(?::VARCHAR[]) AS label), "
+        "store AS (SELECT label FROM label_schema UNION SELECT DISTINCT label FROM label_events), "
+        "spellings AS (SELECT label, TRUE AS in_file FROM file UNION ALL "
+        "SELECT label, FALSE FROM store WHERE label NOT IN (SELECT label FROM file)) "
+        "SELECT list(label ORDER BY label) FILTER (WHERE in_file), "
+        "coalesce(list(label ORDER BY label) FILTER (WHERE NOT in_file), []) FROM spellings "
+        "WHERE TRY_CAST(label AS DOUBLE) IS NOT NULL GROUP BY TRY_CAST(label AS DOUBLE) "
+        "HAVING count(*) > 1 AND bool_or(in_file) ORDER BY TRY_CAST(label AS DOUBLE)",
+        [numeric],
+    ).fetchall()
+    return [(list(in_file), list(in_store)) for in_file, in_store in rows]

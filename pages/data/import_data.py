@@ -9,14 +9,21 @@ st.title("Import")
 st.caption(
     "Label events, items with slice attributes, gold labels, model predictions, the label vocabulary, "
     "guideline versions or a Label Studio export. The file is checked first; nothing is written until you "
-    "press Import, and importing the same file twice changes nothing."
+    "press Import, and importing the same file twice changes nothing. Items imported again add to the items "
+    "the store holds (earlier values stay in the history)."
 )
-upload = st.file_uploader("Data file", type=list(importer.UPLOAD_TYPES), key="import.upload")
+# No ``type=``: Streamlit would raise on a name with another extension; the importer says what it reads.
+upload = st.file_uploader(
+    "Data file", key="import.upload",
+    help="Read: " + ", ".join("." + extension for extension in importer.UPLOAD_TYPES),
+)
 if upload is None:
     empty_state.show(
         "Choose a file to see its validation report",
-        "CSV, Parquet, JSON lines (`.jsonl`, `.ndjson`) or a Label Studio JSON export. Label events need the "
-        "columns `item_id, annotator_id, label, labeled_at`; the README lists every kind and its columns.",
+        "CSV or TSV (comma, semicolon, tab or `|` separated), Parquet, JSON lines (`.jsonl`, `.ndjson`) or a "
+        "Label Studio JSON export. Label events need the columns `item_id, annotator_id, label, labeled_at` "
+        "(columns named otherwise can be mapped once the file is chosen); the README lists every kind and "
+        "its columns.",
         key="import", import_link=False, cli_hint=True,
     )
 else:

@@ -251,7 +251,7 @@ def test_a_file_level_problem_is_shown_as_an_error(monkeypatch, empty_db):
     assert kind.value == "gold"  # what the columns look like: item_id and label
     kind.set_value("events").run()
     assert not at.exception and not at.button
-    assert "events.csv: missing required column 'labeled_at'" in at.error[0].value
+    assert "events.csv: missing required column 'labeled_at'" in at.error[0].value.replace("\\", "")
 
 
 # --- Data ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import threading
 
+import duckdb
 import pytest
 
 from analytics.store import Store, StoreError, StoreLockedError
@@ -92,3 +93,49 @@ def test_read_only_store_refuses_writes(tmp_path):
         with pytest.raises(StoreError, match="read-only"):
             with store.transaction():
                 pass
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "looks"),
+    [
+        ("events.csv", b"item_id,annotator_id,label,labeled_at\ni1,a1,cat,2024-01-01\n", "text"),
+        ("events.jsonl", b'{"item_id": "i1"}\n', "JSON"),
+        ("events.parquet", b"PAR1" + b"\x00" * 64 + b"PAR1", "a Parquet file"),
+        ("store.duckdb", b"SQLite format 3\x00" + b"\x00" * 64, "an SQLite database"),
+    ],
+)
+def test_a_file_that_is_not_a_duckdb_database_is_refused_and_left_alone(tmp_path, name, content, looks):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(StoreError) as error:
+        Store(path)
+    assert str(error.value).startswith(f"{path} is not a DuckDB database (it looks like {looks}")
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_another_programs_duckdb_file_is_refused_unless_adopted(tmp_path):
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE invoices (id INTEGER)")
+    con.close()
+    with pytest.raises(StoreError, match=r"a DuckDB database of another program \(it holds invoices\)"):
+        Store(path)
+    con = duckdb.connect(str(path), read_only=True)
+    assert [t[0] for t in con.execute("SHOW TABLES").fetchall()] == ["invoices"]
+    con.close()
+    with Store(path, adopt=True) as store:
+        assert store.schema_version() == LATEST_VERSION
+        assert store.scalar("SELECT count(*) FROM invoices") == 0
+    with Store(path) as store:  # a LabelWatch store now, whatever else it holds
+        assert store.scalar("SELECT count(*) FROM label_events") == 0
+
+
+def test_a_missing_store_is_created_only_when_asked(tmp_path):
+    path = tmp_path / "typo.duckdb"
+    for options in ({"create": False}, {"read_only": True}):
+        with pytest.raises(StoreError, match=f"No store at {path}: the file does not exist"):
+            Store(path, **options)
+    assert not path.exists()
+    Store(path).close()
+    assert path.exists()

@@ -83,9 +83,14 @@ BAD_ROWS = [
         "i9,a1,cat,2024-13-45,,,\n",
         "labeled_at",
         "bad timestamp",
-        "expected an ISO-8601 timestamp, got '2024-13-45'",
+        "expected an ISO-8601 time from 1990-01-01 00:00 to ",
     ),
-    ("i9,a1,cat,2999-01-01,,,\n", "labeled_at", "future timestamp", "expected a time no later than"),
+    (
+        "i9,a1,cat,2999-01-01,,,\n",
+        "labeled_at",
+        "timestamp out of range",
+        "expected a time from 1990-01-01 00:00 to ",
+    ),
     ("i9,a1,cat,,,,\n", "labeled_at", "missing value", "expected an ISO-8601 timestamp"),
     (",a1,cat,2024-01-01,,,\n", "item_id", "missing value", "expected a non-empty item id"),
     ("i9,  ,cat,2024-01-01,,,\n", "annotator_id", "missing value", "expected a non-empty annotator id"),
@@ -97,7 +102,7 @@ BAD_ROWS = [
         "i1,a1,cat,2024-01-01T10:00:00,,,\n",
         "item_id, annotator_id, label, labeled_at",
         "duplicate event",
-        "duplicate of row 1",
+        "duplicate of line 2",
     ),
     ("i9,a1,cat\n", "labeled_at", "malformed row", "expected 7 fields, found 3"),
     ("i9,a1,cat,2024-01-01,,,,extra\n", None, "malformed row", "expected 7 fields, found 8"),
@@ -115,16 +120,16 @@ def test_bad_row_is_rejected_with_file_row_column_and_expectation(
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (4, 3, 1)
     assert report.rejected_by_reason == {category: 1}
     reject = report.rejects.iloc[0]
-    assert reject.row_number == 3
+    assert reject.row_number == 4  # the file's line: the header is line 1
     assert reject.column_name == column
     assert reject.reason.startswith(category + ": ")
     assert expected in reject.reason
     message = report.messages()[0]
-    assert message.startswith(f"{path}, row 3: ")
+    assert message.startswith(f"{path}, line 4: ")
     if column:
         assert f"column '{column}'" in message
     stored = batches.list_rejects(store, report.batch_id)
-    assert stored[["row_number", "reason"]].values.tolist() == [[3, reject.reason]]
+    assert stored[["row_number", "reason"]].values.tolist() == [[4, reject.reason]]
     assert stored.raw[0]
     assert store.scalar("SELECT count(*) FROM label_events") == 3
 
@@ -132,26 +137,26 @@ def test_bad_row_is_rejected_with_file_row_column_and_expectation(
 @pytest.mark.parametrize(
     ("tail", "expected"),
     [
-        ("i9,a1,ca", "row 4: malformed row: column 'labeled_at': expected 7 fields, found 3"),
-        ('i9,a1,"ca', "row 4: malformed row: column 'labeled_at': expected 7 fields, found 3"),
-        ("i9,a1,cat,2024-01-0", "row 4: malformed row: column 'confidence': expected 7 fields, found 4"),
+        ("i9,a1,ca", "line 5: malformed row: column 'labeled_at': expected 7 fields, found 3"),
+        ('i9,a1,"ca', "line 5: malformed row: unterminated quote: expected a closing '\"' on this line"),
+        ("i9,a1,cat,2024-01-0", "line 5: malformed row: column 'confidence': expected 7 fields, found 4"),
     ],
 )
 def test_truncated_csv_rejects_its_last_row(store, tmp_path, tail, expected):
     path = write(tmp_path, "events.csv", HEADER + "".join(GOOD) + tail)
     report = ingest.ingest(store, path)
     assert (report.rows_read, report.rows_accepted) == (4, 3)
-    assert report.messages() == [f"{path}, {expected}"]
+    assert len(report.messages()) == 1 and report.messages()[0].startswith(f"{path}, {expected}")
 
 
-def test_rows_after_a_malformed_line_keep_their_file_row_numbers(store, tmp_path):
+def test_rows_after_a_malformed_line_keep_their_file_line_numbers(store, tmp_path):
     rows = [GOOD[0], "broken\n", GOOD[1], "i5,a5,cat,not a date,,,\n", "x,y\n", "i6,a6,cat,2024-13-01,,,\n"]
     report = ingest.prepare(store, write(tmp_path, "events.csv", HEADER + "".join(rows))).report
     assert report.rejects[["row_number", "column_name"]].values.tolist() == [
-        [2, "annotator_id"],
-        [4, "labeled_at"],
-        [5, "label"],
-        [6, "labeled_at"],
+        [3, "annotator_id"],
+        [5, "labeled_at"],
+        [6, "label"],
+        [7, "labeled_at"],
     ]
 
 
@@ -207,7 +212,7 @@ def test_row_level_mix_lands_valid_rows_and_keeps_rejects_with_reasons(store, tm
     assert report.rejected_by_reason == {"unknown label": 2, "bad timestamp": 1}
     assert "unknown label: 2" in report.summary()
     stored = batches.list_rejects(store)
-    assert stored.row_number.tolist() == [4, 5, 6]
+    assert stored.row_number.tolist() == [5, 6, 7]
     assert "got 'cta'" in stored.reason[0]
     assert batches.reject_reasons(store).values.tolist() == [["unknown label", 2], ["bad timestamp", 1]]
     assert store.scalar("SELECT rows_rejected FROM ingest_batches") == 3
@@ -243,7 +248,7 @@ def test_missing_required_column_raises_and_writes_nothing(store, tmp_path):
     with pytest.raises(IngestError) as err:
         ingest.prepare(store, path)
     message = str(err.value)
-    assert str(path) in message and "'labeled_at'" in message and "row 0" in message
+    assert str(path) in message and "'labeled_at'" in message and "line 1" in message
     assert "expected the columns item_id, annotator_id, label, labeled_at" in message
     assert counts(store) == (0, 0, 0, 0, 0)
 
@@ -335,7 +340,7 @@ def test_jsonl_truncated_last_line_becomes_a_reject(store, tmp_path):
     report = ingest.ingest(store, path)
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (2, 1, 1)
     assert report.rejects.row_number[0] == 3
-    assert report.messages()[0].startswith(f"{path}, row 3: bad JSON: expected a JSON object")
+    assert report.messages()[0].startswith(f"{path}, line 3: bad JSON: expected a JSON object")
     assert store.scalar("SELECT confidence FROM label_events") == 1.0
 
 
@@ -357,3 +362,42 @@ def test_list_batches_newest_first_and_rejects_per_batch(store, tmp_path):
     assert listed.created_by.tolist() == ["ana", "local"]
     assert batches.list_rejects(store, second.batch_id).empty
     assert batches.list_rejects(store, limit=1).batch_id.tolist() == [first.batch_id]
+
+
+def test_one_number_written_differently_is_warned_about_against_the_store_too(store, tmp_path):
+    header = "item_id,annotator_id,label,labeled_at\n"
+    ingest.ingest(store, write(tmp_path, "a.csv", header + "i1,a1,1,2024-01-01\n"))
+    report = ingest.ingest(store, write(tmp_path, "b.csv", header + "i2,a1,1.0,2024-01-02\n"
+                                        "i3,a1,01,2024-01-02\ni4,a1,2,2024-01-02\n"))
+    assert report.rows_accepted == 3  # a warning rejects nothing
+    assert report.warnings == (
+        "labels '01', '1', '1.0' are one number written differently (the store has '1'); they count as "
+        "different classes. Expected each class written one way.",
+    )
+    assert "Warning: labels '01', '1', '1.0'" in report.summary()
+    clean = ingest.ingest(store, write(tmp_path, "c.csv", header + "i5,a1,cat,2024-01-02\n"
+                                       "i6,a1,2,2024-01-02\n"))
+    assert clean.warnings == ()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "table"])
+def test_nul_and_escape_in_typed_sources_are_rejected(store, tmp_path, fmt):
+    table = pa.table({
+        "item_id": ["i1", "i2", "i3"],
+        "annotator_id": ["a1", "a\x1b[31m1", "a1"],
+        "label": ["ca\x00t", "cat", "cat"],
+        "labeled_at": ["2024-01-01", "2024-01-01", "2024-01-01"],
+    })
+    if fmt == "parquet":
+        pq.write_table(table, tmp_path / "events.parquet")
+        report = ingest.ingest(store, tmp_path / "events.parquet")
+    else:
+        report = ingest.ingest(store, table, name="frame")
+    assert report.rows_accepted == 1
+    rejected = report.rejects[["row_number", "column_name"]].values.tolist()
+    assert rejected == [[1, "label"], [2, "annotator_id"]]
+    assert report.rejects.reason[0] == (
+        "bad character: column 'label': expected text without control characters (NUL, ESC, tab, line "
+        "breaks), got 'ca\u2400t'"
+    )
+    assert store.scalar("SELECT count(*) FROM label_events WHERE contains(label, chr(0))") == 0

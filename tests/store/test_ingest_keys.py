@@ -43,8 +43,8 @@ def test_store_duplicates_inside_a_wider_key_range_are_rejected(store, tmp_path)
     ]
     report = ingest.ingest(store, write(tmp_path, "b.csv", rows))
     assert report.rejects[["row_number", "reason"]].values.tolist() == [
-        [2, STORE_DUPLICATE.format(first.batch_id)],
-        [4, STORE_DUPLICATE.format(first.batch_id)],
+        [3, STORE_DUPLICATE.format(first.batch_id)],
+        [5, STORE_DUPLICATE.format(first.batch_id)],
     ]
     assert store.query("SELECT item_id FROM items ORDER BY 1").item_id.tolist() == [
         "i0",
@@ -62,20 +62,18 @@ def test_store_duplicates_are_rejected_when_the_store_has_more_rows_in_range(sto
     first = ingest.ingest(store, write(tmp_path, "a.csv", stored))
     report = ingest.ingest(store, write(tmp_path, "b.csv", [stored[0], "i8,a1,cat,2024-01-09 10:00:00,\n"]))
     assert report.rejects[["row_number", "reason"]].values.tolist() == [
-        [1, STORE_DUPLICATE.format(first.batch_id)]
+        [2, STORE_DUPLICATE.format(first.batch_id)]
     ]
     assert store.scalar("SELECT count(*) FROM items") == 8
 
 
-def test_store_duplicate_with_an_infinite_timestamp_is_rejected(store, tmp_path):
-    first = ingest.ingest(store, write(tmp_path, "a.csv", ["i1,a1,cat,-infinity,\n"]))
-    assert first.rows_accepted == 1
-    report = ingest.ingest(
-        store, write(tmp_path, "b.csv", ["i1,a1,cat,2024-01-01,\n", "i1,a1,cat,-infinity,\n"])
-    )
-    assert report.rejects[["row_number", "reason"]].values.tolist() == [
-        [2, STORE_DUPLICATE.format(first.batch_id)]
-    ]
+def test_an_infinite_timestamp_is_rejected_and_never_becomes_a_key(store, tmp_path):
+    rows = ["i1,a1,cat,-infinity,\n", "i1,a1,cat,2024-01-01,\n"]
+    report = ingest.ingest(store, write(tmp_path, "a.csv", rows))
+    assert report.rows_accepted == 1
+    assert report.rejects[["row_number", "column_name"]].values.tolist() == [[2, "labeled_at"]]
+    assert report.rejects.reason[0].startswith("bad timestamp: column 'labeled_at'")
+    assert store.scalar("SELECT count(*) FROM label_events") == 1
 
 
 def test_in_file_duplicates_point_at_the_first_accepted_row(store, tmp_path):
@@ -90,14 +88,14 @@ def test_in_file_duplicates_point_at_the_first_accepted_row(store, tmp_path):
     assert report.rejected_by_reason == {"duplicate event": 2, "out of range": 1}
     assert report.rejects[["row_number", "reason"]].values.tolist()[1:] == [
         [
-            4,
-            "duplicate event: column 'item_id, annotator_id, label, labeled_at': expected each row once, "
-            "got a duplicate of row 2",
-        ],
-        [
             5,
             "duplicate event: column 'item_id, annotator_id, label, labeled_at': expected each row once, "
-            "got a duplicate of row 2",
+            "got a duplicate of line 3",
+        ],
+        [
+            6,
+            "duplicate event: column 'item_id, annotator_id, label, labeled_at': expected each row once, "
+            "got a duplicate of line 3",
         ],
     ]
     assert store.scalar("SELECT count(*) FROM label_events") == 2
@@ -114,7 +112,7 @@ def test_store_duplicate_with_a_null_key_part_is_rejected(store, tmp_path):
     )
     assert report.rejects[["row_number", "reason"]].values.tolist() == [
         [
-            2,
+            3,
             "gold label already present: column 'item_id, label, source': gold label already in the store "
             f"(batch {first.batch_id})",
         ]

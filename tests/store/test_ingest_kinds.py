@@ -63,8 +63,13 @@ def test_label_studio_export(store, tmp_path):
     assert detect_kind(path) == "label-studio"
     report = ingest.ingest(store, path, dataset="reviews")
     assert report.kind == "label-studio"
-    assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (4, 3, 1)
-    assert report.messages()[0].startswith(f"{path}, row 4: missing value: column 'label'")
+    # A cancelled annotation is a row read and rejected (counted, not imported).
+    assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (5, 3, 2)
+    assert report.rejected_by_reason == {"cancelled annotation": 1, "missing value": 1}
+    assert report.messages()[0].startswith(
+        f"{path}, row 3: cancelled annotation: task 1 (id 101), annotation 3: Label Studio marks it"
+    )
+    assert report.messages()[1].startswith(f"{path}, row 5: missing value: column 'label'")
     events = store.query(
         "SELECT item_id, annotator_id, label, labeled_at, duration_s FROM label_events ORDER BY event_id"
     )
@@ -107,8 +112,9 @@ def test_items_with_attributes_and_csv_feature_columns(store, tmp_path):
     assert (report.rows_accepted, report.rows_rejected) == (2, 2)
     assert report.rejected_by_reason == {"duplicate item": 1, "wrong type": 1}
     assert report.messages(2) == [
-        f"{path}, row 3: duplicate item: column 'item_id': expected each row once, got a duplicate of row 1",
-        f"{path}, row 4: wrong type: column 'features': expected a list of numbers, got '[1, two, 3]'",
+        f"{path}, line 4: duplicate item: column 'item_id': expected each row once, got a duplicate of "
+        "line 2",
+        f"{path}, line 5: wrong type: column 'features': expected a list of numbers, got '[1, two, 3]'",
     ]
     items = store.query("SELECT item_id, dataset, split, text, features FROM items ORDER BY 1")
     assert items.item_id.tolist() == ["i1", "i2"] and set(items.dataset) == {"docs"}
@@ -117,23 +123,29 @@ def test_items_with_attributes_and_csv_feature_columns(store, tmp_path):
     assert attributes == [["i1", "region", "eu"], ["i1", "source", "fax"], ["i2", "source", "web"]]
 
 
-def test_items_parquet_list_features_and_item_already_present(store, tmp_path):
+def test_items_parquet_list_features_and_an_item_present_is_changed_with_its_history(store, tmp_path):
     path = tmp_path / "items.parquet"
     pq.write_table(
         pa.table({"item_id": ["i1", "i2"], "features": [[0.5, 1.5], [2.0, 3.0]], "age": [31, 40]}), path
     )
-    ingest.ingest(store, path, kind="items")
+    first = ingest.ingest(store, path, kind="items")
     assert store.query("SELECT value FROM item_attributes ORDER BY 1").value.tolist() == ["31", "40"]
     again = tmp_path / "items2.parquet"
     pq.write_table(
         pa.table({"item_id": ["i2", "i3"], "features": [[9.0, 9.0], [1.0, 1.0]], "age": [1, 2]}), again
     )
     report = ingest.ingest(store, again, kind="items")
-    assert (report.rows_accepted, report.rows_rejected) == (1, 1)
-    assert report.rejects.reason[0].startswith(
-        "item already present: column 'item_id': item already in the store"
-    )
-    assert list(store.scalar("SELECT features FROM items WHERE item_id = 'i2'")) == [2.0, 3.0]
+    assert (report.rows_accepted, report.rows_rejected) == (2, 0)
+    assert report.items == {"new": 1, "changed": 1, "unchanged": 0}
+    assert list(store.scalar("SELECT features FROM items WHERE item_id = 'i2'")) == [9.0, 9.0]
+    assert store.scalar("SELECT value FROM item_attributes WHERE item_id = 'i2'") == "1"
+    assert store.scalar("SELECT count(*) FROM items") == 3
+    old = store.query("SELECT features, batch_id, superseded_by FROM item_history WHERE item_id = 'i2'")
+    assert [list(old.features[0]), old.batch_id[0], old.superseded_by[0]] == [
+        [2.0, 3.0], first.batch_id, report.batch_id
+    ]
+    history = store.query("SELECT value, batch_id, superseded_by FROM item_attribute_history")
+    assert history.values.tolist() == [["40", first.batch_id, report.batch_id]]
 
 
 def test_predictions_long_and_wide(store, tmp_path):
@@ -179,7 +191,7 @@ def test_vocabulary_then_unknown_labels_are_rejected(store, tmp_path):
     events.write_text("item_id,annotator_id,label,labeled_at\ni1,a1,cat,2024-01-01\ni2,a1,cta,2024-01-01\n")
     events_report = ingest.ingest(store, events)
     assert events_report.messages() == [
-        f"{events}, row 2: unknown label: column 'label': expected a label of the declared vocabulary "
+        f"{events}, line 3: unknown label: column 'label': expected a label of the declared vocabulary "
         "(label_schema), got 'cta'"
     ]
     gold = tmp_path / "gold.csv"
@@ -199,10 +211,11 @@ def test_guidelines_with_unparseable_date(store, tmp_path):
     path = tmp_path / "guidelines.csv"
     path.write_text("version,effective_at,summary\nv1,2024-01-01,first\nv2,next week,second\n")
     report = ingest.ingest(store, path, kind="guidelines")
-    assert report.messages() == [
-        f"{path}, row 2: bad timestamp: column 'effective_at': "
-        "expected an ISO-8601 timestamp, got 'next week'"
-    ]
+    assert len(report.messages()) == 1
+    assert report.messages()[0].startswith(
+        f"{path}, line 3: bad timestamp: column 'effective_at': expected an ISO-8601 time from 1990-01-01 "
+    )
+    assert report.messages()[0].endswith("got 'next week'")
     assert store.query("SELECT version FROM guidelines").version.tolist() == ["v1"]
 
 

@@ -161,3 +161,61 @@ def test_migration_adds_the_views_to_a_store_of_an_older_schema(tmp_path):
     assert max(migrate(con)) == MIGRATIONS[-1][0]
     assert con.execute("SELECT count(*) FROM live_label_events").fetchone()[0] == 1
     con.close()
+
+
+def test_retracting_an_enrichment_gives_back_the_values_it_replaced(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        files = {
+            "e.csv": "item_id,annotator_id,label,labeled_at\ni1,a,x,2026-01-01\ni2,a,y,2026-01-02\n",
+            "i1.csv": "item_id,split,source\ni1,train,fax\ni2,train,scan\n",
+            "i2.csv": "item_id,split,source,region\ni1,eval,web,north\n",
+        }
+        for name, text in files.items():
+            (tmp_path / name).write_text(text)
+        ingest.ingest(store, tmp_path / "e.csv", dataset="d")
+        first = ingest.ingest(store, tmp_path / "i1.csv", kind="items", dataset="d").batch_id
+        second = ingest.ingest(store, tmp_path / "i2.csv", kind="items", dataset="d").batch_id
+
+        def seen():
+            items = store.query("SELECT item_id, split FROM live_items ORDER BY 1").values.tolist()
+            attributes = store.query(
+                "SELECT item_id, key, value FROM live_item_attributes ORDER BY 1, 2").values.tolist()
+            return items, attributes
+
+        assert seen() == ([["i1", "eval"], ["i2", "train"]],
+                          [["i1", "region", "north"], ["i1", "source", "web"], ["i2", "source", "scan"]])
+        retractions.retract_batch(store, second, actor="a", reason="wrong export")
+        assert seen() == ([["i1", "train"], ["i2", "train"]],
+                          [["i1", "source", "fax"], ["i2", "source", "scan"]])
+        retractions.retract_batch(store, first, actor="a", reason="wrong export too")
+        # Back to the bare items the events created.
+        assert seen() == ([["i1", None], ["i2", None]], [])
+
+
+def test_retracting_events_keeps_the_items_they_created_for_other_imports(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        (tmp_path / "a.csv").write_text("item_id,annotator_id,label,labeled_at\ni1,a,x,2026-01-01\n")
+        (tmp_path / "b.csv").write_text("item_id,annotator_id,label,labeled_at\ni1,b,x,2026-01-02\n")
+        first = ingest.ingest(store, tmp_path / "a.csv", dataset="d").batch_id
+        ingest.ingest(store, tmp_path / "b.csv", dataset="d")
+        retractions.retract_batch(store, first, actor="a", reason="duplicate crowd")
+        assert store.query("SELECT item_id, dataset FROM live_items").values.tolist() == [["i1", "d"]]
+        assert store.scalar("SELECT count(*) FROM live_label_events") == 1
+
+
+def test_importing_a_retracted_file_again_takes_its_rows_back(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        (tmp_path / "e.csv").write_text(
+            "item_id,annotator_id,label,labeled_at\ni1,a,x,2026-01-01\ni1,b,y,2026-01-02\n"
+        )
+        (tmp_path / "g.csv").write_text("item_id,label\ni1,x\n")
+        first = ingest.ingest(store, tmp_path / "e.csv")
+        gold = ingest.ingest(store, tmp_path / "g.csv", kind="gold")
+        assert ingest.ingest(store, tmp_path / "e.csv").already_imported == first.batch_id
+        retractions.retract_batch(store, first.batch_id, actor="a", reason="by mistake")
+        retractions.retract_batch(store, gold.batch_id, actor="a", reason="by mistake")
+        again = ingest.ingest(store, tmp_path / "e.csv")
+        assert again.batch_id != first.batch_id and again.rows_accepted == 2 and again.rows_rejected == 0
+        assert ingest.ingest(store, tmp_path / "g.csv", kind="gold").rows_accepted == 1
+        assert store.scalar("SELECT count(*) FROM live_label_events") == 2
+        assert store.scalar("SELECT count(*) FROM live_gold_labels") == 1

@@ -283,17 +283,18 @@ def test_store_rules_without_a_store_vocabulary(tmp_path, rules):
 
 # --- at import -------------------------------------------------------------------------------------------
 
-#: (row, rule) of every warning of EVENTS, in file order: what the hits above flag, row by row.
+#: (line, rule) of every warning of EVENTS, in file order: what the hits above flag, row by row (the header is
+#: line 1, so row N of the comments above is line N + 1).
 EVENT_WARNINGS = [
-    (2, "R6"),
-    (3, "R2"), (3, "R2b"), (3, "R3"), (3, "R5"),
-    (4, "R1b"), (4, "R2"), (4, "R2b"), (4, "R3"), (4, "R4"),
+    (3, "R6"),
+    (4, "R2"), (4, "R2b"), (4, "R3"), (4, "R5"),
     (5, "R1b"), (5, "R2"), (5, "R2b"), (5, "R3"), (5, "R4"),
-    (6, "R1b"), (6, "R2b"),
+    (6, "R1b"), (6, "R2"), (6, "R2b"), (6, "R3"), (6, "R4"),
     (7, "R1b"), (7, "R2b"),
-    (8, "R1"), (8, "R1b"),
-    (9, "R5"),
-    (10, "R5"), (10, "R6"),
+    (8, "R1b"), (8, "R2b"),
+    (9, "R1"), (9, "R1b"),
+    (10, "R5"),
+    (11, "R5"), (11, "R6"),
 ]
 
 
@@ -308,20 +309,20 @@ def test_an_import_with_rules_reports_warnings_and_keeps_every_row(empty_store, 
     }
     assert list(report.rule_hits.columns) == list(STAGED_HIT_COLUMNS)
     assert rows(report.rule_hits, ["row_number", "rule_id"]) == EVENT_WARNINGS
-    # A row's message describes its item: row 4 is one of i2's three events under two parents.
+    # A row's message describes its item: row 4 (line 5) is one of i2's three events under two parents.
     by_row = report.rule_hits.set_index(["row_number", "rule_id"])["message"]
-    assert by_row[(4, "R2")] == (
+    assert by_row[(5, "R2")] == (
         "R2: labels 'car', 'cat' fall under different parents: animal, vehicle (3 events)"
     )
     assert report.summary() == (
         "events.csv (events): 10 rows read, 10 accepted, 0 rejected. Rule warnings (rules.toml; the rows are "
         "imported all the same): R1: 1 row, R1b: 5 rows, R2: 3 rows, R2b: 5 rows, R3: 3 rows, R4: 2 rows, "
         "R5: 3 rows, R6: 2 rows. First warnings: "
-        "events.csv, row 2: R6: label 'dog' is not allowed when guideline_version = v1 (1 event); "
-        "events.csv, row 3: R2: labels 'car', 'cat' fall under different parents: animal, vehicle "
+        "events.csv, line 3: R6: label 'dog' is not allowed when guideline_version = v1 (1 event); "
+        "events.csv, line 4: R2: labels 'car', 'cat' fall under different parents: animal, vehicle "
         "(3 events); "
-        "events.csv, row 3: R2b: labels 'car', 'cat' fall under different parents: pet, road (3 events). "
-        f"Imported as batch {report.batch_id}."
+        "events.csv, line 4: R2b: labels 'car', 'cat' fall under different parents: pet, road (3 events). "
+        f"New items go to dataset 'default' unless their rows name one. Imported as batch {report.batch_id}."
     )
 
 
@@ -348,11 +349,11 @@ def test_imported_rows_are_checked_with_the_stored_events_of_their_items(store, 
     hits = report.rule_hits
     assert rows(hits, ["row_number", "item_id", "rule_id", "events"]) == [
         # Event rules judge the file's own events only; item rules count the stored events too.
-        (1, "i1", "R1b", 1),
-        (1, "i1", "R2", 3),
-        (1, "i1", "R2b", 3),
-        (1, "i1", "R3", 2),  # the stored cat and the new car
-        (2, "i6", "R5", 1),
+        (2, "i1", "R1b", 1),
+        (2, "i1", "R2", 3),
+        (2, "i1", "R2b", 3),
+        (2, "i1", "R3", 2),  # the stored cat and the new car
+        (3, "i6", "R5", 1),
     ]
     assert hits.loc[3, "message"] == "R3: labels 'car', 'cat' must not be given to the same item (2 events)"
     assert hits.loc[4, "message"] == (
