@@ -219,3 +219,17 @@ def test_importing_a_retracted_file_again_takes_its_rows_back(tmp_path):
         assert ingest.ingest(store, tmp_path / "g.csv", kind="gold").rows_accepted == 1
         assert store.scalar("SELECT count(*) FROM live_label_events") == 2
         assert store.scalar("SELECT count(*) FROM live_gold_labels") == 1
+
+
+def test_a_migration_skipped_by_an_earlier_build_is_applied(tmp_path):
+    """A store migrated by a build that had later migrations but not migration 2 still gets 2."""
+    con = duckdb.connect(str(tmp_path / "s.duckdb"))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+    for version, statements in MIGRATIONS:
+        if version != 2:
+            for statement in statements:
+                con.execute(statement)
+            con.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
+    assert migrate(con) == [2]
+    assert con.execute("SELECT count(*) FROM rating_repeats").fetchone()[0] == 0
+    con.close()
