@@ -13,6 +13,10 @@ score [--model-version V] [--rules FILE] [--folds K] [--neighbours K] [--seed S]
     suspects and store the run; print the most suspicious items with their evidence.
 summary [--json]
     Every current finding; ``--json`` prints one machine-readable object (DESIGN.md §4).
+batches
+    Every import batch, newest first, with its retraction if it was retracted.
+retract BATCH --reason TEXT [--actor NAME]
+    Retract an import: every read leaves its rows out from now on (append-only; recorded with who and why).
 
 Every other command reads an existing store: a path where none exists is an error, not a new empty store.
 A ``--db`` that names a data file (CSV, Parquet, JSON) or another program's DuckDB database is refused;
@@ -135,6 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
         "summary", help="print every current finding", description="Print every current finding of the store."
     )
     summary.add_argument("--json", action="store_true", help="print one JSON object (for pipelines)")
+
+    commands.add_parser("batches", help="list the import batches",
+                        description="List every import batch, newest first, and the retracted ones.")
+    retract = commands.add_parser(
+        "retract",
+        help="retract an import batch",
+        description="Retract an import: every read leaves its rows out from now on. Nothing is deleted; the "
+        "retraction is recorded with who and why. Import the file again to take its rows back.",
+    )
+    retract.add_argument("batch_id", metavar="BATCH", help="the batch id (see the batches command)")
+    retract.add_argument("--reason", required=True, help="why the import should not count (recorded)")
+    retract.add_argument("--actor", default=None,
+                         help="who retracts it (default: $LABELWATCH_USER, else the login name)")
     return parser
 
 
@@ -310,6 +327,40 @@ def _score(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _batches(store: Store, args: argparse.Namespace) -> int:
+    from analytics.store import batches, retractions
+
+    found = batches.list_batches(store)
+    retracted = retractions.list_retractions(store).set_index("batch_id")
+    if found.empty:
+        print(f"No import batches in {store.path}.")
+        return 0
+    for row in found.itertuples():
+        line = (f"{row.batch_id}  {row.kind:<12} {row.rows_accepted:>12,} rows  "
+                f"{row.created_at:%Y-%m-%d %H:%M}  {row.source}")
+        if row.batch_id in retracted.index:
+            by = retracted.loc[row.batch_id]
+            line += f"  [retracted by {by.retracted_by} on {by.retracted_at:%Y-%m-%d}: {by.reason}]"
+        print(line)
+    return 0
+
+
+def _retract(store: Store, args: argparse.Namespace) -> int:
+    import getpass
+
+    from analytics.store import retractions
+
+    actor = args.actor or os.environ.get("LABELWATCH_USER") or getpass.getuser()
+    try:
+        done = retractions.retract_batch(store, args.batch_id, actor=actor, reason=args.reason)
+    except retractions.RetractionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Retracted batch {done['batch_id']} ({done['kind']}, {done['rows_accepted']:,} rows from "
+          f"{done['source']}) as {actor}: every read leaves its rows out from now on.")
+    return 0
+
+
 def _print_progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
@@ -328,7 +379,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-_COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "summary": _summary}
+_COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "summary": _summary, "batches": _batches,
+             "retract": _retract}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,6 +16,7 @@ from typing import Any
 from analytics import agreement_report, overview
 from analytics.schema import EventFilter
 from analytics.store import Store
+from analytics.store import agreement as agreement_queries
 from analytics.store import summary as queries
 
 
@@ -54,7 +55,7 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
     totals = overview.overview_summary(store, flt)
     head = agreement_report.headline(store, flt)
     reliability, _ = agreement_report.reliability(store, flt)
-    guidelines = queries.guideline_versions(store)
+    guidelines = agreement_queries.guideline_changes(store)
     return {
         "store": {
             "path": store.path,

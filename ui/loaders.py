@@ -1,8 +1,9 @@
 """Cached reads behind the pages: each loader runs one store or analytics function and caches its result.
 
 Every loader takes a ``Source`` first: the store's path and its data version (how many import batches it
-holds and when the last one was written). An import adds a batch, so the version changes and every page
-reads fresh data without waiting for the ``ttl``; ``clear`` drops everything at once after a commit.
+holds, when the last one was written, and how many were retracted). An import adds a batch and a
+retraction a retraction, so the version changes and every page reads fresh data without waiting for the
+``ttl``; ``clear`` drops everything at once after a commit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import streamlit as st
 from analytics import agreement, agreement_report, cohen, consensus, drift, overview, suspects
 from analytics.schema import EventFilter
 from analytics.store import agreement as agreement_queries
-from analytics.store import batches
+from analytics.store import batches, retractions
 from analytics.store import consensus as consensus_queries
 from analytics.store import detection as detection_queries
 from analytics.store import drift as drift_queries
@@ -34,7 +35,7 @@ class Source(NamedTuple):
     """The store a loader reads and the version of its data (part of every cache key)."""
 
     path: str
-    version: tuple[int, str | None]
+    version: tuple[int, str | None, int]
 
 
 def source() -> Source:
@@ -43,12 +44,12 @@ def source() -> Source:
     Returns
     -------
     Source
-        ``version`` is ``(number of import batches, time of the latest one)``.
+        ``version`` is ``(number of import batches, time of the latest one, number retracted)``.
     """
     store = app_store.current()
     listed = batches.list_batches(store)
     latest = str(listed["created_at"].max()) if len(listed) else None
-    return Source(store.path, (len(listed), latest))
+    return Source(store.path, (len(listed), latest, retractions.count(store)))
 
 
 @_cached
@@ -281,6 +282,18 @@ def table_counts(src: Source) -> dict[str, int]:
 def import_batches(src: Source) -> pd.DataFrame:
     """Every import batch (``analytics.store.batches.list_batches``)."""
     return batches.list_batches(app_store.open_store(src.path))
+
+
+@_cached
+def retracted_batches(src: Source) -> pd.DataFrame:
+    """Every retraction, newest first (``analytics.store.retractions.list_retractions``)."""
+    return retractions.list_retractions(app_store.open_store(src.path))
+
+
+@_cached
+def unreadable_events(src: Source) -> pd.DataFrame:
+    """Events left out of every read for their timestamp, by batch (``retractions.unreadable_events``)."""
+    return retractions.unreadable_events(app_store.open_store(src.path))
 
 
 @_cached

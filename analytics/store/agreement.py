@@ -105,8 +105,8 @@ _LABEL_CODES = ("lab AS (SELECT label, (i - 1)::INTEGER AS code "
 
 
 def _store_labels(cur) -> list[str]:
-    """Every label of the store's events, sorted (a dictionary scan: ~30 ms at 1e7 events)."""
-    row = cur.execute("SELECT list(DISTINCT label ORDER BY label) FROM label_events").fetchone()
+    """Every label of the store's live events, sorted (one scan of the label column)."""
+    row = cur.execute("SELECT list(DISTINCT label ORDER BY label) FROM live_label_events").fetchone()
     return list(row[0] or [])
 
 
@@ -153,7 +153,7 @@ def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap
     with store.snapshot() as cur:
         names = cur.execute(
             "SELECT list(DISTINCT e.annotator_id ORDER BY e.annotator_id), "
-            "list(DISTINCT e.label ORDER BY e.label) FROM label_events e WHERE " + condition,
+            "list(DISTINCT e.label ORDER BY e.label) FROM live_label_events e WHERE " + condition,
             params,
         ).fetchone()
         annotator_ids, labels = (list(values or []) for values in names)
@@ -162,7 +162,7 @@ def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap
                     FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(annotator_id, i)),
         lab AS (SELECT label, (i - 1)::INTEGER AS l FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(label, i)),
         coded AS (SELECT e.item_id, e.annotator_id, e.labeled_at, ann.a, lab.l
-                  FROM label_events e JOIN ann USING (annotator_id) JOIN lab USING (label)
+                  FROM live_label_events e JOIN ann USING (annotator_id) JOIN lab USING (label)
                   WHERE """
             + condition
             + "), r AS ("
@@ -247,7 +247,7 @@ def annotator_stats(
                           AS max_other,
                       CASE WHEN c.n < u.t1 THEN u.n1 WHEN u.n1 > 1 THEN u.n1 - 1 ELSE u.n2 END AS at_max_other
                FROM c JOIN u USING (item_id)),
-        gold AS (SELECT item_id, list(DISTINCT label) AS gold FROM gold_labels GROUP BY ALL),
+        gold AS (SELECT item_id, list(DISTINCT label) AS gold FROM live_gold_labels GROUP BY ALL),
         seq AS (
             SELECT e.annotator_id, e.label,
                    lag(e.label) OVER (PARTITION BY e.item_id, e.annotator_id
@@ -304,7 +304,9 @@ def annotator_ratings(
 
 def guideline_changes(store: Store) -> pd.DataFrame:
     """Declared guideline versions in time order: ``version, effective_at, summary``."""
-    return store.query("SELECT version, effective_at, summary FROM guidelines ORDER BY effective_at, version")
+    return store.query(
+        "SELECT version, effective_at, summary FROM live_guidelines ORDER BY effective_at, version"
+    )
 
 
 def label_order(store: Store) -> list[str]:

@@ -76,9 +76,13 @@ def _write_events(cur: duckdb.DuckDBPyConnection, batch_id: str) -> None:
 
 
 def find_batch(cur: duckdb.DuckDBPyConnection, file_sha256: str, kind: str) -> str | None:
-    """The batch that imported this exact content as this kind before, or None."""
+    """The batch that imported this exact content as this kind before and still counts, or None.
+
+    A retracted batch does not count: importing its file again is how its rows are taken back.
+    """
     row = cur.execute(
-        "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? AND kind = ? ORDER BY created_at LIMIT 1",
+        "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? AND kind = ? "
+        "AND batch_id NOT IN (SELECT batch_id FROM batch_retractions) ORDER BY created_at LIMIT 1",
         [file_sha256, kind],
     ).fetchone()
     return None if row is None else row[0]

@@ -99,12 +99,12 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
             cur.execute(
                 "CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT " + column + " AS value, "
                 "(row_number() OVER (ORDER BY " + column + ") - 1)::INTEGER AS code "
-                "FROM (SELECT DISTINCT e." + column + " FROM label_events e WHERE " + where + ")",
+                "FROM (SELECT DISTINCT e." + column + " FROM live_label_events e WHERE " + where + ")",
                 values,
             )
         codes = cur.execute(
             "SELECT i.code AS item_code, a.code AS annotator_code, l.code AS label_code "
-            "FROM label_events e JOIN consensus_items i ON i.value = e.item_id "
+            "FROM live_label_events e JOIN consensus_items i ON i.value = e.item_id "
             "JOIN consensus_annotators a ON a.value = e.annotator_id "
             "JOIN consensus_labels l ON l.value = e.label "
             "WHERE " + condition + " ORDER BY i.code, a.code, e.labeled_at, e.event_id",

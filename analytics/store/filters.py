@@ -1,6 +1,7 @@
-"""The dashboard's global filter as a parameterised SQL condition over ``label_events``.
+"""The dashboard's global filter as a parameterised SQL condition over the store's live label events.
 
-The condition is assembled from fixed fragments only; every user value travels as a parameter.
+The condition is assembled from fixed fragments only; every user value travels as a parameter. Reads go
+through the ``live_*`` views (retracted batches and unreadable timestamps left out), never the tables.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ def event_condition(
 ) -> tuple[str, list]:
     """Return ``(condition, params)`` selecting the events of ``alias`` that pass ``flt``.
 
-    ``alias`` must be one of the fixed aliases used by the store's queries (``e`` or ``label_events``); the
+    ``alias`` must be one of the fixed aliases of the store's queries (``e`` or ``live_label_events``); the
     condition is ``TRUE`` for an empty filter. ``sample_modulus`` m > 1 also keeps only the items with
     ``hash(item_id) % m = 0``, a deterministic 1-in-m sample of items; the sample is repeated inside the
     filter's item subqueries, so their semi-join tables shrink with it (at 1e7 events a slice filter costs
     0.39 s instead of 0.69 s when the filtered events are materialised first, and never builds its tables
     from millions of events).
     """
-    if alias not in ("e", "label_events"):
-        raise ValueError(f"unknown alias {alias!r}; use 'e' or 'label_events'")
+    if alias not in ("e", "live_label_events"):
+        raise ValueError(f"unknown alias {alias!r}; use 'e' or 'live_label_events'")
     flt = flt or EventFilter()
     clauses: list[str] = []
     params: list = []
@@ -33,7 +34,7 @@ def event_condition(
         clauses.append("hash(" + alias + ".item_id) % ?::UBIGINT = 0")
         params.extend(sample_params)
     if flt.dataset:
-        clauses.append(alias + ".item_id IN (SELECT item_id FROM items WHERE dataset = ?" + sample + ")")
+        clauses.append(alias + ".item_id IN (SELECT item_id FROM live_items WHERE dataset = ?" + sample + ")")
         params.extend([flt.dataset, *sample_params])
     if flt.start:
         clauses.append(alias + ".labeled_at >= ?")
@@ -48,7 +49,7 @@ def event_condition(
         params.append(list(flt.cohorts))
     if flt.attribute and flt.attribute_value is not None:
         clauses.append(
-            alias + ".item_id IN (SELECT item_id FROM item_attributes WHERE key = ? AND value = ?"
+            alias + ".item_id IN (SELECT item_id FROM live_item_attributes WHERE key = ? AND value = ?"
             + sample + ")"
         )
         params.extend([flt.attribute, flt.attribute_value, *sample_params])
@@ -62,4 +63,4 @@ def events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, l
     sampled item, so per-item statistics stay exact within the sample.
     """
     condition, params = event_condition(flt, sample_modulus=sample_modulus)
-    return "WITH ev AS (SELECT e.* FROM label_events e WHERE " + condition + ") ", params
+    return "WITH ev AS (SELECT e.* FROM live_label_events e WHERE " + condition + ") ", params

@@ -18,6 +18,51 @@ import duckdb
 
 from analytics.store.ratings import REPEATS_SQL
 
+#: Timestamps a reader can hold (pandas' nanosecond range is 1677-2262; Python's is years 1-9999). Imports
+#: reject anything outside a plausible window well inside this one; rows written before that check, or by
+#: hand, that fall outside it are left out of every read by the live_* views and counted on the Data page.
+READABLE_FROM = "1900-01-01"
+READABLE_UNTIL = "2200-01-01"
+
+_NOT_RETRACTED = "batch_id NOT IN (SELECT batch_id FROM batch_retractions)"
+_READABLE = "BETWEEN TIMESTAMP '" + READABLE_FROM + "' AND TIMESTAMP '" + READABLE_UNTIL + "'"
+#: Retracted imports of items. An events import also writes the bare items it names, but other imports may
+#: label them too, so only an items import's retraction takes item rows away.
+_RETRACTED_ITEMS = (
+    "(SELECT batch_id FROM batch_retractions JOIN ingest_batches USING (batch_id) WHERE kind = 'items')"
+)
+
+
+def _with_history(table: str, history: str, key: str) -> str:
+    """Rows of ``table`` not written by a retracted items import, and in place of those that were, the
+    newest earlier value (from ``history``) that no retracted import wrote: retracting an enrichment gives
+    the values it replaced back."""
+    return (
+        "SELECT * FROM " + table + " WHERE batch_id NOT IN " + _RETRACTED_ITEMS
+        + " UNION ALL SELECT h.* EXCLUDE (superseded_by) FROM " + history + " h "
+        "JOIN ingest_batches b ON b.batch_id = h.batch_id "
+        "WHERE h.batch_id NOT IN " + _RETRACTED_ITEMS
+        + " AND (" + key + ") IN (SELECT (" + key + ") FROM " + table + " WHERE batch_id IN "
+        + _RETRACTED_ITEMS + ") QUALIFY row_number() OVER (PARTITION BY " + key
+        + " ORDER BY b.created_at DESC, h.batch_id DESC) = 1"
+    )
+
+
+#: What every read sees: the rows of imports that were not retracted, with readable timestamps. Views are
+#: bound when queried, so a column added to a table later shows through ``*``.
+LIVE_VIEWS = [
+    "CREATE VIEW live_label_events AS SELECT * FROM label_events WHERE " + _NOT_RETRACTED
+    + " AND labeled_at " + _READABLE,
+    "CREATE VIEW live_items AS SELECT * REPLACE (CASE WHEN created_at " + _READABLE
+    + " THEN created_at END AS created_at) FROM (" + _with_history("items", "item_history", "item_id") + ")",
+    "CREATE VIEW live_item_attributes AS "
+    + _with_history("item_attributes", "item_attribute_history", "item_id, key"),
+    "CREATE VIEW live_gold_labels AS SELECT * FROM gold_labels WHERE " + _NOT_RETRACTED,
+    "CREATE VIEW live_predictions AS SELECT * FROM predictions WHERE " + _NOT_RETRACTED,
+    "CREATE VIEW live_guidelines AS SELECT * FROM guidelines WHERE " + _NOT_RETRACTED
+    + " AND effective_at " + _READABLE,
+]
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         1,
@@ -253,6 +298,21 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (
+        5,
+        [
+            # An import that should never have happened is retracted, not deleted: one row per retracted
+            # batch says who did it, when and why, and every read goes through the live_* views below,
+            # which leave the batch's rows out. Re-importing the file afterwards is a new batch.
+            """CREATE TABLE batch_retractions (
+                batch_id VARCHAR PRIMARY KEY,
+                retracted_by VARCHAR NOT NULL,
+                retracted_at TIMESTAMP NOT NULL,
+                reason VARCHAR NOT NULL
+            )""",
+            *LIVE_VIEWS,
+        ],
+    ),
+    (
         6,
         [
             # What a run concludes about each item: 'mislabeled' (its annotators agree and the evidence
@@ -285,14 +345,18 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply every missing migration in order; return the versions applied."""
+    """Apply every migration the store lacks, in order; return the versions applied.
+
+    Missing versions are found by set, not by the highest one applied, so a store migrated by a build that
+    had a later migration but not an earlier one still gets the earlier one.
+    """
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
     )
-    have = current_version(con)
+    have = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, statements in MIGRATIONS:
-        if version <= have:
+        if version in have:
             continue
         con.execute("BEGIN TRANSACTION")
         try:

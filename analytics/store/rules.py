@@ -225,7 +225,7 @@ def _store_ctes(rules: list[Rule], flt: EventFilter | None) -> tuple[str, list]:
     condition, params = event_condition(flt)
     ev = (
         "WITH ev AS NOT MATERIALIZED (SELECT e.item_id, e.label, e.guideline_version, NULL::BIGINT AS lw_row "
-        "FROM label_events AS e WHERE " + condition + ")"
+        "FROM live_label_events AS e WHERE " + condition + ")"
     )
     selections, selection_params = _selections(rules, scope="TRUE")
     return ev + selections, [*params, *selection_params]
@@ -322,7 +322,7 @@ def _contextual(rule: Rule, scope: str) -> tuple[str, str, str, list]:
         join, context, params = "", _CONTEXT_COLUMNS[rule.field], []
     else:
         join = (
-            " LEFT JOIN (SELECT item_id, value FROM item_attributes WHERE key = ?) AS a "
+            " LEFT JOIN (SELECT item_id, value FROM live_item_attributes WHERE key = ?) AS a "
             "ON a.item_id = ev.item_id"
         )
         context, params = "a.value", [rule.attribute]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from analytics.store.connection import Store
 
 #: Tables whose row counts the summary reports (fixed names, never user input).
@@ -31,7 +29,3 @@ def table_counts(store: Store) -> dict[str, int]:
     )
     return {name: int(n) for name, n in store.cursor().execute(sql).fetchall()}
 
-
-def guideline_versions(store: Store) -> pd.DataFrame:
-    """``version, effective_at, summary`` in order of taking effect."""
-    return store.query("SELECT version, effective_at, summary FROM guidelines ORDER BY effective_at, version")

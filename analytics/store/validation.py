@@ -319,7 +319,7 @@ def spec_for(
                 ),
             ],
             unique=Unique(
-                "label_events",
+                "live_label_events",
                 ("item_id", "annotator_id", "label", "labeled_at"),
                 "event",
                 present=("duplicate event", "duplicate of an event already in the store (batch "),
@@ -372,7 +372,7 @@ def spec_for(
                 unknown_label(r["label"], vocabulary_check),
             ],
             unique=Unique(
-                "gold_labels",
+                "live_gold_labels",
                 ("item_id", "label", "source"),
                 "gold label",
                 present=("gold label already present", "gold label already in the store (batch "),
@@ -397,7 +397,7 @@ def spec_for(
                 *number_checks("prob", prob, "a number in [0, 1]", "NOT (lw__t_prob BETWEEN 0 AND 1)"),
             ],
             unique=Unique(
-                "predictions",
+                "live_predictions",
                 ("item_id", "model_version", "label"),
                 "prediction",
                 present=("prediction already present", "prediction already in the store (batch "),

@@ -1,8 +1,8 @@
-"""Data: store status, the import batches, and every rejected row with its reason (CSV download)."""
+"""Data: store status, the import batches (and their retraction), and every rejected row with its reason."""
 
 import streamlit as st
 
-from ui import csv_download, empty_state, loaders, store_status
+from ui import csv_download, empty_state, loaders, retraction, store_status
 from ui import store as app_store
 
 src = loaders.source()
@@ -20,6 +20,7 @@ if batches.empty:
 else:
     st.dataframe(batches, hide_index=True, key="batches.table")
     csv_download.show(batches, filename="import_batches.csv", key="batches.csv")
+    retraction.show(src, batches, key="retract")
 
 st.subheader("Rejected rows")
 with_rejects = batches.loc[batches["rows_rejected"] > 0, "batch_id"].tolist()
