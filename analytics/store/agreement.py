@@ -327,7 +327,7 @@ def cohort_order(store: Store) -> list[str]:
            FROM annotators a LEFT JOIN ingest_batches b USING (batch_id) GROUP BY ALL
            UNION ALL
            SELECT 'unknown', NULL WHERE EXISTS (
-               SELECT 1 FROM label_events e ANTI JOIN annotators a USING (annotator_id))"""
+               SELECT 1 FROM live_label_events e ANTI JOIN annotators a USING (annotator_id))"""
     )
     frame = frame.groupby("cohort", as_index=False)["first_at"].min()
     frame = frame.assign(unknown=frame["cohort"] == "unknown")

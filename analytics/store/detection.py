@@ -66,7 +66,7 @@ def detection_inputs(store: Store, flt: EventFilter | None = None) -> DetectionI
         cur.register("lw_detect_items", wanted)
         table = cur.sql(
             "SELECT w.pos, len(i.features) AS d, i.features FROM lw_detect_items w "
-            "JOIN items i USING (item_id) WHERE i.features IS NOT NULL AND len(i.features) > 0"
+            "JOIN live_items i USING (item_id) WHERE i.features IS NOT NULL AND len(i.features) > 0"
         ).to_arrow_table()
         cur.unregister("lw_detect_items")
     finally:
@@ -354,7 +354,7 @@ def view_counts(store: Store, run_id: str, flt: EventFilter | None = None) -> pd
     """
     cte, view_params, view = _in_view(flt)
     return store.query(
-        cte + ", gold AS (SELECT item_id, list(DISTINCT label) AS gold FROM gold_labels GROUP BY ALL) "
+        cte + ", gold AS (SELECT item_id, list(DISTINCT label) AS gold FROM live_gold_labels GROUP BY ALL) "
         "SELECT s.status, s.cluster_id, count(*) AS items, sum(s.score) AS score_sum, "
         "min(s.score) AS score_min, max(s.score) AS score_max, "
         "count(g.gold) AS gold_items, "
@@ -434,9 +434,9 @@ def item_neighbours(store: Store, run_id: str, item_ids: list[str]) -> pd.DataFr
 def item_attributes(store: Store, item_id: str) -> pd.DataFrame:
     """The item's dataset, split and slice attributes as ``key, value`` rows."""
     return store.query(
-        "SELECT 'dataset' AS key, dataset AS value FROM items WHERE item_id = ? "
-        "UNION ALL SELECT 'split', split FROM items WHERE item_id = ? AND split IS NOT NULL "
-        "UNION ALL SELECT key, value FROM item_attributes WHERE item_id = ? ORDER BY ALL",
+        "SELECT 'dataset' AS key, dataset AS value FROM live_items WHERE item_id = ? "
+        "UNION ALL SELECT 'split', split FROM live_items WHERE item_id = ? AND split IS NOT NULL "
+        "UNION ALL SELECT key, value FROM live_item_attributes WHERE item_id = ? ORDER BY ALL",
         [item_id, item_id, item_id],
     )
 
@@ -485,7 +485,7 @@ def review_requests(store: Store) -> pd.DataFrame:
 
 def prediction_models(store: Store) -> list[str]:
     """The model versions of imported predictions, sorted."""
-    return store.query("SELECT DISTINCT model_version FROM predictions ORDER BY 1")["model_version"].tolist()
+    return store.query("SELECT DISTINCT model_version FROM live_predictions ORDER BY 1")["model_version"].tolist()
 
 
 def prediction_matrix(store: Store, model_version: str, items: pd.Index, classes: pd.Index) -> np.ndarray:
@@ -504,7 +504,7 @@ def prediction_matrix(store: Store, model_version: str, items: pd.Index, classes
         cur.register("lw_pred_items", wanted)
         cur.register("lw_pred_labels", labels)
         rows = cur.execute(
-            "SELECT w.pos, l.code, last(p.prob ORDER BY p.batch_id) AS prob FROM predictions p "
+            "SELECT w.pos, l.code, last(p.prob ORDER BY p.batch_id) AS prob FROM live_predictions p "
             "JOIN lw_pred_items w USING (item_id) JOIN lw_pred_labels l USING (label) "
             "WHERE p.model_version = ? GROUP BY ALL",
             [model_version],
@@ -542,13 +542,13 @@ def suspect_context(store: Store, item_ids: list[str], flt: EventFilter | None =
             "ORDER BY e.item_id, e.labeled_at, e.event_id", params
         ).df()
         attributes = cur.sql(
-            "SELECT item_id, key, value FROM item_attributes SEMI JOIN lw_context_items USING (item_id) "
+            "SELECT item_id, key, value FROM live_item_attributes SEMI JOIN lw_context_items USING (item_id) "
             "ORDER BY ALL"
         ).df()
         cur.unregister("lw_context_items")
     finally:
         cur.close()
-    sizes = store.query("SELECT key, value, count(DISTINCT item_id) AS items FROM item_attributes "
+    sizes = store.query("SELECT key, value, count(DISTINCT item_id) AS items FROM live_item_attributes "
                         "GROUP BY ALL ORDER BY ALL")
     return SuspectContext(events, attributes, sizes)
 
