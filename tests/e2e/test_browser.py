@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from analytics import demo
-from tests.e2e.streamlit_page import open_app, rerun, screenshot, wait_charts
+from tests.e2e.streamlit_page import open_app, rerun, runs, screenshot, wait_charts, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +33,24 @@ def test_app_renders_the_overview_with_charts(page, server):
     expect(page.get_by_text(re.compile(r"labels from \d+ annotators on [\d,]+ items"))).to_be_visible()
     expect(page.locator(ERRORS)).to_have_count(0)
     screenshot(page, "overview")
+
+
+@pytest.mark.parametrize("wait", [
+    lambda page: wait_idle(page, after=runs(page)),
+    lambda page: wait_charts(page, 99),
+], ids=["run", "charts"])
+def test_a_wait_ends_at_once_with_the_error_when_the_app_shows_an_exception(page, server, wait):
+    # Both waits would otherwise sit out their timeout of minutes (no run is coming, there are not 99 charts)
+    # and end with Playwright's TimeoutError, not this AssertionError.
+    open_app(page, server)
+    page.evaluate("""() => {
+        const shown = document.createElement("div");
+        shown.setAttribute("data-testid", "stException");
+        shown.textContent = "ZeroDivisionError: division by zero";
+        document.querySelector("[data-testid='stMain']").append(shown);
+    }""")
+    with pytest.raises(AssertionError, match="ZeroDivisionError: division by zero"):
+        wait(page)
 
 
 @pytest.mark.parametrize("title", list(NAV))
