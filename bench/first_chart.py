@@ -8,7 +8,7 @@ filled). The second is warmed the way ``make dashboard`` and the browser tests w
 (``warmed``: the first visitor of a server started that way). Every visit is a new browser context, so the
 browser's cache is always empty, as for a first-time user. A script injected before the page's own code
 records, in the browser's clock (seconds since the navigation started): the websocket connected, the first
-script run finished (the app's ``data-test-script-state`` went from ``running`` to ``notRunning``),
+script run finished (the server's ``script_finished`` message reached the page),
 plotly.js (Streamlit's lazily loaded ``PlotlyChart`` chunk, 4.7 MB) downloaded, the first plotly chart drawn
 (a ``.js-plotly-plot`` holding an SVG trace) and every chart of the page drawn. ``server start`` is from the
 process start to ``/_stcore/health`` answering ``ok``; ``warm-up`` is the script health check's duration.
@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.store import machine, table, write_section  # noqa: E402
+from tests.e2e.streamlit_page import RUN_MONITOR  # noqa: E402
 from ui import warm_up  # noqa: E402
 
 BEGIN, END = "<!-- bench/first_chart.py: begin -->", "<!-- bench/first_chart.py: end -->"
@@ -54,36 +55,25 @@ CHROMIUM_ARGS = [
 TARGET_COLD_S = 5.0
 TARGET_WARM_S = 3.0
 
-#: Records the page's milestones in ``window.__labelwatchMarks`` (ms since navigation start).
+#: Records the page's milestones in ``window.__labelwatchMarks`` (ms since navigation start); the runs'
+#: ends come from the browser tests' ``RUN_MONITOR`` (the server's ``script_finished`` messages).
 MARKS_SCRIPT = """
 (() => {
   const marks = {};
   window.__labelwatchMarks = marks;
   const mark = (name) => { if (!(name in marks)) marks[name] = performance.now(); };
-  let running = false;
   const check = () => {
     const app = document.querySelector("[data-testid='stApp']");
-    if (app) {
-      if (app.getAttribute("data-test-connection-state") === "CONNECTED") mark("connected");
-      const state = app.getAttribute("data-test-script-state");
-      if (state === "running") running = true;
-      if (running && state === "notRunning") mark("script_finished");
-    }
+    if (app && app.getAttribute("data-test-connection-state") === "CONNECTED") mark("connected");
     const charts = document.querySelectorAll("[data-testid='stPlotlyChart']");
-    if (charts.length) mark("chart_element");
     const drawn = [...charts].filter((c) => c.querySelector(".js-plotly-plot g.trace")).length;
     if (drawn) mark("first_chart");
-    if ("script_finished" in marks && drawn && drawn === charts.length && marks.charts !== drawn) {
+    if (window.__labelwatchRuns && drawn && drawn === charts.length && marks.charts !== drawn) {
       marks.charts = drawn;
       marks.all_charts = performance.now();
     }
   };
-  new MutationObserver((records) => {
-    for (const r of records) {
-      if (r.attributeName === "data-test-script-state" && r.oldValue === "running") running = true;
-    }
-    check();
-  }).observe(document, {subtree: true, childList: true, attributes: true, attributeOldValue: true});
+  new MutationObserver(check).observe(document, {subtree: true, childList: true, attributes: true});
 })();
 """
 MILESTONES = ["connected", "script_finished", "first_chart", "all_charts"]
@@ -145,6 +135,7 @@ def visit(browser, url: str) -> dict[str, float]:
     """Open ``url`` in a new context and return its milestones in seconds since the navigation started."""
     context = browser.new_context(viewport={"width": 1440, "height": 2400})
     try:
+        context.add_init_script(RUN_MONITOR)
         context.add_init_script(MARKS_SCRIPT)
         page = context.new_page()
         page.goto(url)
@@ -153,7 +144,8 @@ def visit(browser, url: str) -> dict[str, float]:
         # the marks keep updating while late charts draw: settle until the count holds
         page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stPlotlyChart']\").length"
                                " === window.__labelwatchMarks.charts", timeout=600_000)
-        marks = page.evaluate("() => window.__labelwatchMarks")
+        marks = page.evaluate("() => ({...window.__labelwatchMarks,"
+                              " script_finished: window.__labelwatchRunEnds[0]})")
         plotly = page.evaluate(
             "() => performance.getEntriesByType('resource')"
             ".filter((e) => e.name.includes('/PlotlyChart.')).map((e) => e.responseEnd)[0] ?? null"

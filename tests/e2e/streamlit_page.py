@@ -1,9 +1,9 @@
 """Helpers for driving a Streamlit page in Playwright, waiting on the app's own signals.
 
 The ``page`` fixture of ``conftest.py`` injects ``RUN_MONITOR`` before the app's own code. It counts the
-script runs that finished (the app's ``data-test-script-state`` going from ``running`` to ``notRunning``),
-so a wait can tell "idle after the run it asked for" from "idle because that run has not started yet" —
-right after a page load or a click the state still reads idle for a moment.
+script runs that finished, as the server announces them, so a wait can tell "idle after the run it asked
+for" from "idle because that run has not started yet": right after a page load or a click the app still
+reads idle for a moment.
 
 Every wait has a timeout in minutes, not seconds: a first run on a fresh server imports the analytics
 stack and fills the caches, and on a 2-core CI machine busy with other jobs the run and the drawing of
@@ -27,19 +27,47 @@ EXPECT_TIMEOUT_MS = 120_000
 
 EXCEPTION = "[data-testid='stException']"
 
-#: Counts finished script runs in ``window.__labelwatchRuns`` (injected before the page's own scripts).
+#: Counts finished script runs in ``window.__labelwatchRuns``, and keeps when each finished (ms since the
+#: navigation) in ``window.__labelwatchRunEnds``; injected before the page's own scripts. Every
+#: message from the server reaches the app through its WebSocket, and a ``ForwardMsg`` whose field 6
+#: (``script_finished``) is set ends a run. The app's ``data-test-script-state`` attribute is no signal for
+#: this: a browser that receives a whole run's messages at once (a starved one) renders them in one React
+#: update, and the attribute never leaves ``notRunning``.
 RUN_MONITOR = """
 (() => {
   window.__labelwatchRuns = 0;
-  const STATE = "data-test-script-state";
-  new MutationObserver((records) => {
-    const changes = records.filter(
-      (r) => r.attributeName === STATE && r.target.matches("[data-testid='stApp']"));
-    changes.forEach((record, i) => {
-      const next = i + 1 < changes.length ? changes[i + 1].oldValue : record.target.getAttribute(STATE);
-      if (record.oldValue === "running" && next === "notRunning") window.__labelwatchRuns += 1;
-    });
-  }).observe(document, {subtree: true, attributes: true, attributeFilter: [STATE], attributeOldValue: true});
+  window.__labelwatchRunEnds = [];
+  // A ForwardMsg's top-level fields; field 6 (varint) is script_finished, status 2 = ended early for a rerun.
+  const finishedStatus = (bytes) => {
+    let i = 0;
+    const varint = () => {
+      let value = 0, shift = 0, byte;
+      do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
+      return value;
+    };
+    while (i < bytes.length) {
+      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (wire === 0) { const value = varint(); if (field === 6) return value; }
+      else if (wire === 2) i += varint();
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return null;
+    }
+    return null;
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (event) => {
+        if (!(event.data instanceof ArrayBuffer)) return;
+        const status = finishedStatus(new Uint8Array(event.data));
+        if (status === null || status === 2) return;
+        window.__labelwatchRuns += 1;
+        window.__labelwatchRunEnds.push(performance.now());
+      });
+    }
+  };
 })();
 """
 
