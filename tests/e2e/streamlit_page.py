@@ -17,6 +17,7 @@ import os
 import pathlib
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -27,34 +28,49 @@ EXPECT_TIMEOUT_MS = 120_000
 
 EXCEPTION = "[data-testid='stException']"
 
+#: ``(bytes) => status``: the ``script_finished`` status of one server message (a ``ForwardMsg`` in protobuf's
+#: wire format, whose field 6 is ``script_finished``), or null when the message is of another kind. Only the
+#: top-level fields are read; the others are skipped by their wire type.
+FINISHED_STATUS = """
+(bytes) => {
+  let i = 0;
+  const varint = () => {
+    let value = 0, shift = 0, byte;
+    do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
+    return value;
+  };
+  while (i < bytes.length) {
+    const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
+    if (wire === 0) {
+      const value = varint();
+      if (field === 6) return value;
+    } else if (wire === 2) {
+      const length = varint();
+      i += length;
+    } else if (wire === 1) {
+      i += 8;
+    } else if (wire === 5) {
+      i += 4;
+    } else {
+      return null;
+    }
+  }
+  return null;
+}
+"""
+
 #: Counts finished script runs in ``window.__labelwatchRuns``, and keeps when each finished (ms since the
-#: navigation) in ``window.__labelwatchRunEnds``; injected before the page's own scripts. Every
-#: message from the server reaches the app through its WebSocket, and a ``ForwardMsg`` whose field 6
-#: (``script_finished``) is set ends a run. The app's ``data-test-script-state`` attribute is no signal for
-#: this: a browser that receives a whole run's messages at once (a starved one) renders them in one React
-#: update, and the attribute never leaves ``notRunning``.
+#: navigation) in ``window.__labelwatchRunEnds``; injected before the page's own scripts. Every message from
+#: the server reaches the app through its WebSocket, and a ``script_finished`` message ends a run (status 2,
+#: "ended early for a rerun", is followed by the run that replaced it). The app's
+#: ``data-test-script-state`` attribute is no signal for this: a browser that receives a whole run's
+#: messages at once (a starved one) renders them in one React update, and the attribute never leaves
+#: ``notRunning``.
 RUN_MONITOR = """
 (() => {
   window.__labelwatchRuns = 0;
   window.__labelwatchRunEnds = [];
-  // A ForwardMsg's top-level fields; field 6 (varint) is script_finished, status 2 = ended early for a rerun.
-  const finishedStatus = (bytes) => {
-    let i = 0;
-    const varint = () => {
-      let value = 0, shift = 0, byte;
-      do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
-      return value;
-    };
-    while (i < bytes.length) {
-      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
-      if (wire === 0) { const value = varint(); if (field === 6) return value; }
-      else if (wire === 2) i += varint();
-      else if (wire === 1) i += 8;
-      else if (wire === 5) i += 4;
-      else return null;
-    }
-    return null;
-  };
+  const finishedStatus = %s;
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
     constructor(...args) {
@@ -69,7 +85,7 @@ RUN_MONITOR = """
     }
   };
 })();
-"""
+""".replace("%s", FINISHED_STATUS.strip())
 
 _IDLE = """
 (after) => {
@@ -100,8 +116,30 @@ def runs(page: Page) -> int:
     return page.evaluate("() => window.__labelwatchRuns")
 
 
+_STATE = """
+() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
+  return {
+    finished_runs: window.__labelwatchRuns,
+    connection: app && app.getAttribute("data-test-connection-state"),
+    script: app && app.getAttribute("data-test-script-state"),
+    running_icon: Boolean(document.querySelector("[data-testid='stStatusWidgetRunningIcon']")),
+    heading: document.querySelector("h1")?.textContent,
+    charts: charts.length,
+    charts_drawn: charts.filter((c) => c.querySelector(".js-plotly-plot .main-svg")).length,
+  };
+}
+"""
+
+
 def _wait(page: Page, predicate: str, arg, timeout_ms: int, what: str) -> None:
-    outcome = page.wait_for_function(predicate, arg=arg, timeout=timeout_ms, polling=100).json_value()
+    try:
+        outcome = page.wait_for_function(predicate, arg=arg, timeout=timeout_ms, polling=100).json_value()
+    except PlaywrightTimeoutError:
+        raise AssertionError(
+            f"no {what} within {timeout_ms / 1000:g} s at {page.url}: {page.evaluate(_STATE)}"
+        ) from None
     if outcome == "error":
         text = page.locator(EXCEPTION).first.inner_text()
         raise AssertionError(f"the app raised while waiting for {what}:\n{text}")

@@ -9,7 +9,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from analytics import demo
-from tests.e2e.streamlit_page import open_app, rerun, runs, screenshot, wait_charts, wait_idle
+from tests.e2e.streamlit_page import (
+    FINISHED_STATUS,
+    open_app,
+    rerun,
+    runs,
+    screenshot,
+    wait_charts,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,13 +57,33 @@ def test_pages_are_awaited_until_their_charts_draw_in_a_browser_ten_times_slower
     expect(page.locator(ERRORS)).to_have_count(0)
 
 
-def test_the_run_monitor_reads_the_field_streamlit_ends_a_run_with():
-    # RUN_MONITOR decodes the ForwardMsg wire format by hand: field 6 is script_finished, 2 a run cut short
+def test_the_run_monitor_finds_the_end_of_a_run_among_the_servers_messages(browser):
+    # RUN_MONITOR decodes Streamlit's ForwardMsg wire format by hand: check it on messages built by
+    # Streamlit's own protobuf classes, shaped as the server sends them (metadata first, long deltas).
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    assert ForwardMsg.DESCRIPTOR.fields_by_name["script_finished"].number == 6
-    assert ForwardMsg.FINISHED_EARLY_FOR_RERUN == 2
-    assert ForwardMsg(script_finished=ForwardMsg.FINISHED_SUCCESSFULLY).SerializeToString() == bytes([48, 0])
+    def message(**fields) -> str:
+        msg = ForwardMsg(**fields)
+        msg.metadata.run.script_run_id = "4f1c2d9e-8a7b-4c3d-9e2f-1a2b3c4d5e6f"
+        msg.metadata.delta_path.extend([0, 1, 300])
+        return msg.SerializeToString().hex()
+
+    finished = [ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_EARLY_FOR_RERUN,
+                ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY]
+    messages = [message(script_finished=status) for status in finished]
+    delta = ForwardMsg()
+    delta.delta.new_element.markdown.body = "a" * 1000
+    messages += [message(delta=delta.delta), message(session_status_changed={"script_is_running": True})]
+    context = browser.new_context()
+    try:
+        decoded = context.new_page().evaluate(
+            f"(messages) => messages.map((hex) => ({FINISHED_STATUS})("
+            "new Uint8Array(hex.match(/../g).map((b) => parseInt(b, 16)))))",
+            messages,
+        )
+    finally:
+        context.close()
+    assert decoded == [*finished, None, None]
 
 
 @pytest.mark.parametrize("wait", [
