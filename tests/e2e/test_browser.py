@@ -264,4 +264,3 @@ def test_the_store_status_shows_every_tables_row_count_without_scrolling(page, s
     # st.dataframe draws on a canvas: rows beyond its height are reachable only by scrolling the grid
     overflow = grid.evaluate("(scroller) => scroller.scrollHeight - scroller.clientHeight")
     assert overflow <= 0
-    screenshot(page, "data-store-status")
