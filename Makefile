@@ -11,7 +11,10 @@ PORT ?= 8501
 	touch $@
 
 ## Open the dashboard on the built-in demo data (built into data/labelwatch.duckdb on first start).
+## ui.warm_up runs the app once as soon as the server answers (imports, demo build, the Overview's
+## queries), so the first visitor does not wait for them.
 dashboard: .venv/.installed
+	$(PY) -m ui.warm_up http://127.0.0.1:$(PORT) & \
 	.venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 ## Debian's Chromium for the browser tests (never a downloaded browser).

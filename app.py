@@ -8,13 +8,19 @@ Run with ``streamlit run app.py``. The store is ``LABELWATCH_DB``, else ``db_pat
 ``.streamlit/secrets.toml``, else ``data/labelwatch.duckdb`` (built from the demo on first start).
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from analytics.store import StoreError
 from ui import filters, loaders
 from ui import store as app_store
 
-st.set_page_config(page_title="LabelWatch", page_icon=":material/label:", layout="wide")
+# Our own SVG, sent inline as the tab icon: with a ":material/…:" page icon the browser fetches the icon from
+# a font server on the internet (icons elsewhere in the app come from the font Streamlit serves itself).
+ICON = Path(__file__).parent / "ui" / "icon.svg"
+
+st.set_page_config(page_title="LabelWatch", page_icon=ICON, layout="wide")
 
 try:
     store = app_store.current()

@@ -30,7 +30,8 @@ def show(store: Store, src: loaders.Source, *, key: str) -> None:
         size.metric("Size on disk", _size(store.path))
         version.metric("Schema version", store.schema_version())
         counts = pd.DataFrame(list(loaders.table_counts(src).items()), columns=["table", "rows"])
-        st.dataframe(counts, hide_index=True, key=f"{key}.counts", column_config={
+        # as tall as its rows: the default height shows ten and hides the other tables behind a scroll
+        st.dataframe(counts, hide_index=True, height="content", key=f"{key}.counts", column_config={
             "rows": st.column_config.NumberColumn("rows", format="localized"),
         })
 

@@ -2,6 +2,9 @@
 
 No browser is ever downloaded: Chromium comes from ``apt-get install chromium`` (``make browser``). Set
 ``LABELWATCH_SCREENSHOTS=DIR`` to save a screenshot of every page into DIR (``make screenshots``).
+
+Every deadline here holds on a 2-core machine busy with other work (see ``streamlit_page``); a server that
+exits, a demo build that fails or an app script that raises ends the session at once with its output.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import pathlib
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.e2e.streamlit_page import EXPECT_TIMEOUT_MS, RUN_MONITOR
+from ui import warm_up
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -23,6 +27,11 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+#: From the server's start to its health endpoint answering; then the first script run (see ``server``).
+START_TIMEOUT_S = 180
+WARM_UP_TIMEOUT_S = 300
+
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def _free_port() -> int:
@@ -44,39 +53,50 @@ def _stop(process: subprocess.Popen) -> None:
 def demo_db(tmp_path_factory) -> pathlib.Path:
     """A demo store built through the CLI, as a user would."""
     path = tmp_path_factory.mktemp("e2e") / "demo.duckdb"
-    subprocess.run(
-        [sys.executable, "-m", "analytics", "--db", str(path), "demo"], cwd=ROOT, check=True, timeout=600
+    result = subprocess.run(
+        [sys.executable, "-m", "analytics", "--db", str(path), "demo"], cwd=ROOT, capture_output=True,
+        text=True, timeout=900, check=False,
     )
+    if result.returncode != 0:
+        pytest.fail(f"building the demo store failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return path
 
 
 @pytest.fixture(scope="session")
-def server(demo_db) -> str:
-    """``streamlit run app.py`` on a fresh loopback port; yields its base URL."""
+def server(demo_db, tmp_path_factory) -> str:
+    """``streamlit run app.py`` on a fresh loopback port, its first script run done; yields its base URL.
+
+    The server's output goes to a file (an unread pipe would block the server once full) and is shown
+    when the server does not come up. Once healthy, it is warmed as ``make dashboard`` warms it
+    (``ui.warm_up``: the script health check that ``.streamlit/config.toml`` turns on runs ``app.py``
+    once): the imports and the Overview's queries happen here, under the fixture's long deadline, and a
+    script that raises fails the session at once.
+    """
     port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
     env = {**os.environ, "LABELWATCH_DB": str(demo_db)}
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-            "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--browser.gatherUsageStats", "false",
-        ],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                "--server.address", "127.0.0.1", "--server.port", str(port),
+                "--browser.gatherUsageStats", "false",
+            ],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            output = process.stdout.read().decode(errors="replace") if process.poll() is not None else ""
-            _stop(process)
-            pytest.fail(f"streamlit did not become healthy on {url}:\n{output}")
-        time.sleep(0.3)
+
+    def fail(reason: str) -> None:
+        _stop(process)
+        pytest.fail(f"{reason}\n--- streamlit output ---\n{log.read_text(errors='replace')}")
+
+    if not warm_up.wait_healthy(url, timeout=START_TIMEOUT_S, alive=lambda: process.poll() is None):
+        fail(f"streamlit did not answer on {url} within {START_TIMEOUT_S} s (exit code {process.poll()})")
+    ok, answer = warm_up.run_once(url, timeout=WARM_UP_TIMEOUT_S)
+    # "timeout" is Streamlit's own 60 s limit for the check, reached only on a very busy machine: the tests'
+    # waits are longer, so go on; anything else (an "error" is a script that raised) ends the session.
+    if not ok and answer != "timeout":
+        fail(f"app.py did not run cleanly on {url}: {answer}")
     yield url
     _stop(process)
 
@@ -93,8 +113,10 @@ def browser():
 
 @pytest.fixture
 def page(browser) -> Page:
+    """A new browser context's page that counts finished script runs (``streamlit_page.RUN_MONITOR``)."""
     context = browser.new_context(viewport={"width": 1440, "height": 1800})
+    context.add_init_script(RUN_MONITOR)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     page = context.new_page()
-    page.set_default_timeout(30_000)
     yield page
     context.close()
