@@ -106,3 +106,17 @@ def test_no_stored_string_renders_as_markup(monkeypatch, hostile_db, page):
     # The payloads are shown, as text: the pages did not just leave them out.
     shown = json.dumps([*_markdown_texts(at), *_plotly_texts(at), *[str(t.value) for t in at.text]])
     assert "evil" in shown or page.endswith(("import_data.py", "data.py"))
+
+
+@pytest.mark.parametrize("page", PAGES[:5])
+def test_a_stored_slice_and_cohort_in_the_filters_stay_text(monkeypatch, hostile_db, page):
+    monkeypatch.setenv("LABELWATCH_DB", str(hostile_db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page(page).run()
+    at.selectbox(key="filters.attribute").set_value(ATTRIBUTE).run()
+    at.selectbox(key="filters.value").set_value(ATTRIBUTE_VALUE).run()
+    at.multiselect(key="filters.cohorts").set_value([COHORT]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert ATTRIBUTE in at.selectbox(key="filters.value").label.replace("\\", "")
+    assert not _leaks(_markdown_texts(at), MARKDOWN_LEAKS)
+    assert not _leaks(_plotly_texts(at), PLOTLY_LEAKS)

@@ -21,6 +21,7 @@ from typing import Any
 import streamlit as st
 
 from analytics.schema import EventFilter
+from ui.safe_text import md
 
 #: The one rule for every page, stated once in the sidebar.
 FILTER_RULE = ("They apply to every page that shows label data (Monitor and Investigate): a label counts "
@@ -71,7 +72,7 @@ def show(options: Mapping[str, Any], *, key: str = "filters") -> EventFilter:
         )
         attribute = st.session_state[f"{key}.attribute"]
         if attribute is not None:
-            st.selectbox(f"{attribute} =", options["attributes"][attribute], key=f"{key}.value")
+            st.selectbox(f"{md(attribute)} =", options["attributes"][attribute], key=f"{key}.value")
     flt = _to_filter(options, key)
     _write_url(flt)
     st.session_state[f"{key}.current"] = flt
