@@ -143,8 +143,9 @@ def _alpha_statistic(pt: LabelPatterns, *, level: str = "nominal", **_) -> _Stat
             return _alpha(marginals.sum(axis=1), observed, expected)
 
         return _Statistic(features, finish)
-    delta = alpha_delta(pt, level)
-    delta_pairs = delta[c, kk]
+    # The nominal δ² is [c ≠ k]: read per pair, never as a K × K matrix (800 MB at 10,000 labels).
+    delta = None if level == "nominal" else alpha_delta(pt, level)
+    delta_pairs = (c != kk).astype(float) if delta is None else delta[c, kk]
     disagreement = np.bincount(pattern, weights=coincidence * delta_pairs, minlength=pt.n_patterns)
     values = pt.label_matrix(np.where(pairable[pt.row_pattern], pt.row_n, 0).astype(float))
     features = sparse.hstack([sparse.csr_matrix(disagreement[:, None]), values], format="csr")

@@ -206,7 +206,7 @@ def agreement_estimates_two_way(
     x = _crossed(ratings, pt.labels, with_pairs=alpha_level in ("ordinal", "ratio"))
     statistics = {m: reliability._STATISTICS[m](pt, level=alpha_level, n_categories=n_categories)
                   for m in metrics}
-    delta = reliability.alpha_delta(pt, alpha_level) if alpha_level != "ordinal" else None
+    delta = reliability.alpha_delta(pt, alpha_level) if alpha_level == "ratio" else None
     rng = np.random.default_rng(random_state)
     sums = {m: [] for m in metrics}
     item_p, annotator_p = np.full(x.n_items, 1 / x.n_items), np.full(x.n_annotators, 1 / x.n_annotators)
