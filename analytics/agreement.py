@@ -251,8 +251,17 @@ def label_confusion(counts_or_events: pd.DataFrame) -> pd.DataFrame:
     return label_confusion_from_counts(counts_or_events)
 
 
+#: Up to this many labels in use, ``label_confusion`` lists every pair of them (zeros included); beyond,
+#: only the pairs that occur, so a store of thousands of labels never builds a K × K table.
+FULL_GRID_LABELS = 200
+
+
 def label_confusion_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
-    """``label_confusion`` of a label-count table (``item_id, label, n``)."""
+    """``label_confusion`` of a label-count table (``item_id, label, n``).
+
+    Counted per occurring pair of labels (O(pairs), no K × K matrix); with more than ``FULL_GRID_LABELS``
+    labels in use the pairs that never occur are left out.
+    """
     pt = label_patterns(counts)
     columns = ["label_a", "label_b", "pairs", "expected", "lift", "items"]
     m = pt.ratings
@@ -260,30 +269,33 @@ def label_confusion_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     keep = m[pattern] >= 2
     pattern, c, k, n_c, n_k = pattern[keep], c[keep], k[keep], n_c[keep], n_k[keep]
     ordered = n_c * n_k - np.where(c == k, n_c, 0.0)
-    size = pt.n_labels * pt.n_labels
-    cell = c * pt.n_labels + k
     weight = pt.weight[pattern]
-    pairs = np.bincount(cell, weights=weight * ordered / (m[pattern] - 1), minlength=size)
-    items = np.bincount(cell, weights=weight * (ordered > 0), minlength=size)
-    pairs = pairs.reshape(pt.n_labels, pt.n_labels)
-    marginals = pairs.sum(axis=1)
+    coincidence = weight * ordered / np.maximum(m[pattern] - 1, 1)
+    marginals = np.bincount(c, weights=coincidence, minlength=pt.n_labels)
     used = np.flatnonzero(marginals > 0)
     if used.size == 0:
         return pd.DataFrame({name: pd.Series(dtype=float) for name in columns})
+    cells, at = np.unique(c.astype(np.int64) * pt.n_labels + k, return_inverse=True)
+    pairs = np.bincount(at, weights=coincidence, minlength=cells.size)
+    items = np.bincount(at, weights=weight * (ordered > 0), minlength=cells.size)
+    a, b = np.divmod(cells, pt.n_labels)
+    occurring = pairs > 0
+    a, b, pairs, items = a[occurring], b[occurring], pairs[occurring], items[occurring]
+    if used.size <= FULL_GRID_LABELS:
+        grid_a, grid_b = (x.ravel() for x in np.meshgrid(used, used, indexing="ij"))
+        found = pd.Series(np.arange(a.size), index=a * pt.n_labels + b)
+        row = found.reindex(grid_a * pt.n_labels + grid_b).to_numpy()
+        hit = ~np.isnan(row)
+        full_pairs, full_items = np.zeros(grid_a.size), np.zeros(grid_a.size)
+        full_pairs[hit], full_items[hit] = pairs[row[hit].astype(np.int64)], items[row[hit].astype(np.int64)]
+        a, b, pairs, items = grid_a, grid_b, full_pairs, full_items
     total = marginals.sum()
-    expected = np.outer(marginals, marginals) - np.diag(marginals)
+    expected = (marginals[a] * marginals[b] - np.where(a == b, marginals[a], 0.0)) / (total - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        expected = expected / (total - 1)
         lift = pairs / expected
-    grid = np.ix_(used, used)
-    a, b = np.meshgrid(used, used, indexing="ij")
     return pd.DataFrame({
-        "label_a": pt.labels[a.ravel()],
-        "label_b": pt.labels[b.ravel()],
-        "pairs": pairs[grid].ravel(),
-        "expected": expected[grid].ravel(),
-        "lift": lift[grid].ravel(),
-        "items": items.reshape(pt.n_labels, pt.n_labels)[grid].ravel().astype(np.int64),
+        "label_a": pt.labels[a], "label_b": pt.labels[b], "pairs": pairs, "expected": expected,
+        "lift": lift, "items": items.astype(np.int64),
     })
 
 

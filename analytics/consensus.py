@@ -42,6 +42,54 @@ SINGLE_PRECISION_FROM = 1_000_000
 #: between the E-step and the M-step. On the 1e6 scale world (K = 10) an iteration takes ~20 ms in chunks of
 #: 2^16 ratings and ~60 ms as one pass over all items.
 _CHUNK_RATINGS = 2**16
+#: The memory a model over the label set may plan for (``check_model_size``). Dawid–Skene keeps a K × K
+#: confusion matrix per annotator group and K posteriors per item, so it grows with the square of the label
+#: set: a store of thousands of labels is refused with a message instead of exhausting the machine.
+MAX_MODEL_BYTES = 4 * 2**30
+
+
+class TooManyClasses(ValueError):
+    """A model over this many labels would need more memory than ``MAX_MODEL_BYTES``."""
+
+
+def model_limit() -> int:
+    """Bytes a model may plan for: ``LABELWATCH_MAX_MODEL_GB`` gigabytes if set, else ``MAX_MODEL_BYTES``."""
+    text = os.environ.get("LABELWATCH_MAX_MODEL_GB", "").strip()
+    if not text:
+        return MAX_MODEL_BYTES
+    try:
+        gigabytes = float(text)
+    except ValueError:
+        raise ValueError(f"LABELWATCH_MAX_MODEL_GB must be a number of gigabytes, got {text!r}") from None
+    if not gigabytes > 0:
+        raise ValueError(f"LABELWATCH_MAX_MODEL_GB must be above 0, got {text!r}")
+    return int(gigabytes * 2**30)
+
+
+def check_model_size(what: str, *, n_items: int, k: int, n_groups: int = 0, itemsize: int = 8,
+                     copies: int = 4, limit: int | None = None) -> None:
+    """Raise ``TooManyClasses`` when ``what`` would plan for more than ``limit`` bytes.
+
+    The plan is ``copies`` working copies of the (n_groups · K × K) confusion matrices and of the
+    (n_items × K) class probabilities, ``itemsize`` bytes each (``limit`` defaults to ``model_limit()``).
+
+    Examples
+    --------
+    >>> check_model_size("Dawid–Skene", n_items=1_797, k=10, n_groups=60)
+    >>> check_model_size("Dawid–Skene", n_items=100_000, k=10_000, n_groups=300)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    analytics.consensus.TooManyClasses: Dawid–Skene over 10,000 labels ... would need about 924 GB, ...
+    """
+    limit = model_limit() if limit is None else limit
+    planned = copies * itemsize * (n_groups * k * k + n_items * k)
+    if planned > limit:
+        raise TooManyClasses(
+            f"{what} over {k:,} labels ({n_items:,} items, {n_groups:,} annotator groups) would need about "
+            f"{planned / 2**30:,.0f} GB, more than the {limit / 2**30:g} GB it may use: its memory grows "
+            "with the square of the number of labels. Filter to fewer labels, or merge rare labels into "
+            "their parents."
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -501,6 +549,7 @@ class DawidSkene:
         group = self._groups(n_ratings)
         b = self._pseudo_counts(k)
         n_groups = int(group.max()) + 1
+        check_model_size("Dawid–Skene", n_items=n, k=k, n_groups=n_groups, itemsize=dtype.itemsize)
         self.agreement_beyond_chance_ = chance_check(r.item, r.annotator, r.given, n, m, k)
         fall_back = self.agreement_beyond_chance_.hinges_on_one
         # column g·K + l of the incidence matrix: an annotator of group g gave label l

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analytics import clusters, detection
+from analytics import clusters, consensus, detection
 from analytics.schema import EventFilter
 from analytics.store import Store
 from analytics.store import detection as queries
@@ -43,6 +43,8 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
     ------
     ValueError
         When no event passes the filter.
+    analytics.consensus.TooManyClasses
+        When the label set is too large for the models to fit in memory (``consensus.check_model_size``).
     """
     def step(fraction: float, message: str) -> None:
         if progress is not None:
@@ -53,6 +55,10 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
     r = inputs.ratings
     if not len(r):
         raise ValueError("no label events pass the filter: nothing to score")
+    # Refused before any model is fitted: the model's, cleanlab's and Dawid–Skene's class probabilities
+    # and the annotators' confusion matrices all grow with the label set.
+    consensus.check_model_size("Detection", n_items=len(r.items), k=len(r.classes),
+                               n_groups=len(r.annotators) + 2)
     pred_probs = None
     if model_version is not None:
         pred_probs = queries.prediction_matrix(store, model_version, r.items, r.classes)

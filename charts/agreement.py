@@ -313,6 +313,10 @@ def confusion_figure(matrix: pd.DataFrame, *, title: str) -> go.Figure:
     return theme.styled(fig, title=theme.plain([title])[0], height=420)
 
 
+#: Labels drawn in the label-confusion heatmap at most (those in the most pairs); the table keeps all.
+MAX_CONFUSION_LABELS = 30
+
+
 def label_confusion_figure(frame: pd.DataFrame) -> go.Figure:
     """Heatmap of how much more often two labels meet on one item than chance predicts (lift).
 
@@ -327,6 +331,11 @@ def label_confusion_figure(frame: pd.DataFrame) -> go.Figure:
         A ``Heatmap`` of log2 lift off the diagonal (the diagonal, agreement, is blank): red cells are label
         pairs that annotators confuse more than chance.
     """
+    shown = frame.groupby(frame["label_a"].astype(str))["pairs"].sum()
+    total_labels = len(shown)
+    if total_labels > MAX_CONFUSION_LABELS:  # a readable grid: the labels paired most often
+        kept = set(shown.nlargest(MAX_CONFUSION_LABELS).index)
+        frame = frame[frame["label_a"].astype(str).isin(kept) & frame["label_b"].astype(str).isin(kept)]
     off = frame[frame["label_a"] != frame["label_b"]]
     labels = sorted(set(frame["label_a"].astype(str)) | set(frame["label_b"].astype(str)))
     grid = off.assign(label_a=off["label_a"].astype(str), label_b=off["label_b"].astype(str))
@@ -356,9 +365,11 @@ def label_confusion_figure(frame: pd.DataFrame) -> go.Figure:
         title_text="Label", type="category", autorange="reversed", showgrid=False, rangemode="normal"
     )
     fig.update_layout(hovermode="closest", plot_bgcolor=NO_DATA)
+    subset = (f"; the {MAX_CONFUSION_LABELS} labels in most pairs of {total_labels:,}, all in the CSV"
+              if total_labels > MAX_CONFUSION_LABELS else "")
     return theme.styled(
         fig, title=("Label confusion: label pairs given to the same item, against chance "
-                    "(grey: the diagonal, or no pair)"),
+                    f"(grey: the diagonal, or no pair{subset})"),
         height=420,
     )
 

@@ -315,3 +315,16 @@ def test_a_full_disk_during_an_import_is_an_error_and_writes_nothing(tmp_path: P
     with Store(db, read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM label_events") == 0
         assert store.scalar("SELECT count(*) FROM ingest_batches") == 0
+
+
+def test_score_refuses_a_label_set_too_large_and_stores_no_run(tmp_path):
+    db = tmp_path / "many.duckdb"
+    rows = ["item_id,annotator_id,label,labeled_at"] + [
+        f"i{i},a{j},c{(i * 7 + j) % 400},2026-01-0{1 + j}" for i in range(2_000) for j in range(3)]
+    (tmp_path / "events.csv").write_text("\n".join(rows) + "\n")
+    assert run_cli("--db", str(db), "ingest", str(tmp_path / "events.csv")).returncode == 0
+    result = run_cli("--db", str(db), "score", env={"LABELWATCH_MAX_MODEL_GB": "0.01"})
+    assert result.returncode == 1
+    assert "error: Detection over 400 labels (2,000 items, 5 annotator groups)" in result.stderr
+    with Store(db) as store:
+        assert store.scalar("SELECT count(*) FROM detection_runs") == 0

@@ -67,6 +67,9 @@ def show(
     })
     st.subheader("Annotators")
     st.caption("Least reliable first. Select a row for the annotator's confusion matrix and disagreements.")
+    refusal = loaders.dawid_skene_refusal(src, flt)
+    if refusal:
+        st.info("No Dawid–Skene accuracy: " + refusal, icon=":material/info:")
     shown = table.assign(change_points=table["change"] * 100,
                          gold_text=_counted(table["gold_correct"], table["gold_n"], "no gold item"),
                          retest_text=_counted(table["retest_same"], table["retest_n"], "no re-test"))

@@ -197,21 +197,35 @@ def _order(src: Source, level: str) -> list[str] | None:
 
 
 @st.cache_resource(ttl=600, max_entries=8, show_spinner="Fitting the Dawid–Skene consensus model…")
-def dawid_skene(src: Source, flt: EventFilter) -> consensus.DawidSkene | None:
-    """Dawid–Skene fitted on the filtered ratings (None without ratings); the fit is kept per filter.
-
-    Ratings come from DuckDB as integer codes (``analytics.store.consensus.coded_ratings``), so no string
-    column of millions of rows is ever built in pandas.
-    """
+def _dawid_skene_fit(src: Source, flt: EventFilter) -> tuple[consensus.DawidSkene | None, str | None]:
+    """``(model, why not)``: the fit on the filtered ratings, or None and the reason a label set too large
+    for it was refused (``analytics.consensus.check_model_size``); the outcome is kept per filter."""
     ratings = consensus_queries.coded_ratings(
         app_store.open_store(src.path), flt, sample_modulus=agreement_sample(src, flt)
     )
     if len(ratings.item_codes) == 0:
-        return None
-    return consensus.DawidSkene().fit_codes(
-        ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
-        items=ratings.items, annotators=ratings.annotators, classes=ratings.classes,
-    )
+        return None, None
+    try:
+        return consensus.DawidSkene().fit_codes(
+            ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
+            items=ratings.items, annotators=ratings.annotators, classes=ratings.classes,
+        ), None
+    except consensus.TooManyClasses as exc:
+        return None, str(exc)
+
+
+def dawid_skene(src: Source, flt: EventFilter) -> consensus.DawidSkene | None:
+    """Dawid–Skene fitted on the filtered ratings (None without ratings, or on a label set too large).
+
+    Ratings come from DuckDB as integer codes (``analytics.store.consensus.coded_ratings``), so no string
+    column of millions of rows is ever built in pandas.
+    """
+    return _dawid_skene_fit(src, flt)[0]
+
+
+def dawid_skene_refusal(src: Source, flt: EventFilter) -> str | None:
+    """Why Dawid–Skene was not fitted on these ratings (a label set too large), or None."""
+    return _dawid_skene_fit(src, flt)[1]
 
 
 @_cached
@@ -414,7 +428,7 @@ def clear() -> None:
     """Drop every cached result, e.g. right after an import commits."""
     for loader in (filter_options, summary, activity, agreement_over_time, label_distribution,
                    table_counts, import_batches, rejects, label_order, agreement_sample, agreement_headline,
-                   agreement_by, agreement_by_cohort_over_time, guidelines, dawid_skene, reliability,
+                   agreement_by, agreement_by_cohort_over_time, guidelines, _dawid_skene_fit, reliability,
                    annotator_disagreements, pairwise_kappa, label_confusion, detection_runs, run_params,
                    run_view, run_clusters, run_comparison, suspects_page, suspects_all, item_detail,
                    slice_cube, drift_findings):

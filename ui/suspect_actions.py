@@ -60,9 +60,9 @@ def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str,
                     store, flt, created_by=user, model_version=None if model == CROSS_VALIDATED else model,
                     rules=rules.load_rules(rules_path) if rules_path else None, n_splits=int(folds),
                     n_neighbours=int(neighbours), progress=progress)
-            except ValueError as exc:  # our own messages: no events, a bad rules file
+            except ValueError as exc:  # our own messages: no events, a bad rules file, too many labels
                 status.update(label="Detection did not run", state="error")
-                st.error(str(exc))
+                st.error(md(exc))
                 return
             status.update(label=f"Stored {run_id}", state="complete")
     loaders.detection_runs.clear()

@@ -485,7 +485,8 @@ def review_requests(store: Store) -> pd.DataFrame:
 
 def prediction_models(store: Store) -> list[str]:
     """The model versions of imported predictions, sorted."""
-    return store.query("SELECT DISTINCT model_version FROM live_predictions ORDER BY 1")["model_version"].tolist()
+    frame = store.query("SELECT DISTINCT model_version FROM live_predictions ORDER BY 1")
+    return frame["model_version"].tolist()
 
 
 def prediction_matrix(store: Store, model_version: str, items: pd.Index, classes: pd.Index) -> np.ndarray:

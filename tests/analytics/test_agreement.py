@@ -520,3 +520,18 @@ def test_cohens_kappa_on_a_handful_of_shared_items_gives_no_interval_rather_than
     # enough items but every one agreeing: still no zero-width interval
     perfect = agreement.cohens_kappa_estimate(table_to_events([[12, 0], [0, 9]]), "a", "b")
     assert np.isnan(perfect.ci_low) and "agree on all 21 shared items" in perfect.note
+
+
+def test_label_confusion_of_many_labels_lists_the_occurring_pairs_with_the_full_grids_values(monkeypatch):
+    rng = np.random.default_rng(1)
+    n_items = 600
+    events = pd.DataFrame({"item_id": np.repeat(np.arange(n_items), 3),
+                           "annotator_id": np.tile(list("abc"), n_items),
+                           "label": rng.integers(0, 300, 3 * n_items).astype(str)})
+    sparse_table = agreement.label_confusion(events)
+    monkeypatch.setattr(agreement, "FULL_GRID_LABELS", 10_000)
+    full = agreement.label_confusion(events)
+    assert len(full) == full["label_a"].nunique() ** 2
+    occurring = full[full["pairs"] > 0].reset_index(drop=True)
+    assert len(sparse_table) == len(occurring) < len(full) / 20
+    pd.testing.assert_frame_equal(sparse_table.reset_index(drop=True), occurring)

@@ -551,3 +551,15 @@ def test_shrink_pooling_still_learns_confusions_the_crowd_shares():
     events, truth = spammed_crowd(1, shared=True)
     assert _accuracy(DawidSkene(pooling="shrink").fit_predict(events), truth) >= _accuracy(
         DawidSkene().fit_predict(events), truth) + 0.04
+
+
+def test_a_label_set_too_large_for_memory_is_refused_before_the_fit(monkeypatch):
+    # 40 labels, 3 annotators, 200 items: 4 copies × 8 bytes × (3·40² + 200·40) = 409,600 bytes planned.
+    rng = np.random.default_rng(0)
+    events = pd.DataFrame({"item_id": np.repeat(np.arange(200), 3), "annotator_id": np.tile(list("abc"), 200),
+                           "label": rng.integers(0, 40, 600).astype(str)})
+    monkeypatch.setattr(consensus, "MAX_MODEL_BYTES", 409_600)
+    DawidSkene(dtype="float64").fit(events)  # exactly at the limit: fitted
+    monkeypatch.setattr(consensus, "MAX_MODEL_BYTES", 409_599)
+    with pytest.raises(consensus.TooManyClasses, match=r"over 40 labels \(200 items, 3 annotator groups\)"):
+        DawidSkene(dtype="float64").fit(events)

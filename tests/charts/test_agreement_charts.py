@@ -118,3 +118,14 @@ def test_user_text_reaches_figures_escaped():
     heat = charts.pairwise_figure(pd.DataFrame({"annotator_a": ["<b>x</b>"], "annotator_b": ["y"],
                                                 "n_items": [9], "kappa": [0.2]})).data[0]
     assert "&lt;b&gt;x&lt;/b&gt;" in list(heat.x)
+
+
+def test_label_confusion_heatmap_draws_the_labels_in_most_pairs_and_says_so():
+    labels = [f"c{i}" for i in range(50)]
+    frame = pd.DataFrame([(a, b, float(i + j) if a != b else 0.0, 1.0, 1.0, 1)
+                          for i, a in enumerate(labels) for j, b in enumerate(labels)],
+                         columns=["label_a", "label_b", "pairs", "expected", "lift", "items"])
+    fig = charts.label_confusion_figure(frame)
+    assert len(fig.data[0].x) == charts.MAX_CONFUSION_LABELS == 30
+    assert set(fig.data[0].x) == {f"c{i}" for i in range(20, 50)}  # the 30 with the most pairs
+    assert "the 30 labels in most pairs of 50" in fig.layout.title.text

@@ -151,3 +151,15 @@ def test_the_pairs_heatmap_keeps_the_near_chance_annotators_when_few_are_shown(a
     (spec,) = [c.proto.spec for c in at.get("plotly_chart") if "Cohen's kappa between" in c.proto.spec]
     for spammer in ("ann-041", "ann-039", "ann-050"):
         assert json.loads(spec)["data"][0]["x"].count(f"{spammer} ⚑") == 1
+
+
+def test_a_label_set_too_large_for_dawid_skene_is_said_and_the_page_renders(monkeypatch, demo_store_path):
+    from analytics import consensus
+
+    monkeypatch.setattr(consensus, "MAX_MODEL_BYTES", 1_000)
+    monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app.switch_page("pages/monitor/agreement.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    (note,) = [i.value for i in app.info if i.value.startswith("No Dawid–Skene accuracy")]
+    assert "over 10 labels" in note
