@@ -30,7 +30,7 @@ def show(summary: OverviewSummary, comparison: TrendComparison | None, *, key: s
 
     Notes
     -----
-    Each delta carries its frame on the tile ("vs the 30 days before 2026-06-01"): with no date filter the
+    Each delta has its frame on the tile ("vs the 30 days before 2026-06-01"): with no date filter the
     values are totals and the deltas compare the last 30 days with the 30 before; under a date filter
     the values are the window's and the deltas compare it with the window of equal length before it.
     Count deltas are grey: more or fewer labels is neither good nor bad by itself. The agreement delta
@@ -42,22 +42,20 @@ def show(summary: OverviewSummary, comparison: TrendComparison | None, *, key: s
         columns = st.columns(len(COUNT_TILES) + 1, border=True, gap="small")
         for column, (field, label, counts) in zip(columns, COUNT_TILES, strict=False):
             value, delta = _count(summary, comparison, field)
-            column.metric(
-                label, value, delta, delta_color="off",
-                delta_description=comparison.versus() if delta is not None else None,
-                help=counts + _estimate_help(summary, field),
-            )
+            column.metric(label, value, delta, delta_color="off",
+                          help=counts + _estimate_help(summary, field))
+            if delta is not None:
+                column.caption(comparison.versus())
         change = comparison.agreement_change() if comparison else None
         significant = change is not None and change.significant
         columns[-1].metric(
             "Raw agreement", _percent(summary.percent_agreement),
             None if change is None else change.points(),
             delta_color="normal" if significant else "off", delta_arrow="auto" if significant else "off",
-            delta_description=None if change is None else (
-                comparison.versus() + ("" if significant else ", within noise")
-            ),
             help=_agreement_help(summary, change),
         )
+        if change is not None:
+            columns[-1].caption(comparison.versus() + ("" if significant else ": within noise"))
         if summary.pa_ci_low is not None:
             columns[-1].caption(f"95% CI {summary.pa_ci_low:.1%}–{summary.pa_ci_high:.1%}")
         if comparison is not None:
