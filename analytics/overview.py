@@ -44,8 +44,13 @@ MIN_SAMPLED_ITEMS = 40_000
 RECENT, BEFORE_FILTER = "recent", "before filter"
 
 
-def sample_modulus(events: int, *, limit: int = EXACT_EVENT_LIMIT, sample: int = SAMPLE_EVENTS) -> int:
-    """The m of the 1-in-m item sample read for ``events`` filtered events (1 = all items, no sampling)."""
+def sample_modulus(events: int, *, limit: int | None = None, sample: int | None = None) -> int:
+    """The m of the 1-in-m item sample read for ``events`` filtered events (1 = all items, no sampling).
+
+    ``limit`` and ``sample`` default to ``EXACT_EVENT_LIMIT`` and ``SAMPLE_EVENTS`` as they are at the call.
+    """
+    limit = EXACT_EVENT_LIMIT if limit is None else limit
+    sample = SAMPLE_EVENTS if sample is None else sample
     return 1 if events <= limit else max(1, math.ceil(events / sample))
 
 
@@ -346,9 +351,9 @@ def overview_summary(
     store: Store,
     flt: EventFilter | None = None,
     *,
-    exact_event_limit: int = EXACT_EVENT_LIMIT,
-    sample_events: int = SAMPLE_EVENTS,
-    min_sampled_items: int = MIN_SAMPLED_ITEMS,
+    exact_event_limit: int | None = None,
+    sample_events: int | None = None,
+    min_sampled_items: int | None = None,
     exact_items: bool = False,
 ) -> OverviewSummary:
     """Totals, items by number of labels and raw percent agreement (with a 95% CI) of the filtered events.
@@ -357,6 +362,7 @@ def overview_summary(
     than ``exact_event_limit`` events pass, sized to about ``sample_events``) for the histogram, the
     agreement and the number of items. Should that sample hold fewer than ``min_sampled_items`` items, a
     larger sample is counted (``estimate_items``); ``exact_items`` counts every item instead (one more scan).
+    The three sizes default to ``EXACT_EVENT_LIMIT``, ``SAMPLE_EVENTS`` and ``MIN_SAMPLED_ITEMS``.
 
     Examples
     --------
@@ -371,8 +377,8 @@ def overview_summary(
     if exact_items and modulus > 1:
         items = estimate_items(queries.item_count(store, flt), 1)
     else:
-        items = _items(sampled, modulus, min_sampled_items,
-                       lambda m: queries.item_count(store, flt, sample_modulus=m))
+        minimum = MIN_SAMPLED_ITEMS if min_sampled_items is None else min_sampled_items
+        items = _items(sampled, modulus, minimum, lambda m: queries.item_count(store, flt, sample_modulus=m))
     return _summary(counts, stats_frame, modulus, items)
 
 
@@ -424,7 +430,7 @@ def trend(
     *,
     days: int = 30,
     summary: OverviewSummary | None = None,
-    min_sampled_items: int = MIN_SAMPLED_ITEMS,
+    min_sampled_items: int | None = None,
 ) -> TrendComparison | None:
     """Compare a window of the filtered events with the window of equal length just before it.
 
@@ -441,8 +447,11 @@ def trend(
     ----------
     summary : OverviewSummary or None
         The summary of the same filter when the caller has it: its first and last event times save a scan.
+    min_sampled_items : int or None
+        Default ``MIN_SAMPLED_ITEMS``.
     """
     flt = flt or EventFilter()
+    minimum = MIN_SAMPLED_ITEMS if min_sampled_items is None else min_sampled_items
     if summary is None:
         counts = queries.event_totals(store, flt)
         first_at, last_at = _timestamp(counts["first_at"]), _timestamp(counts["last_at"])
@@ -463,8 +472,8 @@ def trend(
     stats_frame = queries.window_item_stats(store, both, split_at, sample_modulus=modulus)
     sampled = {win: int(stats_frame.loc[stats_frame["win"] == win, "items"].sum()) for win in (0, 1)}
     counted = {}
-    if modulus > 1 and min(sampled.values()) < min_sampled_items:
-        larger = max(1, (modulus * min(sampled.values())) // min_sampled_items)
+    if modulus > 1 and min(sampled.values()) < minimum:
+        larger = max(1, (modulus * min(sampled.values())) // minimum)
         found = queries.window_item_counts(store, both, split_at, sample_modulus=larger).set_index("win")
         counted = {win: estimate_items(int(found["items"].get(win, 0)), larger) for win in (0, 1)}
     empty = {"events": 0, "annotators": 0, "labels": 0, "first_at": None, "last_at": None}
