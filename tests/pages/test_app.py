@@ -142,13 +142,13 @@ def test_under_a_date_filter_the_tiles_compare_the_window_with_the_one_before(mo
 
 
 def test_an_agreement_change_within_noise_is_grey_without_an_arrow(monkeypatch, demo_db):
+    at = _app(monkeypatch, demo_db).run()
+    tile = _tile(at, "Raw agreement")
+    assert (tile.proto.color, tile.proto.direction) == (tile.proto.GRAY, tile.proto.NONE)
     with Store(demo_db) as store:
         change = overview.trend(store, days=30).agreement_change()
     assert not change.significant  # the demo's last 30 days agree about as well as the 30 before
-    at = _app(monkeypatch, demo_db).run()
-    tile = _tile(at, "Raw agreement")
     assert tile.delta == change.points()
-    assert (tile.proto.color, tile.proto.direction) == (tile.proto.GRAY, tile.proto.NONE)
     assert any(c.value.endswith(": within noise") for c in at.caption)
 
 
