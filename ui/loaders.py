@@ -146,7 +146,7 @@ def label_order(src: Source) -> list[str]:
 @_cached
 def agreement_sample(src: Source, flt: EventFilter) -> int:
     """The m of the 1-in-m item sample the Agreement page reads (1: every item)."""
-    events = overview_queries.totals(app_store.open_store(src.path), flt, approx_items=True)["events"]
+    events = overview_queries.event_totals(app_store.open_store(src.path), flt)["events"]
     return agreement_report.sample_modulus(events)
 
 
