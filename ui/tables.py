@@ -4,9 +4,10 @@ A page describes its table once, as a mapping of column name to ``Column``, and 
 keeps its machine names (the CSV download and tests read them); only the display changes:
 
 - ``label`` is the header, ``help`` its tooltip and its line in the guide under the table;
-- ``format`` (one of ``FORMATS``) picks how numbers are written: ``count`` 1,234; ``percent`` 53.10%;
-  ``ratio`` 2.41×; ``p_value`` two significant digits (0.034, 1.2e-12: never a row of zeros); ``signed``
-  +123.9; ``decimal`` 3.14; ``flag`` a checkbox; ``text`` as is;
+- ``format`` (one of ``FORMATS``) picks how numbers are written: ``count`` 1,234; ``percent`` a share in
+  [0, 1] as 53.1% (the grid is sent the share × 100, so it sorts the same); ``ratio`` 2.41×; ``p_value``
+  two significant digits (0.034, 1.2e-12: never a row of zeros); ``signed`` +123.9; ``decimal`` 3.14;
+  ``flag`` a checkbox; ``text`` as is;
 - ``key`` columns come first, in the order described, then the others in the order described; a column
   of the frame that is not described is not shown.
 
@@ -35,7 +36,7 @@ import streamlit as st
 #: Number formats a column may ask for (see the module docstring).
 FORMATS = ("text", "count", "percent", "ratio", "p_value", "signed", "decimal", "flag")
 _NUMBER_FORMATS = {
-    "count": "localized", "percent": "percent", "ratio": "%.2f×", "p_value": "%.2g", "signed": "%+.1f",
+    "count": "localized", "percent": "%.1f%%", "ratio": "%.2f×", "p_value": "%.2g", "signed": "%+.1f",
     "decimal": "%.2f",
 }
 
@@ -108,7 +109,8 @@ def show(frame: pd.DataFrame, columns: Mapping[str, Column], *, key: str, guide:
     Parameters
     ----------
     frame : DataFrame
-        Shown without its index; its values are data, drawn as text by the grid (never as Markdown).
+        Shown without its index; its values are data, drawn as text by the grid (never as Markdown). Not
+        changed: the grid gets a copy with the ``percent`` columns × 100.
     columns : mapping of str to Column
         The columns to show, by name in ``frame``; the labels and help are the page's own text.
     key : str
@@ -119,6 +121,8 @@ def show(frame: pd.DataFrame, columns: Mapping[str, Column], *, key: str, guide:
         Pixels; None lets Streamlit choose.
     """
     order = column_order(frame, columns)
+    shares = [name for name in order if columns[name].format == "percent"]
+    frame = frame.assign(**{name: frame[name] * 100 for name in shares})
     st.dataframe(frame, hide_index=True, key=key, column_order=order, column_config=column_config(columns),
                  height=height if height is not None else "auto")
     if guide:

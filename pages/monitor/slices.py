@@ -19,7 +19,7 @@ COLUMNS = {
     "rest_rate": tables.Column("Rest", "Noise rate of every other item.", "percent", key=True),
     "ratio": tables.Column("× rest", "Noise rate over the rest's rate.", "ratio", key=True),
     "q_value": tables.Column(
-        "q (FDR)", "Benjamini–Hochberg q-value of the test below: the false-discovery rate at which this "
+        "q (FDR)", "Benjamini–Hochberg q-value of the slice's p: the false-discovery rate at which this "
         "slice would count as noisier. Empty when not tested.", "p_value", key=True),
     "significant": tables.Column("Noisier", "q ≤ 5%: noisier than the rest after false-discovery control.",
                                  "flag", key=True),

@@ -36,6 +36,7 @@ def test_show_labels_formats_orders_and_explains_the_columns():
     assert config["p"]["type_config"]["format"] == "%.2g"
     assert config["n"]["type_config"]["format"] == "localized"
     assert list(table.value.columns) == ["raw", "n", "p", "slice", "rate"]  # the data keeps its names
+    assert table.value["rate"].tolist() == [50.0] and config["rate"]["type_config"]["format"] == "%.1f%%"
     assert at.expander[0].markdown[0].value == (
         "- **Slice**: Which items.\n- **Rate**: The share.\n- **Items**: How many.\n"
         "- **p**: The test's p-value.")
