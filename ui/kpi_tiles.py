@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from analytics.overview import RECENT, OverviewSummary, TrendComparison
@@ -41,9 +43,9 @@ def show(summary: OverviewSummary, comparison: TrendComparison | None, *, key: s
     with st.container(key=f"{key}_tiles"):
         columns = st.columns(len(COUNT_TILES) + 1, border=True, gap="small")
         for column, (field, label, counts) in zip(columns, COUNT_TILES, strict=False):
-            value, delta = _count(summary, comparison, field)
+            value, full, delta = _count(summary, comparison, field)
             column.metric(label, value, delta, delta_color="off",
-                          help=counts + _estimate_help(summary, field))
+                          help=counts + f" {full}." + _estimate_help(summary, field))
             if delta is not None:
                 column.caption(comparison.versus())
         change = comparison.agreement_change() if comparison else None
@@ -64,18 +66,39 @@ def show(summary: OverviewSummary, comparison: TrendComparison | None, *, key: s
 
 def _count(
     summary: OverviewSummary, comparison: TrendComparison | None, field: str
-) -> tuple[str, str | None]:
-    """The tile's value and delta as text, rounded to what an estimate supports."""
+) -> tuple[str, str, str | None]:
+    """The tile's value (compact past 100,000, so it fits the tile), the value in full and the delta, as
+    text rounded to what an estimate supports."""
     value = getattr(summary, field)
     count = summary.item_count
     estimated = summary.items_estimated if field == "items" else field == "items_multi" and summary.estimated
-    shown = count.shown(value) if estimated and count is not None else f"{value:,}"
+    full = count.shown(value) if estimated and count is not None else f"{value:,}"
+    about = "≈" if full.startswith("≈") else ""
+    shown = about + compact(int(full.lstrip("≈").replace(",", "")))
     delta = comparison.delta(field) if comparison else None
     if delta is None:
-        return shown, None
+        return shown, full, None
     if estimated and count is not None and count.estimated:
         delta = round(delta / count.unit) * count.unit
-    return shown, "0" if delta == 0 else f"{delta:+,}"
+    return shown, full, "0" if delta == 0 else f"{delta:+,}"
+
+
+def compact(value: int) -> str:
+    """A count in at most five characters past 100,000 (three significant digits and k, M or B).
+
+    Examples
+    --------
+    >>> [compact(v) for v in (7_240, 99_999, 285_661, 999_999, 2_850_000, 10_000_000)]
+    ['7,240', '99,999', '286k', '1.00M', '2.85M', '10.0M']
+    """
+    if abs(value) < 100_000:
+        return f"{value:,}"
+    for size, suffix in ((10**3, "k"), (10**6, "M"), (10**9, "B")):
+        scaled = float(f"{value / size:.3g}")  # 999.9k rounds to 1000k: then the next unit
+        if abs(scaled) < 1000 or suffix == "B":
+            break
+    digits = max(0, 2 - math.floor(math.log10(abs(scaled))))
+    return f"{scaled:.{digits}f}{suffix}"
 
 
 def _frame(comparison: TrendComparison) -> str:
