@@ -193,10 +193,11 @@ def label_distribution_figure(frame: pd.DataFrame) -> go.Figure:
     Returns
     -------
     go.Figure
-        One ``Bar`` trace; the x-axis is categorical so numeric labels ("1", "7") stay labels.
+        One ``Bar`` trace; the x-axis is categorical so numeric labels ("1", "7") stay labels, and the
+        labels are escaped for plotly (``charts.theme.plain``), as stored text.
     """
     fig = go.Figure(go.Bar(
-        x=frame["label"].astype(str), y=frame["events"], customdata=frame[["share"]],
+        x=theme.plain(frame["label"]), y=frame["events"], customdata=frame[["share"]],
         marker_color=theme.ACCENT, name="Label events",
         hovertemplate="%{y:,} events (%{customdata[0]:.1%})<extra>%{x}</extra>",
     ))
