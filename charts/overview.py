@@ -182,29 +182,54 @@ def _with_note(fig: go.Figure, note: str) -> go.Figure:
     return fig
 
 
-def label_distribution_figure(frame: pd.DataFrame) -> go.Figure:
-    """Bar of label events per label, most frequent first.
+#: Labels the label distribution draws apart, most frequent first; the others share one bar.
+MAX_LABEL_BARS = 30
+#: Bar title of the pooled labels beyond ``MAX_LABEL_BARS``, after their number.
+OTHER_LABELS = "other labels"
+
+
+def label_distribution_figure(frame: pd.DataFrame, *, limit: int = MAX_LABEL_BARS) -> go.Figure:
+    """Bar of label events per label, most frequent first; past ``limit`` labels, the rest in one bar.
 
     Parameters
     ----------
     frame : DataFrame
-        ``label, events, share`` (``analytics.store.overview.label_distribution``).
+        ``label, events, share`` (``analytics.store.overview.label_distribution``), most frequent first.
+    limit : int
+        Labels drawn apart.
 
     Returns
     -------
     go.Figure
         One ``Bar`` trace; the x-axis is categorical so numeric labels ("1", "7") stay labels, and the
-        labels are escaped for plotly (``charts.theme.plain``), as stored text.
+        labels are escaped for plotly (``charts.theme.plain``), as stored text. With more than ``limit``
+        labels, a last grey bar "<n> other labels" holds the events of the others, and the title says so.
+
+    Notes
+    -----
+    A store with thousands of classes would otherwise get a bar per class: slivers no one can read or
+    hover, and a figure the browser struggles with. The pooled bar keeps the total, so no event leaves the
+    chart; the page's CSV download keeps every label.
     """
+    shown, rest = frame.iloc[:limit], frame.iloc[limit:]
+    x, y = theme.plain(shown["label"]), shown["events"].tolist()
+    share, colors = shown["share"].tolist(), [theme.ACCENT] * len(shown)
+    note = ""
+    if len(rest):
+        x.append(f"{len(rest):,} {OTHER_LABELS}")
+        y.append(int(rest["events"].sum()))
+        share.append(float(rest["share"].sum()))
+        colors.append(theme.MUTED)
+        note = (f"<br><sup>The {limit} most frequent of {len(frame):,} labels apart; the other "
+                f"{len(rest):,} pooled in the grey bar.</sup>")
     fig = go.Figure(go.Bar(
-        x=theme.plain(frame["label"]), y=frame["events"], customdata=frame[["share"]],
-        marker_color=theme.ACCENT, name="Label events",
+        x=x, y=y, customdata=[[s] for s in share], marker_color=colors, name="Label events",
         hovertemplate="%{y:,} events (%{customdata[0]:.1%})<extra>%{x}</extra>",
     ))
     fig.update_xaxes(title_text="Label", type="category")
     fig.update_yaxes(title_text="Label events")
     fig.update_layout(hovermode="closest")
-    return theme.styled(fig, title="Label distribution")
+    return _with_note(theme.styled(fig, title="Label distribution" + note), note)
 
 
 def labels_per_item_figure(frame: pd.DataFrame, *, estimated: bool = False) -> go.Figure:

@@ -148,3 +148,20 @@ def test_a_partial_period_of_agreement_is_marked_too(agreement):
     assert hollow.marker.symbol == charts.PARTIAL_SYMBOL and list(hollow.y) == [0.7]
     assert list(hollow.customdata[0]) == [55, 0.63, 0.77]
     assert fig.data[-1].name == "partial week"
+
+
+def test_label_distribution_pools_labels_beyond_the_limit_keeping_every_event():
+    labels = [f"c{k}" for k in range(1000)]
+    events = list(range(2000, 1000, -1))
+    total = sum(events)
+    frame = pd.DataFrame({"label": labels, "events": events, "share": [e / total for e in events]})
+    fig = charts.label_distribution_figure(frame)
+    (bar,) = fig.data
+    assert len(bar.x) == charts.MAX_LABEL_BARS + 1
+    assert list(bar.x[:-1]) == labels[:charts.MAX_LABEL_BARS] and bar.x[-1] == "970 other labels"
+    assert sum(bar.y) == total and bar.y[-1] == sum(events[charts.MAX_LABEL_BARS:])
+    assert bar.customdata[-1][0] == pytest.approx(sum(events[charts.MAX_LABEL_BARS:]) / total)
+    assert list(bar.marker.color) == [theme.ACCENT] * charts.MAX_LABEL_BARS + [theme.MUTED]
+    assert "The 30 most frequent of 1,000 labels apart; the other 970 pooled" in fig.layout.title.text
+    few = charts.label_distribution_figure(frame.head(charts.MAX_LABEL_BARS))
+    assert list(few.data[0].x) == labels[:charts.MAX_LABEL_BARS] and "pooled" not in few.layout.title.text
