@@ -77,7 +77,8 @@ def heatmap_figure(
     -------
     go.Figure
         One ``Heatmap``: a row per slice, a column per class (the pooled other classes last, titled
-        ``OTHER_CLASSES``).
+        ``OTHER_CLASSES``). The colour is log2 of the ratio on a fixed scale from ¼× (blue) through 1×
+        (white) to 4× (red), so the same colour means the same ratio on every store and filter.
     """
     label = cells["label"].astype(object)
     pooled = label.isna().to_numpy()
@@ -98,7 +99,8 @@ def heatmap_figure(
     fig = go.Figure(go.Heatmap(
         z=np.log2(np.clip(ratio, 0.125, 8)),  # a class with no noise: ⅛× and below
         x=columns, y=plain(rows),
-        text=text, texttemplate="%{text}", colorscale="RdBu_r", zmid=0,
+        # a fixed scale, ¼× to 4× (beyond: the end colours): a 1.1× cell stays pale whatever the others
+        text=text, texttemplate="%{text}", colorscale="RdBu_r", zmin=-2, zmax=2,
         colorbar={"title": "vs class", "tickvals": [-2, -1, 0, 1, 2],
                   "ticktext": ["¼×", "½×", "1×", "2×", "4×"]},
         customdata=np.dstack([rate, n]),

@@ -28,3 +28,13 @@ def test_the_pooled_classes_are_the_last_column_and_the_title_says_how_many():
 def test_without_pooled_classes_the_columns_are_the_classes():
     fig = charts.heatmap_figure(_cells(["7", "1"]), metric_title="rate", classes=2, max_classes=20)
     assert list(fig.data[0].x) == ["1", "7"] and "pooled" not in fig.layout.title.text
+
+
+def test_the_colour_scale_is_fixed_so_a_small_ratio_stays_pale():
+    # ratios 0.9× to 1.1× only: an automatic scale would paint them deep blue and deep red
+    cells = _cells(["a", "b", "c"]).assign(ratio=[0.9, 1.0, 1.1])
+    (heat,) = charts.heatmap_figure(cells, metric_title="rate").data
+    assert (heat.zmin, heat.zmax) == (-2, 2)
+    assert heat.colorbar.ticktext == ("¼×", "½×", "1×", "2×", "4×")
+    assert min(heat.colorbar.tickvals) == heat.zmin and max(heat.colorbar.tickvals) == heat.zmax
+    assert np.nanmax(np.abs(np.asarray(heat.z, float))) < 0.15 * heat.zmax
