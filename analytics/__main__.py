@@ -260,7 +260,8 @@ def _summary(store: Store, args: argparse.Namespace) -> int:
         return 0
     totals, pa = result["store"], result["agreement"]["percent_agreement"]
     print(f"Store {totals['path']} (schema v{totals['schema_version']})")
-    print(f"  {totals['events']:,} events on {totals['items']:,} items by {totals['annotators']:,} "
+    about = "≈" if totals["items_count"]["estimate"] else ""
+    print(f"  {totals['events']:,} events on {about}{totals['items']:,} items by {totals['annotators']:,} "
           f"annotators, {totals['labels']} labels, {totals['first_at']} … {totals['last_at']}")
     if pa["value"] is None:
         print("  percent agreement: n/a (no item has two or more annotators)")

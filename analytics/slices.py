@@ -339,7 +339,8 @@ def slice_class_heatmap(
     -------
     DataFrame
         ``attribute, value, label, n, errors, noise_rate, ci_low, ci_high, class_rate, ratio``, one row per
-        cell with at least one measured item, sorted by attribute, value, label. ``class_rate`` is the
+        cell with at least one measured item, sorted by attribute, value, label; ``label`` None is the
+        cube's pooled other classes (``slice_cube``'s ``max_classes``), sorted last. ``class_rate`` is the
         class's rate over all items and ``ratio`` = ``noise_rate / class_rate``: colouring by the ratio
         shows where a slice is noisy beyond what its classes explain (a slice rich in a hard class is not
         itself a problem).
@@ -366,27 +367,31 @@ def slice_class_heatmap(
         raise ValueError(f"unknown attributes {unknown}; the cube has {known}")
     columns = ["attribute", "value", "label", "n", "errors", "noise_rate", "ci_low", "ci_high",
                "class_rate", "ratio"]
-    by_class = counts.groupby(counts["label"].to_numpy(), sort=True)[[n_column, x_column]].sum()
-    class_rate = success_rate(by_class[x_column], by_class[n_column])
-    class_rate = pd.Series(class_rate, index=by_class.index)
+    # classes by code, so the pooled other classes (label None, see slice_cube) form a class of their own
+    codes, classes = pd.factorize(counts["label"].to_numpy(dtype=object), use_na_sentinel=False)
+    by_class = counts.groupby(codes, sort=True)[[n_column, x_column]].sum()
+    class_rate = pd.Series(success_rate(by_class[x_column], by_class[n_column]), index=by_class.index)
     frames = []
     for attribute in chosen:
-        cells = (counts.groupby([counts.index.get_level_values(attribute), counts["label"]], dropna=True)
+        cells = (counts.groupby([counts.index.get_level_values(attribute), codes], dropna=True)
                  [[n_column, x_column]].sum())
-        cells.index.names = ["value", "label"]
+        cells.index.names = ["value", "code"]
         cells = cells.reset_index().rename(columns={n_column: "n", x_column: "errors"})
         frames.append(cells[cells["n"] > 0].assign(attribute=attribute))
     if not frames:
         return pd.DataFrame({column: [] for column in columns})
     cells = pd.concat(frames, ignore_index=True)
+    labels = np.asarray(classes, dtype=object)[cells["code"].to_numpy()]
+    cells["label"] = [None if pd.isna(label) else label for label in labels]
     n, x = cells["n"].to_numpy(float), cells["errors"].to_numpy(float)
     cells["noise_rate"] = np.where(n >= min_items, success_rate(x, n), np.nan)
     low, high = wilson_interval(x, n, confidence=confidence)
     cells["ci_low"] = np.where(n >= min_items, low, np.nan)
     cells["ci_high"] = np.where(n >= min_items, high, np.nan)
-    cells["class_rate"] = cells["label"].map(class_rate).astype(float)
+    cells["class_rate"] = cells["code"].map(class_rate).astype(float)
     cells["ratio"] = _ratio(cells["noise_rate"], cells["class_rate"])
-    return cells.sort_values(["attribute", "value", "label"]).reset_index(drop=True)[columns]
+    cells = cells.sort_values(["attribute", "value", "label"], na_position="last")
+    return cells.reset_index(drop=True)[columns]
 
 
 # --- internals -------------------------------------------------------------------------------------------
@@ -544,7 +549,9 @@ METRIC_WORDS = {
 }
 
 
-def verdict(table: pd.DataFrame, found: SliceDiscovery, *, metric: str) -> list[str]:
+def verdict(
+    table: pd.DataFrame, found: SliceDiscovery, *, metric: str, within: str | None = None
+) -> list[str]:
     """The slice findings in plain sentences, noisiest first.
 
     Parameters
@@ -555,6 +562,9 @@ def verdict(table: pd.DataFrame, found: SliceDiscovery, *, metric: str) -> list[
         ``discover_slices``'s output on the same cube.
     metric : str
         The metric of both.
+    within : str or None
+        The slice every item of the cube belongs to (a filter such as ``"source = fax"``): the sentences
+        then say that they compare slices within it, not it with the rest.
 
     Examples
     --------
@@ -564,6 +574,13 @@ def verdict(table: pd.DataFrame, found: SliceDiscovery, *, metric: str) -> list[
     >>> print(verdict(table, discover_slices(cube), metric="disagreement")[0])
     source = fax is the noisiest slice: 60.0% (95% CI 53.1%–66.5%) against 20.0% elsewhere, 3.0× (q < 0.001).
     """
+    lines = _verdict(table, found, metric=metric)
+    if within is not None:
+        lines[0] = f"Within {within}: {lines[0][0].lower()}{lines[0][1:]}"
+    return lines
+
+
+def _verdict(table: pd.DataFrame, found: SliceDiscovery, *, metric: str) -> list[str]:
     tested = table[table["status"] == TESTED]
     if tested.empty:
         return [f"No slice is large enough to test ({METRIC_WORDS[metric]}): every slice or its rest has "
@@ -588,6 +605,28 @@ def verdict(table: pd.DataFrame, found: SliceDiscovery, *, metric: str) -> list[
                  for row in deeper.head(3).itertuples()]
         lines.append("Combinations noisier than their parts: " + "; ".join(shown) + ".")
     return lines
+
+
+def without_attribute(counts: pd.DataFrame, attribute: str) -> pd.DataFrame:
+    """The cube with ``attribute``'s index level removed (its rows kept, so every count stays exact).
+
+    For a filter on ``attribute`` = v every item of the cube has that value: its slice is the whole cube,
+    with no rest to test against, and its other values are empty. Dropping the level leaves the slices of
+    the other attributes, compared within v. A cube without the attribute is returned as it is.
+
+    Examples
+    --------
+    >>> cube = pd.DataFrame({"source": ["fax", "fax"], "region": ["north", "south"], "items": [5, 7],
+    ...                      "ratings": [10, 14], "rated_items": [5, 7], "disputed": [1, 2]})
+    >>> without_attribute(cube.set_index(["source", "region"]), "source").index.names
+    FrozenList(['region'])
+    """
+    names = [name for name in counts.index.names if name is not None]
+    if attribute not in names:
+        return counts
+    if len(names) == 1:
+        return counts.reset_index(drop=True)
+    return counts.droplevel(attribute)
 
 
 def _q(q: float) -> str:

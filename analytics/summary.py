@@ -36,7 +36,8 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
         JSON-serialisable (timestamps as ISO-8601 strings, missing numbers as None)::
 
             {"store": {"path", "schema_version", "counts": {table: rows}, "events", "items", "annotators",
-                       "labels", "first_at", "last_at"},
+                       "labels", "first_at", "last_at",
+                       "items_count": {"estimate", "method", "ci_low", "ci_high"}},
              "agreement": {"percent_agreement" | "krippendorff_alpha" | "fleiss_kappa" | "gwet_ac1":
                                {"value", "ci_low", "ci_high", "n_items", "method"} plus, for the last
                                three, "n_pairable" (items rated 2+ times), "resampled" ("items": BCa over
@@ -52,7 +53,8 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
     >>> store_summary(Store(":memory:"))["agreement"]["percent_agreement"]["value"] is None
     True
     """
-    totals = overview.overview_summary(store, flt)
+    # The item count is exact here: one more scan (about a second at 1e7 events) is cheap for a command.
+    totals = overview.overview_summary(store, flt, exact_items=True)
     head = agreement_report.headline(store, flt)
     reliability, _ = agreement_report.reliability(store, flt)
     guidelines = agreement_queries.guideline_changes(store)
@@ -67,6 +69,7 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
             "labels": totals.labels,
             "first_at": _iso(totals.first_at),
             "last_at": _iso(totals.last_at),
+            "items_count": _item_count(totals.item_count),
         },
         "agreement": {
             "percent_agreement": {
@@ -74,7 +77,8 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
                 "ci_low": totals.pa_ci_low,
                 "ci_high": totals.pa_ci_high,
                 "n_items": totals.agreement_items,
-                "method": "normal interval of a mean over items",
+                "method": "Wilson score interval on the effective number of items",
+                "sample": _sample(totals.agreement_sample_rate),
             },
             **{
                 metric: {
@@ -182,6 +186,16 @@ def _suspects(store: Store, flt: EventFilter | None, top: int = 10) -> dict[str,
             for row in page.itertuples(index=False)
         ],
     }
+
+
+def _item_count(count: overview.ItemCount) -> dict[str, Any]:
+    """How ``store.items`` was counted: ``estimate`` (bool), ``method`` in words and a 95% interval."""
+    return {"estimate": count.estimated, "method": count.method, "ci_low": count.low, "ci_high": count.high}
+
+
+def _sample(rate: float) -> str | None:
+    """"1 in m items" when the agreement was computed on an item sample, else None."""
+    return None if rate >= 1 else f"1 in {round(1 / rate)} items"
 
 
 def _number(value: Any) -> float | None:

@@ -21,7 +21,8 @@ a fresh child process of this script, so its peak resident memory (``ru_maxrss``
   ``sample_modulus``, ``label_distribution``; the labels-per-item histogram comes with the summary), one by
   one: cold = first run in a fresh process (the OS page cache is not dropped), warm = second run in the
   same process (DuckDB's buffers warm; Streamlit's cache is not involved). Once with no filter and once
-  with a cohort and slice filter.
+  with a cohort and slice filter. The items the page shows are checked against an exact count (their
+  error, and whether the page said they are an estimate).
 * **query baselines** (same run): a bare ``SELECT count(*) FROM label_events`` (the floor), and pandas
   computing totals, label distribution and weekly activity per cohort from the events loaded into a
   DataFrame, against DuckDB's ``totals`` + ``label_distribution`` + exact ``activity``.
@@ -205,8 +206,12 @@ def overview_page(store: Store, flt: EventFilter) -> dict:
     timed("agreement_by_period (week)",
           lambda: queries.agreement_by_period(store, flt, grain=GRAIN, sample_modulus=modulus))
     timed("label_distribution", lambda: queries.label_distribution(store, flt))
+    items = None
+    if summary is not None:
+        items = {"shown": summary.items, "estimated": summary.items_estimated,
+                 "items_modulus": summary.item_count.sample_modulus}
     return {"seconds": seconds, "errors": errors, "events": events, "approx_items": large,
-            "sample_modulus": modulus}
+            "sample_modulus": modulus, "items": items}
 
 
 def child_queries(store_path: str, filtered: bool) -> dict:
@@ -235,6 +240,8 @@ def child_queries(store_path: str, filtered: bool) -> dict:
         count_s = time.perf_counter() - start
         start = time.perf_counter()
         totals = queries.totals(store, flt)
+        if cold["items"] is not None:
+            cold["items"]["exact"] = totals["items"]
         queries.label_distribution(store, flt)
         queries.activity(store, flt, grain=GRAIN, approx_items=False)
         equivalent_s = time.perf_counter() - start
@@ -480,12 +487,27 @@ def query_table(r: dict) -> str:
             f"{case} approx_items={q['cold']['approx_items']}, sample_modulus={q['cold']['sample_modulus']}"
             for case, q in (("all", every), ("filtered", flt))
         )
-        + f". DuckDB / pandas time on the same three reads: {ratio:.2f} (pandas also needed "
+        + ". " + items_note(every, flt)
+        + f" DuckDB / pandas time on the same three reads: {ratio:.2f} (pandas also needed "
         f"{pandas['load_s']:.2f} s to load the DataFrame, peak RSS {mb(pandas['peak_rss'])}). "
         "Peak RSS of the query process: "
         f"{mb(every['peak_rss'])}."
     )
     return table(header, rows) + "\n\n" + notes
+
+
+def items_note(every: dict, flt: dict) -> str:
+    """What the page said the number of items was, against the exact count, per filter case."""
+    parts = []
+    for case, q in (("all", every), ("filtered", flt)):
+        items = q["cold"].get("items")
+        if not items or "exact" not in items:
+            continue
+        how = (f"an estimate from a 1-in-{items['items_modulus']} item sample" if items["estimated"]
+               else "exact")
+        parts.append(f"{case} {items['shown']:,} ({how}; exact {items['exact']:,}, error "
+                     f"{items['shown'] / items['exact'] - 1:+.2%})")
+    return ("Items shown: " + "; ".join(parts) + ".") if parts else ""
 
 
 def targets_table(results: list[dict]) -> str:

@@ -53,36 +53,67 @@ def forest_figure(table: pd.DataFrame, *, metric_title: str, limit: int = 25) ->
                   height=max(300, 60 + 26 * len(shown)))
 
 
-def heatmap_figure(cells: pd.DataFrame, *, metric_title: str) -> go.Figure:
+#: Column title of the pooled classes beyond the cube's ``max_classes`` (``label`` None).
+OTHER_CLASSES = "other classes"
+
+
+def heatmap_figure(
+    cells: pd.DataFrame, *, metric_title: str, classes: int | None = None, max_classes: int | None = None
+) -> go.Figure:
     """Slice × class: the noise rate of each cell, coloured by its ratio to the class's overall rate.
 
     Parameters
     ----------
     cells : DataFrame
         ``analytics.slices.slice_class_heatmap``: ``attribute, value, label, n, noise_rate, class_rate,
-        ratio`` (cells too small for a rate have NaN).
+        ratio`` (cells too small for a rate have NaN; ``label`` missing for the pooled other classes).
     metric_title : str
         Named in the hover.
+    classes, max_classes : int or None
+        How many classes the ratings use and how many the cube keeps apart (``slice_cube``'s ``attrs``),
+        for the title's note when some are pooled.
+
+    Returns
+    -------
+    go.Figure
+        One ``Heatmap``: a row per slice, a column per class (the pooled other classes last, titled
+        ``OTHER_CLASSES``). The colour is log2 of the ratio on a fixed scale from ¼× (blue) through 1×
+        (white) to 4× (red), so the same colour means the same ratio on every store and filter.
     """
-    frame = cells.assign(row=cells["attribute"].astype(str) + " = " + cells["value"].astype(str),
-                         label=cells["label"].astype(str))
-    ratio = frame.pivot_table(index="row", columns="label", values="ratio", aggfunc="first", dropna=False)
-    rate = frame.pivot_table(index="row", columns="label", values="noise_rate", aggfunc="first",
-                             dropna=False).reindex_like(ratio)
-    n = frame.pivot_table(index="row", columns="label", values="n", aggfunc="first").reindex_like(ratio)
-    text = np.where(np.isnan(rate.to_numpy(dtype=float)), "", np.char.mod("%.0f%%", 100 * np.nan_to_num(
-        rate.to_numpy(dtype=float))))
+    label = cells["label"].astype(object)
+    pooled = label.isna().to_numpy()
+    rows = list(dict.fromkeys(cells["attribute"].astype(str) + " = " + cells["value"].astype(str)))
+    named = sorted({str(v) for v in label[~pooled]})
+    row_of = {name: i for i, name in enumerate(rows)}
+    col_of = {name: i for i, name in enumerate(named)}
+    shape = (len(rows), len(named) + int(pooled.any()))
+    ratio, rate, n = (np.full(shape, np.nan) for _ in range(3))
+    r = [row_of[f"{a} = {v}"] for a, v in zip(cells["attribute"].astype(str), cells["value"].astype(str),
+                                               strict=True)]
+    c = [len(named) if p else col_of[str(v)] for v, p in zip(label, pooled, strict=True)]
+    ratio[r, c] = cells["ratio"].to_numpy(float)
+    rate[r, c] = cells["noise_rate"].to_numpy(float)
+    n[r, c] = cells["n"].to_numpy(float)
+    text = np.where(np.isnan(rate), "", np.char.mod("%.0f%%", 100 * np.nan_to_num(rate)))
+    columns = plain(named) + ([OTHER_CLASSES] if pooled.any() else [])
     fig = go.Figure(go.Heatmap(
-        z=np.log2(np.clip(ratio.to_numpy(dtype=float), 0.125, 8)),  # a class with no noise: ⅛× and below
-        x=plain(ratio.columns), y=plain(ratio.index),
-        text=text, texttemplate="%{text}", colorscale="RdBu_r", zmid=0,
+        z=np.log2(np.clip(ratio, 0.125, 8)),  # a class with no noise: ⅛× and below
+        x=columns, y=plain(rows),
+        # a fixed scale, ¼× to 4× (beyond: the end colours): a 1.1× cell stays pale whatever the others
+        text=text, texttemplate="%{text}", colorscale="RdBu_r", zmin=-2, zmax=2,
         colorbar={"title": "vs class", "tickvals": [-2, -1, 0, 1, 2],
                   "ticktext": ["¼×", "½×", "1×", "2×", "4×"]},
-        customdata=np.dstack([rate.to_numpy(dtype=float), n.to_numpy(dtype=float)]),
+        customdata=np.dstack([rate, n]),
         hovertemplate="%{y}, class %{x}<br>" + metric_title + ": %{customdata[0]:.1%} of %{customdata[1]:,} "
                       "items<extra></extra>",
     ))
     fig.update_layout(hovermode="closest", xaxis={"title": "class (majority label)", "type": "category"},
                       yaxis={"title": None, "autorange": "reversed", "rangemode": "normal"})
-    return styled(fig, title="Slice × class: noise rate, coloured by its ratio to the class's rate",
-                  height=max(300, 80 + 28 * len(ratio)))
+    title = "Slice × class: noise rate, coloured by its ratio to the class's rate"
+    if pooled.any() and classes and max_classes:
+        title += (f"<br><sup>The {max_classes} most rated of {classes:,} classes apart; the other "
+                  f"{classes - max_classes:,} pooled as \"{OTHER_CLASSES}\".</sup>")
+    fig = styled(fig, title=title, height=max(300, 80 + 28 * len(rows)))
+    if pooled.any():
+        fig.update_layout(margin={"t": 72})
+    return fig

@@ -69,6 +69,7 @@ def test_summary_json_has_the_contract_keys(demo_db: Path) -> None:
     summary = json.loads(result.stdout)
     assert {"store", "agreement", "annotators", "drift", "slices", "suspects", "impact"} <= set(summary)
     assert summary["store"]["counts"]["label_events"] > 0 and summary["store"]["schema_version"] >= 1
+    assert summary["store"]["items_count"]["estimate"] is False
     metric = summary["agreement"]["percent_agreement"]
     assert {"value", "ci_low", "ci_high"} <= set(metric)
     assert metric["ci_low"] <= metric["value"] <= metric["ci_high"]

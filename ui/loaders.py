@@ -62,7 +62,7 @@ def filter_options(src: Source) -> dict:
 def summary(
     src: Source, flt: EventFilter
 ) -> tuple[overview.OverviewSummary, overview.TrendComparison | None]:
-    """Headline numbers of the filtered events and their last-30-days trend.
+    """Headline numbers of the filtered events and what changed (``analytics.overview.trend``).
 
     Parameters
     ----------
@@ -74,21 +74,32 @@ def summary(
     Returns
     -------
     tuple
-        ``(OverviewSummary, TrendComparison or None)``.
+        ``(OverviewSummary, TrendComparison or None)``: with no date filter the last 30 days against the
+        30 before; with one, the filtered window against the window of equal length before it.
     """
     store = app_store.open_store(src.path)
     headline = overview.overview_summary(store, flt)
     return headline, overview.trend(store, flt, days=30, summary=headline)
 
 
+def _with_partial(src: Source, flt: EventFilter, frame: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """``frame`` with a ``partial`` column: periods the store's data days within the filter do not fill."""
+    options = filter_options(src)
+    first, last = overview.covered_days(flt, options["first_date"], options["last_date"])
+    partial = overview.partial_periods(frame["period"], grain=grain, first=first, last=last)
+    return frame.assign(partial=partial)
+
+
 @_cached
 def activity(src: Source, flt: EventFilter, grain: str, *, approx_items: bool = False) -> pd.DataFrame:
-    """``period, cohort, events, items, annotators, labels`` per ``grain`` (day, week or month).
+    """``period, cohort, events, items, annotators, labels, partial`` per ``grain`` (day, week or month).
 
-    ``approx_items`` counts distinct items by HyperLogLog (about 2% error), for very large stores.
+    ``approx_items`` counts distinct items by HyperLogLog (typically within 3%), for very large stores;
+    ``partial`` marks a period that the data or the date filter cover only in part.
     """
     store = app_store.open_store(src.path)
-    return overview_queries.activity(store, flt, grain=grain, approx_items=approx_items)
+    frame = overview_queries.activity(store, flt, grain=grain, approx_items=approx_items)
+    return _with_partial(src, flt, frame, grain)
 
 
 @_cached
@@ -103,20 +114,22 @@ def agreement_over_time(
     Returns
     -------
     DataFrame
-        ``period, items_multi, pa_mean, pa_sd, ci_low, ci_high``; the interval is NaN for periods with fewer
-        than two items rated by 2+ annotators (``analytics.overview.mean_interval``).
+        ``period, items_multi, pa_mean, pa_sd, ci_low, ci_high, partial``: the Wilson interval on the
+        effective number of items (``analytics.overview.agreement_interval``), and whether the data or the
+        date filter cover the period only in part.
     """
     frame = overview_queries.agreement_by_period(
         app_store.open_store(src.path), flt, grain=grain, sample_modulus=sample_modulus
     )
     bounds = [
-        overview.mean_interval(mean, sd, n)
+        overview.agreement_interval(mean, None if pd.isna(sd) else sd, int(n))
         for mean, sd, n in zip(frame["pa_mean"], frame["pa_sd"], frame["items_multi"], strict=True)
     ]
-    return frame.assign(
+    frame = frame.assign(
         ci_low=pd.Series([low for low, _ in bounds], index=frame.index, dtype="float64"),
         ci_high=pd.Series([high for _, high in bounds], index=frame.index, dtype="float64"),
     )
+    return _with_partial(src, flt, frame, grain)
 
 
 @_cached
@@ -134,7 +147,7 @@ def label_order(src: Source) -> list[str]:
 @_cached
 def agreement_sample(src: Source, flt: EventFilter) -> int:
     """The m of the 1-in-m item sample the Agreement page reads (1: every item)."""
-    events = overview_queries.totals(app_store.open_store(src.path), flt, approx_items=True)["events"]
+    events = overview_queries.event_totals(app_store.open_store(src.path), flt)["events"]
     return agreement_report.sample_modulus(events)
 
 

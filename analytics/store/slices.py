@@ -58,6 +58,7 @@ def slice_cube(
     *,
     run_id: str | None = None,
     max_values: int = 50,
+    max_classes: int = 20,
     sample_modulus: int = 1,
 ) -> pd.DataFrame:
     """Per-item noise outcomes of the filtered ratings, counted by attribute values and majority label.
@@ -73,6 +74,11 @@ def slice_cube(
     max_values : int
         Attributes with more distinct values than this (ids, free text) are left out of the cube: they
         cannot make slices large enough to test. ``slice_attributes`` lists every attribute.
+    max_classes : int
+        The cube keeps the majority label of the ``max_classes`` labels rated most often and pools every
+        other as one class, ``label`` None: with thousands of classes the cube (and the slice × class
+        heatmap drawn from it) stays within Π (V_a + 1) × (``max_classes`` + 1) rows. The slice counts do
+        not change: only the ``label`` column is pooled.
     sample_modulus : int
         Above 1, only a 1-in-m sample of items (all their ratings), as in ``analytics.store.agreement``.
 
@@ -82,9 +88,11 @@ def slice_cube(
         One row per (combination of attribute values, majority label) that some filtered item has. The
         index holds the attribute values, one level per attribute named by its key, sorted by key (a
         plain ``Index`` for one attribute; a ``RangeIndex`` when the store has no attributes); a value is
-        None where the item lacks that attribute. Columns: ``label`` (the majority label), then
-        ``COUNT_COLUMNS`` as int64. Rows are sorted by the attribute values in key order (missing
-        first), then label. Empty (same columns) when no event passes the filter.
+        None where the item lacks that attribute. Columns: ``label`` (the majority label, None for the
+        pooled other classes), then ``COUNT_COLUMNS`` as int64. Rows are sorted by the attribute values in
+        key order (missing first), then label (pooled last). Empty (same columns) when no event passes the
+        filter. ``attrs["classes"]`` holds how many labels the filtered ratings use, and
+        ``attrs["max_classes"]`` the option.
 
     Notes
     -----
@@ -104,6 +112,8 @@ def slice_cube(
     """
     if int(max_values) != max_values or max_values < 1:
         raise ValueError("max_values must be a whole number ≥ 1")
+    if int(max_classes) != max_classes or max_classes < 1:
+        raise ValueError("max_classes must be a whole number ≥ 1")
     cte, params = events_cte(flt, sample_modulus)
     ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
                           {"label": LATEST["label"]})
@@ -114,7 +124,8 @@ def slice_cube(
             cte + ", r AS (" + ratings + "),"
             """
         c AS (SELECT item_key, label, count(*) AS n FROM r GROUP BY ALL),
-        lab AS (SELECT label, row_number() OVER (ORDER BY sum(n) DESC, label) AS pri FROM c GROUP BY label),
+        lab AS (SELECT label, row_number() OVER (ORDER BY sum(n) DESC, label) AS pri,
+                       count(*) OVER () AS classes FROM c GROUP BY label),
         it AS (SELECT c.item_key, sum(c.n) AS ratings, count(*) AS labels,
                       arg_max(c.label, c.n * 4294967296 - lab.pri) AS label
                FROM c JOIN lab USING (label) GROUP BY c.item_key),
@@ -125,18 +136,22 @@ def slice_cube(
                         unnest(?::BIGINT[]) AS weight),
         att AS (SELECT hash(a.item_id) AS item_key, sum(d.weight)::BIGINT AS cell
                 FROM item_attributes a JOIN dict d USING (key, value) GROUP BY ALL)
-        SELECT coalesce(att.cell, 0) AS cell, it.label, count(*) AS items, sum(it.ratings) AS ratings,
+        SELECT coalesce(att.cell, 0) AS cell, CASE WHEN lab.pri <= ? THEN it.label END AS label,
+               max(lab.classes) AS classes, count(*) AS items, sum(it.ratings) AS ratings,
                count(*) FILTER (WHERE it.ratings > 1) AS rated_items,
                count(*) FILTER (WHERE it.labels > 1) AS disputed,
                count(g.gold) AS gold_items,
                count(*) FILTER (WHERE NOT list_contains(g.gold, it.label)) AS gold_errors,
                count(s.item_key) AS scored, count(*) FILTER (WHERE s.flagged) AS flagged
-        FROM it LEFT JOIN att USING (item_key) LEFT JOIN gold g USING (item_key)
+        FROM it JOIN lab USING (label) LEFT JOIN att USING (item_key) LEFT JOIN gold g USING (item_key)
         LEFT JOIN sus s USING (item_key)
-        GROUP BY ALL ORDER BY ALL""",
-            [*params, run_id, *weights],
+        GROUP BY cell, 2 ORDER BY cell, 2 NULLS LAST""",
+            [*params, run_id, *weights, int(max_classes)],
         ).df()
-    return _decode(frame, keys, values)
+    classes = int(frame.pop("classes").max()) if len(frame) else 0
+    cube = _decode(frame, keys, values)
+    cube.attrs.update(classes=classes, max_classes=int(max_classes))
+    return cube
 
 
 def _attribute_dictionary(cur, max_values: int) -> tuple[list[str], list[list[str]]]:

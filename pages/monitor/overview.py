@@ -43,7 +43,9 @@ else:
 
     activity = loaders.activity(src, flt, grain, approx_items=summary.estimated)
     chart_panel.show(
-        charts.activity_figure(activity, metric=metric, grain=grain), activity,
+        charts.activity_figure(activity, metric=metric, grain=grain, order=loaders.cohort_order(src),
+                               estimated_items=summary.estimated),
+        activity,
         filename=f"activity_by_{grain}.csv", key="activity",
     )
     agreement = loaders.agreement_over_time(

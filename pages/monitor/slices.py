@@ -4,9 +4,46 @@ import streamlit as st
 
 from analytics import slices
 from charts import slices as charts
-from ui import chart_panel, csv_download, empty_state, filters, loaders
+from ui import chart_panel, csv_download, empty_state, filters, loaders, tables
+from ui.safe_text import md
 
 TITLES = {"disagreement": "Disagreement", "gold_error": "Gold error", "suspect": "Suspect rate"}
+
+#: The slice tables' columns (``analytics.slices.TABLE_COLUMNS``): what a reader needs first, then detail.
+COLUMNS = {
+    "slice": tables.Column("Slice", "The items with these attribute values.", key=True),
+    "noise_rate": tables.Column(
+        "Noise rate", "Share of the slice's measured items that are noisy (the measure chosen above).",
+        "percent", key=True),
+    "ci": tables.Column("95% CI", "Wilson interval of the noise rate.", key=True),
+    "rest_rate": tables.Column("Rest", "Noise rate of every other item.", "percent", key=True),
+    "ratio": tables.Column("× rest", "Noise rate over the rest's rate.", "ratio", key=True),
+    "q_value": tables.Column(
+        "q (FDR)", "Benjamini–Hochberg q-value of the slice's p: the false-discovery rate at which this "
+        "slice would count as noisier. Empty when not tested.", "p_value", key=True),
+    "significant": tables.Column("Noisier", "q ≤ 5%: noisier than the rest after false-discovery control.",
+                                 "flag", key=True),
+    "n": tables.Column("Items measured", "Items the rate is over (those with 2+ ratings, with gold, or "
+                       "scored, by measure).", "count", key=True),
+    "explained_by": tables.Column(
+        "Explained by", "A broader slice whose noise accounts for this combination's (discovered "
+        "combinations only).", key=True),
+    "errors": tables.Column("Noisy items", "Measured items that are noisy.", "count"),
+    "excess": tables.Column("Beyond its share", "Noisy items beyond what the overall rate predicts for a "
+                            "slice this size: noisy − measured × overall rate.", "signed"),
+    "items": tables.Column("Items", "Every item of the slice, measured or not.", "count"),
+    "mean_ratings": tables.Column(
+        "Ratings per item", "Mean ratings per item; more ratings make disagreement likelier at the same "
+        "error rate.", "decimal"),
+    "rest_n": tables.Column("Rest measured", "Measured items outside the slice.", "count"),
+    "p_value": tables.Column("p", "One-sided Fisher exact test: the slice noisier than the rest.", "p_value"),
+    "status": tables.Column("Status", "tested, or why not: the slice or its rest below the minimum size."),
+}
+
+
+def _readable(frame):
+    return tables.interval_text(frame, "ci_low", "ci_high", into="ci")
+
 
 flt = filters.current()
 src = loaders.source()
@@ -27,54 +64,76 @@ min_items = right.number_input("Minimum items per slice", 5, 100_000, 30, key="s
                                help="Smaller slices (or with a smaller rest) are shown but not tested.")
 
 cube, modulus = loaders.slice_cube(src, flt, run_id)
+classes, max_classes = cube.attrs.get("classes"), cube.attrs.get("max_classes")
+pinned = None
+if flt.attribute and flt.attribute_value is not None:
+    # the sidebar's slice filter keeps only items of one slice: it has no rest here, so it is left out
+    pinned = f"{flt.attribute} = {flt.attribute_value}"
+    cube = slices.without_attribute(cube, flt.attribute)
+
+
+def _clear_slice_filter() -> None:
+    st.session_state["filters.attribute"] = None
+
+
+if pinned is not None:
+    with st.container(border=True, key="slices-pinned"):
+        st.markdown(
+            f"The sidebar's slice filter keeps only the items with {md(pinned)}, so this page cannot compare "
+            "that slice with the rest: here it is everything. The slices below are compared within it."
+        )
+        st.button("Compare it with the rest (clear the slice filter)", key="slices.unpin",
+                  on_click=_clear_slice_filter, icon=":material/filter_alt_off:")
+
 table = slices.slice_noise_table(cube, metric=metric, pairs=pairs, min_items=int(min_items))
 if table.empty:
-    empty_state.show(
-        "No slice to compare",
-        "Slices come from item attributes (a column such as `source` or `region` in an items file). Import "
-        "items with attributes, or widen the filters.",
-        key="slices",
-    )
+    if pinned is not None:
+        empty_state.show(
+            "No other slice to compare within this one",
+            "Every item left by the slice filter belongs to the same slice, and no other attribute splits "
+            "them. Clear the slice filter to compare this slice with the rest of the items.",
+            key="slices", import_link=False,
+        )
+    else:
+        empty_state.show(
+            "No slice to compare",
+            "Slices come from item attributes (a column such as `source` or `region` in an items file). "
+            "Import items with attributes, or widen the filters.",
+            key="slices",
+        )
     st.stop()
 found = slices.discover_slices(cube, metric=metric, min_items=int(min_items))
 with st.container(border=True, key="slices-verdict"):
-    for line in slices.verdict(table, found, metric=metric):
+    for line in slices.verdict(table, found, metric=metric, within=pinned):
         st.text(line)
 if modulus > 1:
     st.caption(f"Large store: the slices are measured on a 1-in-{modulus} sample of items (all their "
                "ratings); intervals and tests are those of the sample.")
 if metric == "suspect":
-    st.caption(f"Suspects of the latest detection run ({run_id}).")
+    st.caption(f"Suspects of the latest detection run ({md(run_id)}).")
 
 ranked, forest, heatmap, discovered = st.tabs(
     ["Ranked slices", "Forest plot", "Slice × class", "Discovered combinations"]
 )
 with ranked:
-    st.dataframe(
-        table, hide_index=True, key="slices.table",
-        column_config={
-            "noise_rate": st.column_config.NumberColumn("noise rate", format="percent"),
-            "ci_low": st.column_config.NumberColumn("95% CI low", format="percent"),
-            "ci_high": st.column_config.NumberColumn("95% CI high", format="percent"),
-            "rest_rate": st.column_config.NumberColumn("rest", format="percent"),
-            "ratio": st.column_config.NumberColumn("ratio", format="%.2f×"),
-            "q_value": st.column_config.NumberColumn("q (BH)", format="%.4f"),
-        },
-    )
+    tables.show(_readable(table), COLUMNS, key="slices.table")
     csv_download.show(table, filename=f"slices_{metric}.csv", key="slices.table_csv")
 with forest:
     chart_panel.show(charts.forest_figure(table, metric_title=slices.METRIC_WORDS[metric]), table,
                      filename=f"slices_{metric}_forest.csv", key="slices.forest")
 with heatmap:
     cells = slices.slice_class_heatmap(cube, metric=metric)
-    chart_panel.show(charts.heatmap_figure(cells, metric_title=slices.METRIC_WORDS[metric]), cells,
-                     filename=f"slices_{metric}_by_class.csv", key="slices.heatmap")
+    chart_panel.show(
+        charts.heatmap_figure(cells, metric_title=slices.METRIC_WORDS[metric], classes=classes,
+                              max_classes=max_classes),
+        cells, filename=f"slices_{metric}_by_class.csv", key="slices.heatmap",
+    )
 with discovered:
     st.caption(f"Searched {found.candidates:,} combinations of up to {found.max_depth} attributes (a "
                f"combination is tried only when all its parts have {found.min_items}+ items), tested "
                f"{len(found.tested):,}; shown: those significant after false-discovery control at "
                f"{found.alpha:.0%} and noisier than each of their parts' rest.")
-    st.dataframe(found.found, hide_index=True, key="slices.found")
+    tables.show(_readable(found.found), COLUMNS, key="slices.found")
     csv_download.show(found.found, filename=f"slices_{metric}_discovered.csv", key="slices.found_csv")
 
 # Click-through: a single-attribute slice becomes the global filter, and the Suspects page opens on it.

@@ -207,6 +207,34 @@ def test_the_heatmap_rates_each_slice_and_class_against_the_class():
         slices.slice_class_heatmap(cube, attributes=["region"])
 
 
+def test_pooled_classes_form_one_class_of_the_heatmap():
+    cube = _cube(["source"], [("fax", 20, 10), ("fax", 30, 6), ("scanner", 40, 8), ("scanner", 10, 5)])
+    cube["label"] = ["1", None, "1", None]  # None: the classes slice_cube pooled
+    heat = slices.slice_class_heatmap(cube, min_items=10)
+    assert heat["label"].isna().tolist() == [False, True, False, True]  # pooled last within each slice
+    pooled = heat[heat["label"].isna()].set_index("value")
+    assert pooled.loc["fax", ["n", "errors"]].tolist() == [30, 6]
+    assert pooled.loc["fax", "class_rate"] == pytest.approx(11 / 40)  # over the pooled items only
+    assert heat.set_index("value").loc["fax"].iloc[0]["class_rate"] == pytest.approx(18 / 60)
+
+
+def test_a_slice_filter_leaves_the_other_attributes_to_compare():
+    # what a filter on source = fax leaves: only fax items, split by region
+    fax = _cube(["source", "region"], [("fax", "north", 40, 30), ("fax", "south", 50, 20),
+                                       ("fax", None, 35, 10)])
+    within = slices.without_attribute(fax, "source")
+    assert list(within.index.names) == ["region"]
+    table = slices.slice_noise_table(within)
+    assert table["slice"].tolist() == ["region = north", "region = south"]
+    assert table["rest_n"].tolist() == [85, 75] and table["status"].eq(slices.TESTED).all()
+    # with the attribute kept, its one slice is everything: nothing left to compare it with
+    assert slices.slice_noise_table(fax).set_index("slice").loc["source = fax", "status"] == (
+        slices.REST_TOO_SMALL)
+    assert slices.without_attribute(within, "source") is within
+    only = slices.without_attribute(within, "region")
+    assert list(only.index.names) == [None] and slices.slice_noise_table(only).empty
+
+
 # --- worlds without (or with one) slice effect ------------------------------------------------------------
 
 ATTRIBUTES = {"source": (["fax", "mobile", "scanner"], [0.2, 0.3, 0.5]),

@@ -108,3 +108,60 @@ def test_every_builder_accepts_an_empty_frame(build, columns):
 def test_ten_classes_get_ten_colours_and_small_sets_keep_the_main_palette():
     assert len(set(theme.color_map([str(d) for d in range(10)]).values())) == 10
     assert list(theme.color_map(["b", "a"]).values()) == [theme.PALETTE[0], theme.PALETTE[1]]
+
+
+def _values(ys) -> list:
+    """A trace's y values with gaps (NaN) as None."""
+    return [None if y != y else y for y in ys]
+
+
+def test_activity_colours_follow_the_stores_cohort_order(activity):
+    fig = charts.activity_figure(activity, order=["vendor", "crowd", "expert"])
+    # crowd keeps the second colour of the store's order even when vendor is filtered out
+    assert [(t.name, t.line.color) for t in fig.data] == [("crowd", theme.PALETTE[1]),
+                                                           ("expert", theme.PALETTE[2])]
+
+
+def test_a_partial_last_week_is_dotted_and_hollow_not_a_drop(activity):
+    partial = activity.assign(partial=activity["period"] == PERIODS[-1])
+    fig = charts.activity_figure(partial, metric="events", grain="week")
+    crowd = [t for t in fig.data if t.legendgroup == "crowd"]
+    solid, dotted, hollow = crowd
+    assert _values(solid.y) == [10, 12, None]  # the solid line stops before the partial week
+    assert dotted.line.dash == charts.PARTIAL_DASH and _values(dotted.y) == [None, 12, 9]
+    assert hollow.marker.symbol == charts.PARTIAL_SYMBOL and list(hollow.y) == [9]
+    assert "(partial period)" in hollow.hovertemplate
+    assert not dotted.showlegend and not hollow.showlegend
+    assert fig.data[-1].name == "partial week" and fig.data[-1].line.dash == charts.PARTIAL_DASH
+    assert "partial week (from 2026-03-16)" in fig.layout.title.text
+
+
+def test_without_partial_periods_nothing_is_dotted(activity):
+    fig = charts.activity_figure(activity.assign(partial=False), grain="week")
+    assert [t.name for t in fig.data] == ["crowd", "expert"]
+    assert "partial" not in fig.layout.title.text
+
+
+def test_a_partial_period_of_agreement_is_marked_too(agreement):
+    fig = charts.agreement_figure(agreement.assign(partial=[False, False, True]))
+    hollow = fig.data[-2]
+    assert hollow.marker.symbol == charts.PARTIAL_SYMBOL and list(hollow.y) == [0.7]
+    assert list(hollow.customdata[0]) == [55, 0.63, 0.77]
+    assert fig.data[-1].name == "partial week"
+
+
+def test_label_distribution_pools_labels_beyond_the_limit_keeping_every_event():
+    labels = [f"c{k}" for k in range(1000)]
+    events = list(range(2000, 1000, -1))
+    total = sum(events)
+    frame = pd.DataFrame({"label": labels, "events": events, "share": [e / total for e in events]})
+    fig = charts.label_distribution_figure(frame)
+    (bar,) = fig.data
+    assert len(bar.x) == charts.MAX_LABEL_BARS + 1
+    assert list(bar.x[:-1]) == labels[:charts.MAX_LABEL_BARS] and bar.x[-1] == "970 other labels"
+    assert sum(bar.y) == total and bar.y[-1] == sum(events[charts.MAX_LABEL_BARS:])
+    assert bar.customdata[-1][0] == pytest.approx(sum(events[charts.MAX_LABEL_BARS:]) / total)
+    assert list(bar.marker.color) == [theme.ACCENT] * charts.MAX_LABEL_BARS + [theme.MUTED]
+    assert "The 30 most frequent of 1,000 labels apart; the other 970 pooled" in fig.layout.title.text
+    few = charts.label_distribution_figure(frame.head(charts.MAX_LABEL_BARS))
+    assert list(few.data[0].x) == labels[:charts.MAX_LABEL_BARS] and "pooled" not in few.layout.title.text

@@ -104,6 +104,19 @@ def test_a_wait_ends_at_once_with_the_error_when_the_app_shows_an_exception(page
         wait(page)
 
 
+def test_the_overview_frames_its_changes_and_marks_a_partial_week(page, server):
+    # June 2026 ends on a Tuesday: the week of 29 June is cut by the date filter
+    open_app(page, f"{server}/?from=2026-06-01&to=2026-06-30", charts=1)
+    expect(page.get_by_text("vs the 30 days before 2026-06-01").first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Changes compare the filtered 30 days \(2026-06-01 – 2026-06-30\)"))
+           ).to_be_visible()
+    activity = page.locator(CHART).first
+    expect(activity).to_contain_text("partial week")
+    expect(activity).to_contain_text("partial week (from 2026-06-29)")
+    expect(page.locator(ERRORS)).to_have_count(0)
+    screenshot(page, "overview-june")
+
+
 @pytest.mark.parametrize("title", list(NAV))
 def test_every_page_of_the_navigation_opens_without_an_error(page, server, title):
     open_app(page, server)

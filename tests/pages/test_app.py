@@ -6,13 +6,16 @@ page ignored (or applied twice) fails the comparison.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import pathlib
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import demo, ingest
+from analytics import demo, ingest, overview
 from analytics.schema import EventFilter
 from analytics.store import Store, StoreLockedError
 from analytics.store import batches as batch_queries
@@ -112,6 +115,65 @@ def test_a_url_date_window_narrows_the_events_and_stays_in_the_url(monkeypatch, 
     june = EventFilter(start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 30))
     assert _events_shown(at) == _expected_events(demo_db, june)
     assert (at.query_params["from"], at.query_params["to"]) == ("2026-06-01", "2026-06-30")
+
+
+def _values(array) -> list:
+    """A plotly JSON array as a list: plain, or packed as base64 (``{"dtype", "bdata"}``)."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+def _tile(at: AppTest, label: str):
+    (tile,) = [m for m in at.metric if m.label == label]
+    return tile
+
+
+def test_under_a_date_filter_the_tiles_compare_the_window_with_the_one_before(monkeypatch, demo_db):
+    at = _app(monkeypatch, demo_db, **{"from": "2026-06-01", "to": "2026-06-30"}).run()
+    june = _expected_events(demo_db, EventFilter(start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 30)))
+    may = _expected_events(demo_db, EventFilter(start=dt.date(2026, 5, 2), end=dt.date(2026, 5, 31)))
+    assert _events_shown(at) == june
+    assert _tile(at, "Label events").delta == f"{june - may:+,}"  # not the window's total again
+    captions = [c.value for c in at.caption]
+    assert captions.count("vs the 30 days before 2026-06-01") == 4  # on each count tile
+    assert any(c.startswith("Changes compare the filtered 30 days (2026-06-01 – 2026-06-30) with the 30 days "
+                            "before (2026-05-02 – 2026-05-31)") for c in captions)
+
+
+def test_an_agreement_change_within_noise_is_grey_without_an_arrow(monkeypatch, demo_db):
+    at = _app(monkeypatch, demo_db).run()
+    tile = _tile(at, "Raw agreement")
+    assert (tile.proto.color, tile.proto.direction) == (tile.proto.GRAY, tile.proto.NONE)
+    with Store(demo_db) as store:
+        change = overview.trend(store, days=30).agreement_change()
+    assert not change.significant  # the demo's last 30 days agree about as well as the 30 before
+    assert tile.delta == change.points()
+    assert any(c.value.endswith(": within noise") for c in at.caption)
+
+
+def test_the_experts_weekly_agreement_of_100_percent_keeps_an_interval(monkeypatch, demo_db):
+    at = _app(monkeypatch, demo_db, cohort="expert").run()
+    traces = json.loads(at.get("plotly_chart")[1].proto.spec)["data"]
+    mean = next(t for t in traces if t["name"] == "Raw agreement")
+    assert 1.0 in _values(mean["y"])
+    bands = [_values(t["y"]) for t in traces if t["name"] == "95% CI"]
+    assert bands
+    for band in bands:
+        k = len(band) // 2
+        high, low = band[:k], band[k:][::-1]
+        assert all(h - lo > 0.05 for h, lo in zip(high, low, strict=True))
+
+
+def test_a_sampled_store_marks_its_item_count_as_an_estimate(monkeypatch, demo_db):
+    # force the large-store path on the demo: per-item reads on a 1-in-15 sample of items
+    monkeypatch.setattr(overview, "EXACT_EVENT_LIMIT", 1_000)
+    monkeypatch.setattr(overview, "SAMPLE_EVENTS", 500)
+    monkeypatch.setattr(overview, "MIN_SAMPLED_ITEMS", 100)
+    at = _app(monkeypatch, demo_db).run()
+    assert _tile(at, "Items").value.startswith("≈")
+    assert "Estimated on this large store" in _tile(at, "Items").proto.help
+    assert "items (estimated from a 1-in-15 sample of items, 95% CI" in at.text[0].value
 
 
 def test_unknown_url_values_are_dropped_from_the_filter_and_the_url(monkeypatch, demo_db):

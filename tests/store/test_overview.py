@@ -56,6 +56,8 @@ def test_totals_and_agreement_by_hand(store):
         "pa_sum": [0.0, pytest.approx(1 / 3 + 1)], "pa_sumsq": [0.0, pytest.approx(1 / 9 + 1)],
     }
     assert q.totals(store, approx_items=True)["items"] == 3
+    assert q.event_totals(store) == {key: value for key, value in q.totals(store).items() if key != "items"}
+    assert q.item_count(store) == 3
 
 
 def rated_multi(stats) -> int:
@@ -116,7 +118,9 @@ def test_trend_windows_are_read_in_one_scan_each(store):
     split = dt.datetime(2024, 2, 1)
     totals = q.window_totals(store, EventFilter(), split).set_index("win")
     assert totals["events"].to_dict() == {0: 3, 1: 4}
-    assert totals.loc[1, "items"] == 2 and totals.loc[1, "annotators"] == 2
+    assert totals.loc[1, "annotators"] == 2 and totals.loc[0, "labels"] == 2
+    items = q.window_item_counts(store, EventFilter(), split).set_index("win")["items"]
+    assert items.to_dict() == {0: 1, 1: 2}  # i1 in January; i2 and i3 from February
     stats = q.window_item_stats(store, EventFilter(), split)
     before, after = stats[stats["win"] == 0], stats[stats["win"] == 1]
     assert before["pa_sum"].sum() == pytest.approx(1 / 3) and rated_multi(before) == 1
@@ -143,8 +147,12 @@ def test_empty_store_gives_zeros_not_errors(tmp_path):
         assert q.filter_options(store)["first_date"] is None
 
 
-def test_activity_approximate_item_counts_stay_close(store):
+def test_activity_item_counts_are_exact_unless_asked_to_approximate(store):
     exact = q.activity(store, grain="month")
+    assert exact.set_index(["period", "cohort"])["items"].to_dict() == {
+        (dt.datetime(2024, 1, 1), "crowd"): 1, (dt.datetime(2024, 1, 1), "expert"): 1,
+        (dt.datetime(2024, 2, 1), "crowd"): 1, (dt.datetime(2024, 2, 1), "expert"): 2,
+    }
     approx = q.activity(store, grain="month", approx_items=True)
     assert approx["events"].tolist() == exact["events"].tolist()
     assert (approx["items"] - exact["items"]).abs().max() <= 1
@@ -179,3 +187,5 @@ def test_sampling_composes_with_the_filter(store):
     split = dt.datetime(2024, 1, 15)
     windows = q.window_item_stats(store, flt, split, sample_modulus=2)
     assert rated_multi(windows) == sampled
+    in_sample = int(q.item_stats(store, flt, sample_modulus=2)["items"].sum())
+    assert q.item_count(store, flt, sample_modulus=2) == in_sample

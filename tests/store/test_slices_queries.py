@@ -14,6 +14,7 @@ from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import detection as detection_queries
 from analytics.store import slices as q
+from analytics.store.ratings import rebuild_repeats
 
 # i4's annotator a re-labels it later (cat -> dog): only the latest counts. Overall ratings: cat 6, dog 7,
 # so i3's 1–1 tie goes to dog.
@@ -93,6 +94,39 @@ def test_the_cube_counts_every_item_once_by_its_attribute_values_and_majority(st
     assert list(cube.columns) == ["label", *q.COUNT_COLUMNS]
     assert all(cube[c].dtype == np.int64 for c in q.COUNT_COLUMNS)
     assert _rows(cube) == EXPECTED
+
+
+def test_classes_beyond_the_most_rated_are_pooled_and_nothing_else_changes(store):
+    cube = q.slice_cube(store, run_id="r1", max_classes=1)
+    # dog (7 ratings) is kept; cat (6) is pooled as None. The counts, gold errors included, are those of
+    # the real majority labels.
+    pooled = [[*row[:2], None if row[2] == "cat" else row[2], *row[3:]] for row in EXPECTED]
+    assert _rows(cube) == pooled
+    assert cube.attrs == {"classes": 2, "max_classes": 1}
+
+
+def test_a_cube_of_thousands_of_classes_stays_small(tmp_path):
+    with Store(tmp_path / "lw.duckdb") as store:
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO items (item_id, dataset, batch_id) SELECT 'i' || i::VARCHAR, 'd', 'b' "
+                        "FROM range(6000) t(i)")
+            cur.execute("INSERT INTO item_attributes SELECT 'i' || i::VARCHAR, 'source', "
+                        "['fax', 'scan', 'web'][i % 3 + 1], 'b' FROM range(6000) t(i)")
+            # 3 ratings per item over 3,000 classes, the first one usually agreed on
+            cur.execute(
+                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
+                "SELECT i, 'i' || (i // 3)::VARCHAR, 'a' || (i % 3)::VARCHAR, "
+                "'c' || (CASE WHEN i % 3 = 2 THEN (i * 7919) % 3000 ELSE (i // 3) % 3000 END)::VARCHAR, "
+                "TIMESTAMP '2024-01-01', 'b' FROM range(18000) t(i)"
+            )
+            rebuild_repeats(cur)
+        cube = q.slice_cube(store)
+        everything = q.slice_cube(store, max_classes=10_000)
+    assert cube.attrs["classes"] == 3000 and len(everything) >= 3000
+    assert len(cube) <= 4 * 21  # (3 sources + missing) × (20 classes + the pool)
+    assert cube["label"].isna().any()
+    by_source = cube.groupby(level="source")[list(q.COUNT_COLUMNS)].sum()
+    assert by_source.equals(everything.groupby(level="source")[list(q.COUNT_COLUMNS)].sum())
 
 
 def test_without_a_run_there_are_no_suspects_and_another_run_counts_its_own(store):
