@@ -231,39 +231,51 @@ def label_dispersion(counts: pd.DataFrame) -> float:
 def shift_table(
     counts: pd.DataFrame,
     *,
-    reference="first",
+    reference="baseline",
     expected=None,
     dispersion: float | None = None,
+    grain: str = "week",
+    baseline_days: float = 28,
+    baseline_labels: int = 500,
     fdr: float = 0.05,
 ) -> pd.DataFrame:
-    """Each window's label distribution against a reference window or an expected distribution.
+    """Each window's label distribution against a reference or an expected distribution.
 
     Parameters
     ----------
     counts : DataFrame with columns ``window, label, n``
         Label counts per window.
-    reference : 'first', 'previous' or a window value
-        The reference window of the two-sample tests: the first window, each window's predecessor, or a
-        given window (which is then not tested). Ignored when ``expected`` is given.
+    reference : 'baseline', 'first', 'previous' or a window value
+        The reference of the two-sample tests. ``baseline`` (the default): the earliest windows, pooled,
+        until they span ``baseline_days`` and hold ``baseline_labels`` labels (the whole period when it
+        never does), which are then not tested. A single first window is often a partial one with a dozen
+        labels, against which nothing can differ significantly. ``first``: the first window; ``previous``:
+        each window's predecessor; a window value: that window (then not tested). Ignored when ``expected``
+        is given.
     expected : Series, mapping or None
         Declared expected shares (or counts) by label: every window is tested against them instead.
     dispersion : float or None
         φ for every test; None estimates it with ``label_dispersion``; 1 gives plain χ² tests.
+    grain : str
+        Length of a window (``day``, ``week``, ``month``), for ``baseline_days``.
+    baseline_days, baseline_labels : float, int
+        What the ``baseline`` reference must cover.
     fdr : float
         Benjamini–Hochberg false-discovery rate across the windows tested.
 
     Returns
     -------
-    DataFrame with columns ``window, reference, n, statistic, dof, p_value, q_value, cramers_v,
-    js_distance, significant, dispersion``
-        One row per window tested, in window order; ``reference`` is the reference window (None against
-        ``expected``).
+    DataFrame with columns ``window, reference, reference_end, reference_n, n, statistic, dof, p_value,
+    q_value, cramers_v, js_distance, significant, dispersion``
+        One row per window tested, in window order; ``reference`` and ``reference_end`` are the first and
+        last window of the reference (None against ``expected``), ``reference_n`` its labels.
 
     Notes
     -----
     Benjamini–Hochberg controls the expected share of false discoveries among the windows flagged, and
     under "no drift anywhere" the chance of flagging any window, at ``fdr``; tests sharing one reference
-    window are positively dependent, for which BH stays valid (Benjamini & Yekutieli 2001).
+    are positively dependent, for which BH stays valid (Benjamini & Yekutieli 2001). Pass counts with
+    the rare labels pooled (``collapse_labels``): χ² needs expected counts of a few per cell.
 
     References
     ----------
@@ -271,8 +283,8 @@ def shift_table(
     Benjamini, Y. & Yekutieli, D. (2001). The control of the false discovery rate in multiple testing under
     dependency. Annals of Statistics 29, 1165–1188.
     """
-    columns = ["window", "reference", "n", "statistic", "dof", "p_value", "q_value", "cramers_v",
-               "js_distance", "significant", "dispersion"]
+    columns = ["window", "reference", "reference_end", "reference_n", "n", "statistic", "dof", "p_value",
+               "q_value", "cramers_v", "js_distance", "significant", "dispersion"]
     wide = _wide(counts)
     if wide.empty:
         return pd.DataFrame({c: [] for c in columns})
@@ -280,29 +292,51 @@ def shift_table(
     windows = list(wide.index)
     pairs = []
     if expected is not None:
-        pairs = [(None, w) for w in windows]
+        pairs = [((), w) for w in windows]
+    elif isinstance(reference, str) and reference == "baseline":
+        base = baseline_windows(wide, grain=grain, days=baseline_days, labels=baseline_labels)
+        pairs = [(tuple(base), w) for w in windows[len(base):]]
     elif isinstance(reference, str) and reference == "previous":
-        pairs = list(zip(windows[:-1], windows[1:], strict=True))
+        pairs = [((before,), w) for before, w in zip(windows[:-1], windows[1:], strict=True)]
     elif isinstance(reference, str) and reference == "first":
-        pairs = [(windows[0], w) for w in windows[1:]]
+        pairs = [((windows[0],), w) for w in windows[1:]]
     elif reference in wide.index:
-        pairs = [(reference, w) for w in windows if w != reference]
+        pairs = [((reference,), w) for w in windows if w != reference]
     else:
-        raise ValueError(f"reference must be 'first', 'previous' or one of the windows, not {reference!r}")
+        raise ValueError("reference must be 'baseline', 'first', 'previous' or one of the windows, not "
+                         f"{reference!r}")
     rows = []
     for ref, window in pairs:
-        if ref is None:
+        if not ref:
             shift = distribution_shift(expected, wide.loc[window], against="expected", dispersion=phi)
         else:
-            shift = distribution_shift(wide.loc[ref], wide.loc[window], dispersion=phi)
-        rows.append({"window": window, "reference": ref, "n": shift.n_current, "statistic": shift.statistic,
-                     "dof": shift.dof, "p_value": shift.p_value, "cramers_v": shift.cramers_v,
-                     "js_distance": shift.js_distance, "dispersion": phi})
+            shift = distribution_shift(wide.loc[list(ref)].sum(), wide.loc[window], dispersion=phi)
+        rows.append({"window": window, "reference": ref[0] if ref else None,
+                     "reference_end": ref[-1] if ref else None,
+                     "reference_n": shift.n_reference if ref else np.nan, "n": shift.n_current,
+                     "statistic": shift.statistic, "dof": shift.dof, "p_value": shift.p_value,
+                     "cramers_v": shift.cramers_v, "js_distance": shift.js_distance, "dispersion": phi})
     table = pd.DataFrame(rows, columns=[c for c in columns if c not in ("q_value", "significant")])
     p = table["p_value"].to_numpy(float)
     table["q_value"] = bh_qvalues(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr)
     table["significant"] = table["q_value"] < fdr
     return table[columns]
+
+
+def baseline_windows(wide: pd.DataFrame, *, grain: str = "week", days: float = 28,
+                     labels: int = 500) -> list:
+    """The earliest windows of a windows × labels table that together span ``days`` and hold ``labels``
+    labels (all windows when they never do): the reference of ``shift_table(reference='baseline')``."""
+    windows = list(wide.index)
+    totals = wide.sum(axis=1).to_numpy(float)
+    if not windows:
+        return []
+    first = pd.Timestamp(windows[0])
+    for i, window in enumerate(windows):
+        span = (_window_end(pd.Timestamp(window), grain) - first) / pd.Timedelta(days=1)
+        if span >= days and totals[: i + 1].sum() >= labels:
+            return windows[: i + 1]
+    return windows
 
 
 # --- series ---------------------------------------------------------------------------------------------
@@ -449,8 +483,7 @@ class ChangePoints:
     segments : DataFrame
         ``start, end, windows, mean, low, high`` of each segment.
     values : DataFrame
-        The windows: ``window, value, low, high, n, fitted_sd`` (the window's own interval, and the standard
-        deviation of the window around its segment's mean under the fitted model).
+        The windows: ``window, value, low, high, n`` (each window's own interval, as the series gave it).
     p_value : float
         The test of "no change at all" on the whole series (NaN when too short to test).
     design_effect : float
@@ -648,7 +681,7 @@ def change_points(
             queue += [(a, a + int(k[0])), (a + int(k[0]), b)]
     changes, segments = _describe(windows, y, var, sorted(found), null, alpha, confidence, min_change)
     return ChangePoints(series=name, unit=unit, changes=changes, segments=segments,
-                        values=_window_values(frame, value, var, confidence), p_value=first_p,
+                        values=_window_values(frame, value, confidence), p_value=first_p,
                         design_effect=phi if se2.max(initial=0.0) > 0 else float("nan"),
                         between_variance=tau2, alpha=alpha, min_span_days=min_span_days, method=_CP_METHOD)
 
@@ -869,18 +902,18 @@ def _describe(windows, y, var, found, null, alpha, confidence, min_change):
     return pd.DataFrame(changes, columns=_CHANGE_COLUMNS), segment_frame
 
 
-def _window_values(frame: pd.DataFrame, value: str, var: np.ndarray, confidence: float) -> pd.DataFrame:
-    """The windows of a series with their own intervals (normal ones when the series has none)."""
+def _window_values(frame: pd.DataFrame, value: str = "value", confidence: float = 0.95) -> pd.DataFrame:
+    """The windows of a series, ``window, value, low, high, n``, with their own intervals (± z s.e. when
+    the series has none)."""
     y = frame[value].to_numpy(float)
-    sd = np.sqrt(var)
     if {"low", "high"} <= set(frame):
         low, high = frame["low"].to_numpy(float), frame["high"].to_numpy(float)
     else:
-        half = stats.norm.ppf((1 + confidence) / 2) * sd
+        se = frame["std_error"].to_numpy(float) if "std_error" in frame else np.full(len(y), np.nan)
+        half = stats.norm.ppf((1 + confidence) / 2) * se
         low, high = y - half, y + half
     n = frame["n"].to_numpy(float) if "n" in frame else np.full(len(y), np.nan)
-    return pd.DataFrame({"window": frame["window"].to_numpy(), "value": y, "low": low, "high": high, "n": n,
-                         "fitted_sd": sd})
+    return pd.DataFrame({"window": frame["window"].to_numpy(), "value": y, "low": low, "high": high, "n": n})
 
 
 # --- guideline versions ---------------------------------------------------------------------------------
@@ -1473,6 +1506,22 @@ def retest_drift(
 
 # --- all findings and their words -----------------------------------------------------------------------
 
+#: The grain the tests run at, whatever grain the page draws. A month grain leaves six windows in half a
+#: year, too few to tell a change from the way windows vary (on the demo, a 4-point fall of the share of
+#: '7' reads p = 0.19 on months and p = 0.002 on weeks), and days add weekday rhythms and windows of a
+#: handful of items; tests on one grid tell one story at every grain. Daily views date each change to the
+#: day within its week (``drift_findings``'s ``display``).
+ANALYSIS_GRAIN = "week"
+#: Shortest time a segment between two reported changes covers, in days: a shift that lasts less is an
+#: episode, not drift, and a span in time (not in windows) means the same at every grain.
+MIN_SEGMENT_DAYS = 28
+#: Labels whose share is followed one by one, the most frequent first; the others are followed together
+#: as one share, so the work stays bounded however many labels a store has.
+TOP_LABELS = 20
+#: Quality series whose sampling errors already count items as the unit (``change_points``'s
+#: ``design_effect``); the others have their design effect estimated.
+QUALITY_DESIGN_EFFECTS = {"agreement": 1.0, "suspects": 1.0}
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DriftFindings:
@@ -1481,13 +1530,15 @@ class DriftFindings:
     Attributes
     ----------
     grain : str
-        Time grain of the windows.
+        Time grain of the windows tested.
     series : DataFrame
-        Every series tested for change points: ``key, series, unit, windows, p_value, q_value, changes``.
+        Every series tested for change points: ``key, series, unit, windows, design_effect, between_sd,
+        p_value, q_value, changes`` (``between_sd`` = τ̂, in the series' unit).
     change_points : tuple of ChangePoints
-        The series with a change (series-level BH q < ``fdr``), plus the pair shares derived from them.
+        The series with a change (series-level BH q < ``fdr``), plus the pair shares derived from them;
+        their ``values`` are the windows of ``display_grain``.
     shift : DataFrame
-        ``shift_table`` of the label counts against the first window.
+        ``shift_table`` of the label counts (followed labels and the others pooled) against the baseline.
     guidelines : DataFrame
         ``guideline_comparison``.
     guideline_dates : DataFrame
@@ -1500,6 +1551,16 @@ class DriftFindings:
     fdr : float
     min_change : float
         The smallest change reported (see ``drift_findings``).
+    display_grain : str or None
+        The grain of the windows drawn (None: ``grain``).
+    labels : tuple of str
+        The labels whose share was followed one by one.
+    other_label : str or None
+        The name of the share of all other labels (None when every label was followed).
+    other_labels : int
+        How many labels that share pools.
+    min_span_days : float
+        Shortest span of a segment, in days.
     """
 
     grain: str
@@ -1513,6 +1574,11 @@ class DriftFindings:
     retest: RetestDrift | None
     fdr: float
     min_change: float = 0.0
+    display_grain: str | None = None
+    labels: tuple = ()
+    other_label: str | None = None
+    other_labels: int = 0
+    min_span_days: float = MIN_SEGMENT_DAYS
 
 
 def quality_series(inputs) -> dict[str, tuple[str, pd.DataFrame]]:
@@ -1528,7 +1594,59 @@ def quality_series(inputs) -> dict[str, tuple[str, pd.DataFrame]]:
     return found
 
 
-def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3) -> list[tuple[str, str]]:
+def top_labels(counts: pd.DataFrame, top: int = TOP_LABELS) -> list[str]:
+    """The ``top`` most frequent labels of a ``window, label, n`` table, most frequent first (ties by
+    label)."""
+    totals = counts.assign(label=counts["label"].astype(str)).groupby("label")["n"].sum()
+    frame = totals.reset_index().sort_values(["n", "label"], ascending=[False, True])
+    return frame["label"].head(top).tolist()
+
+
+def other_label(labels) -> str:
+    """A name for "every other label" that no label in ``labels`` has."""
+    taken = {str(label) for label in labels}
+    name = "(other labels)"
+    while name in taken:
+        name = "(" + name + ")"
+    return name
+
+
+def collapse_labels(counts: pd.DataFrame, keep: Sequence[str], other: str) -> pd.DataFrame:
+    """``window, label, n`` with every label outside ``keep`` counted as ``other``.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"window": [1, 1, 1], "label": ["a", "b", "c"], "n": [5, 2, 1]})
+    >>> collapse_labels(counts, ["a"], "rest").values.tolist()
+    [[1, 'a', 5], [1, 'rest', 3]]
+    """
+    labels = counts["label"].astype(str)
+    frame = counts.assign(label=labels.where(labels.isin(list(keep)), other))
+    return frame.groupby(["window", "label"], as_index=False, sort=True)["n"].sum()
+
+
+def _label_series(counts, labels, other, other_count, pairs) -> dict[str, tuple]:
+    """key → (words, unit, series, design effect) of the label shares and pair shares followed."""
+    found = {}
+    for label in labels:
+        found["share:" + label] = (f"share of '{label}' among all labels", "share",
+                                   share_series(counts, label), None)
+    if other is not None:
+        found["other"] = (f"share of the {other_count:,} less frequent labels together", "share",
+                          share_series(counts, other), None)
+    for a, b in pairs:
+        found[f"pair:{a}|{b}"] = (_pair_words(a, b), "share", share_series(counts, a, among=(a, b)), None)
+    return found
+
+
+def _tested_series(inputs, counts, labels, other, other_count, pairs) -> dict[str, tuple]:
+    found = {key: (words, "share", frame, QUALITY_DESIGN_EFFECTS.get(key))
+             for key, (words, frame) in quality_series(inputs).items()}
+    return {**found, **_label_series(counts, labels, other, other_count, pairs)}
+
+
+def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3,
+                   labels: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """The label pairs annotators confuse most, as (label, other) with label > other in sort order.
 
     Parameters
@@ -1537,6 +1655,8 @@ def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3) -> list[tuple[str
         A label-count table (``analytics.store.agreement.label_counts``).
     top : int
         How many pairs.
+    labels : sequence of str, optional
+        Only pairs of these labels (e.g. ``top_labels``): the confusion table is labels × labels.
 
     Returns
     -------
@@ -1546,6 +1666,10 @@ def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3) -> list[tuple[str
     """
     if item_counts is None or item_counts.empty:
         return []
+    if labels is not None:
+        item_counts = item_counts[item_counts["label"].astype(str).isin([str(x) for x in labels])]
+        if item_counts.empty:
+            return []
     table = label_confusion_from_counts(item_counts)
     a, b = table["label_a"].astype(str), table["label_b"].astype(str)
     off = table.assign(a=a, b=b)[(a < b) & (table["lift"] > 1)]
@@ -1556,12 +1680,15 @@ def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3) -> list[tuple[str
 def drift_findings(
     inputs,
     *,
+    display=None,
     pairs: Sequence[tuple[str, str]] | None = None,
     ds: pd.DataFrame | None = None,
     alpha: float = 0.05,
     fdr: float = 0.05,
     min_change: float = 0.01,
     span: int | None = None,
+    min_span_days: float = MIN_SEGMENT_DAYS,
+    top: int = TOP_LABELS,
     n_sim: int = 999,
     random_state: int = 0,
 ) -> DriftFindings:
@@ -1571,11 +1698,17 @@ def drift_findings(
     ----------
     inputs : DriftInputs
         Or any object with the same attributes (``grain, label_counts, agreement, annotators, suspects,
-        retest, guidelines`` and optionally ``item_counts``).
+        retest, guidelines`` and optionally ``item_counts``), at the grain the tests run at
+        (``ANALYSIS_GRAIN`` on the page and in the summary).
+    display : DriftInputs or None
+        The same tables at the grain the page draws (``analytics.store.drift.display_inputs``): the
+        change points then carry those windows' values, and at a finer grain (days) each change is dated
+        within its week by the finer windows. None: draw the tested windows.
     pairs : sequence of (str, str) or None
         Pairs (label, other) whose share of label among label/other labels is followed too; None takes the
-        three pairs annotators confuse most (``confused_pairs`` of ``inputs.item_counts``), ``()`` none.
-        Pairs are also formed from two class shares that change in opposite directions within a week.
+        three pairs annotators confuse most among the followed labels (``confused_pairs`` of
+        ``inputs.item_counts``), ``()`` none. Pairs are also formed from two class shares that change in
+        opposite directions within a week.
     ds : DataFrame or None
         ``ds_accuracy_windows`` for the annotators' Dawid–Skene accuracy.
     alpha : float
@@ -1589,6 +1722,10 @@ def drift_findings(
         it to the guideline comparisons too.
     span : int or None
         Windows each side of a guideline change to compare (None: the whole time each version was in force).
+    min_span_days : float
+        Shortest segment between changes, in days (``MIN_SEGMENT_DAYS``).
+    top : int
+        Labels whose share is followed one by one (``TOP_LABELS``); the rest are followed as one share.
     n_sim : int
         Simulated null series per change-point test.
     random_state : int
@@ -1601,55 +1738,117 @@ def drift_findings(
     Notes
     -----
     The series tested: percent agreement, agreement with the majority, gold accuracy and suspect rate (when
-    available), each class's share of the labels, and the pair shares asked for. Each series' test of "no
-    change at all" gives a p-value; BH across series keeps the false discovery rate of "series with a
-    change" at ``fdr`` however many classes there are. Within a kept series, further changes come from
-    binary segmentation at ``alpha``.
+    available), the share of each of the ``top`` most frequent labels, the share of all other labels
+    together, and the pair shares. At most ``top`` + 8 series are tested, however many labels the store
+    has. Each series' test of "no change at all" gives a p-value; BH across series keeps the false
+    discovery rate of "series with a change" at ``fdr``. Within a kept series, further changes come from
+    binary segmentation at ``alpha``, segments covering at least ``min_span_days``. The label distribution
+    is compared window by window with a baseline of the first ``min_span_days`` (``shift_table``), the
+    labels beyond the ``top`` pooled.
     """
-    series = {key: (words, "share", frame) for key, (words, frame) in quality_series(inputs).items()}
-    counts = inputs.label_counts
-    labels = sorted(counts["label"].astype(str).unique())
-    for label in labels:
-        series["share:" + label] = (f"share of '{label}' among all labels", "share",
-                                    share_series(counts, label))
+    followed = top_labels(inputs.label_counts, top)
+    other = other_label(inputs.label_counts["label"])
+    other_count = int(inputs.label_counts["label"].astype(str).nunique()) - len(followed)
+    counts = collapse_labels(inputs.label_counts, followed, other)
     if pairs is None:
-        pairs = confused_pairs(getattr(inputs, "item_counts", None))
-    for a, b in pairs:
-        series[f"pair:{a}|{b}"] = (_pair_words(a, b), "share", share_series(counts, a, among=(a, b)))
-    options = {"alpha": alpha, "min_change": min_change, "n_sim": n_sim}
-    results = {key: change_points(frame, name=words, unit=unit, random_state=random_state, **options)
-               for key, (words, unit, frame) in series.items()}
+        pairs = confused_pairs(getattr(inputs, "item_counts", None), labels=followed)
+    pairs = [(str(a), str(b)) for a, b in pairs]
+    series = _tested_series(inputs, counts, followed, other if other_count else None, other_count, pairs)
+    options = {"alpha": alpha, "min_change": min_change, "n_sim": n_sim, "min_size": 1,
+               "min_span_days": min_span_days, "grain": inputs.grain, "random_state": random_state}
+    results = {key: change_points(frame, name=words, unit=unit, design_effect=effect, **options)
+               for key, (words, unit, frame, effect) in series.items()}
     keys = list(results)
     p = np.array([results[k].p_value for k in keys], dtype=float)
     q = bh_qvalues(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr) if keys else np.zeros(0)
     kept = {k for k, qk in zip(keys, q, strict=True) if qk < fdr and len(results[k].changes)}
     asked = {frozenset(pair) for pair in pairs}
-    for key, (words, frame) in _auto_pairs(results, kept, counts, inputs.grain, asked).items():
-        result = change_points(frame, name=words, random_state=random_state, **options)
+    found_pairs = _auto_pairs(results, kept, inputs.grain, asked)
+    for key, (words, frame, _) in _label_series(counts, (), None, 0, found_pairs).items():
+        result = change_points(frame, name=words, unit="share", **options)
         if len(result.changes) and result.p_value < alpha:
+            series[key] = (words, "share", frame, None)
             results[key] = result
             keys.append(key)
             p, q = np.append(p, result.p_value), np.append(q, np.nan)
             kept.add(key)
     table = pd.DataFrame({
         "key": keys, "series": [results[k].series for k in keys], "unit": [results[k].unit for k in keys],
-        "windows": [int(results[k].segments["windows"].sum()) for k in keys], "p_value": p, "q_value": q,
+        "windows": [len(results[k].values) for k in keys],
+        "design_effect": [results[k].design_effect for k in keys],
+        "between_sd": [np.sqrt(results[k].between_variance) for k in keys], "p_value": p, "q_value": q,
         "changes": [len(results[k].changes) if k in kept else 0 for k in keys],
     })
-    quality = {words: frame for words, _, frame in
-               (series[k] for k in series if not k.startswith(("share:", "pair:")))}
+    shown = [results[k] for k in keys if k in kept]
+    if display is not None and display.grain != inputs.grain:
+        shown = _redraw(shown, [k for k in keys if k in kept], series, display, followed,
+                        other if other_count else None, other_count, pairs + found_pairs, inputs.grain)
+    quality = {words: frame for key, (words, _, frame, _) in series.items()
+               if not key.startswith(("share:", "pair:")) and key != "other"}
+    effects = {words: effect for key, (words, _, _, effect) in series.items()}
     annotators = annotator_drift(inputs.annotators, ds=ds, fdr=fdr)
     retest = retest_drift(inputs.retest) if len(inputs.retest) else None
     return DriftFindings(
-        grain=inputs.grain, series=table,
-        change_points=tuple(results[k] for k in keys if k in kept),
-        shift=shift_table(counts, fdr=fdr),
+        grain=inputs.grain, series=table, change_points=tuple(shown),
+        shift=shift_table(counts, grain=inputs.grain, baseline_days=min_span_days, fdr=fdr),
         guidelines=guideline_comparison(inputs.guidelines, series=quality, label_counts=counts,
-                                        grain=inputs.grain, span=span, fdr=fdr),
+                                        grain=inputs.grain, span=span, design_effects=effects, fdr=fdr),
         guideline_dates=inputs.guidelines[["version", "effective_at"]].copy(),
         annotators=annotators, onboarding=onboarding_effects(inputs.annotators, fdr=fdr),
         retest=retest, fdr=fdr, min_change=min_change,
+        display_grain=display.grain if display is not None else inputs.grain, labels=tuple(followed),
+        other_label=other if other_count else None, other_labels=max(other_count, 0),
+        min_span_days=min_span_days,
     )
+
+
+def _redraw(results, keys, series, display, followed, other, other_count, pairs, grain) -> list:
+    """The change points with the windows of ``display`` as values and, on finer windows, each change
+    dated within its week."""
+    counts = collapse_labels(display.label_counts, followed, other or other_label(followed))
+    fine = {key: (frame, effect) for key, (_, _, frame, effect) in
+            _tested_series(display, counts, followed, other, other_count, pairs).items()}
+    finer = GRAIN_DAYS[display.grain] < GRAIN_DAYS[grain]
+    drawn = []
+    for key, result in zip(keys, results, strict=True):
+        frame, effect = fine.get(key, (None, series[key][3]))
+        if frame is None or frame.empty:
+            drawn.append(dataclasses.replace(result, values=result.values.iloc[:0]))
+            continue
+        if finer:
+            result = _refine(result, frame, design_effect=effect, grain=grain)
+        drawn.append(dataclasses.replace(result, values=_window_values(frame.sort_values("window"), "value")))
+    return drawn
+
+
+def _refine(result: ChangePoints, fine: pd.DataFrame, *, design_effect, grain: str) -> ChangePoints:
+    """``result`` with each change dated by the finer windows of ``fine``: the split, within the window
+    before the change and the window of it, with the largest studentised step between the change's two
+    neighbouring segments (the finer windows' variances fitted as in ``change_points``). Sizes, intervals
+    and p-values stay those of the tested windows."""
+    fine = fine[np.isfinite(fine["value"].to_numpy(float))].sort_values("window", ignore_index=True)
+    if result.changes.empty or len(fine) < 3:
+        return result
+    var = np.maximum(fitted_variance(fine, design_effect=design_effect), 1e-300)
+    y = fine["value"].to_numpy(float)
+    when = pd.to_datetime(fine["window"]).to_numpy()
+    tested = pd.to_datetime(result.values["window"]).tolist()
+    changes, segments = result.changes.copy(), result.segments.copy()
+    for i, k in enumerate(changes["index"].astype(int)):
+        low = np.datetime64(pd.Timestamp(segments["start"].iloc[i]))
+        high = np.datetime64(_window_end(pd.Timestamp(segments["end"].iloc[i + 1]), grain))
+        inside = np.flatnonzero((when >= low) & (when < high))
+        earliest = np.datetime64(tested[k - 1]) if k >= 1 else low
+        latest = np.datetime64(_window_end(tested[k], grain))
+        splits = np.array([j for j, at in enumerate(when[inside]) if j >= 1 and earliest <= at < latest])
+        if len(inside) < 3 or not len(splits):
+            continue
+        t, _ = _shift_t(y[None, inside], var[None, inside], splits)
+        j = inside[splits[int(np.argmax(t[0]))]]
+        changes.loc[changes.index[i], "window"] = pd.Timestamp(when[j])
+        segments.loc[segments.index[i], "end"] = pd.Timestamp(when[j - 1])
+        segments.loc[segments.index[i + 1], "start"] = pd.Timestamp(when[j])
+    return dataclasses.replace(result, changes=changes, segments=segments)
 
 
 def _pair_words(label: str, other: str) -> str:
@@ -1657,7 +1856,7 @@ def _pair_words(label: str, other: str) -> str:
     return f"share of '{label}' among '{first}'/'{second}' labels"
 
 
-def _auto_pairs(results, kept, counts, grain, asked) -> dict[str, tuple[str, pd.DataFrame]]:
+def _auto_pairs(results, kept, grain, asked) -> list[tuple[str, str]]:
     """Pairs (falling label, rising label) of class shares that changed within a week of each other."""
     tolerance = pd.Timedelta(days=max(GRAIN_DAYS[grain], 7))
     moves = []
@@ -1665,13 +1864,13 @@ def _auto_pairs(results, kept, counts, grain, asked) -> dict[str, tuple[str, pd.
         if key.startswith("share:"):
             for row in results[key].changes.itertuples():
                 moves.append((key[len("share:"):], pd.Timestamp(row.window), row.change))
-    found = {}
-    for a, when_a, change_a in moves:
-        for b, when_b, change_b in moves:
+    found = []
+    for a, when_a, change_a in sorted(moves):
+        for b, when_b, change_b in sorted(moves):
             pair = frozenset((a, b))
             if change_a < 0 < change_b and abs(when_a - when_b) <= tolerance and pair not in asked:
                 asked.add(pair)
-                found[f"pair:{a}|{b}"] = (_pair_words(a, b), share_series(counts, a, among=(a, b)))
+                found.append((a, b))
     return found
 
 
@@ -1716,6 +1915,35 @@ def _context(when: pd.Timestamp, findings: DriftFindings) -> str:
             notes.append(f"{abs(days)} day{'s' if abs(days) > 1 else ''} {'before' if days > 0 else 'after'} "
                          f"{what} on {at:%Y-%m-%d}")
     return f" ({'; '.join(notes)})" if notes else ""
+
+
+def shift_reference(shift: pd.DataFrame) -> str:
+    """The reference of a ``shift_table`` in words, e.g. "baseline 2026-02-23 to 2026-03-16 (1,234 labels)".
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"reference": [pd.Timestamp("2026-03-02")],
+    ...                       "reference_end": [pd.Timestamp("2026-03-23")], "reference_n": [1500.0]})
+    >>> shift_reference(table)
+    'baseline 2026-03-02 to 2026-03-23 (1,500 labels)'
+    """
+    if shift.empty or shift["reference"].isna().all():
+        return "declared distribution"
+    first, last = (shift[column].dropna().iloc[0] for column in ("reference", "reference_end"))
+    n = shift["reference_n"].dropna()
+    labels = f" ({n.iloc[0]:,.0f} labels)" if len(n) and n.nunique() == 1 else ""
+    if len(set(shift["reference"])) > 1:
+        return "previous window"
+    if first == last:
+        return f"window of {_date(first)}{labels}"
+    return f"baseline {_date(first)} to {_date(last)}{labels}"
+
+
+def _date(value) -> str:
+    try:
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def what_changed(findings: DriftFindings, *, limit: int | None = None) -> list[str]:
@@ -1805,8 +2033,9 @@ def what_changed(findings: DriftFindings, *, limit: int | None = None) -> list[s
         worst = shifted.sort_values("cramers_v").iloc[-1]
         sentences.append(
             f"The label distribution of {len(shifted)} of {len(findings.shift)} windows differs from the "
-            f"first window's; the largest shift is the window of {pd.Timestamp(worst['window']):%Y-%m-%d} "
-            f"(Cramér's V {worst['cramers_v']:.3f}, Jensen–Shannon distance {worst['js_distance']:.3f}).")
+            f"{shift_reference(findings.shift)}'s; the largest shift is the window of "
+            f"{pd.Timestamp(worst['window']):%Y-%m-%d} (Cramér's V {worst['cramers_v']:.3f}, Jensen–Shannon "
+            f"distance {worst['js_distance']:.3f}).")
     if not sentences:
         sentences.append(
             "Nothing drifted: no change point, guideline effect, declining annotator, cohort effect or "
