@@ -283,7 +283,7 @@ def display_inputs(
         annotators=annotator_windows(store, flt, by=grain, sample_modulus=sample_modulus),
         suspects=(suspect_windows(store, run_id, flt, by=grain, sample_modulus=sample_modulus)
                   if run_id is not None else None),
-        retest=pd.DataFrame({"window": [], "gap_days": [], "across_versions": [], "pairs": [], "changed": []}),
+        retest=pd.DataFrame({c: [] for c in ("window", "gap_days", "across_versions", "pairs", "changed")}),
         guidelines=agreement_queries.guideline_changes(store),
         item_counts=pd.DataFrame({"item_key": [], "label": [], "n": []}),
         run_id=run_id,
