@@ -1764,7 +1764,7 @@ def drift_findings(
     kept = {k for k, qk in zip(keys, q, strict=True) if qk < fdr and len(results[k].changes)}
     asked = {frozenset(pair) for pair in pairs}
     found_pairs = _auto_pairs(results, kept, inputs.grain, asked)
-    for key, (words, frame, _) in _label_series(counts, (), None, 0, found_pairs).items():
+    for key, (words, _, frame, _) in _label_series(counts, (), None, 0, found_pairs).items():
         result = change_points(frame, name=words, unit="share", **options)
         if len(result.changes) and result.p_value < alpha:
             series[key] = (words, "share", frame, None)
