@@ -1561,6 +1561,8 @@ class DriftFindings:
         How many labels that share pools.
     min_span_days : float
         Shortest span of a segment, in days.
+    label_counts : DataFrame or None
+        The ``window, label, n`` counts tested: the followed labels and ``other_label``.
     """
 
     grain: str
@@ -1579,6 +1581,7 @@ class DriftFindings:
     other_label: str | None = None
     other_labels: int = 0
     min_span_days: float = MIN_SEGMENT_DAYS
+    label_counts: pd.DataFrame | None = None
 
 
 def quality_series(inputs) -> dict[str, tuple[str, pd.DataFrame]]:
@@ -1798,8 +1801,30 @@ def drift_findings(
         retest=retest, fdr=fdr, min_change=min_change,
         display_grain=display.grain if display is not None else inputs.grain, labels=tuple(followed),
         other_label=other if other_count else None, other_labels=max(other_count, 0),
-        min_span_days=min_span_days,
+        min_span_days=min_span_days, label_counts=counts,
     )
+
+
+def changes_table(findings: DriftFindings) -> pd.DataFrame:
+    """Every change reported, one row each: ``series, unit`` and the columns of ``ChangePoints.changes``,
+    by date."""
+    frames = [cp.changes.assign(series=cp.series, unit=cp.unit) for cp in findings.change_points]
+    columns = ["series", "unit", *_CHANGE_COLUMNS]
+    if not frames:
+        return pd.DataFrame({c: [] for c in columns})
+    table = pd.concat(frames, ignore_index=True)[columns]
+    return table.sort_values(["window", "series"], ignore_index=True)
+
+
+def declared_shift(findings: DriftFindings, expected: pd.Series) -> pd.DataFrame:
+    """``shift_table`` of the tested counts against a declared distribution, the declared shares of the
+    labels not followed one by one pooled into ``findings.other_label`` as the counts are."""
+    counts = findings.label_counts
+    if findings.other_label is not None:
+        shares = pd.Series(expected, dtype=float)
+        keep = shares.index.astype(str).isin(findings.labels)
+        expected = pd.concat([shares[keep], pd.Series({findings.other_label: shares[~keep].sum()})])
+    return shift_table(counts, expected=expected, grain=findings.grain, fdr=findings.fdr)
 
 
 def _redraw(results, keys, series, display, followed, other, other_count, pairs, grain) -> list:
