@@ -730,27 +730,30 @@ def _variance_components(y: np.ndarray, se2: np.ndarray, design_effect: float | 
     tiny = max(1e-12 * max(float(d2.max(initial=0.0)), float(s.max(initial=0.0))), 1e-100)
     for _ in range(_MOMENT_ROUNDS):
         fitted = np.maximum(phi[:, None] * s + 2 * tau2[:, None], tiny)
-        r = np.minimum(d2, _HUBER_C**2 * fitted) / _HUBER_TARGET
         w = 1 / fitted**2
-        sw, swr = w.sum(axis=1), (w * r).sum(axis=1)
-        tau_only = np.maximum(0.0, (swr - phi * (w * s).sum(axis=1)) / (2 * sw))
-        if not free:
-            new_phi, new_tau2 = phi, tau_only
+        r = np.minimum(d2, _HUBER_C**2 * fitted) / _HUBER_TARGET
+        wr = w * r
+        if free:
+            new_phi, new_tau2 = _constrained_moments(w, wr, r, s)
         else:
-            new_phi, new_tau2 = _constrained_moments(w, r, s)
-        settled = (np.allclose(new_phi, phi, rtol=1e-7, atol=0)
-                   and np.allclose(new_tau2, tau2, rtol=1e-7, atol=1e-300))
+            new_phi, new_tau2 = phi, np.maximum(0.0, (wr.sum(axis=1) - phi * (w @ s)) / (2 * w.sum(axis=1)))
+        change = max(_relative_change(new_phi, phi), _relative_change(new_tau2, tau2))
         phi, tau2 = new_phi, new_tau2
-        if settled:
+        if change < 1e-7:
             break
     return phi, tau2
 
 
-def _constrained_moments(w: np.ndarray, r: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares of r_t on φ s_t + t (t = 2τ²) per row, under φ ≥ 1 and t ≥ 0: the interior
-    solution when it is feasible, else the better of the two edges."""
-    sw, sws, swss = w.sum(axis=1), (w * s).sum(axis=1), (w * s * s).sum(axis=1)
-    swr, swsr, swrr = (w * r).sum(axis=1), (w * s * r).sum(axis=1), (w * r * r).sum(axis=1)
+def _relative_change(new: np.ndarray, old: np.ndarray) -> float:
+    scale = np.maximum(np.abs(old), 1e-300)
+    return float(np.max(np.abs(new - old) / scale, initial=0.0))
+
+
+def _constrained_moments(w, wr, r, s) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares of r_t on φ s_t + t (t = 2τ²) per row (weights ``w``, ``wr`` = w r), under
+    φ ≥ 1 and t ≥ 0: the interior solution when it is feasible, else the better of the two edges."""
+    sw, sws, swss = w.sum(axis=1), w @ s, w @ (s * s)
+    swr, swsr, swrr = wr.sum(axis=1), wr @ s, (wr * r).sum(axis=1)
 
     def sse(phi, t):
         return swrr - 2 * phi * swsr - 2 * t * swr + phi**2 * swss + 2 * phi * t * sws + t**2 * sw
