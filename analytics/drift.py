@@ -7,10 +7,15 @@ day, week or month, a ``window`` column of timestamps); T windows, K classes, M 
 
 A *series* is a DataFrame with one row per window: ``window, value, std_error, n`` (and ``low, high``), where
 ``std_error`` is the window's own sampling error (binomial for a share). The labels of one item are
-correlated, and windows differ in ways no binomial error covers (who was working, which items came in),
-so every test on a series scales the sampling variances by a factor φ estimated from the series itself
-(``change_points``); the tests on label distributions divide χ² by a dispersion factor estimated in the
-same spirit (``label_dispersion``). At millions of events every difference is significant: read the effect
+correlated, and windows differ in ways no binomial error covers (who was working, which items came in), so
+every test on a series lets a window vary by φ σ_t² + τ²: a design effect φ on its sampling variance and a
+variance τ² of its own, both estimated from the series (``change_points``); the tests on label
+distributions divide χ² by a dispersion factor estimated in the same spirit (``label_dispersion``).
+
+``drift_findings`` runs the tests on weekly windows (``ANALYSIS_GRAIN``) whatever grain is drawn, so days,
+weeks and months tell one story; segments between changes span at least ``MIN_SEGMENT_DAYS``; the
+``TOP_LABELS`` most frequent labels are followed one by one and the rest together, so the work stays bounded
+however many labels a store has. At millions of events every difference is significant: read the effect
 sizes (points of change, Cramér's V, Jensen–Shannon distance) before the p-values.
 """
 
@@ -1993,9 +1998,10 @@ def what_changed(findings: DriftFindings, *, limit: int | None = None) -> list[s
 
     Examples
     --------
-    On the demo's daily windows a change point reads: "On 2026-05-29 (3 days before guideline v2 took
-    effect on 2026-06-01) the share of '7' among '1'/'7' labels fell from 64% to 32% (change -32.3 points,
-    95% CI -44.4 to -20.1; p = 0.001)."
+    On the demo, drawn on days, a change point reads: "On 2026-05-29 (3 days before guideline v2 took
+    effect on 2026-06-01) the share of '7' among all labels fell from 13.7% to 9.7% (change -3.9 points,
+    95% CI -6.6 to -1.3; p = 0.002)." The interval allows for the search over dates, and excludes 0 exactly
+    when p < 0.05.
     """
     lines: list[tuple[pd.Timestamp, str]] = []
     for result in findings.change_points:
