@@ -5,7 +5,7 @@ import streamlit as st
 from analytics import drift
 from charts import drift as charts
 from charts.overview import GRAIN_TITLES
-from ui import chart_panel, csv_download, empty_state, filters, loaders
+from ui import chart_panel, csv_download, empty_state, filters, loaders, safe_text
 
 _FORMATS = {"share": "%.1f%%", "points": "%+.1f pts", "number": "%.3f", "count": "localized"}
 
@@ -135,6 +135,6 @@ with shift:
     if declared.strip():
         try:
             table = drift.declared_shift(findings, drift.parse_expected(declared))
-        except ValueError as exc:  # our own message naming the line
-            st.warning(str(exc))
+        except ValueError as exc:  # our own message, quoting the line as typed
+            st.warning(safe_text.md(exc))
     _table(table, "shift", key="drift.shift", filename="distribution_shift.csv")

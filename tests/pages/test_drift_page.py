@@ -177,3 +177,11 @@ def test_a_cohort_with_a_negligible_share_is_not_announced(demo_store_path):
     tiny = findings.onboarding.assign(share_of_ratings=0.005)
     quiet = drift.what_changed(dataclasses.replace(findings, onboarding=tiny))
     assert not any(" joined on " in line for line in quiet)
+
+
+def test_a_bad_expected_distribution_is_quoted_as_text(at):
+    """The warning quotes the line as typed (often a stored label pasted in): as text, not Markdown."""
+    at.text_area(key="drift.expected").input("![img](http://x.test/a.png)\n").run()
+    (warning,) = at.warning
+    assert "line 1" in warning.value
+    assert "![img](" not in warning.value and r"\!\[img\]\(http" in warning.value
