@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import multiprocessing
+import re
 import sys
 import time
 from pathlib import Path
@@ -137,7 +138,9 @@ def report(results: list[dict], command: str, seconds: float) -> str:
     power = [[r["scenario"], str(r["windows"]), f"+{r['step']:.2f}", f"{r['series']:,}", rate(r, "flagged"),
               rate(r, "paged")] for r in results if r["step"] > 0]
     worst = max((r for r in results if r["step"] == 0), key=lambda r: max(r["flagged"], r["paged"]))
-    intro = " ".join((__doc__ or "").split("\n\n")[1].split())
+    # The docstring's description, scenario list and steps, each bullet kept on a line of its own.
+    intro = "\n\n".join(re.sub(r"\s*\n(?!\* )\s*", " ", part.strip())
+                        for part in (__doc__ or "").split("\n\n")[1:4])
     return "\n".join([
         BEGIN, "## Change points: false alarms and power by simulation (`bench/drift_null.py`)", "",
         intro, "",
