@@ -7,10 +7,15 @@ day, week or month, a ``window`` column of timestamps); T windows, K classes, M 
 
 A *series* is a DataFrame with one row per window: ``window, value, std_error, n`` (and ``low, high``), where
 ``std_error`` is the window's own sampling error (binomial for a share). The labels of one item are
-correlated, and windows differ in ways no binomial error covers (who was working, which items came in),
-so every test on a series scales the sampling variances by a factor φ estimated from the series itself
-(``change_points``); the tests on label distributions divide χ² by a dispersion factor estimated in the
-same spirit (``label_dispersion``). At millions of events every difference is significant: read the effect
+correlated, and windows differ in ways no binomial error covers (who was working, which items came in), so
+every test on a series lets a window vary by φ σ_t² + τ²: a design effect φ on its sampling variance and a
+variance τ² of its own, both estimated from the series (``change_points``); the tests on label
+distributions divide χ² by a dispersion factor estimated in the same spirit (``label_dispersion``).
+
+``drift_findings`` runs the tests on weekly windows (``ANALYSIS_GRAIN``) whatever grain is drawn, so days,
+weeks and months tell one story; segments between changes span at least ``MIN_SEGMENT_DAYS``; the
+``TOP_LABELS`` most frequent labels are followed one by one and the rest together, so the work stays bounded
+however many labels a store has. At millions of events every difference is significant: read the effect
 sizes (points of change, Cramér's V, Jensen–Shannon distance) before the p-values.
 """
 
@@ -231,39 +236,51 @@ def label_dispersion(counts: pd.DataFrame) -> float:
 def shift_table(
     counts: pd.DataFrame,
     *,
-    reference="first",
+    reference="baseline",
     expected=None,
     dispersion: float | None = None,
+    grain: str = "week",
+    baseline_days: float = 28,
+    baseline_labels: int = 500,
     fdr: float = 0.05,
 ) -> pd.DataFrame:
-    """Each window's label distribution against a reference window or an expected distribution.
+    """Each window's label distribution against a reference or an expected distribution.
 
     Parameters
     ----------
     counts : DataFrame with columns ``window, label, n``
         Label counts per window.
-    reference : 'first', 'previous' or a window value
-        The reference window of the two-sample tests: the first window, each window's predecessor, or a
-        given window (which is then not tested). Ignored when ``expected`` is given.
+    reference : 'baseline', 'first', 'previous' or a window value
+        The reference of the two-sample tests. ``baseline`` (the default): the earliest windows, pooled,
+        until they span ``baseline_days`` and hold ``baseline_labels`` labels (the whole period when it
+        never does), which are then not tested. A single first window is often a partial one with a dozen
+        labels, against which nothing can differ significantly. ``first``: the first window; ``previous``:
+        each window's predecessor; a window value: that window (then not tested). Ignored when ``expected``
+        is given.
     expected : Series, mapping or None
         Declared expected shares (or counts) by label: every window is tested against them instead.
     dispersion : float or None
         φ for every test; None estimates it with ``label_dispersion``; 1 gives plain χ² tests.
+    grain : str
+        Length of a window (``day``, ``week``, ``month``), for ``baseline_days``.
+    baseline_days, baseline_labels : float, int
+        What the ``baseline`` reference must cover.
     fdr : float
         Benjamini–Hochberg false-discovery rate across the windows tested.
 
     Returns
     -------
-    DataFrame with columns ``window, reference, n, statistic, dof, p_value, q_value, cramers_v,
-    js_distance, significant, dispersion``
-        One row per window tested, in window order; ``reference`` is the reference window (None against
-        ``expected``).
+    DataFrame with columns ``window, reference, reference_end, reference_n, n, statistic, dof, p_value,
+    q_value, cramers_v, js_distance, significant, dispersion``
+        One row per window tested, in window order; ``reference`` and ``reference_end`` are the first and
+        last window of the reference (None against ``expected``), ``reference_n`` its labels.
 
     Notes
     -----
     Benjamini–Hochberg controls the expected share of false discoveries among the windows flagged, and
     under "no drift anywhere" the chance of flagging any window, at ``fdr``; tests sharing one reference
-    window are positively dependent, for which BH stays valid (Benjamini & Yekutieli 2001).
+    are positively dependent, for which BH stays valid (Benjamini & Yekutieli 2001). Pass counts with
+    the rare labels pooled (``collapse_labels``): χ² needs expected counts of a few per cell.
 
     References
     ----------
@@ -271,8 +288,8 @@ def shift_table(
     Benjamini, Y. & Yekutieli, D. (2001). The control of the false discovery rate in multiple testing under
     dependency. Annals of Statistics 29, 1165–1188.
     """
-    columns = ["window", "reference", "n", "statistic", "dof", "p_value", "q_value", "cramers_v",
-               "js_distance", "significant", "dispersion"]
+    columns = ["window", "reference", "reference_end", "reference_n", "n", "statistic", "dof", "p_value",
+               "q_value", "cramers_v", "js_distance", "significant", "dispersion"]
     wide = _wide(counts)
     if wide.empty:
         return pd.DataFrame({c: [] for c in columns})
@@ -280,29 +297,51 @@ def shift_table(
     windows = list(wide.index)
     pairs = []
     if expected is not None:
-        pairs = [(None, w) for w in windows]
+        pairs = [((), w) for w in windows]
+    elif isinstance(reference, str) and reference == "baseline":
+        base = baseline_windows(wide, grain=grain, days=baseline_days, labels=baseline_labels)
+        pairs = [(tuple(base), w) for w in windows[len(base):]]
     elif isinstance(reference, str) and reference == "previous":
-        pairs = list(zip(windows[:-1], windows[1:], strict=True))
+        pairs = [((before,), w) for before, w in zip(windows[:-1], windows[1:], strict=True)]
     elif isinstance(reference, str) and reference == "first":
-        pairs = [(windows[0], w) for w in windows[1:]]
+        pairs = [((windows[0],), w) for w in windows[1:]]
     elif reference in wide.index:
-        pairs = [(reference, w) for w in windows if w != reference]
+        pairs = [((reference,), w) for w in windows if w != reference]
     else:
-        raise ValueError(f"reference must be 'first', 'previous' or one of the windows, not {reference!r}")
+        raise ValueError("reference must be 'baseline', 'first', 'previous' or one of the windows, not "
+                         f"{reference!r}")
     rows = []
     for ref, window in pairs:
-        if ref is None:
+        if not ref:
             shift = distribution_shift(expected, wide.loc[window], against="expected", dispersion=phi)
         else:
-            shift = distribution_shift(wide.loc[ref], wide.loc[window], dispersion=phi)
-        rows.append({"window": window, "reference": ref, "n": shift.n_current, "statistic": shift.statistic,
-                     "dof": shift.dof, "p_value": shift.p_value, "cramers_v": shift.cramers_v,
-                     "js_distance": shift.js_distance, "dispersion": phi})
+            shift = distribution_shift(wide.loc[list(ref)].sum(), wide.loc[window], dispersion=phi)
+        rows.append({"window": window, "reference": ref[0] if ref else None,
+                     "reference_end": ref[-1] if ref else None,
+                     "reference_n": shift.n_reference if ref else np.nan, "n": shift.n_current,
+                     "statistic": shift.statistic, "dof": shift.dof, "p_value": shift.p_value,
+                     "cramers_v": shift.cramers_v, "js_distance": shift.js_distance, "dispersion": phi})
     table = pd.DataFrame(rows, columns=[c for c in columns if c not in ("q_value", "significant")])
     p = table["p_value"].to_numpy(float)
     table["q_value"] = bh_qvalues(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr)
     table["significant"] = table["q_value"] < fdr
     return table[columns]
+
+
+def baseline_windows(wide: pd.DataFrame, *, grain: str = "week", days: float = 28,
+                     labels: int = 500) -> list:
+    """The earliest windows of a windows × labels table that together span ``days`` and hold ``labels``
+    labels (all windows when they never do): the reference of ``shift_table(reference='baseline')``."""
+    windows = list(wide.index)
+    totals = wide.sum(axis=1).to_numpy(float)
+    if not windows:
+        return []
+    first = pd.Timestamp(windows[0])
+    for i, window in enumerate(windows):
+        span = (_window_end(pd.Timestamp(window), grain) - first) / pd.Timedelta(days=1)
+        if span >= days and totals[: i + 1].sum() >= labels:
+            return windows[: i + 1]
+    return windows
 
 
 # --- series ---------------------------------------------------------------------------------------------
@@ -432,7 +471,7 @@ def rate_series(frame: pd.DataFrame, successes: str, trials: str, *,
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ChangePoints:
-    """Change points of one series, with the segments between them.
+    """Change points of one series, with the segments between them and the windows they summarise.
 
     Attributes
     ----------
@@ -443,17 +482,23 @@ class ChangePoints:
     changes : DataFrame
         One row per change, in time order: ``window`` (the first window after the change), ``index``,
         ``before, before_low, before_high, after, after_low, after_high`` (segment means and intervals),
-        ``change, change_low, change_high`` (after − before), ``z`` and ``p_value`` (of the test that found
-        it), ``windows_before, windows_after``.
+        ``change, change_low, change_high`` (after − before, with an interval that allows for the search
+        over dates), ``z`` (the studentised change: over its standard error), ``critical`` (the z a change
+        needs to be reported at level ``alpha``), ``p_value``, ``windows_before, windows_after``.
     segments : DataFrame
         ``start, end, windows, mean, low, high`` of each segment.
+    values : DataFrame
+        The windows: ``window, value, low, high, n`` (each window's own interval, as the series gave it).
     p_value : float
         The test of "no change at all" on the whole series (NaN when too short to test).
-    dispersion : float
-        φ̂, the factor on the windows' sampling variances (1: none beyond sampling), or τ̂², the common
-        variance of every window, for a series without sampling errors.
+    design_effect : float
+        φ̂, the factor on the windows' sampling variances (1: none beyond the sampling errors given).
+    between_variance : float
+        τ̂², the variance every window adds around its segment's mean whatever its size.
     alpha : float
         Level of each test.
+    min_span_days : float or None
+        Shortest span a segment covers, in days (None: only ``min_size`` windows).
     method : str
         The method, in words.
     """
@@ -462,13 +507,22 @@ class ChangePoints:
     unit: str
     changes: pd.DataFrame
     segments: pd.DataFrame
+    values: pd.DataFrame
     p_value: float
-    dispersion: float
+    design_effect: float
+    between_variance: float
     alpha: float
+    min_span_days: float | None
     method: str
 
 
-_CP_METHOD = "binary segmentation, max weighted mean-shift z, parametric-bootstrap p-values"
+_CP_METHOD = ("binary segmentation, max weighted mean-shift z, windows varying by φ·σ² + τ², "
+              "parametric-bootstrap p-values and intervals")
+#: Rounds of the moment equations of ``_variance_components`` (they settle in well under this).
+_MOMENT_ROUNDS = 40
+_CHANGE_COLUMNS = ["window", "index", "before", "before_low", "before_high", "after", "after_low",
+                   "after_high", "change", "change_low", "change_high", "z", "critical", "p_value",
+                   "windows_before", "windows_after"]
 
 
 def change_points(
@@ -480,8 +534,11 @@ def change_points(
     unit: str = "share",
     alpha: float = 0.05,
     min_size: int = 2,
+    min_span_days: float | None = None,
+    grain: str | None = None,
     max_changes: int = 3,
     min_change: float = 0.0,
+    design_effect: float | None = None,
     n_sim: int = 999,
     confidence: float = 0.95,
     random_state: int | np.random.Generator | None = 0,
@@ -492,8 +549,8 @@ def change_points(
     ----------
     series : DataFrame
         One row per window: ``window`` (sortable, e.g. timestamps), the ``value`` column and, optionally,
-        its sampling standard error ``std_error`` (e.g. ``share_series``). Rows with a missing value are
-        dropped.
+        its sampling standard error ``std_error`` (e.g. ``share_series``), and ``n``, ``low``, ``high``
+        (carried into ``values``). Rows with a missing value are dropped.
     value, std_error : str
         Column names; ``std_error=None`` (or a missing column) treats the sampling error as unknown: the
         between-window variance then carries all of it.
@@ -503,12 +560,21 @@ def change_points(
         Level of each test; under a stationary series the chance of reporting any change is about ``alpha``.
     min_size : int
         Fewest windows in a segment.
+    min_span_days : float or None
+        Shortest time a segment covers, from its first window's start to its last window's end, in days
+        (``window`` must then hold the windows' start times, and ``grain`` their length). The same span at
+        every grain is what lets daily, weekly and monthly windows tell one story.
+    grain : {'day', 'week', 'month'} or None
+        Length of a window, for ``min_span_days``.
     max_changes : int
         Most changes reported.
     min_change : float
         Changes smaller than this in absolute value are merged away (0 keeps every significant one).
+    design_effect : float or None
+        φ, the factor on the sampling variances: 1 when ``std_error`` already allows for labels clustering
+        within items (``share_series`` with ``moments``), None to estimate φ ≥ 1 from the series.
     n_sim : int
-        Simulated null series per test.
+        Simulated null series per series (shared by all its tests).
     confidence : float
         Coverage of the intervals.
     random_state : int, Generator or None
@@ -520,36 +586,55 @@ def change_points(
 
     Notes
     -----
-    **Model.** y_t = μ_s(t) + e_t with independent e_t ~ N(0, v_t), μ constant within segments, and
-    v_t = φ σ_t² (φ ≥ 1) when the windows' sampling errors σ_t are given, v_t = τ² when they are not. A
-    factor rather than an added variance because the usual excess is a design effect: the labels of one
-    item agree, so a share over n labels varies like one over n / φ independent labels (φ ≈ 1 + (m̄ − 1) ρ),
-    and a window with few labels is that much noisier. The factor comes from the first differences d_t =
-    y_t − y_{t−1} ~ N(0, φ (σ_t² + σ_{t−1}²)) under "no change", by a Huber-type moment equation: φ̂ solves
-    mean_t min(z_t², c²) = E min(Z², c²), z_t = d_t / √(φ (σ_t² + σ_{t−1}²)), c = 1.5 (and likewise τ̂² with
-    d_t ~ N(0, 2τ²)). A shift moves one difference, whose weight the cap bounds; unlike a median of the
-    differences the estimate keeps most of the efficiency of a mean. σ_t below a quarter of the median σ is
-    raised to it (a window whose few items all agree has σ_t = 0).
+    **Model.** y_t = μ_s(t) + u_t + e_t with μ constant within segments, e_t ~ N(0, φ σ_t²) the window's
+    sampling error (σ_t given, φ ≥ 1 a design effect) and u_t ~ N(0, τ²) the window's own departure,
+    the same size whatever the window's size: who worked that week, which items came in. A factor alone
+    (the variance φ σ_t²) makes a small window's departures too large and a large window's too small, and
+    a stationary series with windows of 50 and of 500 labels then shows "changes"; τ² alone misses that
+    labels of one item agree, which multiplies a window's sampling variance (φ ≈ 1 + (m̄ − 1) ρ for m̄
+    labels per item with intra-item correlation ρ). With ``design_effect`` given, φ is fixed and only τ² is
+    estimated: the random-effects model of meta-analysis, each window a study (DerSimonian & Laird 1986).
 
-    **Test of one shift** in a segment, weights w_t = 1 / v̂_t: for every split k leaving at least
-    ``min_size`` windows on each side, z_k = |ȳ_L − ȳ_R| / √(1/W_L + 1/W_R), with ȳ the weighted means and W
-    the summed weights of the two sides; Z = max_k z_k is the likelihood-ratio statistic of one mean shift
-    at an unknown place (Hawkins 1977; Worsley 1979). Its null distribution is not that of one z, so the
-    p-value is a parametric bootstrap: ``n_sim`` series drawn from the fitted null model (variances v̂_t),
-    with the variance re-estimated on each as on the data, p = (1 + #{Z* ≥ Z}) / (n_sim + 1).
+    **Estimates** come from the first differences d_t = y_t − y_{t−1}, whose variance under "no change"
+    is v_t = φ (σ_t² + σ_{t−1}²) + 2τ²: a step moves one difference only. The moment equations
+    Σ_t w_t x_t (r_t − v_t) = 0, x_t = (σ_t² + σ_{t−1}², 2), w_t = 1/v_t² (Gaussian weights of a squared
+    difference), with r_t = min(d_t², c² v_t) / E min(Z², c²) (Huber's capping at c = 1.5, rescaled so that
+    E r_t = v_t), are solved by re-weighting, under φ ≥ 1 and τ² ≥ 0; with the sampling errors unknown,
+    τ² alone. σ_t below a quarter of the median σ is raised to it (a window whose few items all agree has
+    σ_t = 0).
+
+    **Test of one shift** in a segment of L windows, weights w_t = 1 / (φ̂ σ_t² + τ̂²): for every split k
+    leaving at least ``min_size`` windows and ``min_span_days`` on each side, the studentised step
+    t_k = |ȳ_L − ȳ_R| / √(q_k (1/W_L + 1/W_R)), with ȳ the weighted means and W the summed weights of the
+    two sides and q_k = Σ w_t (y_t − ȳ_side)² / (L − 2) the residual scale of the two-mean fit; T = max_k
+    t_k is the likelihood-ratio statistic of one mean shift at an unknown place with the scale unknown
+    (Hawkins 1977; Worsley 1979). q_k is Hartung & Knapp's (2001) scale of a random-effects regression:
+    with a dozen windows φ̂ and τ̂² are rough, and a too-small τ̂² would otherwise pass as a shift (13 % of
+    stationary series flagged instead of 5 % in our simulations); q_k corrects the weights' level, the
+    estimates only have to get their shape. T's null distribution is not that of one t, so the p-value is
+    a parametric bootstrap: ``n_sim`` series drawn from the fitted null model, with φ and τ² re-estimated on
+    each as on the data, p = (1 + #{T* ≥ T}) / (n_sim + 1).
 
     **Binary segmentation** (Scott & Knott 1974; Vostrikova 1981): when p < ``alpha``, split at the best k
     and test both halves the same way, breadth first, until no segment splits or ``max_changes`` are found.
-    A stationary series is only split when the first test rejects, so false alarms occur at about rate
-    ``alpha`` (checked over many seeds in the tests).
+    Each change found is then re-tested against its two neighbouring segments joined, and the weakest
+    dropped until every change left has p < ``alpha``: its reported p-value is that local test's.
 
-    **Magnitudes**: each segment's weighted mean with the normal interval ± z √(1/W); a change is the
-    difference of the means of its two neighbouring segments, with interval ± z √(1/W_L + 1/W_R). Windows are
-    assumed independent given the segment means: strong autocorrelation (a slow drift) shows as one or more
-    steps, dated where the drift is fastest.
+    **Magnitudes**: each segment's weighted mean with the interval ± t √(q/W), q the residual scale of the
+    final segmentation; a change is the difference of the means of its two neighbouring segments, with
+    interval ± c √(q_k (1/W_L + 1/W_R)) from its local test, c the bootstrap critical value of that test
+    (the level-``1 − confidence`` point of the simulated max t). Interval and p-value thus come from one
+    model: with ``confidence = 1 − alpha`` the interval excludes 0 exactly when p < ``alpha``, and it
+    allows for the search over dates that an interval ± 1.96 s.e. ignores. Windows are assumed independent
+    given the segment means: strong autocorrelation (a slow drift) shows as one or more steps, dated where
+    the drift is fastest.
 
     References
     ----------
+    DerSimonian, R. & Laird, N. (1986). Meta-analysis in clinical trials. Controlled Clinical Trials 7,
+    177–188.
+    Hartung, J. & Knapp, G. (2001). A refined method for the meta-analysis of controlled clinical trials
+    with binary outcome. Statistics in Medicine 20, 3875–3889.
     Hawkins, D. M. (1977). Testing a sequence of observations for a shift in location. JASA 72, 180–186.
     Worsley, K. J. (1979). On the likelihood ratio test for a shift in location of normal populations.
     JASA 74, 365–367.
@@ -569,33 +654,41 @@ def change_points(
         raise ValueError("alpha and confidence must lie strictly between 0 and 1")
     if int(min_size) != min_size or min_size < 1:
         raise ValueError("min_size must be a whole number ≥ 1")
+    if min_span_days is not None and grain not in GRAIN_DAYS:
+        raise ValueError(f"min_span_days needs the windows' grain: one of {', '.join(GRAIN_DAYS)}")
+    if design_effect is not None and not design_effect > 0:
+        raise ValueError("design_effect must be a positive number or None")
     frame = series.sort_values("window")
     frame = frame[np.isfinite(frame[value].to_numpy(float))]
     windows = frame["window"].to_numpy()
     y = frame[value].to_numpy(float)
     se2 = (_sampling_variance(frame[std_error].to_numpy(float))
            if std_error is not None and std_error in frame else np.zeros(len(y)))
-    rng = np.random.default_rng(random_state)
-    var = _window_variance(y, se2) if len(y) >= 2 else se2
-    found: list[tuple[int, float, float]] = []
+    phi, tau2 = (float(v[0]) for v in _variance_components(y[None, :], se2, design_effect))
+    var = np.maximum(phi * se2 + tau2, 1e-200)  # a constant series: equal weights in the segment means
+    splits = _Splits(windows, min_size, min_span_days, grain)
+    null = _NullModel(var, se2, design_effect, splits, n_sim, np.random.default_rng(random_state),
+                      1 - confidence)
+    found: list[int] = []
     first_p = float("nan")
-    testable = len(y) >= 2 * min_size and np.ptp(y) > 0
-    queue = [(0, len(y))] if testable else []
-    var = np.maximum(var, 1e-200)  # a constant series: equal weights in the segment means
+    queue = [(0, len(y))] if len(y) and np.ptp(y) > 0 and len(splits.allowed(0, len(y))) else []
     while queue and len(found) < max_changes:
         a, b = queue.pop(0)
-        if b - a < 2 * min_size:
+        ks = splits.allowed(a, b)
+        if not len(ks):
             continue
-        z, k = _split_statistics(y[None, a:b], var[None, a:b], min_size)
-        p = _bootstrap_p(float(z[0]), se2, var, (a, b), min_size, n_sim, rng)
+        z, k = _split_statistics(y[None, a:b], var[None, a:b], ks - a)
+        p, _ = null.test(float(z[0]), a, b)
         if (a, b) == (0, len(y)):
             first_p = p
         if p < alpha:
-            found.append((a + int(k[0]), p, float(z[0])))
+            found.append(a + int(k[0]))
             queue += [(a, a + int(k[0])), (a + int(k[0]), b)]
-    changes, segments = _describe(windows, y, var, found, confidence, min_change)
-    return ChangePoints(series=name, unit=unit, changes=changes, segments=segments, p_value=first_p,
-                        dispersion=_dispersion(var, se2), alpha=alpha, method=_CP_METHOD)
+    changes, segments = _describe(windows, y, var, sorted(found), null, alpha, confidence, min_change)
+    return ChangePoints(series=name, unit=unit, changes=changes, segments=segments,
+                        values=_window_values(frame, value, confidence), p_value=first_p,
+                        design_effect=phi if se2.max(initial=0.0) > 0 else float("nan"),
+                        between_variance=tau2, alpha=alpha, min_span_days=min_span_days, method=_CP_METHOD)
 
 
 def _sampling_variance(std_error: np.ndarray) -> np.ndarray:
@@ -606,90 +699,229 @@ def _sampling_variance(std_error: np.ndarray) -> np.ndarray:
     return np.maximum(se2, 0.25 * np.median(positive)) if positive.size else se2
 
 
-def _window_variance(y: np.ndarray, se2: np.ndarray) -> np.ndarray:
-    """The fitted variance of every window of each row of ``y`` ((T,) or (B, T)): φ̂ σ_t², or τ̂² without σ.
+def fitted_variance(series: pd.DataFrame, *, design_effect: float | None = None) -> np.ndarray:
+    """Each window's variance φ̂ σ_t² + τ̂² under the model of ``change_points``, in the series' row order.
 
-    Solves mean_t min(d_t² / s_t, c²) = E min(Z², c²) by bisection for the factor, with s_t = φ (σ_t² +
-    σ_{t−1}²), φ ≥ 1, or s_t = 2τ² (see ``change_points``).
+    Parameters
+    ----------
+    series : DataFrame
+        ``value`` and ``std_error`` per window, in time order.
+    design_effect : float or None
+        φ when known (1 when ``std_error`` allows for clustering), None to estimate it.
     """
-    d2 = np.diff(y, axis=-1) ** 2
+    se2 = _sampling_variance(series["std_error"].to_numpy(float))
+    y = series["value"].to_numpy(float)
+    phi, tau2 = (float(v[0]) for v in _variance_components(y[None, :], se2, design_effect))
+    return phi * se2 + tau2
+
+
+def _variance_components(y: np.ndarray, se2: np.ndarray, design_effect: float | None):
+    """(φ̂, τ̂²) of every row of the (B, T) array ``y`` (see ``change_points``): arrays of shape (B,).
+
+    Without sampling errors (``se2`` all 0) φ̂ is 1 and τ̂² carries all the variance; with ``design_effect``
+    given φ̂ is that value.
+    """
+    d2 = np.diff(y, axis=1) ** 2
+    s = se2[1:] + se2[:-1]
+    rows = len(y)
     known = bool(se2.max(initial=0.0) > 0)
-    ratio = d2 / (se2[1:] + se2[:-1]) if known else d2 / 2
-    low = np.full(ratio.shape[:-1], 1.0 if known else 0.0)
-    high = np.maximum(low, ratio.mean(axis=-1) / _HUBER_TARGET) * 1.01 + 1e-300
-    for _ in range(30):
-        mid = (low + high) / 2
-        above = np.minimum(ratio / mid[..., None], _HUBER_C**2).mean(axis=-1) > _HUBER_TARGET
-        low, high = np.where(above, mid, low), np.where(above, high, mid)
-    factor = ((low + high) / 2)[..., None]
-    return factor * se2 if known else np.broadcast_to(factor, y.shape).copy()
+    phi = np.full(rows, float(design_effect) if design_effect is not None and known else 1.0)
+    tau2 = np.zeros(rows)
+    if d2.shape[1] == 0:
+        return phi, tau2
+    free = known and design_effect is None
+    tau2 = np.maximum(0.0, (d2.mean(axis=1) - phi * s.mean()) / 2)
+    # A floor that keeps 1/fitted² finite for a constant series.
+    tiny = max(1e-12 * max(float(d2.max(initial=0.0)), float(s.max(initial=0.0))), 1e-100)
+    for _ in range(_MOMENT_ROUNDS):
+        fitted = np.maximum(phi[:, None] * s + 2 * tau2[:, None], tiny)
+        w = 1 / fitted**2
+        r = np.minimum(d2, _HUBER_C**2 * fitted) / _HUBER_TARGET
+        wr = w * r
+        if free:
+            new_phi, new_tau2 = _constrained_moments(w, wr, r, s)
+        else:
+            new_phi, new_tau2 = phi, np.maximum(0.0, (wr.sum(axis=1) - phi * (w @ s)) / (2 * w.sum(axis=1)))
+        change = max(_relative_change(new_phi, phi), _relative_change(new_tau2, tau2))
+        phi, tau2 = new_phi, new_tau2
+        if change < 1e-7:
+            break
+    return phi, tau2
 
 
-def _split_statistics(y: np.ndarray, var: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of (B, L) arrays: max over splits of the weighted mean-shift z, and the split (left size)."""
+def _relative_change(new: np.ndarray, old: np.ndarray) -> float:
+    scale = np.maximum(np.abs(old), 1e-300)
+    return float(np.max(np.abs(new - old) / scale, initial=0.0))
+
+
+def _constrained_moments(w, wr, r, s) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares of r_t on φ s_t + t (t = 2τ²) per row (weights ``w``, ``wr`` = w r), under
+    φ ≥ 1 and t ≥ 0: the interior solution when it is feasible, else the better of the two edges."""
+    sw, sws, swss = w.sum(axis=1), w @ s, w @ (s * s)
+    swr, swsr, swrr = wr.sum(axis=1), wr @ s, (wr * r).sum(axis=1)
+
+    def sse(phi, t):
+        return swrr - 2 * phi * swsr - 2 * t * swr + phi**2 * swss + 2 * phi * t * sws + t**2 * sw
+
+    det = swss * sw - sws**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi_in = (swsr * sw - sws * swr) / det
+        t_in = (swss * swr - sws * swsr) / det
+    phi_edge = np.maximum(1.0, swsr / swss)  # τ² = 0
+    t_edge = np.maximum(0.0, (swr - sws) / sw)  # φ = 1
+    edge_phi = sse(phi_edge, 0.0) <= sse(1.0, t_edge)
+    phi = np.where(edge_phi, phi_edge, 1.0)
+    t = np.where(edge_phi, 0.0, t_edge)
+    inside = (det > 1e-12 * swss * sw) & (phi_in >= 1) & (t_in >= 0)
+    return np.where(inside, phi_in, phi), np.where(inside, t_in, t) / 2
+
+
+class _Splits:
+    """Which splits of a segment of windows leave enough windows and enough time on each side."""
+
+    def __init__(self, windows, min_size: int, min_span_days: float | None, grain: str | None):
+        self.min_size = int(min_size)
+        self.span = None
+        if min_span_days is not None:
+            starts = pd.DatetimeIndex(pd.to_datetime(windows))
+            self.starts = starts.to_numpy()
+            self.ends = pd.DatetimeIndex([_window_end(w, grain) for w in starts]).to_numpy()
+            self.span = np.timedelta64(int(round(min_span_days * 86400)), "s")
+
+    def allowed(self, a: int, b: int) -> np.ndarray:
+        """Left edges k (a < k < b) of the right side of every split of windows [a, b); none below three
+        windows, whose two-mean fit leaves no residual to scale it."""
+        k = np.arange(a + self.min_size, b - self.min_size + 1) if b - a >= 3 else np.arange(0)
+        if self.span is not None and len(k):
+            k = k[(self.ends[k - 1] - self.starts[a] >= self.span) & (self.ends[b - 1] - self.starts[k]
+                                                                      >= self.span)]
+        return k
+
+
+class _NullModel:
+    """Null series drawn once from the fitted model, their variances re-estimated as on the data; every
+    test of the series reads its null distribution from them (common random numbers)."""
+
+    def __init__(self, var, se2, design_effect, splits, n_sim, rng, tail):
+        self.splits, self.tail = splits, tail
+        self.sims = rng.standard_normal((n_sim, len(var))) * np.sqrt(var) if len(var) else np.zeros((0, 0))
+        if len(var) >= 2 and n_sim:
+            phi, tau2 = _variance_components(self.sims, se2, design_effect)
+            self.var = np.maximum(phi[:, None] * se2 + tau2[:, None], 1e-300)
+        else:
+            self.var = np.ones_like(self.sims)
+        self.cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def maxima(self, a: int, b: int) -> np.ndarray:
+        """Simulated max z over the allowed splits of [a, b), sorted decreasingly."""
+        if (a, b) not in self.cache:
+            ks = self.splits.allowed(a, b)
+            z, _ = _split_statistics(self.sims[:, a:b], self.var[:, a:b], ks - a)
+            self.cache[(a, b)] = np.sort(z)[::-1]
+        return self.cache[(a, b)]
+
+    def test(self, z: float, a: int, b: int) -> tuple[float, float]:
+        """Bootstrap p-value of ``z`` in [a, b), and the critical value c: p < tail ⇔ z > c."""
+        null = self.maxima(a, b)
+        n_sim = len(null)
+        p = float((1 + np.count_nonzero(null >= z)) / (n_sim + 1))
+        # p < tail ⇔ #{Z* ≥ z} ≤ m − 1 with m = ⌈tail (n_sim + 1) − 1⌉ ⇔ z exceeds the m-th largest Z*.
+        m = int(np.ceil(self.tail * (n_sim + 1) - 1))
+        return p, float(null[m - 1]) if 1 <= m <= n_sim else float("inf")
+
+
+def _shift_t(y: np.ndarray, var: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Studentised mean shift of every row of (B, L) arrays at every split ``ks`` (left sizes): the t of
+    the step and its standard error √(q (1/W_L + 1/W_R)), each of shape (B, len(ks))."""
     w = 1.0 / var
-    cw, cwy = np.cumsum(w, axis=1), np.cumsum(w * y, axis=1)
-    k = np.arange(min_size, y.shape[1] - min_size + 1)
-    wl, wyl = cw[:, k - 1], cwy[:, k - 1]
-    wr, wyr = cw[:, -1:] - wl, cwy[:, -1:] - wyl
-    z = np.abs(wyl / wl - wyr / wr) / np.sqrt(1 / wl + 1 / wr)
-    best = np.argmax(z, axis=1)
-    return z[np.arange(len(z)), best], k[best]
+    cw, cwy, cwyy = np.cumsum(w, axis=1), np.cumsum(w * y, axis=1), np.cumsum(w * y * y, axis=1)
+    wl, wyl, wyyl = cw[:, ks - 1], cwy[:, ks - 1], cwyy[:, ks - 1]
+    wr, wyr, wyyr = cw[:, -1:] - wl, cwy[:, -1:] - wyl, cwyy[:, -1:] - wyyl
+    left, right = wyl / wl, wyr / wr
+    # Rounding can leave a hair below zero in the residual sums of a near-constant segment.
+    rss = np.maximum(wyyl - wl * left**2, 0) + np.maximum(wyyr - wr * right**2, 0)
+    q = rss / max(y.shape[1] - 2, 1)
+    se = np.sqrt(q * (1 / wl + 1 / wr))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, np.abs(left - right) / se, np.where(left != right, np.inf, 0.0))
+    return t, se
 
 
-def _dispersion(var: np.ndarray, se2: np.ndarray) -> float:
-    """φ̂ (var / σ²) when sampling errors were given, else τ̂² (the common variance)."""
-    if not len(var):
-        return float("nan")
-    return float(var[0] / se2[0]) if se2.max(initial=0.0) > 0 else float(var[0])
+def _split_statistics(y: np.ndarray, var: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of (B, L) arrays: max over the splits ``ks`` (left sizes) of the studentised mean shift, and
+    the split that attains it."""
+    t, _ = _shift_t(y, var, ks)
+    best = np.argmax(t, axis=1)
+    return t[np.arange(len(t)), best], ks[best]
 
 
-def _bootstrap_p(z: float, se2, fitted, segment, min_size, n_sim, rng) -> float:
-    a, b = segment
-    sims = rng.standard_normal((n_sim, len(se2))) * np.sqrt(fitted)
-    var = np.maximum(_window_variance(sims, se2), 1e-300)
-    null, _ = _split_statistics(sims[:, a:b], var[:, a:b], min_size)
-    return float((1 + np.count_nonzero(null >= z)) / (n_sim + 1))
-
-
-def _segment_means(y, var, bounds, z_crit):
-    rows = []
+def _segment_means(y, var, bounds, confidence):
+    """(a, b, mean, variance, low, high) per segment: weighted means, their variance q/W with q the
+    residual scale of the whole segmentation, and t intervals."""
+    parts = []
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         weight = (1 / var[a:b]).sum()
         mean = float((y[a:b] / var[a:b]).sum() / weight)
-        half = z_crit / np.sqrt(weight)
-        rows.append((a, b, mean, 1 / weight, mean - half, mean + half))
+        parts.append((a, b, mean, weight, float((((y[a:b] - mean) ** 2) / var[a:b]).sum())))
+    dof = len(y) - len(parts)
+    q = sum(part[4] for part in parts) / dof if dof > 0 else 1.0
+    crit = stats.t.ppf((1 + confidence) / 2, dof) if dof > 0 else stats.norm.ppf((1 + confidence) / 2)
+    rows = []
+    for a, b, mean, weight, _ in parts:
+        half = crit * np.sqrt(q / weight)
+        rows.append((a, b, mean, q / weight, mean - half, mean + half))
     return rows
 
 
-def _describe(windows, y, var, found, confidence, min_change):
-    z_crit = stats.norm.ppf((1 + confidence) / 2)
-    found = sorted(found)
+def _describe(windows, y, var, found, null, alpha, confidence, min_change):
+    """Segments and changes, after dropping changes below ``min_change`` and those whose local re-test
+    (against the two neighbouring segments joined) does not reach ``alpha``, weakest first."""
     while True:
-        bounds = [0, *[k for k, _, _ in found], len(y)]
-        segments = _segment_means(y, var, bounds, z_crit)
+        bounds = [0, *found, len(y)]
+        segments = _segment_means(y, var, bounds, confidence)
         sizes = [abs(segments[i + 1][2] - segments[i][2]) for i in range(len(found))]
-        if not found or min(sizes) >= min_change:
-            break
-        found.pop(int(np.argmin(sizes)))
+        if found and min(sizes) < min_change:
+            found.pop(int(np.argmin(sizes)))
+            continue
+        tests = []
+        for i, k in enumerate(found):
+            a, b = bounds[i], bounds[i + 2]
+            t, se = _shift_t(y[None, a:b], var[None, a:b], np.array([k - a]))
+            tests.append((float(t[0, 0]), float(se[0, 0]), *null.test(float(t[0, 0]), a, b)))
+        if found and max(test[2] for test in tests) >= alpha:
+            found.pop(int(np.argmax([test[2] for test in tests])))
+            continue
+        break
     changes = []
-    for i, (k, p, z) in enumerate(found):
-        (a, _, before, v_before, b_low, b_high), (_, b, after, v_after, a_low, a_high) = segments[i:i + 2]
-        half = z_crit * np.sqrt(v_before + v_after)
+    for i, (k, (t, se, p, critical)) in enumerate(zip(found, tests, strict=True)):
+        (a, _, before, _, b_low, b_high), (_, b, after, _, a_low, a_high) = segments[i:i + 2]
+        half = critical * se
         changes.append({
             "window": windows[k], "index": k, "before": before, "before_low": b_low, "before_high": b_high,
             "after": after, "after_low": a_low, "after_high": a_high, "change": after - before,
-            "change_low": after - before - half, "change_high": after - before + half, "z": z, "p_value": p,
-            "windows_before": k - a, "windows_after": b - k,
+            "change_low": after - before - half, "change_high": after - before + half, "z": t,
+            "critical": critical, "p_value": p, "windows_before": k - a, "windows_after": b - k,
         })
-    columns = ["window", "index", "before", "before_low", "before_high", "after", "after_low", "after_high",
-               "change", "change_low", "change_high", "z", "p_value", "windows_before", "windows_after"]
     segment_frame = pd.DataFrame(
         [{"start": windows[a], "end": windows[b - 1], "windows": b - a, "mean": m, "low": lo, "high": hi}
          for a, b, m, _, lo, hi in segments] if len(y) else [],
         columns=["start", "end", "windows", "mean", "low", "high"],
     )
-    return pd.DataFrame(changes, columns=columns), segment_frame
+    return pd.DataFrame(changes, columns=_CHANGE_COLUMNS), segment_frame
+
+
+def _window_values(frame: pd.DataFrame, value: str = "value", confidence: float = 0.95) -> pd.DataFrame:
+    """The windows of a series, ``window, value, low, high, n``, with their own intervals (± z s.e. when
+    the series has none)."""
+    y = frame[value].to_numpy(float)
+    if {"low", "high"} <= set(frame):
+        low, high = frame["low"].to_numpy(float), frame["high"].to_numpy(float)
+    else:
+        se = frame["std_error"].to_numpy(float) if "std_error" in frame else np.full(len(y), np.nan)
+        half = stats.norm.ppf((1 + confidence) / 2) * se
+        low, high = y - half, y + half
+    n = frame["n"].to_numpy(float) if "n" in frame else np.full(len(y), np.nan)
+    return pd.DataFrame({"window": frame["window"].to_numpy(), "value": y, "low": low, "high": high, "n": n})
 
 
 # --- guideline versions ---------------------------------------------------------------------------------
@@ -731,6 +963,7 @@ def guideline_comparison(
     label_counts: pd.DataFrame | None = None,
     grain: str = "week",
     span: int | None = None,
+    design_effects: Mapping[str, float | None] | None = None,
     confidence: float = 0.95,
     fdr: float = 0.05,
 ) -> pd.DataFrame:
@@ -750,6 +983,9 @@ def guideline_comparison(
     span : int or None
         Compare only the last ``span`` windows before and the first ``span`` after (None: the whole time
         each version was in force), which keeps other changes, such as a new cohort, out of the comparison.
+    design_effects : mapping of str to float or None, optional
+        Metric name → φ of its windows' variance model (``change_points``'s ``design_effect``); metrics
+        left out have φ estimated.
     confidence, fdr : float
         Coverage of the intervals; Benjamini–Hochberg rate across all rows.
 
@@ -761,20 +997,21 @@ def guideline_comparison(
 
     Notes
     -----
-    A metric's side is the inverse-variance mean of its windows, weights 1/(φ̂ σ_t²) with φ̂ estimated on
-    the whole series as in ``change_points``; the interval is ± z √(1/W). The test is z = (after − before) /
-    √(1/W_b + 1/W_a), two-sided, so windows, not ratings, are the replicates: the ratings of one item and of
-    one working week are correlated, and a binomial test over ratings would call every wobble significant.
+    A metric's side is the inverse-variance mean of its windows, weights w_t = 1/(φ̂ σ_t² + τ̂²) with φ̂ and
+    τ̂² estimated on the whole series as in ``change_points`` (``fitted_variance``). The test is Hartung &
+    Knapp's: t = (after − before) / √(q (1/W_b + 1/W_a)) against Student's t with n_b + n_a − 2 degrees of
+    freedom, q = Σ w_t (y_t − side mean)² / (n_b + n_a − 2) over the n_b + n_a windows; the intervals are
+    ± t √(q/W). Windows, not ratings, are the replicates: the ratings of one item and of one working week
+    are correlated, and a binomial test over ratings would call every wobble significant; q keeps a rough
+    τ̂² from passing a wobble as an effect.
     The label distribution is compared with ``distribution_shift`` on the summed counts of each side.
     Rows are computed for versions with at least one whole window on each side.
     """
     rows = []
-    z_crit = stats.norm.ppf((1 + confidence) / 2)
     fitted = {}
     for name, s in series.items():
-        se2 = _sampling_variance(s["std_error"].to_numpy(float))
-        values = s["value"].to_numpy(float)
-        fitted[name] = pd.Series(_window_variance(values, se2) if len(s) >= 2 else se2, index=s.index)
+        fitted[name] = pd.Series(fitted_variance(s, design_effect=(design_effects or {}).get(name)),
+                                 index=s.index)
     phi = label_dispersion(label_counts) if label_counts is not None else 1.0
     for version, start, previous_version, previous, following in _version_spans(guidelines):
         base = {"version": version, "effective_at": start, "previous_version": previous_version}
@@ -783,16 +1020,20 @@ def guideline_comparison(
             b, a = s[s["window"].isin(before)], s[s["window"].isin(after)]
             if b.empty or a.empty:
                 continue
-            (mb, vb), (ma, va) = (_pooled(part, fitted[name]) for part in (b, a))
-            z = (ma - mb) / np.sqrt(vb + va)
-            rows.append({**base, "metric": name, "before": mb, "before_low": mb - z_crit * np.sqrt(vb),
-                         "before_high": mb + z_crit * np.sqrt(vb), "n_before": b["n"].sum(), "after": ma,
-                         "after_low": ma - z_crit * np.sqrt(va), "after_high": ma + z_crit * np.sqrt(va),
-                         "n_after": a["n"].sum(), "change": ma - mb,
-                         "change_low": ma - mb - z_crit * np.sqrt(vb + va),
-                         "change_high": ma - mb + z_crit * np.sqrt(vb + va),
-                         "test": "z, windows as replicates", "statistic": z,
-                         "p_value": float(2 * stats.norm.sf(abs(z)))})
+            (mb, wb, rb), (ma, wa, ra) = (_pooled(part, fitted[name]) for part in (b, a))
+            dof = len(b) + len(a) - 2
+            q = (rb + ra) / dof if dof > 0 else 1.0
+            crit = stats.t.ppf((1 + confidence) / 2, dof) if dof > 0 else stats.norm.ppf((1 + confidence) / 2)
+            se_b, se_a, se = np.sqrt(q / wb), np.sqrt(q / wa), np.sqrt(q * (1 / wb + 1 / wa))
+            t = (ma - mb) / se if se > 0 else (0.0 if ma == mb else np.sign(ma - mb) * np.inf)
+            p = 2 * (stats.t.sf(abs(t), dof) if dof > 0 else stats.norm.sf(abs(t)))
+            rows.append({**base, "metric": name, "before": mb, "before_low": mb - crit * se_b,
+                         "before_high": mb + crit * se_b, "n_before": b["n"].sum(), "after": ma,
+                         "after_low": ma - crit * se_a, "after_high": ma + crit * se_a,
+                         "n_after": a["n"].sum(), "change": ma - mb, "change_low": ma - mb - crit * se,
+                         "change_high": ma - mb + crit * se,
+                         "test": f"Hartung–Knapp t ({dof} df), windows as replicates", "statistic": t,
+                         "p_value": float(p)})
         if label_counts is not None:
             wide = _wide(label_counts)
             before, after = _sides(wide.index, grain, previous, start, following, span)
@@ -809,10 +1050,13 @@ def guideline_comparison(
     return table[list(COMPARISON_COLUMNS)]
 
 
-def _pooled(part: pd.DataFrame, var: pd.Series) -> tuple[float, float]:
-    """Inverse-variance mean of a series' windows (fitted variances ``var``) and its variance 1/W."""
+def _pooled(part: pd.DataFrame, var: pd.Series) -> tuple[float, float, float]:
+    """Inverse-variance mean of a series' windows (fitted variances ``var``), the summed weight W and the
+    weighted residual sum of squares around the mean."""
     weight = 1 / np.maximum(var.loc[part.index].to_numpy(float), 1e-300)
-    return float((weight * part["value"].to_numpy(float)).sum() / weight.sum()), float(1 / weight.sum())
+    y = part["value"].to_numpy(float)
+    mean = float((weight * y).sum() / weight.sum())
+    return mean, float(weight.sum()), float((weight * (y - mean) ** 2).sum())
 
 
 # --- annotators -----------------------------------------------------------------------------------------
@@ -1270,6 +1514,22 @@ def retest_drift(
 
 # --- all findings and their words -----------------------------------------------------------------------
 
+#: The grain the tests run at, whatever grain the page draws. A month grain leaves six windows in half a
+#: year, too few to tell a change from the way windows vary (on the demo, a 4-point fall of the share of
+#: '7' reads p = 0.19 on months and p = 0.002 on weeks), and days add weekday rhythms and windows of a
+#: handful of items; tests on one grid tell one story at every grain. Daily views date each change to the
+#: day within its week (``drift_findings``'s ``display``).
+ANALYSIS_GRAIN = "week"
+#: Shortest time a segment between two reported changes covers, in days: a shift that lasts less is an
+#: episode, not drift, and a span in time (not in windows) means the same at every grain.
+MIN_SEGMENT_DAYS = 28
+#: Labels whose share is followed one by one, the most frequent first; the others are followed together
+#: as one share, so the work stays bounded however many labels a store has.
+TOP_LABELS = 20
+#: Quality series whose sampling errors already count items as the unit (``change_points``'s
+#: ``design_effect``); the others have their design effect estimated.
+QUALITY_DESIGN_EFFECTS = {"agreement": 1.0, "suspects": 1.0}
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DriftFindings:
@@ -1278,13 +1538,15 @@ class DriftFindings:
     Attributes
     ----------
     grain : str
-        Time grain of the windows.
+        Time grain of the windows tested.
     series : DataFrame
-        Every series tested for change points: ``key, series, unit, windows, p_value, q_value, changes``.
+        Every series tested for change points: ``key, series, unit, windows, design_effect, between_sd,
+        p_value, q_value, changes`` (``between_sd`` = τ̂, in the series' unit).
     change_points : tuple of ChangePoints
-        The series with a change (series-level BH q < ``fdr``), plus the pair shares derived from them.
+        The series with a change (series-level BH q < ``fdr``), plus the pair shares derived from them;
+        their ``values`` are the windows of ``display_grain``.
     shift : DataFrame
-        ``shift_table`` of the label counts against the first window.
+        ``shift_table`` of the label counts (followed labels and the others pooled) against the baseline.
     guidelines : DataFrame
         ``guideline_comparison``.
     guideline_dates : DataFrame
@@ -1297,6 +1559,18 @@ class DriftFindings:
     fdr : float
     min_change : float
         The smallest change reported (see ``drift_findings``).
+    display_grain : str or None
+        The grain of the windows drawn (None: ``grain``).
+    labels : tuple of str
+        The labels whose share was followed one by one.
+    other_label : str or None
+        The name of the share of all other labels (None when every label was followed).
+    other_labels : int
+        How many labels that share pools.
+    min_span_days : float
+        Shortest span of a segment, in days.
+    label_counts : DataFrame or None
+        The ``window, label, n`` counts tested: the followed labels and ``other_label``.
     """
 
     grain: str
@@ -1310,6 +1584,12 @@ class DriftFindings:
     retest: RetestDrift | None
     fdr: float
     min_change: float = 0.0
+    display_grain: str | None = None
+    labels: tuple = ()
+    other_label: str | None = None
+    other_labels: int = 0
+    min_span_days: float = MIN_SEGMENT_DAYS
+    label_counts: pd.DataFrame | None = None
 
 
 def quality_series(inputs) -> dict[str, tuple[str, pd.DataFrame]]:
@@ -1325,7 +1605,59 @@ def quality_series(inputs) -> dict[str, tuple[str, pd.DataFrame]]:
     return found
 
 
-def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3) -> list[tuple[str, str]]:
+def top_labels(counts: pd.DataFrame, top: int = TOP_LABELS) -> list[str]:
+    """The ``top`` most frequent labels of a ``window, label, n`` table, most frequent first (ties by
+    label)."""
+    totals = counts.assign(label=counts["label"].astype(str)).groupby("label")["n"].sum()
+    frame = totals.reset_index().sort_values(["n", "label"], ascending=[False, True])
+    return frame["label"].head(top).tolist()
+
+
+def other_label(labels) -> str:
+    """A name for "every other label" that no label in ``labels`` has."""
+    taken = {str(label) for label in labels}
+    name = "(other labels)"
+    while name in taken:
+        name = "(" + name + ")"
+    return name
+
+
+def collapse_labels(counts: pd.DataFrame, keep: Sequence[str], other: str) -> pd.DataFrame:
+    """``window, label, n`` with every label outside ``keep`` counted as ``other``.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"window": [1, 1, 1], "label": ["a", "b", "c"], "n": [5, 2, 1]})
+    >>> collapse_labels(counts, ["a"], "rest").values.tolist()
+    [[1, 'a', 5], [1, 'rest', 3]]
+    """
+    labels = counts["label"].astype(str)
+    frame = counts.assign(label=labels.where(labels.isin(list(keep)), other))
+    return frame.groupby(["window", "label"], as_index=False, sort=True)["n"].sum()
+
+
+def _label_series(counts, labels, other, other_count, pairs) -> dict[str, tuple]:
+    """key → (words, unit, series, design effect) of the label shares and pair shares followed."""
+    found = {}
+    for label in labels:
+        found["share:" + label] = (f"share of '{label}' among all labels", "share",
+                                   share_series(counts, label), None)
+    if other is not None:
+        found["other"] = (f"share of the {other_count:,} less frequent labels together", "share",
+                          share_series(counts, other), None)
+    for a, b in pairs:
+        found[f"pair:{a}|{b}"] = (_pair_words(a, b), "share", share_series(counts, a, among=(a, b)), None)
+    return found
+
+
+def _tested_series(inputs, counts, labels, other, other_count, pairs) -> dict[str, tuple]:
+    found = {key: (words, "share", frame, QUALITY_DESIGN_EFFECTS.get(key))
+             for key, (words, frame) in quality_series(inputs).items()}
+    return {**found, **_label_series(counts, labels, other, other_count, pairs)}
+
+
+def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3,
+                   labels: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """The label pairs annotators confuse most, as (label, other) with label > other in sort order.
 
     Parameters
@@ -1334,6 +1666,8 @@ def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3) -> list[tuple[str
         A label-count table (``analytics.store.agreement.label_counts``).
     top : int
         How many pairs.
+    labels : sequence of str, optional
+        Only pairs of these labels (e.g. ``top_labels``): the confusion table is labels × labels.
 
     Returns
     -------
@@ -1343,6 +1677,10 @@ def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3) -> list[tuple[str
     """
     if item_counts is None or item_counts.empty:
         return []
+    if labels is not None:
+        item_counts = item_counts[item_counts["label"].astype(str).isin([str(x) for x in labels])]
+        if item_counts.empty:
+            return []
     table = label_confusion_from_counts(item_counts)
     a, b = table["label_a"].astype(str), table["label_b"].astype(str)
     off = table.assign(a=a, b=b)[(a < b) & (table["lift"] > 1)]
@@ -1353,12 +1691,15 @@ def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3) -> list[tuple[str
 def drift_findings(
     inputs,
     *,
+    display=None,
     pairs: Sequence[tuple[str, str]] | None = None,
     ds: pd.DataFrame | None = None,
     alpha: float = 0.05,
     fdr: float = 0.05,
     min_change: float = 0.01,
     span: int | None = None,
+    min_span_days: float = MIN_SEGMENT_DAYS,
+    top: int = TOP_LABELS,
     n_sim: int = 999,
     random_state: int = 0,
 ) -> DriftFindings:
@@ -1368,11 +1709,17 @@ def drift_findings(
     ----------
     inputs : DriftInputs
         Or any object with the same attributes (``grain, label_counts, agreement, annotators, suspects,
-        retest, guidelines`` and optionally ``item_counts``).
+        retest, guidelines`` and optionally ``item_counts``), at the grain the tests run at
+        (``ANALYSIS_GRAIN`` on the page and in the summary).
+    display : DriftInputs or None
+        The same tables at the grain the page draws (``analytics.store.drift.display_inputs``): the
+        change points then carry those windows' values, and at a finer grain (days) each change is dated
+        within its week by the finer windows. None: draw the tested windows.
     pairs : sequence of (str, str) or None
         Pairs (label, other) whose share of label among label/other labels is followed too; None takes the
-        three pairs annotators confuse most (``confused_pairs`` of ``inputs.item_counts``), ``()`` none.
-        Pairs are also formed from two class shares that change in opposite directions within a week.
+        three pairs annotators confuse most among the followed labels (``confused_pairs`` of
+        ``inputs.item_counts``), ``()`` none. Pairs are also formed from two class shares that change in
+        opposite directions within a week.
     ds : DataFrame or None
         ``ds_accuracy_windows`` for the annotators' Dawid–Skene accuracy.
     alpha : float
@@ -1386,6 +1733,10 @@ def drift_findings(
         it to the guideline comparisons too.
     span : int or None
         Windows each side of a guideline change to compare (None: the whole time each version was in force).
+    min_span_days : float
+        Shortest segment between changes, in days (``MIN_SEGMENT_DAYS``).
+    top : int
+        Labels whose share is followed one by one (``TOP_LABELS``); the rest are followed as one share.
     n_sim : int
         Simulated null series per change-point test.
     random_state : int
@@ -1398,55 +1749,139 @@ def drift_findings(
     Notes
     -----
     The series tested: percent agreement, agreement with the majority, gold accuracy and suspect rate (when
-    available), each class's share of the labels, and the pair shares asked for. Each series' test of "no
-    change at all" gives a p-value; BH across series keeps the false discovery rate of "series with a
-    change" at ``fdr`` however many classes there are. Within a kept series, further changes come from
-    binary segmentation at ``alpha``.
+    available), the share of each of the ``top`` most frequent labels, the share of all other labels
+    together, and the pair shares. At most ``top`` + 8 series are tested, however many labels the store
+    has. Each series' test of "no change at all" gives a p-value; BH across series keeps the false
+    discovery rate of "series with a change" at ``fdr``. Within a kept series, further changes come from
+    binary segmentation at ``alpha``, segments covering at least ``min_span_days``. The label distribution
+    is compared window by window with a baseline of the first ``min_span_days`` (``shift_table``), the
+    labels beyond the ``top`` pooled.
     """
-    series = {key: (words, "share", frame) for key, (words, frame) in quality_series(inputs).items()}
-    counts = inputs.label_counts
-    labels = sorted(counts["label"].astype(str).unique())
-    for label in labels:
-        series["share:" + label] = (f"share of '{label}' among all labels", "share",
-                                    share_series(counts, label))
+    followed = top_labels(inputs.label_counts, top)
+    other = other_label(inputs.label_counts["label"])
+    other_count = int(inputs.label_counts["label"].astype(str).nunique()) - len(followed)
+    counts = collapse_labels(inputs.label_counts, followed, other)
     if pairs is None:
-        pairs = confused_pairs(getattr(inputs, "item_counts", None))
-    for a, b in pairs:
-        series[f"pair:{a}|{b}"] = (_pair_words(a, b), "share", share_series(counts, a, among=(a, b)))
-    options = {"alpha": alpha, "min_change": min_change, "n_sim": n_sim}
-    results = {key: change_points(frame, name=words, unit=unit, random_state=random_state, **options)
-               for key, (words, unit, frame) in series.items()}
+        pairs = confused_pairs(getattr(inputs, "item_counts", None), labels=followed)
+    pairs = [(str(a), str(b)) for a, b in pairs]
+    series = _tested_series(inputs, counts, followed, other if other_count else None, other_count, pairs)
+    options = {"alpha": alpha, "min_change": min_change, "n_sim": n_sim, "min_size": 1,
+               "min_span_days": min_span_days, "grain": inputs.grain, "random_state": random_state}
+    results = {key: change_points(frame, name=words, unit=unit, design_effect=effect, **options)
+               for key, (words, unit, frame, effect) in series.items()}
     keys = list(results)
     p = np.array([results[k].p_value for k in keys], dtype=float)
     q = bh_qvalues(np.nan_to_num(p, nan=1.0), np.isfinite(p), fdr) if keys else np.zeros(0)
     kept = {k for k, qk in zip(keys, q, strict=True) if qk < fdr and len(results[k].changes)}
     asked = {frozenset(pair) for pair in pairs}
-    for key, (words, frame) in _auto_pairs(results, kept, counts, inputs.grain, asked).items():
-        result = change_points(frame, name=words, random_state=random_state, **options)
+    found_pairs = _auto_pairs(results, kept, inputs.grain, asked)
+    for key, (words, _, frame, _) in _label_series(counts, (), None, 0, found_pairs).items():
+        result = change_points(frame, name=words, unit="share", **options)
         if len(result.changes) and result.p_value < alpha:
+            series[key] = (words, "share", frame, None)
             results[key] = result
             keys.append(key)
             p, q = np.append(p, result.p_value), np.append(q, np.nan)
             kept.add(key)
     table = pd.DataFrame({
         "key": keys, "series": [results[k].series for k in keys], "unit": [results[k].unit for k in keys],
-        "windows": [int(results[k].segments["windows"].sum()) for k in keys], "p_value": p, "q_value": q,
+        "windows": [len(results[k].values) for k in keys],
+        "design_effect": [results[k].design_effect for k in keys],
+        "between_sd": [np.sqrt(results[k].between_variance) for k in keys], "p_value": p, "q_value": q,
         "changes": [len(results[k].changes) if k in kept else 0 for k in keys],
     })
-    quality = {words: frame for words, _, frame in
-               (series[k] for k in series if not k.startswith(("share:", "pair:")))}
+    shown = [results[k] for k in keys if k in kept]
+    if display is not None and display.grain != inputs.grain:
+        shown = _redraw(shown, [k for k in keys if k in kept], series, display, followed,
+                        other if other_count else None, other_count, pairs + found_pairs, inputs.grain)
+    quality = {words: frame for key, (words, _, frame, _) in series.items()
+               if not key.startswith(("share:", "pair:")) and key != "other"}
+    effects = {words: effect for key, (words, _, _, effect) in series.items()}
     annotators = annotator_drift(inputs.annotators, ds=ds, fdr=fdr)
     retest = retest_drift(inputs.retest) if len(inputs.retest) else None
     return DriftFindings(
-        grain=inputs.grain, series=table,
-        change_points=tuple(results[k] for k in keys if k in kept),
-        shift=shift_table(counts, fdr=fdr),
+        grain=inputs.grain, series=table, change_points=tuple(shown),
+        shift=shift_table(counts, grain=inputs.grain, baseline_days=min_span_days, fdr=fdr),
         guidelines=guideline_comparison(inputs.guidelines, series=quality, label_counts=counts,
-                                        grain=inputs.grain, span=span, fdr=fdr),
+                                        grain=inputs.grain, span=span, design_effects=effects, fdr=fdr),
         guideline_dates=inputs.guidelines[["version", "effective_at"]].copy(),
         annotators=annotators, onboarding=onboarding_effects(inputs.annotators, fdr=fdr),
         retest=retest, fdr=fdr, min_change=min_change,
+        display_grain=display.grain if display is not None else inputs.grain, labels=tuple(followed),
+        other_label=other if other_count else None, other_labels=max(other_count, 0),
+        min_span_days=min_span_days, label_counts=counts,
     )
+
+
+def changes_table(findings: DriftFindings) -> pd.DataFrame:
+    """Every change reported, one row each: ``series, unit`` and the columns of ``ChangePoints.changes``,
+    by date."""
+    frames = [cp.changes.assign(series=cp.series, unit=cp.unit) for cp in findings.change_points]
+    columns = ["series", "unit", *_CHANGE_COLUMNS]
+    if not frames:
+        return pd.DataFrame({c: [] for c in columns})
+    table = pd.concat(frames, ignore_index=True)[columns]
+    return table.sort_values(["window", "series"], ignore_index=True)
+
+
+def declared_shift(findings: DriftFindings, expected: pd.Series) -> pd.DataFrame:
+    """``shift_table`` of the tested counts against a declared distribution, the declared shares of the
+    labels not followed one by one pooled into ``findings.other_label`` as the counts are."""
+    counts = findings.label_counts
+    if findings.other_label is not None:
+        shares = pd.Series(expected, dtype=float)
+        keep = shares.index.astype(str).isin(findings.labels)
+        expected = pd.concat([shares[keep], pd.Series({findings.other_label: shares[~keep].sum()})])
+    return shift_table(counts, expected=expected, grain=findings.grain, fdr=findings.fdr)
+
+
+def _redraw(results, keys, series, display, followed, other, other_count, pairs, grain) -> list:
+    """The change points with the windows of ``display`` as values and, on finer windows, each change
+    dated within its week."""
+    counts = collapse_labels(display.label_counts, followed, other or other_label(followed))
+    fine = {key: (frame, effect) for key, (_, _, frame, effect) in
+            _tested_series(display, counts, followed, other, other_count, pairs).items()}
+    finer = GRAIN_DAYS[display.grain] < GRAIN_DAYS[grain]
+    drawn = []
+    for key, result in zip(keys, results, strict=True):
+        frame, effect = fine.get(key, (None, series[key][3]))
+        if frame is None or frame.empty:
+            drawn.append(dataclasses.replace(result, values=result.values.iloc[:0]))
+            continue
+        if finer:
+            result = _refine(result, frame, design_effect=effect, grain=grain)
+        drawn.append(dataclasses.replace(result, values=_window_values(frame.sort_values("window"), "value")))
+    return drawn
+
+
+def _refine(result: ChangePoints, fine: pd.DataFrame, *, design_effect, grain: str) -> ChangePoints:
+    """``result`` with each change dated by the finer windows of ``fine``: the split, within the window
+    before the change and the window of it, with the largest studentised step between the change's two
+    neighbouring segments (the finer windows' variances fitted as in ``change_points``). Sizes, intervals
+    and p-values stay those of the tested windows."""
+    fine = fine[np.isfinite(fine["value"].to_numpy(float))].sort_values("window", ignore_index=True)
+    if result.changes.empty or len(fine) < 3:
+        return result
+    var = np.maximum(fitted_variance(fine, design_effect=design_effect), 1e-300)
+    y = fine["value"].to_numpy(float)
+    when = pd.to_datetime(fine["window"]).to_numpy()
+    tested = pd.to_datetime(result.values["window"]).tolist()
+    changes, segments = result.changes.copy(), result.segments.copy()
+    for i, k in enumerate(changes["index"].astype(int)):
+        low = np.datetime64(pd.Timestamp(segments["start"].iloc[i]))
+        high = np.datetime64(_window_end(pd.Timestamp(segments["end"].iloc[i + 1]), grain))
+        inside = np.flatnonzero((when >= low) & (when < high))
+        earliest = np.datetime64(tested[k - 1]) if k >= 1 else low
+        latest = np.datetime64(_window_end(tested[k], grain))
+        splits = np.array([j for j, at in enumerate(when[inside]) if j >= 1 and earliest <= at < latest])
+        if len(inside) < 3 or not len(splits):
+            continue
+        t, _ = _shift_t(y[None, inside], var[None, inside], splits)
+        j = inside[splits[int(np.argmax(t[0]))]]
+        changes.loc[changes.index[i], "window"] = pd.Timestamp(when[j])
+        segments.loc[segments.index[i], "end"] = pd.Timestamp(when[j - 1])
+        segments.loc[segments.index[i + 1], "start"] = pd.Timestamp(when[j])
+    return dataclasses.replace(result, changes=changes, segments=segments)
 
 
 def _pair_words(label: str, other: str) -> str:
@@ -1454,7 +1889,7 @@ def _pair_words(label: str, other: str) -> str:
     return f"share of '{label}' among '{first}'/'{second}' labels"
 
 
-def _auto_pairs(results, kept, counts, grain, asked) -> dict[str, tuple[str, pd.DataFrame]]:
+def _auto_pairs(results, kept, grain, asked) -> list[tuple[str, str]]:
     """Pairs (falling label, rising label) of class shares that changed within a week of each other."""
     tolerance = pd.Timedelta(days=max(GRAIN_DAYS[grain], 7))
     moves = []
@@ -1462,13 +1897,13 @@ def _auto_pairs(results, kept, counts, grain, asked) -> dict[str, tuple[str, pd.
         if key.startswith("share:"):
             for row in results[key].changes.itertuples():
                 moves.append((key[len("share:"):], pd.Timestamp(row.window), row.change))
-    found = {}
-    for a, when_a, change_a in moves:
-        for b, when_b, change_b in moves:
+    found = []
+    for a, when_a, change_a in sorted(moves):
+        for b, when_b, change_b in sorted(moves):
             pair = frozenset((a, b))
             if change_a < 0 < change_b and abs(when_a - when_b) <= tolerance and pair not in asked:
                 asked.add(pair)
-                found[f"pair:{a}|{b}"] = (_pair_words(a, b), share_series(counts, a, among=(a, b)))
+                found.append((a, b))
     return found
 
 
@@ -1515,6 +1950,35 @@ def _context(when: pd.Timestamp, findings: DriftFindings) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def shift_reference(shift: pd.DataFrame) -> str:
+    """The reference of a ``shift_table`` in words, e.g. "baseline 2026-02-23 to 2026-03-16 (1,234 labels)".
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"reference": [pd.Timestamp("2026-03-02")],
+    ...                       "reference_end": [pd.Timestamp("2026-03-23")], "reference_n": [1500.0]})
+    >>> shift_reference(table)
+    'baseline 2026-03-02 to 2026-03-23 (1,500 labels)'
+    """
+    if shift.empty or shift["reference"].isna().all():
+        return "declared distribution"
+    first, last = (shift[column].dropna().iloc[0] for column in ("reference", "reference_end"))
+    n = shift["reference_n"].dropna()
+    labels = f" ({n.iloc[0]:,.0f} labels)" if len(n) and n.nunique() == 1 else ""
+    if len(set(shift["reference"])) > 1:
+        return "previous window"
+    if first == last:
+        return f"window of {_date(first)}{labels}"
+    return f"baseline {_date(first)} to {_date(last)}{labels}"
+
+
+def _date(value) -> str:
+    try:
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def what_changed(findings: DriftFindings, *, limit: int | None = None) -> list[str]:
     """The findings of ``drift_findings`` in plain sentences, most telling first.
 
@@ -1534,9 +1998,10 @@ def what_changed(findings: DriftFindings, *, limit: int | None = None) -> list[s
 
     Examples
     --------
-    On the demo's daily windows a change point reads: "On 2026-05-29 (3 days before guideline v2 took
-    effect on 2026-06-01) the share of '7' among '1'/'7' labels fell from 64% to 32% (change -32.3 points,
-    95% CI -44.4 to -20.1; p = 0.001)."
+    On the demo, drawn on days, a change point reads: "On 2026-05-29 (3 days before guideline v2 took
+    effect on 2026-06-01) the share of '7' among all labels fell from 13.7% to 9.7% (change -3.9 points,
+    95% CI -6.6 to -1.3; p = 0.002)." The interval allows for the search over dates, and excludes 0 exactly
+    when p < 0.05.
     """
     lines: list[tuple[pd.Timestamp, str]] = []
     for result in findings.change_points:
@@ -1602,8 +2067,9 @@ def what_changed(findings: DriftFindings, *, limit: int | None = None) -> list[s
         worst = shifted.sort_values("cramers_v").iloc[-1]
         sentences.append(
             f"The label distribution of {len(shifted)} of {len(findings.shift)} windows differs from the "
-            f"first window's; the largest shift is the window of {pd.Timestamp(worst['window']):%Y-%m-%d} "
-            f"(Cramér's V {worst['cramers_v']:.3f}, Jensen–Shannon distance {worst['js_distance']:.3f}).")
+            f"{shift_reference(findings.shift)}'s; the largest shift is the window of "
+            f"{pd.Timestamp(worst['window']):%Y-%m-%d} (Cramér's V {worst['cramers_v']:.3f}, Jensen–Shannon "
+            f"distance {worst['js_distance']:.3f}).")
     if not sentences:
         sentences.append(
             "Nothing drifted: no change point, guideline effect, declining annotator, cohort effect or "

@@ -116,3 +116,90 @@ def noisy_labels(
     wrong = np.where(to_partner, partner[true_k], (true_k + rng.integers(1, n_classes, n)) % n_classes)
     labels = np.where(correct, true_k, wrong)
     return np.where(random_label, rng.integers(0, n_classes, n), labels)
+
+
+# --- stationary per-window counts, for the false-alarm studies of analytics.drift ---------------------------
+
+
+def beta_binomial_windows(
+    rng: np.random.Generator,
+    windows: int,
+    *,
+    sizes: tuple[int, int] = (50, 500),
+    mean: float = 0.3,
+    sd: float = 0.03,
+) -> pd.DataFrame:
+    """Counts of a share that varies from window to window by the same amount whatever the window's size.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    windows : int
+        T, the number of windows.
+    sizes : (int, int)
+        Labels per window, drawn uniformly from this closed range.
+    mean, sd : float
+        The window's own share p_t ~ Beta with this mean and standard deviation; then x_t ~ Bin(n_t, p_t).
+
+    Returns
+    -------
+    DataFrame with columns ``window, successes, n``
+        ``window`` = 0 … T − 1. No change anywhere: the mean share is the same in every window.
+
+    Examples
+    --------
+    >>> frame = beta_binomial_windows(np.random.default_rng(0), 12)
+    >>> len(frame), bool(frame["n"].between(50, 500).all())
+    (12, True)
+    """
+    n = rng.integers(sizes[0], sizes[1] + 1, windows)
+    concentration = mean * (1 - mean) / sd**2 - 1
+    p = rng.beta(mean * concentration, (1 - mean) * concentration, windows)
+    return pd.DataFrame({"window": np.arange(windows), "successes": rng.binomial(n, p), "n": n})
+
+
+def clustered_label_windows(
+    rng: np.random.Generator,
+    windows: int,
+    *,
+    items: tuple[int, int] = (30, 80),
+    labels_per_item: tuple[int, int] = (3, 5),
+    share: float = 0.6,
+    accuracy: float = 0.85,
+) -> pd.DataFrame:
+    """Counts of one class among labels that cluster within items: the labels of an item mostly agree.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    windows : int
+        T, the number of windows.
+    items : (int, int)
+        Items per window, drawn uniformly from this closed range.
+    labels_per_item : (int, int)
+        Labels per item, drawn uniformly from this closed range.
+    share : float
+        Probability that an item is of the class.
+    accuracy : float
+        Probability that a label gives the item's class membership right.
+
+    Returns
+    -------
+    DataFrame with columns ``window, successes, n``
+        Labels of the class and all labels per window; no change anywhere.
+
+    Notes
+    -----
+    The labels of an item are correlated (ρ = (2a − 1)² s (1 − s) / (π (1 − π)), a the accuracy, s the
+    share, π the share of labels), so a window's share varies like one over n / (1 + (m̄ − 1) ρ) independent
+    labels: about 2.4 times the binomial variance with the defaults.
+    """
+    rows = []
+    for t in range(windows):
+        m = rng.integers(labels_per_item[0], labels_per_item[1] + 1, rng.integers(items[0], items[1] + 1))
+        member = np.repeat(rng.random(len(m)) < share, m)
+        right = rng.random(m.sum()) < accuracy
+        rows.append((t, int(np.where(right, member, ~member).sum()), int(m.sum())))
+    return pd.DataFrame(rows, columns=["window", "successes", "n"])

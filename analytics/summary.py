@@ -45,7 +45,10 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
              "annotators": [{"annotator_id", "cohort", "events", "items", "flags": [...],
                              "loo_agreement", "loo_ci_low", "loo_ci_high", "loo_items", "gold_accuracy",
                              "gold_n", "retest_consistency", "retest_n", "change"}, ...],
-             "drift": {"change_points": [], "guidelines": [{"version", "effective_at", "summary"}, ...]},
+             "drift": {"change_points": [{"series", "date", "before", "after", "change", "change_low",
+                                          "change_high", "p_value"}, ...], "grain", "min_span_days",
+                       "labels_followed": [...], "other_labels", "what_changed": [...],
+                       "guidelines": [{"version", "effective_at", "summary"}, ...]},
              "slices": [...], "suspects": {"run_id": None, "count": 0}, "impact": {}}
 
     Examples
@@ -116,14 +119,16 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
 
 
 def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
-    """Weekly change points of every quality series and label share, and the findings in words."""
+    """Change points of every quality series and followed label share, on the Drift page's weekly
+    windows, and the findings in words. However many labels the store has, the shares of the
+    ``drift.TOP_LABELS`` most frequent are followed one by one and the rest as one share."""
     from analytics import drift
     from analytics.store import detection
     from analytics.store import drift as drift_queries
 
     runs = detection.runs(store)
     run_id = None if runs.empty else runs["run_id"].iloc[0]
-    inputs = drift_queries.drift_inputs(store, flt, grain="week", run_id=run_id)
+    inputs = drift_queries.drift_inputs(store, flt, grain=drift.ANALYSIS_GRAIN, run_id=run_id)
     if inputs.label_counts.empty:
         return {"change_points": [], "what_changed": []}
     findings = drift.drift_findings(inputs)
@@ -134,8 +139,9 @@ def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
          "change_high": _number(row.change_high), "p_value": _number(row.p_value)}
         for cp in findings.change_points for row in cp.changes.itertuples(index=False)
     ]
-    return {"change_points": sorted(points, key=lambda p: p["date"] or ""), "grain": "week",
-            "what_changed": drift.what_changed(findings)}
+    return {"change_points": sorted(points, key=lambda p: p["date"] or ""), "grain": findings.grain,
+            "min_span_days": findings.min_span_days, "labels_followed": list(findings.labels),
+            "other_labels": findings.other_labels, "what_changed": drift.what_changed(findings)}
 
 
 def _slices(store: Store, flt: EventFilter | None) -> list[dict[str, Any]]:

@@ -335,19 +335,24 @@ def rejects(src: Source, batch_id: str | None) -> pd.DataFrame:
 @_cached
 def drift_findings(src: Source, flt: EventFilter, grain: str, run_id: str | None,
                    with_dawid_skene: bool = False) -> tuple:
-    """``(DriftInputs, DriftFindings)`` of the filtered events at ``grain`` (item reads on the sample).
+    """``(DriftInputs drawn at grain, DriftFindings)`` of the filtered events (item reads on the sample).
 
+    The tests run on ``drift.ANALYSIS_GRAIN`` windows whatever ``grain``, so every grain tells the same
+    story; ``grain`` sets the windows drawn (and dates changes within their week on days).
     ``with_dawid_skene`` adds each annotator's Dawid–Skene accuracy per window (the Agreement page's fit,
     about a second more at 1e7 events).
     """
     store, modulus = app_store.open_store(src.path), agreement_sample(src, flt)
-    inputs = drift_queries.drift_inputs(store, flt, grain=grain, run_id=run_id, sample_modulus=modulus)
+    tested = drift.ANALYSIS_GRAIN
+    inputs = drift_queries.drift_inputs(store, flt, grain=tested, run_id=run_id, sample_modulus=modulus)
+    shown = None if grain == tested else drift_queries.display_inputs(store, flt, grain=grain, run_id=run_id,
+                                                                      sample_modulus=modulus)
     model = dawid_skene(src, flt) if with_dawid_skene else None
     ds = None
     if model is not None:
         ratings = agreement_queries.ratings(store, flt, sample_modulus=modulus)
-        ds = drift.ds_accuracy_windows(ratings, model.probas_, grain=grain)
-    return inputs, drift.drift_findings(inputs, ds=ds)
+        ds = drift.ds_accuracy_windows(ratings, model.probas_, grain=tested)
+    return shown or inputs, drift.drift_findings(inputs, display=shown, ds=ds)
 
 
 # --- Slices ---------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ What each table counts:
   label event, and how many it flagged.
 - ``retest_windows``: consecutive label events of the same annotator on the same item, by the window of the
   later one and the gap between them in whole days.
-The percent-agreement series comes from ``analytics.store.overview.agreement_by_period``.
+- ``agreement_windows``: each item's percent agreement over all its filtered ratings, by the window of the
+  item's first filtered label event, so an item counts once, with every pair of its ratings, at any grain.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import pandas as pd
 
 from analytics.schema import TIME_GRAINS, EventFilter
 from analytics.store import agreement as agreement_queries
-from analytics.store import overview as overview_queries
 from analytics.store.connection import Store
 from analytics.store.filters import events_cte
 from analytics.store.ratings import LATEST, ratings_sql, repeated_events_sql
@@ -145,6 +145,36 @@ def suspect_windows(
     )
 
 
+def agreement_windows(
+    store: Store, flt: EventFilter | None = None, *, by: str = "week", sample_modulus: int = 1
+) -> pd.DataFrame:
+    """Percent agreement of the items that entered labeling in each window: ``period, items_multi, pa_mean,
+    pa_sd``.
+
+    An item's agreement is the share of agreeing pairs among all pairs of its ratings (latest label per
+    annotator) over the whole filter, Σ n_c (n_c − 1) / (m (m − 1)) for m ratings of which n_c gave label
+    c; items with one rating are left out. The item falls in the window of its first filtered label event,
+    as in ``suspect_windows``: unlike grouping the ratings by their own window, a daily table then still
+    holds every pair of an item's ratings, so days, weeks and months measure the same thing. Items are keyed
+    by the 64-bit hash of their id.
+    """
+    window = _window(by, item=True)
+    cte, params = events_cte(flt, sample_modulus)
+    ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
+                          {"label": LATEST["label"]})
+    return store.query(
+        cte + ", entered AS (SELECT hash(e.item_id) AS item_key, " + window + " AS win "
+        "FROM ev e GROUP BY 1), "
+        "r AS (" + ratings + "), "
+        "c AS (SELECT item_key, label, count(*) AS n FROM r GROUP BY ALL), "
+        "i AS (SELECT item_key, sum(n * (n - 1))::DOUBLE / (sum(n) * (sum(n) - 1)) AS pa "
+        "FROM c GROUP BY item_key HAVING sum(n) >= 2) "
+        "SELECT entered.win AS period, count(*) AS items_multi, avg(i.pa) AS pa_mean, "
+        "stddev_samp(i.pa) AS pa_sd FROM i JOIN entered USING (item_key) GROUP BY ALL ORDER BY ALL",
+        params,
+    )
+
+
 def retest_windows(store: Store, flt: EventFilter | None = None, *, by: str = "week") -> pd.DataFrame:
     """Test–retest pairs per window and gap: ``window, gap_days, across_versions, pairs, changed``.
 
@@ -181,7 +211,7 @@ class DriftInputs:
     label_counts : DataFrame
         ``label_counts_by_window`` (events).
     agreement : DataFrame
-        ``analytics.store.overview.agreement_by_period``: ``period, items_multi, pa_mean, pa_sd``.
+        ``agreement_windows``: ``period, items_multi, pa_mean, pa_sd``.
     annotators : DataFrame
         ``annotator_windows``.
     suspects : DataFrame or None
@@ -225,14 +255,37 @@ def drift_inputs(
     return DriftInputs(
         grain=grain,
         label_counts=label_counts_by_window(store, flt, by=grain),
-        agreement=overview_queries.agreement_by_period(store, flt, grain=grain,
-                                                       sample_modulus=sample_modulus),
+        agreement=agreement_windows(store, flt, by=grain, sample_modulus=sample_modulus),
         annotators=annotator_windows(store, flt, by=grain, sample_modulus=sample_modulus),
         suspects=(suspect_windows(store, run_id, flt, by=grain, sample_modulus=sample_modulus)
                   if run_id is not None else None),
         retest=retest_windows(store, flt, by=grain),
         guidelines=agreement_queries.guideline_changes(store),
         item_counts=agreement_queries.label_counts(store, flt, sample_modulus=sample_modulus),
+        run_id=run_id,
+        sample_modulus=sample_modulus,
+    )
+
+
+def display_inputs(
+    store: Store, flt: EventFilter | None = None, *, grain: str = "week", run_id: str | None = None,
+    sample_modulus: int = 1,
+) -> DriftInputs:
+    """The tables the Drift page draws at ``grain`` when its tests run at another grain: label counts,
+    agreement, annotators, suspects and guidelines (re-tests and item label counts come empty; the
+    tested grain's ``drift_inputs`` holds them)."""
+    if grain not in TIME_GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; use one of {', '.join(TIME_GRAINS)}")
+    return DriftInputs(
+        grain=grain,
+        label_counts=label_counts_by_window(store, flt, by=grain),
+        agreement=agreement_windows(store, flt, by=grain, sample_modulus=sample_modulus),
+        annotators=annotator_windows(store, flt, by=grain, sample_modulus=sample_modulus),
+        suspects=(suspect_windows(store, run_id, flt, by=grain, sample_modulus=sample_modulus)
+                  if run_id is not None else None),
+        retest=pd.DataFrame({c: [] for c in ("window", "gap_days", "across_versions", "pairs", "changed")}),
+        guidelines=agreement_queries.guideline_changes(store),
+        item_counts=pd.DataFrame({"item_key": [], "label": [], "n": []}),
         run_id=run_id,
         sample_modulus=sample_modulus,
     )

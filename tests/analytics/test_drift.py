@@ -8,14 +8,15 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+import statsmodels.api as sm
+from scipy import optimize, stats
 from scipy.spatial.distance import jensenshannon
 from scipy.stats.contingency import association
 from statsmodels.stats.contingency_tables import Table
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from analytics import drift
+from analytics import drift, simulation
 from analytics.agreement import wilson_interval
 
 WEEKS = pd.date_range("2026-03-02", periods=26, freq="7D")  # Mondays, as DuckDB's date_trunc('week')
@@ -106,12 +107,13 @@ def test_shift_table_bh_matches_statsmodels_and_reference_choices():
     wide = rng.multinomial(300, [0.5, 0.3, 0.2], size=8)
     wide[5:] = rng.multinomial(300, [0.35, 0.35, 0.3], size=3)
     counts = _long(wide)
-    table = drift.shift_table(counts, dispersion=1.0)
+    table = drift.shift_table(counts, reference="first", dispersion=1.0)
     assert table["window"].tolist() == list(WEEKS[1:8]) and (table["reference"] == WEEKS[0]).all()
     expected_p = [stats.chi2_contingency(wide[[0, t]], correction=False)[1] for t in range(1, 8)]
     assert table["p_value"].to_numpy() == pytest.approx(expected_p)
     assert table["q_value"].to_numpy() == pytest.approx(multipletests(expected_p, method="fdr_bh")[1])
     assert table["significant"].tolist()[-3:] == [True, True, True]
+    assert (table["reference_end"] == WEEKS[0]).all() and (table["reference_n"] == 300).all()
     previous = drift.shift_table(counts, reference="previous", dispersion=1.0)
     assert previous["reference"].tolist() == list(WEEKS[:7])
     chosen = drift.shift_table(counts, reference=WEEKS[3], dispersion=1.0)
@@ -121,6 +123,30 @@ def test_shift_table_bh_matches_statsmodels_and_reference_choices():
     assert declared["p_value"].iloc[0] == pytest.approx(stats.chisquare(wide[0], [150, 90, 60])[1])
     with pytest.raises(ValueError, match="reference"):
         drift.shift_table(counts, reference="last")
+
+
+def test_the_baseline_reference_pools_the_first_four_weeks_and_skips_a_partial_first_window():
+    """A first window of 13 labels (a partial week) is no reference: against it every window reads
+    p ≈ 0.9. The baseline pools the earliest windows until they span 28 days and hold 500 labels."""
+    rng = np.random.default_rng(11)
+    wide = rng.multinomial(300, [0.5, 0.3, 0.2], size=12)
+    wide[0] = [7, 4, 2]
+    wide[8:] = rng.multinomial(300, [0.4, 0.3, 0.3], size=4)
+    counts = _long(wide)
+    table = drift.shift_table(counts, dispersion=1.0)
+    assert (table["reference"] == WEEKS[0]).all() and (table["reference_end"] == WEEKS[3]).all()
+    assert table["window"].tolist() == list(WEEKS[4:12])
+    pooled = wide[:4].sum(axis=0)
+    assert table["reference_n"].iloc[0] == pooled.sum() == 13 + 900
+    expected = [stats.chi2_contingency(np.vstack([pooled, wide[t]]), correction=False)[1]
+                for t in range(4, 12)]
+    assert table["p_value"].to_numpy() == pytest.approx(expected)
+    assert table["significant"].tolist() == [False] * 4 + [True] * 4
+    first = drift.shift_table(counts, reference="first", dispersion=1.0)
+    assert first["p_value"].min() > 0.1  # 13 labels cannot tell anything apart
+    assert drift.shift_reference(table) == "baseline 2026-03-02 to 2026-03-23 (913 labels)"
+    # More labels needed than 28 days hold: the baseline grows until it has them.
+    assert drift.baseline_windows(drift._wide(counts), labels=1500) == list(WEEKS[:6])
 
 
 def _clustered_counts(rng, windows: int, items: int, shares, labels_per_item: int = 4,
@@ -260,16 +286,128 @@ def test_stationary_series_raise_false_alarms_near_the_nominal_rate(case):
     assert 0.01 <= alarms / 200 <= 0.09
 
 
-def test_added_between_window_noise_is_absorbed_by_the_factor():
-    """Noise added to every window alike (τ = 0.02 on sampling errors of 0.02–0.05) is not the model's
-    design-effect form; the false-alarm rate stays below 0.1 (0.077 over 300 seeds when measured)."""
+def test_added_between_window_noise_is_absorbed_by_the_between_window_variance():
+    """Noise added to every window alike (τ = 0.02 on sampling errors of 0.02–0.05): the false-alarm rate
+    stays near alpha (0.077 over 300 seeds with the factor-only model this replaced)."""
     alarms = 0
     for seed in range(200):
         rng = np.random.default_rng(1000 + seed)
         se = np.sqrt(0.25 / rng.integers(100, 600, 26))
         y = 0.5 + rng.normal(0, np.sqrt(se**2 + 0.02**2))
         alarms += len(drift.change_points(_series(y, se), n_sim=499, random_state=seed).changes) > 0
-    assert alarms / 200 <= 0.1
+    assert 0.01 <= alarms / 200 <= 0.08
+
+
+def _null_share(frame: pd.DataFrame) -> pd.DataFrame:
+    series = drift.proportion_series(frame["successes"], frame["n"])
+    return series.assign(window=WEEKS[: len(series)])
+
+
+HARD_NULLS = {
+    # 12 windows of 50–500 labels, each window's share p_t ~ Beta(mean 0.3, sd 0.03): a variance the same
+    # size in every window, which a factor on the binomial variance puts in the wrong windows.
+    "between-window variance, unequal windows": lambda rng: _null_share(
+        simulation.beta_binomial_windows(rng, 12)),
+    # 26 windows of 30–80 items, 3–5 labels each, 85 % on the item's class: a design effect near 2.4.
+    "labels clustered within items": lambda rng: _null_share(simulation.clustered_label_windows(rng, 26)),
+}
+
+
+@pytest.mark.parametrize("case", HARD_NULLS)
+def test_hard_stationary_series_hold_the_nominal_false_alarm_rate(case):
+    """600 seeded null series of each kind: the share with any change reported lies in [2 %, 7 %].
+
+    The factor-only model this replaced flagged 11–13 % of the first kind (300 and 1,500 series), which
+    this bound rejects; on the second it flagged 6–8 %, so that case guards the new model rather than
+    telling the two apart (bench/drift_null.py has the full study of the new one). With 600 series a true
+    rate of 5 % lands above 7 % with probability about 1 %."""
+    alarms = sum(
+        len(drift.change_points(HARD_NULLS[case](np.random.default_rng(5000 + seed)), n_sim=199,
+                                random_state=seed).changes) > 0
+        for seed in range(600)
+    )
+    assert 0.02 <= alarms / 600 <= 0.07
+
+
+def test_interval_and_p_value_of_a_change_agree():
+    """Every change reported has p < alpha and a 95 % interval that excludes 0; the interval is the change
+    ± the bootstrap critical value times its standard error, the same t the p-value measures."""
+    reported = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        n = rng.integers(60, 400, 26)
+        p = 0.3 + np.where(np.arange(26) >= 9, 0.05 * (seed % 3), 0) + np.where(np.arange(26) >= 18, -0.04, 0)
+        x = rng.binomial(n, np.clip(p + rng.normal(0, 0.02, 26), 0.01, 0.99))
+        found = drift.change_points(drift.proportion_series(pd.Series(x), pd.Series(n)), n_sim=199,
+                                    random_state=seed, min_change=0.01)
+        for row in found.changes.itertuples():
+            reported += 1
+            assert row.p_value < 0.05
+            assert row.change_low > 0 or row.change_high < 0
+            half = (row.change_high - row.change_low) / 2
+            assert half == pytest.approx(row.critical * abs(row.change) / row.z)
+            assert row.z > row.critical
+    assert reported >= 20
+
+
+def test_the_shift_statistic_is_the_weighted_regression_t_of_a_step():
+    """At a given split the studentised step is the t of the step dummy in a weighted least-squares fit
+    with weights 1/v_t and the residual scale estimated (Hartung–Knapp), as statsmodels computes it."""
+    rng = np.random.default_rng(3)
+    y = 0.4 + rng.normal(0, 0.03, 15)
+    var = rng.uniform(0.0004, 0.002, 15)
+    t, se = drift._shift_t(y[None], var[None], np.array([6]))
+    step = (np.arange(15) >= 6).astype(float)
+    fit = sm.WLS(y, sm.add_constant(step), weights=1 / var).fit()
+    assert t[0, 0] == pytest.approx(abs(fit.tvalues[1]))
+    assert se[0, 0] == pytest.approx(fit.bse[1])
+
+
+def test_the_variance_components_solve_their_moment_equations():
+    """φ̂ and τ̂² solve Σ w_t x_t (r_t − v_t) = 0 (checked with scipy's root finder for τ² alone and with
+    scipy's bounded least squares for both), and recover the truth on a long series."""
+    rng = np.random.default_rng(4)
+    se2 = 0.25 / rng.integers(100, 800, 400)
+    y = 0.5 + rng.normal(0, np.sqrt(1.8 * se2 + 0.02**2))
+    phi, tau2 = (float(v[0]) for v in drift._variance_components(y[None], se2, None))
+    assert phi == pytest.approx(1.8, rel=0.35) and np.sqrt(tau2) == pytest.approx(0.02, rel=0.3)
+    d2, s = np.diff(y) ** 2, se2[1:] + se2[:-1]
+    fitted = phi * s + 2 * tau2
+    r = np.minimum(d2, drift._HUBER_C**2 * fitted) / drift._HUBER_TARGET
+    w = np.sqrt(1 / fitted**2)
+    check = optimize.lsq_linear(np.column_stack([s, 2 * np.ones_like(s)]) * w[:, None], r * w,
+                                bounds=([1, 0], [np.inf, np.inf]))
+    assert (phi, tau2) == (pytest.approx(check.x[0], rel=1e-4), pytest.approx(check.x[1], rel=1e-4))
+    _, tau_fixed = (float(v[0]) for v in drift._variance_components(y[None], se2, 1.0))
+
+    def equation(t2):
+        v = s + 2 * t2
+        cap = np.minimum(d2, drift._HUBER_C**2 * v) / drift._HUBER_TARGET
+        return ((cap - v) / v**2).sum()
+
+    assert tau_fixed == pytest.approx(optimize.brentq(equation, 1e-8, 1.0), rel=1e-4)
+
+
+def test_no_segment_is_shorter_than_the_minimum_span():
+    """Daily shares: 0.10 for 60 days, 0.22 for 3 days, then 0.15. Windows alone allow a 3-day segment
+    (the blip); with segments of at least 28 days the one lasting change is reported, dated to the day."""
+    days = pd.date_range("2026-03-01", periods=120, freq="D")
+    t = np.arange(120)
+    truth = np.select([t < 60, t < 63], [0.10, 0.22], 0.15)
+    frame = pd.DataFrame({"window": days, "value": truth + np.random.default_rng(5).normal(0, 0.01, 120),
+                          "std_error": 0.01})
+
+    def shortest(found):
+        return (found.segments["end"] + pd.Timedelta(days=1) - found.segments["start"]).min()
+
+    windows_only = drift.change_points(frame, min_size=1, n_sim=199)
+    assert shortest(windows_only) <= pd.Timedelta(days=3)
+    spanned = drift.change_points(frame, min_size=1, min_span_days=28, grain="day", n_sim=199)
+    assert shortest(spanned) >= pd.Timedelta(days=28)
+    assert spanned.changes["window"].tolist() == [days[60]]
+    assert spanned.changes["change"].iloc[0] == pytest.approx(0.056, abs=0.01)
+    with pytest.raises(ValueError, match="grain"):
+        drift.change_points(frame, min_span_days=28)
 
 
 def test_change_point_arguments_are_checked():
@@ -484,3 +622,69 @@ def test_nothing_is_found_without_injected_effects():
     assert not findings.change_points and not findings.guidelines["significant"].any()
     sentences = drift.what_changed(findings)
     assert not any(s.startswith("On ") for s in sentences)
+
+
+def _zipf_counts(rng, labels: int, per_week: int, *, weeks=WEEKS) -> pd.DataFrame:
+    shares = 1 / np.arange(1, labels + 1) ** 1.1
+    wide = rng.multinomial(per_week, shares / shares.sum(), size=len(weeks))
+    return pd.DataFrame([{"window": week, "label": f"c{k}", "n": int(wide[t, k])}
+                         for t, week in enumerate(weeks) for k in np.flatnonzero(wide[t])])
+
+
+def test_many_labels_are_followed_as_the_top_ones_and_the_rest_pooled():
+    """1,000 labels in a stationary store: 20 label shares and one share of the rest are tested (not
+    1,000), the label-mix test runs on 21 categories, and nothing is flagged."""
+    rng = np.random.default_rng(9)
+    inputs = _inputs(rng, guideline_effect=False)
+    inputs.label_counts = _zipf_counts(rng, 1000, 3000)
+    findings = drift.drift_findings(inputs, n_sim=199)
+    assert findings.labels == tuple(drift.top_labels(inputs.label_counts, drift.TOP_LABELS))
+    assert findings.labels[:3] == ("c0", "c1", "c2") and len(findings.labels) == 20
+    observed = inputs.label_counts["label"].nunique()
+    assert findings.other_label == "(other labels)" and findings.other_labels == observed - 20
+    keys = findings.series["key"].tolist()
+    assert len(keys) <= drift.TOP_LABELS + 8 and "other" in keys
+    assert sum(key.startswith("share:") for key in keys) == 20
+    assert (findings.shift["dof"] <= 20).all()
+    assert not findings.change_points and not findings.shift["significant"].any()
+    other = findings.series.set_index("key").loc["other", "series"]
+    assert other == f"share of the {observed - 20:,} less frequent labels together"
+
+
+def test_collapsing_labels_keeps_every_count():
+    counts = _zipf_counts(np.random.default_rng(10), 50, 500)
+    top = drift.top_labels(counts, 5)
+    collapsed = drift.collapse_labels(counts, top, drift.other_label(counts["label"]))
+    assert collapsed.groupby("window")["n"].sum().equals(counts.groupby("window")["n"].sum())
+    assert set(collapsed["label"]) == {*top, "(other labels)"}
+    assert drift.other_label(["a", "(other labels)"]) == "((other labels))"
+
+
+def test_a_daily_view_dates_each_weekly_change_to_the_day():
+    """The tests run on weeks; drawn on days, the share of '7' falling on Wednesday 2026-06-03 is dated
+    to that day and carries the daily values, with the same size, interval and p-value."""
+    rng = np.random.default_rng(12)
+    days = pd.date_range(WEEKS[0], WEEKS[-1] + pd.Timedelta(days=6), freq="D")
+    seven = np.where(days >= pd.Timestamp("2026-06-03"), 0.10, 0.30)
+    daily = pd.DataFrame([{"window": day, "label": label, "n": int(k)}
+                          for day, s in zip(days, seven, strict=True)
+                          for label, k in zip(["7", "3"], rng.multinomial(60, [s, 1 - s]), strict=True)])
+    weekly = daily.assign(window=daily["window"].dt.to_period("W-SUN").dt.start_time)
+    weekly = weekly.groupby(["window", "label"], as_index=False)["n"].sum()
+    inputs = _inputs(rng, guideline_effect=False)
+    inputs.label_counts = weekly
+    display = types.SimpleNamespace(**{**vars(inputs), "grain": "day", "label_counts": daily})
+    plain = drift.drift_findings(inputs, pairs=(), n_sim=199)
+    drawn = drift.drift_findings(inputs, display=display, pairs=(), n_sim=199)
+    (weeks_seven,) = [cp for cp in plain.change_points if cp.series == "share of '7' among all labels"]
+    (days_seven,) = [cp for cp in drawn.change_points if cp.series == "share of '7' among all labels"]
+    assert weeks_seven.changes["window"].tolist() == [pd.Timestamp("2026-06-01")]
+    assert days_seven.changes["window"].tolist() == [pd.Timestamp("2026-06-03")]
+    assert days_seven.segments["start"].iloc[1] == pd.Timestamp("2026-06-03")
+    columns = ["change", "change_low", "change_high", "p_value"]
+    assert days_seven.changes[columns].equals(weeks_seven.changes[columns])
+    assert days_seven.values["window"].tolist() == list(days) and len(weeks_seven.values) == 26
+    assert drawn.display_grain == "day" and drawn.grain == "week"
+    expected = ("On 2026-06-03 (2 days after guideline v2 took effect on 2026-06-01) the share of '7' among "
+                "all labels fell")
+    assert any(line.startswith(expected) for line in drift.what_changed(drawn))

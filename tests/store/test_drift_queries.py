@@ -109,6 +109,32 @@ def test_retest_windows_pair_consecutive_labels_of_one_annotator(store):
     assert only_first_weeks["pairs"].sum() == 1
 
 
+def test_agreement_windows_count_each_item_once_with_all_its_ratings(store):
+    """i1 (a x, b x, c y → x on 01-20) and i2 (a x, b y → x) entered in W1 and agree fully over their
+    latest ratings; i3 (a y, c x) entered in W2 and disagrees; i4 (a, b, c all x) in W3; i5 has one
+    rater. Grouping ratings by their own week would see c's early y on i1 and none of its later x."""
+    weekly = q.agreement_windows(store)
+    assert weekly["period"].tolist() == [W1, W2, W3]
+    assert weekly["items_multi"].tolist() == [2, 1, 1]
+    assert weekly["pa_mean"].tolist() == [1.0, 0.0, 1.0]
+    daily = q.agreement_windows(store, by="day")
+    assert daily["items_multi"].sum() == 4  # the same items, by the day they entered
+    assert daily["period"].tolist() == [pd.Timestamp(d) for d in ("2024-01-01", "2024-01-02", "2024-01-08",
+                                                                  "2024-01-15")]
+    crowd = q.agreement_windows(store, EventFilter(cohorts=("crowd",)))
+    # Crowd ratings only: i1 (b x, c x), i2 (b x), i3 (c x), i4 (b x, c x): two items with two raters.
+    assert crowd["items_multi"].sum() == 2 and crowd["pa_mean"].tolist() == [1.0, 1.0]
+
+
+def test_display_inputs_read_the_drawn_tables_at_their_grain(store):
+    shown = q.display_inputs(store, grain="day")
+    assert shown.grain == "day" and shown.retest.empty and shown.item_counts.empty
+    assert shown.label_counts.equals(q.label_counts_by_window(store, by="day"))
+    assert shown.agreement.equals(q.agreement_windows(store, by="day"))
+    with pytest.raises(ValueError, match="unknown grain"):
+        q.display_inputs(store, grain="year")
+
+
 def test_suspect_windows_count_items_by_their_first_label(store):
     with store.transaction() as cur:
         cur.execute("INSERT INTO detection_runs (run_id, created_at) VALUES ('r1', TIMESTAMP '2024-02-01')")
@@ -137,32 +163,39 @@ def test_drift_inputs_feed_the_findings(store):
 # --- the demo ---------------------------------------------------------------------------------------------
 
 
+GRAINS = ("day", "week", "month")
+
+
 @pytest.fixture(scope="module")
 def demo(demo_store_path):
-    """Daily windows: the demo's 1,797 items give about 15 items of 1s and 7s a week, too few for a week's
-    share to show the change (weekly, it shows in the share of '7' among all labels, dated 2026-06-01)."""
+    """The tests run on weekly windows (``drift.ANALYSIS_GRAIN``); days and months are drawn."""
     with Store(demo_store_path, read_only=True) as store:
         run_id = detection_queries.runs(store)["run_id"].iloc[0]
-        inputs = q.drift_inputs(store, grain="day", run_id=run_id)
-        weekly = q.drift_inputs(store, grain="week", run_id=run_id)
+        inputs = q.drift_inputs(store, grain=drift.ANALYSIS_GRAIN, run_id=run_id)
+        shown = {grain: q.display_inputs(store, grain=grain, run_id=run_id) for grain in ("day", "month")}
         meta = demo_queries.demo_meta(store)
         suspects = store.scalar("SELECT count(*) FROM suspects WHERE run_id = ?", [run_id])
-    return inputs, meta, suspects, drift.drift_findings(inputs), drift.drift_findings(weekly)
+    findings = {grain: drift.drift_findings(inputs, display=shown.get(grain)) for grain in GRAINS}
+    return inputs, meta, suspects, findings
 
 
 def test_the_demo_guideline_change_is_found_in_the_share_of_7_among_1_and_7(demo):
-    inputs, meta, _, _, _ = demo
+    """About 15 items of 1s and 7s a week, each labeled 3–5 times alike: the weekly share of '7' among
+    them varies by some 11 points from week to week, and the fall of about 15 points still shows."""
+    inputs, meta, _, _ = demo
     changed_at = pd.Timestamp(meta["guideline_change_at"])
     series = drift.share_series(inputs.label_counts, "7", among=("1", "7"))
-    found = drift.change_points(series, name="share of '7' among 1/7 labels")
-    assert found.p_value < 0.01
-    nearest = found.changes.iloc[(found.changes["window"] - changed_at).abs().argmin()]
-    assert abs(nearest["window"] - changed_at) <= pd.Timedelta(days=7)
-    assert nearest["change_high"] < -0.1  # a fall of more than 10 points, the whole interval
+    found = drift.change_points(series, name="share of '7' among 1/7 labels", min_size=1,
+                                min_span_days=drift.MIN_SEGMENT_DAYS, grain=inputs.grain)
+    assert found.p_value < 0.05
+    (change,) = found.changes.itertuples()
+    assert abs(change.window - changed_at) <= pd.Timedelta(days=7)
+    assert change.change < -0.1 and change.change_high < 0
 
 
 def test_the_demo_findings_name_the_guideline_the_decaying_annotator_and_the_vendor_cohort(demo):
-    _, meta, _, findings, weekly = demo
+    _, meta, _, by_grain = demo
+    findings = by_grain["week"]
     declining = findings.annotators.annotators.query("declining")["annotator_id"].tolist()
     assert meta["decaying_annotator"] in declining
     assert len(declining) <= 3, declining
@@ -173,21 +206,58 @@ def test_the_demo_findings_name_the_guideline_the_decaying_annotator_and_the_ven
     assert gold["since_vs_rest"] < -0.05 and gold["since_vs_rest_q"] < 0.05
     assert gold["vs_rest"] < -0.05  # in the first four weeks too, on fewer ratings
     assert vendor["share_of_ratings"].iloc[0] > 0.2  # the vendor carries a large share of the work at once
-    sentences = drift.what_changed(findings)
-    pair = next(s for s in sentences if "share of '7' among '1'/'7' labels fell" in s)
-    assert "guideline v2 took effect" in pair
-    assert any(meta["decaying_annotator"] in s and "declining" in s for s in sentences)
-    assert any(s.startswith("Cohort vendor (12 annotators) joined on 2026-06-15") for s in sentences)
-    assert any(s.startswith("Since joining, cohort vendor's gold accuracy") for s in sentences)
-    week = drift.what_changed(weekly)
-    assert any(s.startswith("On 2026-06-01 (guideline v2 took effect) the share of '7' among all labels fell")
-               for s in week), week
-    weekly_declining = weekly.annotators.annotators.query("declining")["annotator_id"].tolist()
-    assert meta["decaying_annotator"] in weekly_declining
+    for grain in GRAINS:
+        sentences = drift.what_changed(by_grain[grain])
+        seven = next(s for s in sentences if "the share of '7' among all labels fell" in s)
+        assert "guideline v2 took effect" in seven, seven
+        assert any(meta["decaying_annotator"] in s and "declining" in s for s in sentences)
+        assert any(s.startswith("Cohort vendor (12 annotators) joined on 2026-06-15") for s in sentences)
+        assert any(s.startswith("Since joining, cohort vendor's gold accuracy") for s in sentences)
+        assert any(s.startswith("Under guideline v2 (from 2026-06-01) percent agreement") for s in sentences)
+
+
+def _story(findings) -> dict[str, list[pd.Timestamp]]:
+    return {cp.series: list(cp.changes["window"]) for cp in findings.change_points}
+
+
+def test_days_weeks_and_months_tell_the_same_story(demo):
+    """The same series change at every grain, on dates within a week of each other (the tests run on
+    weeks; days date each change within its week); no segment is shorter than 28 days."""
+    _, _, _, by_grain = demo
+    stories = {grain: _story(by_grain[grain]) for grain in GRAINS}
+    assert stories["week"] and set(stories["day"]) == set(stories["week"]) == set(stories["month"])
+    assert stories["month"] == stories["week"]
+    for series, weekly in stories["week"].items():
+        daily = stories["day"][series]
+        assert len(daily) == len(weekly)
+        assert all(w - pd.Timedelta(days=7) <= d < w + pd.Timedelta(days=7)
+                   for d, w in zip(daily, weekly, strict=True)), (series, daily, weekly)
+    lines = {grain: drift.what_changed(by_grain[grain]) for grain in GRAINS}
+    assert lines["week"] == lines["month"]
+    assert len(lines["day"]) == len(lines["week"])
+    for grain in GRAINS:
+        for cp in by_grain[grain].change_points:
+            ends = [drift._window_end(pd.Timestamp(end), grain) for end in cp.segments["end"]]
+            spans = pd.Series(ends) - pd.to_datetime(cp.segments["start"]).reset_index(drop=True)
+            assert (spans >= pd.Timedelta(days=drift.MIN_SEGMENT_DAYS)).all(), (grain, cp.segments)
+
+
+def test_the_demo_drift_finds_its_effects_and_no_noise(demo):
+    """Only the series the injected effects move change: agreement (the guideline and the vendor), the
+    share of '7' and of '1' (the guideline) and the 1/7 pair; no other label's share, no suspect rate."""
+    _, _, _, by_grain = demo
+    findings = by_grain["week"]
+    moved = {cp.series for cp in findings.change_points}
+    assert {"percent agreement", "share of '7' among all labels"} <= moved
+    allowed = {"percent agreement", "agreement with the majority", "gold accuracy",
+               "share of '7' among all labels", "share of '1' among all labels",
+               "share of '7' among '1'/'7' labels"}
+    assert moved <= allowed, moved
 
 
 def test_the_demo_suspects_and_retests_are_all_counted(demo):
-    inputs, meta, suspects, findings, _ = demo
+    inputs, meta, suspects, by_grain = demo
+    findings = by_grain["week"]
     assert inputs.suspects["items"].sum() == suspects
     assert inputs.retest["pairs"].sum() == int(meta["retest_items"])
     assert inputs.retest["gap_days"].between(14, 42).all()
