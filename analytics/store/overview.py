@@ -44,12 +44,12 @@ def _events(
 def filter_options(store: Store) -> dict:
     """Values the filter widgets offer: datasets, cohorts, attribute keys and values, the date range."""
     cur = store.cursor()
-    first, last = cur.execute("SELECT min(labeled_at), max(labeled_at) FROM label_events").fetchone()
+    first, last = cur.execute("SELECT min(labeled_at), max(labeled_at) FROM live_label_events").fetchone()
     attributes = store.query(
-        "SELECT key, value, count(*) AS n FROM item_attributes GROUP BY ALL ORDER BY key, value"
+        "SELECT key, value, count(*) AS n FROM live_item_attributes GROUP BY ALL ORDER BY key, value"
     )
     return {
-        "datasets": store.query("SELECT DISTINCT dataset FROM items ORDER BY 1")["dataset"].tolist(),
+        "datasets": store.query("SELECT DISTINCT dataset FROM live_items ORDER BY 1")["dataset"].tolist(),
         "cohorts": store.query(
             "SELECT DISTINCT coalesce(cohort, 'unknown') AS cohort FROM annotators ORDER BY 1"
         )["cohort"].tolist(),

@@ -48,7 +48,7 @@ def slice_attributes(store: Store) -> pd.DataFrame:
     """
     return store.query(
         "SELECT key AS attribute, count(DISTINCT value) AS \"values\", count(*) AS items "
-        "FROM item_attributes GROUP BY key ORDER BY key"
+        "FROM live_item_attributes GROUP BY key ORDER BY key"
     )
 
 
@@ -129,13 +129,13 @@ def slice_cube(
         it AS (SELECT c.item_key, sum(c.n) AS ratings, count(*) AS labels,
                       arg_max(c.label, c.n * 4294967296 - lab.pri) AS label
                FROM c JOIN lab USING (label) GROUP BY c.item_key),
-        gold AS (SELECT hash(item_id) AS item_key, list(DISTINCT label) AS gold FROM gold_labels
+        gold AS (SELECT hash(item_id) AS item_key, list(DISTINCT label) AS gold FROM live_gold_labels
                  GROUP BY ALL),
         sus AS (SELECT hash(item_id) AS item_key, flagged FROM suspects WHERE run_id = ?),
         dict AS (SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS value,
                         unnest(?::BIGINT[]) AS weight),
         att AS (SELECT hash(a.item_id) AS item_key, sum(d.weight)::BIGINT AS cell
-                FROM item_attributes a JOIN dict d USING (key, value) GROUP BY ALL)
+                FROM live_item_attributes a JOIN dict d USING (key, value) GROUP BY ALL)
         SELECT coalesce(att.cell, 0) AS cell, CASE WHEN lab.pri <= ? THEN it.label END AS label,
                max(lab.classes) AS classes, count(*) AS items, sum(it.ratings) AS ratings,
                count(*) FILTER (WHERE it.ratings > 1) AS rated_items,
@@ -157,8 +157,8 @@ def slice_cube(
 def _attribute_dictionary(cur, max_values: int) -> tuple[list[str], list[list[str]]]:
     """The attributes with at most ``max_values`` values, sorted, and each one's sorted values."""
     rows = cur.execute(
-        "WITH k AS (SELECT key FROM item_attributes GROUP BY key HAVING count(DISTINCT value) <= ?) "
-        "SELECT key, list(DISTINCT value ORDER BY value) FROM item_attributes SEMI JOIN k USING (key) "
+        "WITH k AS (SELECT key FROM live_item_attributes GROUP BY key HAVING count(DISTINCT value) <= ?) "
+        "SELECT key, list(DISTINCT value ORDER BY value) FROM live_item_attributes SEMI JOIN k USING (key) "
         "GROUP BY key ORDER BY key",
         [max_values],
     ).fetchall()
