@@ -67,7 +67,11 @@ def page_child(path: str, page: str) -> dict:
 
 
 def measure(work_dir: Path, k: int, items: int) -> list[dict]:
-    source = build(work_dir, k, items)
+    # Built in a child: Linux carries a parent's peak RSS into the children it starts, so a parent that had
+    # built a large store would floor every measurement below at its own peak.
+    out = subprocess.run([sys.executable, __file__, "--build", str(work_dir), str(k), str(items)],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    source = Path(out.stdout.strip().splitlines()[-1])
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store.duckdb"
@@ -132,6 +136,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
         print(json.dumps(page_child(argv[1], argv[2])))
+        return
+    if argv[:1] == ["--build"]:
+        print(build(Path(argv[1]), int(argv[2]), int(argv[3])))
         return
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--labels", default="10,1000,10000", help="comma-separated numbers of labels")
