@@ -563,3 +563,14 @@ def test_a_label_set_too_large_for_memory_is_refused_before_the_fit(monkeypatch)
     monkeypatch.setattr(consensus, "MAX_MODEL_BYTES", 409_599)
     with pytest.raises(consensus.TooManyClasses, match=r"over 40 labels \(200 items, 3 annotator groups\)"):
         DawidSkene(dtype="float64").fit(events)
+
+
+def test_more_confusion_cells_than_a_fit_can_update_in_seconds_are_refused(monkeypatch):
+    rng = np.random.default_rng(0)
+    events = pd.DataFrame({"item_id": np.repeat(np.arange(200), 3), "annotator_id": np.tile(list("abc"), 200),
+                           "label": rng.integers(0, 40, 600).astype(str)})
+    monkeypatch.setattr(consensus, "MAX_CONFUSION_CELLS", 3 * 40 * 40)  # 3 annotators × 40²: fitted
+    DawidSkene().fit(events)
+    monkeypatch.setattr(consensus, "MAX_CONFUSION_CELLS", 3 * 40 * 40 - 1)
+    with pytest.raises(consensus.TooManyClasses, match=r"3 confusion matrices of 40 × 40 labels \(4,800 cells"):
+        DawidSkene().fit(events)
