@@ -80,6 +80,14 @@ class Headline:
             return None
         return now.value - before.value
 
+    def separated(self, metric: str) -> bool:
+        """Whether the 95% intervals of the last ``days`` days and of the days before do not overlap (the
+        change is read as more than noise only then)."""
+        if self.change(metric) is None:
+            return False
+        now, before = self.current[metric], self.previous[metric]
+        return bool(now.ci_low > before.ci_high or now.ci_high < before.ci_low)
+
 
 def estimates_frame(
     counts: pd.DataFrame,
@@ -237,8 +245,7 @@ def verdict(head: Headline, table: pd.DataFrame, cohorts: pd.DataFrame) -> list[
         ]
     change = head.change("krippendorff_alpha")
     if change is not None:
-        now, before = head.current["krippendorff_alpha"], head.previous["krippendorff_alpha"]
-        separated = now.ci_low > before.ci_high or now.ci_high < before.ci_low
+        separated = head.separated("krippendorff_alpha")
         direction = "up" if change > 0 else "down"
         lines.append(
             f"Over the last {head.days} days it is {direction} {abs(change):.3f} against the {head.days} "

@@ -36,10 +36,13 @@ def show(head: Headline, *, key: str) -> None:
     for column, metric in zip(columns, HEADLINE_METRICS, strict=True):
         estimate = head.overall.get(metric)
         value = "n/a" if estimate is None or math.isnan(estimate.value) else f"{estimate.value:.3f}"
-        change = head.change(metric)
+        change, separated = head.change(metric), head.separated(metric)
+        # A change within noise is grey and without an arrow: only intervals that separate earn a colour.
         column.metric(
             METRIC_NAMES[metric], value, None if change is None else f"{change:+.3f}",
-            help=_HELP[metric] + f" Delta: last {head.days} days against the {head.days} days before.",
+            delta_color="normal" if separated else "off", delta_arrow="auto" if separated else "off",
+            help=_HELP[metric] + f" Delta: last {head.days} days against the {head.days} days before"
+            + ("." if separated else "; grey when the two 95% intervals overlap (within noise)."),
         )
         if estimate is None:
             continue

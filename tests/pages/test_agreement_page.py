@@ -8,6 +8,7 @@ import pathlib
 import shutil
 
 import pytest
+from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 from analytics import agreement_report, ingest
@@ -163,3 +164,14 @@ def test_a_label_set_too_large_for_dawid_skene_is_said_and_the_page_renders(monk
     assert not app.exception, [e.value for e in app.exception]
     (note,) = [i.value for i in app.info if i.value.startswith("No Dawid–Skene accuracy")]
     assert "over 10 labels" in note
+
+
+def test_a_change_within_noise_is_grey_and_without_an_arrow(at, demo_store_path):
+    head = _headline(demo_store_path)
+    colours = {m.label: (m.proto.color, m.proto.direction) for m in at.metric}
+    within = [metric for metric in agreement_report.HEADLINE_METRICS if not head.separated(metric)]
+    assert within, "the demo's last 30 days should hold a change within noise"
+    for metric in agreement_report.HEADLINE_METRICS:
+        colour, direction = colours[agreement_report.METRIC_NAMES[metric]]
+        assert (colour == Metric.MetricColor.GRAY) == (metric in within)
+        assert (direction == Metric.MetricDirection.NONE) == (metric in within)
