@@ -24,6 +24,11 @@ METRIC_TITLES = {
 NO_DATA = "#D0D3D8"
 
 
+#: A period whose coefficient rests on fewer items rated twice or more is drawn as a hollow point, off the
+#: line: one or two items read 0 or 1 and would otherwise swing the line.
+MIN_PERIOD_ITEMS = 10
+
+
 def over_time_figure(
     frame: pd.DataFrame,
     *,
@@ -57,7 +62,10 @@ def over_time_figure(
     if order is None and series == "metric":
         order = list(METRIC_TITLES)
     colors = theme.color_map(frame[series].astype(str), order=order) if len(frame) else {}
+    rated = frame["n_pairable"] if "n_pairable" in frame else frame["n_items"]
+    thin = rated.fillna(0) < MIN_PERIOD_ITEMS
     for name, rows in frame.groupby(series, sort=True):
+        few = thin.loc[rows.index].to_numpy()
         label = theme.plain([METRIC_TITLES.get(str(name), str(name))])[0]
         theme.add_ci_band(
             fig,
@@ -69,27 +77,46 @@ def over_time_figure(
             group=str(name),
             show_legend=False,
         )
+        customdata = np.stack([interval_texts(rows), rows["n_items"].astype(int)], axis=-1)
+        hover = "%{y:.3f} (%{customdata[0]}; %{customdata[1]} items)<extra>" + label + "</extra>"
+        # The line joins only periods resting on enough items; the others stay visible as hollow points.
         fig.add_trace(
             go.Scatter(
                 x=rows["period"],
-                y=rows["value"],
+                y=rows["value"].where(~few),
                 name=label,
                 mode="lines+markers",
                 legendgroup=str(name),
                 line={"color": colors[str(name)], "width": 2},
-                customdata=np.stack([interval_texts(rows), rows["n_items"].astype(int)], axis=-1),
-                hovertemplate=("%{y:.3f} (%{customdata[0]}; %{customdata[1]} items)<extra>" + label
-                               + "</extra>"),
+                customdata=customdata,
+                hovertemplate=hover,
             )
         )
+        if few.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=rows["period"][few],
+                    y=rows["value"][few],
+                    name=f"{label}, under {MIN_PERIOD_ITEMS} items",
+                    mode="markers",
+                    legendgroup=str(name),
+                    showlegend=False,
+                    marker={"color": "white", "size": 8, "line": {"color": colors[str(name)], "width": 2}},
+                    customdata=customdata[few],
+                    hovertemplate=hover,
+                )
+            )
     _guideline_markers(fig, guidelines)
     fig.update_xaxes(title_text=GRAIN_TITLES.get(grain, grain))
-    fig.update_yaxes(
-        title_text="Coefficient (1 = perfect, 0 = chance)", range=[-0.05, 1.02], rangemode="normal"
-    )
+    # Coefficients below chance are negative: the axis reaches down to the lowest value or interval end.
+    lowest = np.nanmin(frame[["value", "ci_low"]].to_numpy(dtype=float), initial=0.0) if len(frame) else 0.0
+    bottom = max(-1.02, min(-0.05, lowest - 0.05))
+    fig.update_yaxes(title_text="Coefficient (1 = perfect, 0 = chance)", range=[bottom, 1.02],
+                     rangemode="normal")
     fig.update_layout(showlegend=True)
-    return theme.styled(fig, title=f"Chance-corrected agreement per {grain}, with 95% CIs over items",
-                        height=380)
+    note = f"hollow points: fewer than {MIN_PERIOD_ITEMS} items rated twice or more" if thin.any() else ""
+    return theme.styled(fig, title=f"Chance-corrected agreement per {grain}, with 95% CIs over items"
+                        + (f" ({note})" if note else ""), height=380)
 
 
 def interval_texts(rows: pd.DataFrame) -> list[str]:

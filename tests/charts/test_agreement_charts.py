@@ -129,3 +129,15 @@ def test_label_confusion_heatmap_draws_the_labels_in_most_pairs_and_says_so():
     assert len(fig.data[0].x) == charts.MAX_CONFUSION_LABELS == 30
     assert set(fig.data[0].x) == {f"c{i}" for i in range(20, 50)}  # the 30 with the most pairs
     assert "the 30 labels in most pairs of 50" in fig.layout.title.text
+
+
+def test_periods_on_few_items_are_hollow_points_off_the_line_and_negative_values_stay_on_the_axis():
+    frame = _over_time().assign(value=[0.7, 0.0, 0.65, 0.72, 0.61, 0.66],
+                                ci_low=[0.6, np.nan, -0.3, 0.62, 0.5, 0.56])
+    fig = charts.over_time_figure(frame, grain="week")
+    alpha_line = next(t for t in fig.data if t.mode == "lines+markers" and t.name == "Krippendorff's alpha")
+    assert np.isnan(alpha_line.y[1]) and alpha_line.y[0] == 0.7  # the one-item week leaves the line
+    (hollow,) = [t for t in fig.data if t.mode == "markers"]
+    assert list(hollow.y) == [0.0] and hollow.marker.color == "white"
+    assert "hollow points: fewer than 10 items" in fig.layout.title.text
+    assert fig.layout.yaxis.range[0] <= -0.35  # the interval down to -0.3 is drawn, not clipped at -0.05
