@@ -67,11 +67,12 @@ def over_time_figure(
     for name, rows in frame.groupby(series, sort=True):
         few = thin.loc[rows.index].to_numpy()
         label = theme.plain([METRIC_TITLES.get(str(name), str(name))])[0]
+        # The band follows the line: a thin period's interval (often -1 to 1) would paint the whole plot.
         theme.add_ci_band(
             fig,
             rows["period"],
-            rows["ci_low"],
-            rows["ci_high"],
+            rows["ci_low"].where(~few),
+            rows["ci_high"].where(~few),
             color=colors[str(name)],
             name=f"{label} 95% CI",
             group=str(name),
@@ -93,12 +94,17 @@ def over_time_figure(
             )
         )
         if few.any():
+            values = rows["value"][few]
             fig.add_trace(
                 go.Scatter(
                     x=rows["period"][few],
-                    y=rows["value"][few],
+                    y=values,
                     name=f"{label}, under {MIN_PERIOD_ITEMS} items",
                     mode="markers",
+                    error_y={"type": "data", "symmetric": False, "thickness": 1, "width": 0,
+                             "array": (rows["ci_high"][few] - values).fillna(0).to_numpy(),
+                             "arrayminus": (values - rows["ci_low"][few]).fillna(0).to_numpy(),
+                             "color": theme.rgba(colors[str(name)], 0.45)},
                     legendgroup=str(name),
                     showlegend=False,
                     marker={"color": "white", "size": 8, "line": {"color": colors[str(name)], "width": 2}},
@@ -108,10 +114,12 @@ def over_time_figure(
             )
     _guideline_markers(fig, guidelines)
     fig.update_xaxes(title_text=GRAIN_TITLES.get(grain, grain))
-    # Coefficients below chance are negative: the axis reaches down to the lowest value or interval end.
-    lowest = np.nanmin(frame[["value", "ci_low"]].to_numpy(dtype=float), initial=0.0) if len(frame) else 0.0
-    bottom = max(-1.02, min(-0.05, lowest - 0.05))
-    fig.update_yaxes(title_text="Coefficient (1 = perfect, 0 = chance)", range=[bottom, 1.02],
+    # Coefficients below chance are negative: the axis reaches down to the lowest value or band edge
+    # (a thin period's whisker may run past it; its hover gives the interval).
+    shown = pd.concat([frame["value"], frame["ci_low"].where(~thin)]).to_numpy(dtype=float)
+    lowest = np.nanmin(shown, initial=0.0) if len(frame) else 0.0
+    bottom = max(-1.05, min(-0.05, lowest - 0.05))
+    fig.update_yaxes(title_text="Coefficient (1 = perfect, 0 = chance)", range=[bottom, 1.05],
                      rangemode="normal")
     fig.update_layout(showlegend=True)
     note = f"hollow points: fewer than {MIN_PERIOD_ITEMS} items rated twice or more" if thin.any() else ""

@@ -148,7 +148,7 @@ def add_ci_band(
     certainty about a period it knows nothing of. Only the first polygon of ``group`` enters the legend
     (``show_legend`` None: only when ``fig`` has no trace yet).
     """
-    fill = _rgba(color, 0.18)
+    fill = rgba(color, 0.18)
     mask = (low.notna() & high.notna()).tolist()
     x, low, high = list(x), list(low), list(high)
     first = not fig.data if show_legend is None else show_legend
@@ -165,6 +165,7 @@ def add_ci_band(
             first, start = False, None
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
+def rgba(hex_color: str, alpha: float) -> str:
+    """``#rrggbb`` as a CSS ``rgba()`` colour: ``rgba("#ff0000", 0.5)`` -> ``rgba(255, 0, 0, 0.5)``."""
     red, green, blue = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red}, {green}, {blue}, {alpha})"

@@ -572,5 +572,6 @@ def test_more_confusion_cells_than_a_fit_can_update_in_seconds_are_refused(monke
     monkeypatch.setattr(consensus, "MAX_CONFUSION_CELLS", 3 * 40 * 40)  # 3 annotators × 40²: fitted
     DawidSkene().fit(events)
     monkeypatch.setattr(consensus, "MAX_CONFUSION_CELLS", 3 * 40 * 40 - 1)
-    with pytest.raises(consensus.TooManyClasses, match=r"3 confusion matrices of 40 × 40 labels \(4,800 cells"):
+    expected = r"3 confusion matrices of 40 × 40 labels \(4,800 cells"
+    with pytest.raises(consensus.TooManyClasses, match=expected):
         DawidSkene().fit(events)

@@ -141,3 +141,15 @@ def test_periods_on_few_items_are_hollow_points_off_the_line_and_negative_values
     assert list(hollow.y) == [0.0] and hollow.marker.color == "white"
     assert "hollow points: fewer than 10 items" in fig.layout.title.text
     assert fig.layout.yaxis.range[0] <= -0.35  # the interval down to -0.3 is drawn, not clipped at -0.05
+
+
+def test_a_thin_periods_interval_is_a_whisker_not_a_band_and_does_not_stretch_the_axis():
+    frame = _over_time().assign(value=[0.7, 0.0, 0.65, 0.72, 0.61, 0.66],
+                                ci_low=[0.6, -1.0, 0.55, 0.62, 0.5, 0.56],
+                                ci_high=[0.8, 1.0, 0.75, 0.82, 0.7, 0.76])
+    fig = charts.over_time_figure(frame, grain="week")
+    alpha_bands = [t for t in fig.data if t.fill == "toself" and t.legendgroup == "krippendorff_alpha"]
+    assert len(alpha_bands) == 2 and min(min(t.y) for t in alpha_bands) == 0.55  # broken at the thin week
+    (hollow,) = [t for t in fig.data if t.mode == "markers"]
+    assert list(hollow.error_y.array) == [1.0] and list(hollow.error_y.arrayminus) == [1.0]
+    assert -0.1 < fig.layout.yaxis.range[0] < 0  # the -1 whisker runs past the axis, the bands do not
