@@ -40,7 +40,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from analytics.schema import INPUT_KINDS
+from analytics.core.schema import INPUT_KINDS
 from analytics.store import Store, StoreError
 
 DEFAULT_DB = Path("data") / "labelwatch.duckdb"
@@ -201,8 +201,8 @@ def _open(db: str, args: argparse.Namespace) -> Store:
 
 
 def _demo(store: Store, args: argparse.Namespace) -> int:
-    from analytics import demo, scale
     from analytics.store import summary as queries
+    from analytics.synthetic import demo, scale
 
     started = time.perf_counter()
     if args.scale is not None:
@@ -224,7 +224,8 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
 
 
 def _ingest(store: Store, args: argparse.Namespace) -> int:
-    from analytics import ingest, rules
+    from analytics.ingest import pipeline as ingest
+    from analytics.ingest import rules
 
     status = 0
     rules_path = args.rules or (rules.find_rules_file(store.path) if store.path != ":memory:" else None)
@@ -252,7 +253,7 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
 
 
 def _summary(store: Store, args: argparse.Namespace) -> int:
-    from analytics import summary
+    from analytics.monitoring import summary
 
     result = summary.store_summary(store)
     if args.json:
@@ -296,7 +297,8 @@ def _summary(store: Store, args: argparse.Namespace) -> int:
 
 
 def _score(store: Store, args: argparse.Namespace) -> int:
-    from analytics import rules, suspects
+    from analytics.detection import suspects
+    from analytics.ingest import rules
     from analytics.store import detection as queries
 
     path = args.rules or rules.find_rules_file(store.path)

@@ -7,7 +7,8 @@ Usage::
     .venv/bin/python bench/agreement.py --sizes 1e5,1e6,1e7 --out bench/README.md
 
 The stores are those of ``bench/store.py`` (``--work-dir/<N>/store-parquet.duckdb``, the scale world of
-``analytics.scale``: about 1,000 annotators, 2–5 labels per item, K = 10); run it first. They are opened
+``analytics.synthetic.scale``: about 1,000 annotators, 2–5 labels per item, K = 10); run it first. They are
+opened
 read-only. Every measurement runs in a fresh child process, so its peak resident memory (``ru_maxrss``,
 interpreter and libraries included) is its own; each child repeats its work ``--repeat`` times and the
 tables give the fastest run (the first run reads the store file cold into DuckDB's buffers; the OS page
@@ -17,7 +18,8 @@ cache is not dropped).
   annotator, counted in DuckDB), then ``krippendorff_alpha_from_counts(level="nominal")``, or
   ``fleiss_kappa_from_counts`` (every event: items rated once enter the chance term), or
   ``agreement_estimates(metrics=["krippendorff_alpha"], n_boot=200)``; for the pairwise table,
-  ``pairwise_tables(min_overlap=10)`` then ``analytics.cohen.pairwise_kappa_from_tables``. "read" is the
+  ``pairwise_tables(min_overlap=10)`` then ``analytics.agreement.cohen.pairwise_kappa_from_tables``. "read"
+  is the
   store query (rows to pandas included), "compute" the rest.
 * **krippendorff** (PyPI, GPL, installed for the bench only, never imported by ``analytics``):
   ``alpha(value_counts=..., level_of_measurement="nominal")`` on a units × K array built beforehand from our
@@ -27,7 +29,8 @@ cache is not dropped).
 * **statsmodels** ``aggregate_raters`` + ``fleiss_kappa(method="fleiss")`` needs the same number of ratings
   for every item: it gets the items with exactly the modal number of ratings (their labels as a items × m
   array of label codes, built beforehand, not timed), and ours is run on that subset too, to compare values.
-* **in memory**: ``analytics.agreement.pairwise_kappa`` on the events (Parquet, loaded beforehand), for the
+* **in memory**: ``analytics.agreement.coefficients.pairwise_kappa`` on the events (Parquet, loaded
+  beforehand), for the
   sizes up to ``--peer-events-max``; its table must equal the store path's.
 """
 
@@ -53,7 +56,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analytics import agreement, cohen, reliability  # noqa: E402
+from analytics.agreement import coefficients as agreement  # noqa: E402
+from analytics.agreement import cohen  # noqa: E402
+from analytics.agreement import estimates as reliability  # noqa: E402
 from analytics.store import Store, overview  # noqa: E402
 from analytics.store import agreement as queries  # noqa: E402
 from bench.store import (  # noqa: E402

@@ -14,9 +14,11 @@ Fleiss' kappa both tend to (P_a − Σ p_c²) / (1 − Σ p_c²) with 3 ratings 
   Beta(8, 2) (mean 0.8); the panel of 3 rates every item, the panel of 10 three of them per item. The truth
   is the coefficient of the population of annotators (two different annotators drawn at random).
 
-Every sample gets the page's intervals, 200 bootstrap replicates each (``analytics.agreement_report.N_BOOT``):
-percentile and BCa over items (``analytics.reliability.agreement_estimates``), and the percentile interval
-over items and annotators (``analytics.two_way.agreement_estimates_two_way``); the fixed panel is run again
+Every sample gets the page's intervals, 200 bootstrap replicates each (``analytics.agreement.report.N_BOOT``):
+percentile and BCa over items (``analytics.agreement.estimates.agreement_estimates``), and the percentile
+interval
+over items and annotators (``analytics.agreement.two_way.agreement_estimates_two_way``); the fixed panel is
+run again
 with 1000 replicates, which BCa's tail quantiles need to settle. Coverage is the share of
 samples whose 95% interval holds the truth; a sample without an interval (undefined coefficient, or every
 resample equal) counts as a miss and is also reported apart. With 400 samples a coverage of 95% is measured
@@ -39,7 +41,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics import agreement_report, reliability, two_way  # noqa: E402
+from analytics.agreement import estimates as reliability  # noqa: E402
+from analytics.agreement import report as agreement_report  # noqa: E402
+from analytics.agreement import two_way  # noqa: E402
 from bench.store import machine, table, write_section  # noqa: E402
 
 BEGIN, END = "<!-- bench/agreement_coverage.py: begin -->", "<!-- bench/agreement_coverage.py: end -->"

@@ -10,14 +10,16 @@ Crowds:
 * **real**, with expert gold, from ``--data`` (``shared/data/real``): bluebirds (Welinder et al. 2010,
   108 images × 39 workers, dense), Snow et al. (2008) RTE, TEMP and WSD (Amazon Mechanical Turk, 10 labels
   per item). Written once to ``--work-dir/consensus/<name>/`` as ``events.parquet`` and ``gold.parquet``.
-* **simulated**, the project's scale world (``analytics.scale``: K = 10 digits, 1,000 annotators with
+* **simulated**, the project's scale world (``analytics.synthetic.scale``: K = 10 digits, 1,000 annotators
+  with
   log-normal workloads, 2–5 labels per item, confusable digit pairs, 2 % spammers), truth from its item
   skeletons: 1e4 events (sparse: ~10 ratings per annotator, written like a real crowd), and the **store
   crowds** 1e6 and 1e7 events: the event files and the DuckDB store ``--work-dir/<n>/store-parquet.duckdb``
   that ``bench/store.py`` builds from them (built here through its children when missing).
 
 Methods, each in a fresh child process so that its peak resident memory (``ru_maxrss``) is its own:
-ours — ``analytics.consensus.majority_vote``, ``DawidSkene()`` (defaults) and ``DawidSkene(smoothing=0)``
+ours — ``analytics.consensus.dawid_skene.majority_vote``, ``DawidSkene()`` (defaults) and
+``DawidSkene(smoothing=0)``
 (plain maximum likelihood, the ablation); crowd-kit — ``MajorityVote()`` and ``DawidSkene(n_iter=100)``,
 run by ``--peer-python`` (crowd-kit is not a dependency of the project). On the store crowds our
 Dawid–Skene runs end to end from the store, as the app does: open the store read-only,
@@ -69,7 +71,8 @@ SECONDS_TARGET = 15.0  # ours end to end at 1e7
 MEMORY_TARGET = 2 * 1024**3  # peak RSS of ours end to end at 1e7
 INTRO = """\
 Real crowds with expert gold (bluebirds: Welinder et al. 2010; RTE, TEMP, WSD: Snow et al. 2008) and the
-scale world of `analytics.scale` (K = 10, 1,000 annotators, 2–5 labels per item, truth known). Every method
+scale world of `analytics.synthetic.scale` (K = 10, 1,000 annotators, 2–5 labels per item, truth known).
+Every method
 runs in its own child process; crowd-kit runs in a separate venv (`bench/requirements-peers.txt`) through
 `--peer-python`. On the **store crowds** (sim-1e6, sim-1e7: the stores `bench/store.py` builds) our
 Dawid–Skene is timed **end to end from the store**, as the app runs it: open the DuckDB file read-only,
@@ -109,7 +112,7 @@ def real_crowd(name: str, data: Path) -> tuple[pd.DataFrame, pd.Series]:
 
 def scale_truth(n_events: int) -> pd.Series:
     """The true class of every item of the scale world (seed 0), by item_id, from its item skeletons."""
-    from analytics import scale
+    from analytics.synthetic import scale
 
     return pd.concat(
         [
@@ -121,7 +124,7 @@ def scale_truth(n_events: int) -> pd.Series:
 
 def simulated_crowd(n_events: int, folder: Path) -> tuple[pd.DataFrame, pd.Series]:
     """The scale world's events (written under ``folder/scale``) and the truth of every item."""
-    from analytics import scale
+    from analytics.synthetic import scale
 
     paths = scale.write_scale_events(folder / "scale", n_events, seed=0)
     return read_events([str(p) for p in paths]), scale_truth(n_events)
@@ -189,7 +192,7 @@ def rss_now() -> int:
 
 def from_store(method: str, store_path: str) -> tuple[pd.Series, dict]:
     """Dawid–Skene end to end from the store: open read-only, coded ratings, fit, labels."""
-    from analytics.consensus import DawidSkene
+    from analytics.consensus.dawid_skene import DawidSkene
     from analytics.store import Store
     from analytics.store.consensus import coded_ratings
 
@@ -207,11 +210,11 @@ def from_store(method: str, store_path: str) -> tuple[pd.Series, dict]:
 def aggregate(method: str, events: pd.DataFrame) -> tuple[pd.Series, dict]:
     """Run one method on events in memory; return labels by item and extra facts (iterations)."""
     if method == "ours-mv":
-        from analytics.consensus import majority_vote
+        from analytics.consensus.dawid_skene import majority_vote
 
         return majority_vote(events).set_index("item_id")["label"], {}
     if method in ("ours-ds", "ours-ds-ml", "ours-ds-events"):
-        from analytics.consensus import DawidSkene
+        from analytics.consensus.dawid_skene import DawidSkene
 
         model = DawidSkene(smoothing=0) if method == "ours-ds-ml" else DawidSkene()
         model.fit(events)
@@ -230,7 +233,7 @@ def child(method: str, spec: dict) -> dict:
     events = None if store else read_events(spec["events"])
     # Import the libraries before the baseline so that "before" holds the interpreter, libraries and data.
     if METHODS[method][0] == "ours":
-        importlib.import_module("analytics.consensus")
+        importlib.import_module("analytics.consensus.dawid_skene")
         if store:
             importlib.import_module("analytics.store.consensus")
     else:

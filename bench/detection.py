@@ -7,7 +7,8 @@ Usage::
 
 What is measured, each heavy step in a fresh child process (peak RSS from ``ru_maxrss``):
 
-* **Scoring 1e5 items × 64 features**: ``analytics.detection.score_items`` end to end (Dawid–Skene twice,
+* **Scoring 1e5 items × 64 features**: ``analytics.detection.signals.score_items`` end to end (Dawid–Skene
+  twice,
   5-fold out-of-fold logistic regression, cleanlab, inverted-file neighbours, explanations) on a synthetic
   crowd (10 classes, 1,000 annotators of accuracy 0.6–0.95, 3 ratings per item; features: per class a
   centre and an 8-dimensional manifold in 64 dimensions, plus noise). Baseline in the same run:
@@ -79,8 +80,8 @@ def crowd(
 
 
 def majority(item: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Each item's majority vote (``analytics.detection.majority_codes``' tie rule), items 0 … max."""
-    from analytics import detection
+    """Each item's majority vote (``analytics.detection.signals.majority_codes``' tie rule), items 0 … max."""
+    from analytics.detection import signals as detection
 
     votes = np.zeros((int(item.max()) + 1, K))
     np.add.at(votes, (item, labels), 1)
@@ -106,7 +107,7 @@ def synthetic(n_items: int, *, seed: int, n_features: int = 64, latent: int = 8)
 
 
 def score(item, annotator, given_codes, *, features=None, n_neighbours=10, **options):
-    from analytics import detection
+    from analytics.detection import signals as detection
 
     n = int(item.max()) + 1
     return detection.score_items(
@@ -162,7 +163,7 @@ def child_speed(n_items: int) -> dict:
 def child_neighbours(sizes: list[int]) -> dict:
     from sklearn.neighbors import NearestNeighbors
 
-    from analytics import detection
+    from analytics.detection import signals as detection
 
     rows = []
     for n in sizes:
@@ -190,7 +191,7 @@ def _world_1e6(n_events: int):
 
 def child_probs_1e6(n_events: int, path: str) -> dict:
     """The model's out-of-fold probabilities on the majority labels, saved for the next two children."""
-    from analytics import detection
+    from analytics.detection import signals as detection
 
     truth, features, item, annotator, given = _world_1e6(n_events)
     votes = np.zeros((len(truth), K))
@@ -242,7 +243,8 @@ def child_crowdlab_1e6(n_events: int, path: str) -> dict:
 
 def child_page_store(path: str, n_items: int) -> dict:
     """A store with ``n_items`` items × 3 events, scored once (no features): the run the page loads."""
-    from analytics import ingest, suspects
+    from analytics.detection import suspects
+    from analytics.ingest import pipeline as ingest
     from analytics.store import Store
 
     truth = np.random.default_rng(6).integers(0, K, n_items)
@@ -302,7 +304,7 @@ def run_child(name: str, **kwargs) -> dict:
 
 
 def quality_real() -> list[dict]:
-    from analytics import detection
+    from analytics.detection import signals as detection
 
     rows = []
     for name, published in PUBLISHED.items():
@@ -342,7 +344,7 @@ def signal_scores(frame: pd.DataFrame) -> dict:
 def ranking_rows(name: str, frame: pd.DataFrame, truth: pd.Series) -> list[dict]:
     """Top-k quality among the items with a given label (a strict majority): the others need adjudication
     and have no label that could be wrong."""
-    from analytics import detection
+    from analytics.detection import signals as detection
 
     agreed = frame["given_label"].notna().to_numpy()
     frame, truth = frame[agreed], truth[agreed]
@@ -356,8 +358,8 @@ def ranking_rows(name: str, frame: pd.DataFrame, truth: pd.Series) -> list[dict]
 def consensus_row(name: str, frame: pd.DataFrame, truth: pd.Series, ratings, features) -> dict:
     from cleanlab.multiannotator import get_label_quality_multiannotator
 
-    from analytics import detection
-    from analytics.consensus import DawidSkene
+    from analytics.consensus.dawid_skene import DawidSkene
+    from analytics.detection import signals as detection
 
     codes = {c: i for i, c in enumerate(ratings.classes)}
     votes = np.zeros((len(ratings.items), len(ratings.classes)))
@@ -389,10 +391,10 @@ def quality_crowds() -> tuple[list[dict], list[dict]]:
     """The demo and a crowd-labeled digits set: ranking quality and consensus accuracy."""
     from sklearn.datasets import load_digits
 
-    from analytics import demo
     from analytics.store import Store
     from analytics.store import detection as queries
     from analytics.store.consensus import CodedRatings
+    from analytics.synthetic import demo
 
     ranking, consensus = [], []
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "demo.duckdb") as store:
@@ -426,7 +428,7 @@ def quality_crowds() -> tuple[list[dict], list[dict]]:
 
 
 def score_coded(r, features):
-    from analytics import detection
+    from analytics.detection import signals as detection
 
     return detection.score_items(
         r.item_codes,

@@ -4,11 +4,13 @@ For each number of labels K a store is built once under ``--work-dir``: N items,
 different annotators of 300 (the first 30 in cohort ``expert``), true classes drawn from a Zipf law
 (P(class k) ∝ 1/k^1.1), each rating the true class with probability 0.8 and otherwise a class drawn from the
 same law; times uniform over 180 days from 2026-03-01; a gold label for a tenth of the items. Nothing
-drifts. A fresh child process then runs ``analytics.summary._drift`` (the ``drift`` section of ``summary
+drifts. A fresh child process then runs ``analytics.monitoring.summary._drift`` (the ``drift`` section of
+``summary
 --json``: the weekly drift inputs read from DuckDB, every drift test, the sentences) and reports its wall
 time, its CPU time (all threads; on a busy machine the wall time is longer) and the child's peak resident
 memory. Target: at 10,000 labels and 300,000 events, a few seconds
-and well under 2 GB. The shares of the ``analytics.drift.TOP_LABELS`` most frequent labels are tested one
+and well under 2 GB. The shares of the ``analytics.monitoring.drift.TOP_LABELS`` most frequent labels are
+tested one
 by one and the other labels as one share, so the work does not grow with K.
 
 Command: ``.venv/bin/python bench/drift_labels.py --labels 1000,10000 --items 100000 --out bench/README.md``
@@ -30,7 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics import ingest  # noqa: E402
+from analytics.ingest import pipeline as ingest  # noqa: E402
 from analytics.store import Store  # noqa: E402
 from bench.store import label, machine, peak_rss, remove_store, table, write_section  # noqa: E402
 
@@ -88,7 +90,7 @@ def build(work_dir: Path, labels: int, items: int) -> Path:
 
 def child(path: str) -> dict:
     """Time ``summary._drift`` on a read-only store in this (fresh) process."""
-    from analytics import summary
+    from analytics.monitoring import summary
 
     with Store(path, read_only=True) as store:
         events = store.scalar("SELECT count(*) FROM label_events")

@@ -1,4 +1,4 @@
-"""False alarms and power of ``analytics.drift.change_points`` by simulation.
+"""False alarms and power of ``analytics.monitoring.drift.change_points`` by simulation.
 
 Each scenario draws series with no change at all or with one step in the middle; each series goes
 through ``change_points`` twice (α = 0.05, 999 bootstrap series): with its defaults (segments of at least
@@ -16,9 +16,9 @@ Scenarios, at 12 and 26 windows:
   over the last ten windows (also at 184 windows: the daily case).
 * **added noise**: sampling errors of 100–600 labels and N(0, 0.02²) added to every window alike.
 * **between-window variance, 50–500 labels**: p_t ~ Beta(mean 0.3, sd 0.03), x_t ~ Bin(n_t, p_t) with n_t
-  uniform on 50–500 (``analytics.simulation.beta_binomial_windows``).
+  uniform on 50–500 (``analytics.synthetic.simulation.beta_binomial_windows``).
 * **clustered, 30–80 items**: 30–80 items a window, 3–5 labels each
-  (``analytics.simulation.clustered_label_windows``); design effect about 2.4.
+  (``analytics.synthetic.simulation.clustered_label_windows``); design effect about 2.4.
 
 Steps (power): the last two scenarios with a step in the middle of +0.06 (twice the between-window sd)
 and of +0.10.
@@ -42,7 +42,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics import drift, simulation  # noqa: E402
+from analytics.monitoring import drift  # noqa: E402
+from analytics.synthetic import simulation  # noqa: E402
 from bench.store import machine, table, write_section  # noqa: E402
 
 BEGIN, END = "<!-- bench/drift_null.py: begin -->", "<!-- bench/drift_null.py: end -->"

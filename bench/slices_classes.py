@@ -7,7 +7,8 @@ Usage::
 A many-class store is generated into ``--work-dir`` (reused when present): N items with a ``source``
 attribute (fax, scan, web), each rated by 3 of 300 annotators; true classes drawn from K labels with
 Zipf-like frequencies (p_k ∝ k^-1.1); each rating right with probability 0.8, else a label drawn from the
-same frequencies; gold labels for a tenth of the items. It is imported through ``analytics.ingest`` (items,
+same frequencies; gold labels for a tenth of the items. It is imported through ``analytics.ingest.pipeline``
+(items,
 events, gold), as a user would.
 
 Then, in one process: ``slice_cube`` as the page reads it (classes beyond the 20 most rated pooled), the
@@ -32,7 +33,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analytics import ingest, slices, summary  # noqa: E402
+from analytics.ingest import pipeline as ingest  # noqa: E402
+from analytics.monitoring import (  # noqa: E402
+    slices,
+    summary,  # noqa: E402
+)
 from analytics.store import Store  # noqa: E402
 from analytics.store import slices as slice_queries  # noqa: E402
 from bench.store import machine, write_section  # noqa: E402

@@ -4,12 +4,14 @@ Usage::
 
     .venv/bin/python bench/store.py --sizes 1e5,1e6,1e7 --out bench/README.md
 
-For each size N the synthetic world of ``analytics.scale`` is written once to ``--work-dir`` (events as
+For each size N the synthetic world of ``analytics.synthetic.scale`` is written once to ``--work-dir``
+(events as
 Parquet and as CSV, items as Parquet; reused by later runs with the same N). Every measurement then runs in
 a fresh child process of this script, so its peak resident memory (``ru_maxrss``) is its own:
 
 * **import**: a fresh store gets the vocabulary, guidelines and items (timed apart), then a second child
-  imports the events file by file with ``analytics.ingest`` (``prepare`` = validation, ``commit`` = write),
+  imports the events file by file with ``analytics.ingest.pipeline`` (``prepare`` = validation, ``commit`` =
+  write),
   once from Parquet and once from CSV. Reported: events/s over both steps, peak RSS of the events child,
   size of the store file (plus its ``.wal``, if any) after the child closed it.
 * **baseline** (same run): DuckDB's bare load of the same files into a fresh database, no validation
@@ -52,12 +54,14 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from analytics import ingest, overview, scale  # noqa: E402
-from analytics.schema import EventFilter  # noqa: E402
-from analytics.simulation import guidelines_frame, vocabulary_frame  # noqa: E402
+from analytics.core.schema import EventFilter  # noqa: E402
+from analytics.ingest import pipeline as ingest  # noqa: E402
+from analytics.monitoring import overview  # noqa: E402
 from analytics.store import Store, batches  # noqa: E402
 from analytics.store import overview as queries  # noqa: E402
 from analytics.store.connection import DEFAULT_MEMORY_LIMIT  # noqa: E402
+from analytics.synthetic import scale  # noqa: E402
+from analytics.synthetic.simulation import guidelines_frame, vocabulary_frame  # noqa: E402
 
 #: Targets from the issue.
 PARQUET_TARGET = 1_000_000  # events/s
@@ -92,7 +96,7 @@ def child_setup(store_path: str, items: list[str]) -> dict:
     store_path : str
         The DuckDB file to create (removed first, with its ``.wal``).
     items : list of str
-        Item Parquet files from ``analytics.scale.write_scale_items``.
+        Item Parquet files from ``analytics.synthetic.scale.write_scale_items``.
 
     Returns
     -------

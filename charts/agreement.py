@@ -1,4 +1,5 @@
-"""Figures of the Agreement page, from the frames of ``analytics.agreement`` and ``analytics.annotators``.
+"""Figures of the Agreement page, from the frames of ``analytics.agreement.coefficients`` and
+``analytics.monitoring.annotators``.
 
 Every builder accepts an empty frame and returns a figure with its axes titled.
 """
@@ -170,7 +171,7 @@ def reliability_figure(table: pd.DataFrame, *, cohort_order: list | None = None,
     ----------
     table : DataFrame
         ``annotator_id, cohort, items, loo_items, loo_agreement, loo_low, loo_high, flags``
-        (``analytics.annotators.reliability_table``).
+        (``analytics.monitoring.annotators.reliability_table``).
     cohort_order : list, optional
         The store's cohorts in a fixed order (``analytics.store.agreement.cohort_order``): a cohort keeps
         its colour whoever else is drawn.
@@ -253,9 +254,10 @@ def pairwise_figure(frame: pd.DataFrame, *, annotators: list | None = None,
     Parameters
     ----------
     frame : DataFrame
-        ``annotator_a, annotator_b, n_items, kappa`` (``analytics.agreement.pairwise_kappa``); each pair once.
+        ``annotator_a, annotator_b, n_items, kappa`` (``analytics.agreement.coefficients.pairwise_kappa``);
+        each pair once.
     annotators : list, optional
-        The annotators to show, in this order (``analytics.agreement_report.heatmap_annotators``: flagged
+        The annotators to show, in this order (``analytics.agreement.report.heatmap_annotators``: flagged
         first); by default those of ``frame``, sorted. An annotator without any pair still gets a row.
     flagged : dict, optional
         Annotator to their flags (a list); flagged annotators' names are marked "⚑" and their flags shown
@@ -358,7 +360,7 @@ def label_confusion_figure(frame: pd.DataFrame) -> go.Figure:
     Parameters
     ----------
     frame : DataFrame
-        ``label_a, label_b, pairs, expected, lift`` (``analytics.agreement.label_confusion``).
+        ``label_a, label_b, pairs, expected, lift`` (``analytics.agreement.coefficients.label_confusion``).
 
     Returns
     -------
@@ -416,7 +418,7 @@ def group_figure(frame: pd.DataFrame, *, title: str) -> go.Figure:
     Parameters
     ----------
     frame : DataFrame
-        ``grp, metric, value, ci_low, ci_high, n_items`` (``analytics.agreement_report.estimates_frame``).
+        ``grp, metric, value, ci_low, ci_high, n_items`` (``analytics.agreement.report.estimates_frame``).
     title : str
         Figure title.
     """

@@ -29,7 +29,7 @@ def label_mix_figure(label_counts: pd.DataFrame, *, guidelines: pd.DataFrame,
     ----------
     label_counts : DataFrame
         ``window, label, n`` (``analytics.store.drift.label_counts_by_window``; pass it through
-        ``analytics.drift.collapse_labels`` first when a store has many labels).
+        ``analytics.monitoring.drift.collapse_labels`` first when a store has many labels).
     guidelines : DataFrame
         ``version, effective_at``: dashed lines.
     changes : list of Timestamp
@@ -63,7 +63,7 @@ def series_figure(changes, *, guidelines: pd.DataFrame, window: str = "week") ->
 
     Parameters
     ----------
-    changes : analytics.drift.ChangePoints
+    changes : analytics.monitoring.drift.ChangePoints
         Its ``values`` (``window, value, low, high, n``), ``segments`` (``start, end, mean, low, high``),
         ``changes`` (``window``), ``series`` (the title) and ``unit`` (``share``: percent axis).
     guidelines : DataFrame

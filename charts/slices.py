@@ -15,7 +15,8 @@ def forest_figure(table: pd.DataFrame, *, metric_title: str, limit: int = 25) ->
     Parameters
     ----------
     table : DataFrame
-        ``analytics.slices.slice_noise_table``: ``slice, noise_rate, ci_low, ci_high, rest_rate, q_value,
+        ``analytics.monitoring.slices.slice_noise_table``:
+        ``slice, noise_rate, ci_low, ci_high, rest_rate, q_value,
         significant, status, n``.
     metric_title : str
         The x-axis title (what the rate measures).
@@ -65,7 +66,8 @@ def heatmap_figure(
     Parameters
     ----------
     cells : DataFrame
-        ``analytics.slices.slice_class_heatmap``: ``attribute, value, label, n, noise_rate, class_rate,
+        ``analytics.monitoring.slices.slice_class_heatmap``:
+        ``attribute, value, label, n, noise_rate, class_rate,
         ratio`` (cells too small for a rate have NaN; ``label`` missing for the pooled other classes).
     metric_title : str
         Named in the hover.

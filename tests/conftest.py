@@ -21,8 +21,8 @@ def _clear_streamlit_caches():
 @pytest.fixture(scope="session")
 def demo_store_path(tmp_path_factory) -> pathlib.Path:
     """A DuckDB file holding the seed-0 demo, built once per test session; tests must not write to it."""
-    from analytics import demo
     from analytics.store import Store
+    from analytics.synthetic import demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     with Store(path) as store:

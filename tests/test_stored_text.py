@@ -17,8 +17,10 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import demo, ingest, suspects
+from analytics.detection import suspects
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
+from analytics.synthetic import demo
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = (

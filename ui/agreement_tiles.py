@@ -6,8 +6,8 @@ import math
 
 import streamlit as st
 
-from analytics.agreement_report import HEADLINE_METRICS, METRIC_NAMES, Headline
-from analytics.reliability import AgreementEstimate
+from analytics.agreement.estimates import AgreementEstimate
+from analytics.agreement.report import HEADLINE_METRICS, METRIC_NAMES, Headline
 
 _HELP = {
     "krippendorff_alpha": "Chance-corrected agreement for any number of annotators, missing ratings and "
@@ -28,7 +28,7 @@ def show(head: Headline, *, key: str) -> None:
     Parameters
     ----------
     head : Headline
-        From ``analytics.agreement_report.headline``.
+        From ``analytics.agreement.report.headline``.
     key : str
         Key of the tiles' container.
     """
@@ -56,7 +56,7 @@ def caption(estimate: AgreementEstimate, *, annotators: int = 0) -> str:
 
     Examples
     --------
-    >>> from analytics.reliability import AgreementEstimate
+    >>> from analytics.agreement.estimates import AgreementEstimate
     >>> caption(AgreementEstimate("fleiss_kappa", 0.7, 0.6, 0.8, 0.05, 0.95, "bootstrap BCa over items",
     ...                           448, 504, n_boot=200, n_pairable=49, resampled="items"))
     '95% CI 0.600–0.800 over items (BCa, 200 resamples) · 49 items rated 2+ times (chance from 448)'

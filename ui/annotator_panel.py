@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
 from charts import agreement as charts
 from ui import chart_panel, csv_download, loaders, safe_text
 
@@ -47,7 +47,7 @@ def show(
     src, flt
         The store and the global filters (for the detail loaders).
     table, cohorts : DataFrame
-        ``analytics.agreement_report.reliability``.
+        ``analytics.agreement.report.reliability``.
     key : str
         Prefix of every widget key.
     """

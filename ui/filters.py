@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
 from ui.safe_text import md
 
 #: The one rule for every page, stated once in the sidebar.

@@ -1,6 +1,6 @@
 """The Import page's work: validate an uploaded file, show the report, and import it on request.
 
-The upload is written to a private temporary folder and read by ``analytics.ingest`` (CSV or TSV with
+The upload is written to a private temporary folder and read by ``analytics.ingest.pipeline`` (CSV or TSV with
 comma, semicolon, tab or ``|`` delimiters, Parquet, JSON lines or a Label Studio JSON export; nothing is
 ever unpickled), and deleted at the end of the run. Every message names the file by its own name, never by
 the temporary copy. A name whose extension is not one of those gets a message, not an exception.
@@ -12,7 +12,7 @@ batch, clears the cached loaders and reruns, and the page then shows the import'
 
 Timestamps outside the plausible range are rejected: ``import_earliest`` / ``import_latest`` in
 ``.streamlit/secrets.toml``, else ``LABELWATCH_EARLIEST`` / ``LABELWATCH_LATEST``, else 1990-01-01 to one
-day from now (``analytics.ingest.time_range``).
+day from now (``analytics.ingest.pipeline.time_range``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import ingest, readers, rules
-from analytics.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.core.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.ingest import pipeline as ingest
+from analytics.ingest import readers, rules
 from analytics.store import Store, StoreError
 from ui import identity, loaders, validation_report
 from ui.safe_text import md
@@ -139,7 +140,7 @@ def _validate(store, name, data, file_key, timestamps, *, key):
 
 def _time_range() -> ingest.TimeRange:
     """The plausible range of timestamps: the secrets' ``import_earliest`` / ``import_latest``, else the
-    environment, else the defaults (``analytics.ingest.time_range``)."""
+    environment, else the defaults (``analytics.ingest.pipeline.time_range``)."""
     settings = {}
     if st.secrets.load_if_toml_exists():
         settings = {bound: st.secrets.get(f"import_{bound}") for bound in ("earliest", "latest")}
@@ -150,7 +151,7 @@ def _time_range() -> ingest.TimeRange:
 
 
 def _rules(store) -> rules.RuleSet | None:
-    """The label rules events are checked against on import (``analytics.rules.find_rules_file``)."""
+    """The label rules events are checked against on import (``analytics.ingest.rules.find_rules_file``)."""
     path = rules.find_rules_file(store.path)
     return rules.load_rules(path) if path is not None else None
 

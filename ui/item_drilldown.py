@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import detection
-from analytics import suspects as suspect_report
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.detection import signals as detection
+from analytics.detection import suspects as suspect_report
 from analytics.store import detection as detection_queries
 from charts import suspects as charts
 from ui import chart_panel, csv_download, loaders

@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from analytics.overview import RECENT, OverviewSummary, TrendComparison
+from analytics.monitoring.overview import RECENT, OverviewSummary, TrendComparison
 
 #: (summary field, tile label, what it counts) of the count tiles, in display order.
 COUNT_TILES = (
@@ -26,7 +26,7 @@ def show(summary: OverviewSummary, comparison: TrendComparison | None, *, key: s
     summary : OverviewSummary
         Totals over the filtered events (the tile values).
     comparison : TrendComparison or None
-        The two windows behind the deltas (``analytics.overview.trend``); None hides the deltas.
+        The two windows behind the deltas (``analytics.monitoring.overview.trend``); None hides the deltas.
     key : str
         Key of the tiles' container.
 

@@ -14,8 +14,13 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
-from analytics import agreement, agreement_report, cohen, consensus, drift, overview, suspects
-from analytics.schema import EventFilter
+from analytics.agreement import coefficients as agreement
+from analytics.agreement import cohen
+from analytics.agreement import report as agreement_report
+from analytics.consensus import dawid_skene as consensus
+from analytics.core.schema import EventFilter
+from analytics.detection import suspects
+from analytics.monitoring import drift, overview
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches, retractions
 from analytics.store import consensus as consensus_queries
@@ -62,7 +67,7 @@ def filter_options(src: Source) -> dict:
 def summary(
     src: Source, flt: EventFilter
 ) -> tuple[overview.OverviewSummary, overview.TrendComparison | None]:
-    """Headline numbers of the filtered events and what changed (``analytics.overview.trend``).
+    """Headline numbers of the filtered events and what changed (``analytics.monitoring.overview.trend``).
 
     Parameters
     ----------
@@ -109,13 +114,14 @@ def agreement_over_time(
     """Raw agreement per period with its 95% interval.
 
     ``sample_modulus`` m > 1 computes it on a deterministic 1-in-m sample of items (large stores), as the
-    summary does (``analytics.overview.sample_modulus``).
+    summary does (``analytics.monitoring.overview.sample_modulus``).
 
     Returns
     -------
     DataFrame
         ``period, items_multi, pa_mean, pa_sd, ci_low, ci_high, partial``: the Wilson interval on the
-        effective number of items (``analytics.overview.agreement_interval``), and whether the data or the
+        effective number of items (``analytics.monitoring.overview.agreement_interval``), and whether the
+        data or the
         date filter cover the period only in part.
     """
     frame = overview_queries.agreement_by_period(
@@ -212,7 +218,8 @@ def _order(src: Source, level: str) -> list[str] | None:
 @st.cache_resource(ttl=600, max_entries=8, show_spinner="Fitting the Dawid–Skene consensus model…")
 def _dawid_skene_fit(src: Source, flt: EventFilter) -> tuple[consensus.DawidSkene | None, str | None]:
     """``(model, why not)``: the fit on the filtered ratings, or None and the reason a label set too large
-    for it was refused (``analytics.consensus.check_model_size``); the outcome is kept per filter."""
+    for it was refused (``analytics.consensus.dawid_skene.check_model_size``); the outcome is kept per
+    filter."""
     ratings = consensus_queries.coded_ratings(
         app_store.open_store(src.path), flt, sample_modulus=agreement_sample(src, flt)
     )
@@ -278,7 +285,7 @@ def annotator_disagreements(src: Source, flt: EventFilter, annotator_id: str) ->
 def pairwise_kappa(src: Source, flt: EventFilter, annotators: tuple[str, ...],
                    min_overlap: int) -> pd.DataFrame:
     """Cohen's kappa for pairs among ``annotators`` with ``min_overlap`` shared items
-    (``analytics.agreement_report.heatmap_annotators`` picks them: flagged first, then the busiest).
+    (``analytics.agreement.report.heatmap_annotators`` picks them: flagged first, then the busiest).
 
     Pairs are counted in DuckDB (``analytics.store.agreement.pairwise_tables``) over every filtered event.
     """

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import demo
 from analytics.store import Store, batches
 from analytics.store import demo as demo_queries
+from analytics.synthetic import demo
 
 #: The store used when neither ``LABELWATCH_DB`` nor ``db_path`` in the secrets names one.
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "labelwatch.duckdb"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import rules, suspects
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.detection import suspects
+from analytics.ingest import rules
 from analytics.store import detection as detection_queries
 from ui import identity, loaders
 from ui import store as app_store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.ingest import ValidationReport
+from analytics.ingest.pipeline import ValidationReport
 from ui import csv_download
 from ui.safe_text import md
 
@@ -18,8 +18,8 @@ def show(report: ValidationReport, *, key: str) -> None:
 
     Parameters
     ----------
-    report : analytics.ingest.ValidationReport
-        From ``analytics.ingest.prepare`` (before writing) or ``commit`` (after).
+    report : analytics.ingest.pipeline.ValidationReport
+        From ``analytics.ingest.pipeline.prepare`` (before writing) or ``commit`` (after).
     key : str
         Prefix of the widgets' keys.
     """

@@ -4,7 +4,8 @@ A *rating* is one annotator's label of one item: the latest of their events on i
 ``labeled_at``), so a test–retest re-label never makes an annotator agree with themself. A rating carries the
 time, guideline version and campaign of that latest event and the annotator's cohort.
 
-Every statistic of ``analytics.agreement`` works from a label-count table (how many annotators gave each
+Every statistic of ``analytics.agreement.coefficients`` works from a label-count table (how many annotators
+gave each
 label to each item): it is aggregated here in DuckDB, so 1e7 events travel to Python as a few million
 ``(item, label, n)`` rows of integers, never as events. Items travel as 64-bit hashes of their ids
 (``item_key``) where only grouping by item matters; ids are read only for the rows a user drills into.
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analytics.schema import TIME_GRAINS, EventFilter
+from analytics.core.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
 from analytics.store.filters import event_condition, events_cte
 from analytics.store.ratings import LATEST, ratings_sql, repeated_events_sql
@@ -114,7 +115,8 @@ def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap
                     annotators: Sequence[str] | None = None) -> pd.DataFrame:
     """Contingency tables of every pair of annotators who rated at least ``min_overlap`` items in common.
 
-    The input of ``analytics.cohen.pairwise_kappa_from_tables``: each annotator's rating of an item (the
+    The input of ``analytics.agreement.cohen.pairwise_kappa_from_tables``: each annotator's rating of an item
+    (the
     latest event, as in ``label_counts``) is paired in SQL with every other annotator's rating of that item,
     and the pairs are counted per (annotator_a, annotator_b, label_a, label_b), so 1e7 events travel to
     Python as a few million rows of small integer codes, never as events or rating pairs.

@@ -191,7 +191,8 @@ class Store:
         rerun raises a BaseException at the next ``st.*`` call) belongs inside the block.
 
         ``cursor`` runs the transaction on a cursor the caller holds (and keeps open afterwards), for a
-        write that reads the caller's TEMP tables, which other cursors cannot see (``analytics.ingest``).
+        write that reads the caller's TEMP tables, which other cursors cannot see
+        (``analytics.ingest.pipeline``).
         """
         if self.read_only:
             raise StoreError(f"The store {self.path} was opened read-only; writes are not allowed.")

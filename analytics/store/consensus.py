@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
 from analytics.store.connection import Store
 from analytics.store.filters import event_condition
 

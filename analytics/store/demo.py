@@ -1,6 +1,7 @@
 """Writes and reads of the demo's hidden truth: ``demo_truth``, ``demo_annotator_truth`` and ``store_meta``.
 
-``analytics.demo`` decides what to write; the SQL is here. The truth tables are written once per store, in one
+``analytics.synthetic.demo`` decides what to write; the SQL is here. The truth tables are written once per
+store, in one
 transaction, next to the ingest batches that carry the demo's labels.
 """
 

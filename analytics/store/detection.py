@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.detection import MISLABELED, NO_CONSENSUS, STATUSES
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.detection.signals import MISLABELED, NO_CONSENSUS, STATUSES
 from analytics.store.connection import Store
 from analytics.store.consensus import CodedRatings, coded_ratings
 from analytics.store.filters import event_condition, events_cte
 
-#: The signals kept as JSON per suspect (columns of ``analytics.detection.Detection.items``).
+#: The signals kept as JSON per suspect (columns of ``analytics.detection.signals.Detection.items``).
 SIGNAL_COLUMNS = (
     "consensus_label", "suggested_prob", "signals_agreeing", "signals_available", "n_ratings", "votes_given",
     "votes_suggested", "annotator_prob", "model_prob", "model_suggested_prob", "model_top", "cleanlab_issue",
@@ -87,13 +87,14 @@ def detection_inputs(store: Store, flt: EventFilter | None = None) -> DetectionI
 
 def save_run(store: Store, detection, *, clusters=None, created_by: str, flt: EventFilter | None = None,
              extra: dict | None = None) -> str:
-    """Store a detection run (``analytics.detection.Detection``) with its clusters, in one transaction.
+    """Store a detection run (``analytics.detection.signals.Detection``) with its clusters, in one
+    transaction.
 
     Parameters
     ----------
     detection : Detection
         The run's result.
-    clusters : analytics.clusters.Clusters, optional
+    clusters : analytics.detection.clusters.Clusters, optional
         Its clusters; each suspect's ``cluster_id`` comes from ``clusters.assignments``.
     created_by : str
         Who ran it.
@@ -380,7 +381,7 @@ def run_overview(store: Store, run_id: str) -> dict:
 
 
 def clusters(store: Store, run_id: str) -> pd.DataFrame:
-    """The run's clusters, largest first, with every summary field (``analytics.clusters``)."""
+    """The run's clusters, largest first, with every summary field (``analytics.detection.clusters``)."""
     frame = store.query(
         "SELECT summary FROM suspect_clusters WHERE run_id = ? ORDER BY size DESC, cluster_id", [run_id]
     )
@@ -521,7 +522,8 @@ def prediction_matrix(store: Store, model_version: str, items: pd.Index, classes
 
 @dataclasses.dataclass(frozen=True)
 class SuspectContext:
-    """What clustering needs to describe a group of items (``analytics.clusters.cluster_suspects``)."""
+    """What clustering needs to describe a group of items
+    (``analytics.detection.clusters.cluster_suspects``)."""
 
     events: pd.DataFrame  # item_id, annotator_id, label, labeled_at, guideline_version, cohort
     attributes: pd.DataFrame  # item_id, key, value

@@ -3,7 +3,8 @@
 A *window* is a period of labeling time (``date_trunc`` of ``labeled_at`` to a grain of
 ``schema.TIME_GRAINS``; a week starts on Monday) or a guideline version (``guideline_version`` of the events,
 ``'(none)'`` when missing). Every read returns counts per window, never events, so 1e7 events travel to
-Python as a few thousand rows; ``analytics.drift`` turns them into tests, change points and sentences.
+Python as a few thousand rows; ``analytics.monitoring.drift`` turns them into tests, change points and
+sentences.
 
 What each table counts:
 
@@ -27,7 +28,7 @@ import dataclasses
 
 import pandas as pd
 
-from analytics.schema import TIME_GRAINS, EventFilter
+from analytics.core.schema import TIME_GRAINS, EventFilter
 from analytics.store import agreement as agreement_queries
 from analytics.store.connection import Store
 from analytics.store.filters import events_cte
@@ -202,7 +203,7 @@ def retest_windows(store: Store, flt: EventFilter | None = None, *, by: str = "w
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DriftInputs:
-    """Every per-window table ``analytics.drift.drift_findings`` reads, for one filter and grain.
+    """Every per-window table ``analytics.monitoring.drift.drift_findings`` reads, for one filter and grain.
 
     Attributes
     ----------
@@ -222,7 +223,7 @@ class DriftInputs:
         ``version, effective_at, summary`` of the store's guideline versions.
     item_counts : DataFrame
         ``analytics.store.agreement.label_counts`` (``item_key, label, n``), for the label pairs
-        annotators confuse (``analytics.drift.confused_pairs``).
+        annotators confuse (``analytics.monitoring.drift.confused_pairs``).
     run_id : str or None
         The detection run behind ``suspects``.
     sample_modulus : int

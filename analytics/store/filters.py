@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
 
 
 def event_condition(

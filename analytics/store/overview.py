@@ -20,7 +20,7 @@ import datetime as dt
 
 import pandas as pd
 
-from analytics.schema import TIME_GRAINS, EventFilter
+from analytics.core.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
 from analytics.store.filters import events_cte
 from analytics.store.ratings import LATEST, ratings_sql
@@ -132,7 +132,7 @@ def item_count(store: Store, flt: EventFilter | None = None, *, sample_modulus: 
     """Distinct items among the filtered events (of the 1-in-``sample_modulus`` item sample when above 1).
 
     Counted as distinct hashes of the ids (see the module docstring): exact with 1, and with m > 1 the size
-    of the sample that ``analytics.overview`` scales by m into an estimate.
+    of the sample that ``analytics.monitoring.overview`` scales by m into an estimate.
     """
     cte, params, relation = _events(flt, sample_modulus)
     return int(store.cursor().execute(

@@ -1,4 +1,4 @@
-"""Label rules (``analytics.rules``) checked in DuckDB: over the store, and over a staged import.
+"""Label rules (``analytics.ingest.rules``) checked in DuckDB: over the store, and over a staged import.
 
 Each rule selects label events (CTE ``r<k>`` for the k-th rule): the events that break it (vocabulary,
 contextual), or the events of an item that may break it together (hierarchy: all of them; impossible: those
@@ -23,8 +23,8 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
-from analytics.rules import Rule
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.ingest.rules import Rule
 from analytics.store.connection import Store
 from analytics.store.filters import event_condition
 from analytics.store.staging import store_rows_near
@@ -36,7 +36,8 @@ STAGED_HIT_COLUMNS = ("row_number", *HIT_COLUMNS)
 
 #: The event columns a rule reads.
 _EVENT_COLUMNS = ("item_id", "label", "guideline_version")
-#: Context fields of contextual rules (``analytics.rules.CONTEXT_FIELDS``) as column references of ``ev``.
+#: Context fields of contextual rules (``analytics.ingest.rules.CONTEXT_FIELDS``) as column references of
+#: ``ev``.
 _CONTEXT_COLUMNS = {"guideline_version": "ev.guideline_version"}
 #: When an item's selected events make a hit, by kind (over the columns of a selection ``r<k>``).
 _HAVING = {
@@ -74,7 +75,7 @@ def rule_hits(
     ----------
     store : Store
     rules : RuleSet or iterable of Rule
-        From ``analytics.rules.load_rules``.
+        From ``analytics.ingest.rules.load_rules``.
     flt : EventFilter or None
         The dashboard filter: rules see only the events it keeps (a hierarchy or impossible rule compares the
         labels of an item within the filtered events).
@@ -98,7 +99,7 @@ def rule_hits(
 
     Examples
     --------
-    >>> from analytics.rules import load_rules
+    >>> from analytics.ingest.rules import load_rules
     >>> rules = load_rules("data/rules.example.toml")  # doctest: +SKIP
     >>> rule_hits(store, rules, limit=3)["message"].tolist()  # doctest: +SKIP
     ["R2: labels '0', '1', '9' fall under different parents: round, straight (5 events)", ...]
@@ -154,7 +155,7 @@ def staged_rule_hits(
 
     Hierarchy and impossible rules compare an item's labels in the file with those the store holds for it
     already, so a row that completes an impossible pair with a stored event is flagged; only rows of the
-    file are reported. Run on the cursor that holds the stage (``analytics.ingest``).
+    file are reported. Run on the cursor that holds the stage (``analytics.ingest.pipeline``).
 
     Parameters
     ----------

@@ -16,8 +16,10 @@ Per-item outcomes (a *rating* is the latest event of an (item, annotator) pair, 
 - ``scored``: items the given detection run scored; ``flagged``: those it flagged as suspects.
 
 The *majority label* of an item is its most frequent rating; a tie goes to the label rated most often over
-all filtered ratings, then to the smallest label, the rule of ``analytics.consensus.majority_vote``.
-Every count is per item, never per rating: an item is the unit the statistics of ``analytics.slices``
+all filtered ratings, then to the smallest label, the rule of
+``analytics.consensus.dawid_skene.majority_vote``.
+Every count is per item, never per rating: an item is the unit the statistics of
+``analytics.monitoring.slices``
 treat as independent.
 """
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
 from analytics.store.connection import Store
 from analytics.store.filters import events_cte
 from analytics.store.ratings import LATEST, ratings_sql
@@ -103,7 +105,8 @@ def slice_cube(
     run's rows join without grouping.
 
     An item holds one value per attribute: ``item_attributes`` has one row per (item, key), since an item
-    is imported once (``analytics.ingest`` rejects an item id the store holds) with one value per column;
+    is imported once (``analytics.ingest.pipeline`` rejects an item id the store holds) with one value per
+    column;
     the codes below rely on it. Items join the attribute, gold and suspect tables by the 64-bit hash of
     their id, as in ``label_counts`` (a collision among 3e6 items has probability ~2e-7). Each kept
     attribute's values are coded 1…V (0: missing) and an item's codes are summed into one BIGINT in mixed

@@ -1,6 +1,7 @@
 """Staging of one import in TEMP tables of one cursor: read, type, check, mark rejects; nothing persistent.
 
-``analytics.ingest`` holds one cursor per prepared import; the stage lives in that cursor's TEMP tables
+``analytics.ingest.pipeline`` holds one cursor per prepared import; the stage lives in that cursor's TEMP
+tables
 (``lw_stage``, and ``lw_aux`` for the items of a Label Studio export) until ``batches.write_batch`` copies the
 accepted rows into the store inside one transaction on the same cursor.
 
@@ -12,7 +13,8 @@ Everything is computed in DuckDB so peak memory stays flat; nothing is pulled in
 rejects for display. Lookups in the store's large tables (keys already present, items already known) read
 only the row groups within the key range of the stage (``key_range_filter``).
 
-CSV files are read with the dialect and record boundaries ``analytics.csv_scan`` found (no sniffing) and
+CSV files are read with the dialect and record boundaries ``analytics.ingest.csv_scan`` found (no sniffing)
+and
 with ``store_rejects``: records with too few or too many fields, a misplaced quote or invalid UTF-8 are left
 out by the reader and recorded with their line. Every row is numbered by its line in the file: valid rows
 are numbered in file order (DuckDB preserves insertion order) and placed past the lines that hold no valid
@@ -28,8 +30,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analytics.csv_scan import MAX_RECORD_BYTES, CsvLayout, with_blank_lines
-from analytics.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.core.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.ingest.csv_scan import MAX_RECORD_BYTES, CsvLayout, with_blank_lines
 from analytics.store.validation import (
     CONTROL_CHARACTERS,
     FEATURE_COLUMN_PATTERN,
@@ -130,7 +132,7 @@ def renamed(source: Source, mapping: dict[str, str], columns: dict[str, str]) ->
     """``source`` with its columns renamed by ``mapping`` (file column -> store column).
 
     Both sides are allow-listed: every key must be one of the source's ``columns``, every value a name the
-    caller took from ``analytics.schema``; the file's names are quoted.
+    caller took from ``analytics.core.schema``; the file's names are quoted.
     """
     unknown = [name for name in mapping if name not in columns]
     if unknown:
@@ -250,7 +252,7 @@ def swallowed_lines(cur: duckdb.DuckDBPyConnection, layout: CsvLayout) -> list[t
 
     A quote the scan could not see as opening a field (one after text, ``ab"c,"d``) can still make DuckDB
     read on into the next lines. The first line of each such record, ``(line, reason, raw)``, is a bad line
-    for ``analytics.csv_scan.with_bad_lines``; the file is then read again without it.
+    for ``analytics.ingest.csv_scan.with_bad_lines``; the file is then read again without it.
     """
     rows = cur.execute(
         "SELECT DISTINCT line, " + _ONE_LINE + " AS text FROM lw_csv_errors "

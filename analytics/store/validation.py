@@ -3,7 +3,8 @@
 A kind is described by a ``KindSpec``: the typed columns it stores (an SQL expression over the source row
 each), the checks a row must pass in order (the first failing one is the row's reason), the key that makes a
 row a duplicate of an earlier row of the same file, and the store table whose existing rows make it a
-duplicate of something already imported. Column names come from ``analytics.schema``; every text shown to the
+duplicate of something already imported. Column names come from ``analytics.core.schema``; every text shown
+to the
 user travels as a parameter.
 
 Every reason reads ``"<category>: column '<name>': expected <what>, got '<value>'"``; the category (the text
@@ -16,7 +17,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from analytics.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.core.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 #: Columns of CSV files that together form an item's feature vector (f0, f1, … or feature_0, …).
 FEATURE_COLUMN_PATTERN = "^(f|feature_)[0-9]+$"

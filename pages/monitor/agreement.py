@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import agreement_report
+from analytics.agreement import report as agreement_report
 from charts import agreement as charts
 from charts.overview import GRAIN_TITLES
 from ui import agreement_tiles, annotator_panel, chart_panel, empty_state, filters, loaders

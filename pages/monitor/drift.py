@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import drift
+from analytics.monitoring import drift
 from charts import drift as charts
 from charts.overview import GRAIN_TITLES
 from ui import chart_panel, csv_download, empty_state, filters, loaders, safe_text

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import overview
+from analytics.monitoring import overview
 from charts import overview as charts
 from ui import chart_panel, empty_state, filters, kpi_tiles, loaders
 

@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from analytics import slices
+from analytics.monitoring import slices
 from charts import slices as charts
 from ui import chart_panel, csv_download, empty_state, filters, loaders, tables
 from ui.safe_text import md
 
 TITLES = {"disagreement": "Disagreement", "gold_error": "Gold error", "suspect": "Suspect rate"}
 
-#: The slice tables' columns (``analytics.slices.TABLE_COLUMNS``): what a reader needs first, then detail.
+#: The slice tables' columns (``analytics.monitoring.slices.TABLE_COLUMNS``): what a reader needs first, then
+#: detail.
 COLUMNS = {
     "slice": tables.Column("Slice", "The items with these attribute values.", key=True),
     "noise_rate": tables.Column(

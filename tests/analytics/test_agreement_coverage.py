@@ -4,7 +4,8 @@ version of ``bench/agreement_coverage.py`` (whose full results are in ``bench/RE
 import numpy as np
 import pandas as pd
 
-from analytics import reliability, two_way
+from analytics.agreement import estimates as reliability
+from analytics.agreement import two_way
 
 SHARES = np.array([0.4, 0.3, 0.2, 0.1])
 K = SHARES.size

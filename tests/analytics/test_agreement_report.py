@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from analytics import agreement_report
-from analytics.reliability import AgreementEstimate
+from analytics.agreement import report as agreement_report
+from analytics.agreement.estimates import AgreementEstimate
 
 
 def _estimate(value, low, high, metric="krippendorff_alpha"):

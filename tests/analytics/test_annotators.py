@@ -9,7 +9,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from analytics import annotators
+from analytics.monitoring import annotators
 from analytics.store import Store
 from analytics.store import agreement as queries
 from analytics.store import overview as overview_queries

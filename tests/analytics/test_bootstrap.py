@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analytics import agreement, ratings, reliability
-from analytics.bootstrap import bca_interval, percentile_interval
+from analytics.agreement import coefficients as agreement
+from analytics.agreement import estimates as reliability
+from analytics.core import ratings
+from analytics.core.bootstrap import bca_interval, percentile_interval
 from tests.analytics.agreement_examples import FLEISS_1971, wide_to_events
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import silhouette_score
 
-from analytics import clusters
+from analytics.detection import clusters
 
 
 def _suspects(patterns):

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 import sklearn.metrics
 
-from analytics import agreement, cohen
-from analytics.ratings import latest_ratings
+from analytics.agreement import coefficients as agreement
+from analytics.agreement import cohen
+from analytics.core.ratings import latest_ratings
 from tests.analytics.agreement_examples import random_events
 
 

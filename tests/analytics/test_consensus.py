@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import consensus
-from analytics.consensus import DawidSkene, majority_vote
+from analytics.consensus import dawid_skene as consensus
+from analytics.consensus.dawid_skene import DawidSkene, majority_vote
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Real crowds with their licences, copied into the repository for tests (tests/data/real/README.md).

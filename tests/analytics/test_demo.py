@@ -14,9 +14,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import demo, scale
 from analytics.store import Store
 from analytics.store import demo as demo_store
+from analytics.synthetic import demo, scale
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.neighbors import NearestNeighbors
 
-from analytics import detection
+from analytics.detection import signals as detection
 from analytics.store import Store
 from analytics.store import detection as queries
 
@@ -217,7 +217,7 @@ def test_log_posterior_is_dawid_skenes_posterior_without_rounding_away_the_tail(
     rows = [(i, a, truth[i] if rng.random() < 0.75 else rng.integers(0, k))
             for i in range(n) for a in rng.choice(m, 3, replace=False)]
     item, annotator, label = (np.array(c) for c in zip(*rows, strict=True))
-    from analytics.consensus import DawidSkene
+    from analytics.consensus.dawid_skene import DawidSkene
 
     fit = DawidSkene().fit_codes(item, annotator, label)
     logs = detection.log_posterior(fit, item, annotator, label, n)

@@ -16,8 +16,9 @@ from statsmodels.stats.contingency_tables import Table
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from analytics import drift, simulation
-from analytics.agreement import wilson_interval
+from analytics.core.stats import wilson_interval
+from analytics.monitoring import drift
+from analytics.synthetic import simulation
 
 WEEKS = pd.date_range("2026-03-02", periods=26, freq="7D")  # Mondays, as DuckDB's date_trunc('week')
 

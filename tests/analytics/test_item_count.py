@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import overview, scale
+from analytics.monitoring import overview
 from analytics.store import Store
 from analytics.store.ratings import rebuild_repeats
+from analytics.synthetic import scale
 
 
 @pytest.fixture(scope="module")

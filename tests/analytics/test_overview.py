@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from analytics import overview
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.monitoring import overview
 from analytics.store import Store
 from analytics.store.ratings import rebuild_repeats
 

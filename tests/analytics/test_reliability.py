@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import agreement, ratings, reliability
+from analytics.agreement import coefficients as agreement
+from analytics.agreement import estimates as reliability
+from analytics.core import ratings
 from tests.analytics.agreement_examples import FLEISS_1971, KRIPPENDORFF_2011, random_events, wide_to_events
 
 

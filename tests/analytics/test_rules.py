@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from analytics.rules import RULE_KINDS, Rule, RuleSet, find_rules_file, load_rules
+from analytics.ingest.rules import RULE_KINDS, Rule, RuleSet, find_rules_file, load_rules
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

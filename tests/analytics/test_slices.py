@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from analytics import slices
+from analytics.monitoring import slices
 
 
 def _cube(keys, rows, *, metric_columns=("rated_items", "disputed")) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics import overview, summary
+from analytics.monitoring import overview, summary
 from analytics.store import Store
 
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from analytics import detection, suspects
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.detection import signals as detection
+from analytics.detection import suspects
 
 
 def test_examples_in_docstrings_run():

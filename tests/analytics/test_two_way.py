@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import agreement, reliability, two_way
-from analytics.ratings import label_patterns
+from analytics.agreement import coefficients as agreement
+from analytics.agreement import estimates as reliability
+from analytics.agreement import two_way
+from analytics.core.ratings import label_patterns
 from tests.analytics.agreement_examples import random_events
 
 CASES = [("percent_agreement", "nominal"), ("fleiss_kappa", "nominal"), ("gwet_ac1", "nominal"),

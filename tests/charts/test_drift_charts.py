@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from analytics import drift
+from analytics.monitoring import drift
 from charts import drift as charts
 
 HOSTILE = "<b>x</b><a href='http://evil.test'>y</a>"

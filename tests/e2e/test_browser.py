@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from analytics import demo
+from analytics.synthetic import demo
 from tests.e2e.streamlit_page import (
     FINISHED_STATUS,
     open_app,

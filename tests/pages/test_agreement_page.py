@@ -11,8 +11,9 @@ import pytest
 from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
-from analytics import agreement_report, ingest
-from analytics.schema import EventFilter
+from analytics.agreement import report as agreement_report
+from analytics.core.schema import EventFilter
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -155,7 +156,7 @@ def test_the_pairs_heatmap_keeps_the_near_chance_annotators_when_few_are_shown(a
 
 
 def test_a_label_set_too_large_for_dawid_skene_is_said_and_the_page_renders(monkeypatch, demo_store_path):
-    from analytics import consensus
+    from analytics.consensus import dawid_skene as consensus
 
     monkeypatch.setattr(consensus, "MAX_MODEL_BYTES", 1_000)
     monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))

@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import demo, ingest, overview
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.ingest import pipeline as ingest
+from analytics.monitoring import overview
 from analytics.store import Store, StoreLockedError
 from analytics.store import batches as batch_queries
 from analytics.store import overview as overview_queries
+from analytics.synthetic import demo
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGES = (

@@ -7,8 +7,8 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import ingest
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from analytics.store import overview as overview_queries
 

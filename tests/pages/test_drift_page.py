@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import drift
+from analytics.monitoring import drift
 from analytics.store import Store
 from analytics.store import detection as detection_queries
 from analytics.store import drift as queries

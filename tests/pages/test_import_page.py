@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import ingest
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store, batches
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import slices
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.monitoring import slices
 from analytics.store import Store
 from analytics.store import detection as detection_queries
 from analytics.store import slices as queries
@@ -80,7 +80,7 @@ def test_a_slice_opens_its_suspects(at, demo_store_path):
 
 
 def test_a_store_without_attributes_explains_where_slices_come_from(monkeypatch, tmp_path):
-    from analytics import ingest
+    from analytics.ingest import pipeline as ingest
 
     (tmp_path / "e.csv").write_text("item_id,annotator_id,label,labeled_at\n"
                                     + "".join(f"i{i},a{j},{'xy'[(i * j) % 2]},2024-01-0{j + 1}\n"
@@ -131,7 +131,7 @@ def test_a_slice_filter_is_explained_not_called_quiet(monkeypatch, demo_store_pa
 
 
 def test_a_filter_on_the_only_attribute_says_there_is_nothing_within_it(monkeypatch, tmp_path):
-    from analytics import ingest
+    from analytics.ingest import pipeline as ingest
 
     (tmp_path / "items.csv").write_text("item_id,source\n"
                                         + "".join(f"i{i},{'ab'[i % 2]}\n" for i in range(40)))

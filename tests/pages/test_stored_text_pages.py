@@ -9,7 +9,7 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import ingest
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from charts.theme import plain
 from ui.safe_text import md

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import detection, suspects
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.detection import signals as detection
+from analytics.detection import suspects
 from analytics.store import Store
 from analytics.store import detection as queries
 
@@ -298,7 +299,7 @@ def test_a_store_without_runs_explains_and_offers_to_run(monkeypatch, tmp_path):
     (tmp_path / "e.csv").write_text("item_id,annotator_id,label,labeled_at\n"
                                     + "".join(f"i{i},a{j},{'xy'[(i + j) % 2]},2024-01-0{j + 1}\n"
                                               for i in range(6) for j in range(3)))
-    from analytics import ingest
+    from analytics.ingest import pipeline as ingest
 
     with Store(path) as store:
         ingest.ingest(store, tmp_path / "e.csv")

@@ -5,8 +5,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from analytics import reliability
-from analytics.schema import EventFilter
+from analytics.agreement import estimates as reliability
+from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as q
 from analytics.store.ratings import rebuild_repeats
@@ -158,7 +158,7 @@ def test_cohort_order_follows_the_imports_and_appends_new_cohorts(tmp_path, demo
     colours of the others never move."""
     import shutil
 
-    from analytics import ingest
+    from analytics.ingest import pipeline as ingest
 
     path = tmp_path / "copy.duckdb"
     shutil.copyfile(demo_store_path, path)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.consensus import DawidSkene
-from analytics.schema import EventFilter
+from analytics.consensus.dawid_skene import DawidSkene
+from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import consensus as q

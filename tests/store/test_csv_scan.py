@@ -1,7 +1,8 @@
 """CSV files whose dialect, quotes, blank lines or sizes once changed how the rest of the file was read.
 
-Each test imports a real file into a real store through ``analytics.ingest`` (and checks
-``analytics.csv_scan`` directly where the layout itself is the point). Line numbers count as an editor counts
+Each test imports a real file into a real store through ``analytics.ingest.pipeline`` (and checks
+``analytics.ingest.csv_scan`` directly where the layout itself is the point). Line numbers count as an editor
+counts
 them: the header is line 1, blank lines count.
 """
 
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import csv_scan, ingest
+from analytics.ingest import csv_scan
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 
 HEADER = "item_id,annotator_id,label,labeled_at\n"

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import drift, ingest
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.ingest import pipeline as ingest
+from analytics.monitoring import drift
 from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import demo as demo_queries

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import ingest
-from analytics.ingest import IngestError
+from analytics.ingest import pipeline as ingest
+from analytics.ingest.pipeline import IngestError
 from analytics.store import Store, batches
 
 HEADER = "item_id,annotator_id,label,labeled_at,confidence,duration_s,cohort\n"

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import ingest
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ N_EVENTS = 3_000_000
 IMPORTER = textwrap.dedent(
     """
     import sys, time
-    from analytics import ingest
+    from analytics.ingest import pipeline as ingest
     from analytics.store import Store, batches
 
     db, path, pause = sys.argv[1], sys.argv[2], sys.argv[3] == "pause"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics import ingest
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from analytics.store import item_history as history_queries
 from analytics.store import overview as overview_queries

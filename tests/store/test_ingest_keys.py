@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import ingest
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 
 HEADER = "item_id,annotator_id,label,labeled_at,confidence\n"

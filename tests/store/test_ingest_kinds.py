@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import ingest
-from analytics.ingest import IngestError, detect_kind
+from analytics.ingest import pipeline as ingest
+from analytics.ingest.pipeline import IngestError, detect_kind
 from analytics.store import Store
 
 LABEL_STUDIO = [

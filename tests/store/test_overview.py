@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import overview as q
 from analytics.store.ratings import rebuild_repeats

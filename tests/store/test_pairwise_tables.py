@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import agreement, cohen
-from analytics.schema import EventFilter
+from analytics.agreement import coefficients as agreement
+from analytics.agreement import cohen
+from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as q
 from analytics.store.ratings import rebuild_repeats

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import ingest
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from analytics.store import agreement as q
 from analytics.store.migrations import LATEST_VERSION, MIGRATIONS

@@ -13,7 +13,8 @@ import math
 import duckdb
 import pytest
 
-from analytics import ingest, summary
+from analytics.ingest import pipeline as ingest
+from analytics.monitoring import summary
 from analytics.store import Store, retractions
 from analytics.store.migrations import MIGRATIONS, migrate
 

@@ -1,6 +1,6 @@
 """Label rules checked over a real store and over staged imports, against hits worked out by hand.
 
-The store is built through ``analytics.ingest`` from the small files below. Its vocabulary is an
+The store is built through ``analytics.ingest.pipeline`` from the small files below. Its vocabulary is an
 animal / vehicle hierarchy (``animal`` and ``vehicle`` are top-level labels); item ``i5`` comes with the
 events only, so it has no ``source``; ``cta`` is a typo outside the vocabulary (the events are imported
 without the vocabulary check so that it lands).
@@ -13,11 +13,12 @@ import pathlib
 
 import pytest
 
-from analytics import demo, ingest
-from analytics.rules import load_rules
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
+from analytics.ingest import pipeline as ingest
+from analytics.ingest.rules import load_rules
 from analytics.store import Store
 from analytics.store.rules import HIT_COLUMNS, STAGED_HIT_COLUMNS, rule_hit_counts, rule_hits
+from analytics.synthetic import demo
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import consensus, ingest
-from analytics import slices as analysis
-from analytics.schema import EventFilter
+from analytics.consensus import dawid_skene as consensus
+from analytics.core.schema import EventFilter
+from analytics.ingest import pipeline as ingest
+from analytics.monitoring import slices as analysis
 from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import detection as detection_queries

@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from analytics import ingest
+from analytics.ingest import pipeline as ingest
 from analytics.store import Store, validation
 
 

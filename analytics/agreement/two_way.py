@@ -1,6 +1,7 @@
 """Agreement intervals over items and annotators both: the pigeonhole bootstrap of a ratings table.
 
-The item bootstrap of ``analytics.reliability`` answers "how reliable are *these* annotators": the panel is
+The item bootstrap of ``analytics.agreement.estimates`` answers "how reliable are *these* annotators": the
+panel is
 fixed. When the panel is a sample of the annotators who could have labeled (a crowd, a vendor's pool), a
 coefficient also varies with who was drawn, and with few annotators that is most of its uncertainty. Here
 each replicate resamples the N items and, independently, the M annotators, with replacement (Owen's
@@ -34,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics import reliability
-from analytics.bootstrap import percentile_interval
-from analytics.ratings import check_level, label_patterns, latest_ratings, within_group_pairs
+from analytics.agreement import estimates as reliability
+from analytics.core.bootstrap import percentile_interval
+from analytics.core.ratings import check_level, label_patterns, latest_ratings, within_group_pairs
 
 __all__ = ["agreement_estimates_two_way"]
 
@@ -146,7 +147,7 @@ def agreement_estimates_two_way(
         Label events or ratings; each annotator counts once per item, with their latest label. Integer
         codes work as ids (the store's ``coded_ratings``), a Categorical as labels.
     metrics, level, order, n_categories, confidence
-        As in ``analytics.reliability.agreement_estimates``.
+        As in ``analytics.agreement.estimates.agreement_estimates``.
     n_boot : int
         Crossed bootstrap replicates (≥ 1).
     random_state : int, Generator or None

@@ -2,7 +2,8 @@
 period / cohort / guideline version, annotator reliability, and the verdict in words.
 
 Everything is computed from label-count tables aggregated in DuckDB (``analytics.store.agreement``) and
-from the per-annotator sums of the same module; only Dawid–Skene (``analytics.consensus``) reads ratings.
+from the per-annotator sums of the same module; only Dawid–Skene (``analytics.consensus.dawid_skene``) reads
+ratings.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from analytics import agreement, annotators, overview, two_way
-from analytics.schema import EventFilter
+from analytics.agreement import coefficients as agreement
+from analytics.agreement import two_way
+from analytics.core.schema import EventFilter
+from analytics.monitoring import annotators, overview
 from analytics.store import Store
 from analytics.store import agreement as queries
 from analytics.store import consensus as consensus_queries
@@ -135,7 +138,7 @@ def headline(
     """Alpha, Fleiss' kappa and AC1 with bootstrap CIs: over ``flt``, and its last two ``days`` windows.
 
     ``resample="items"`` gives BCa intervals over items (these annotators); ``"items and annotators"`` gives
-    the overall coefficients the crossed bootstrap of ``analytics.two_way`` (annotators drawn from a
+    the overall coefficients the crossed bootstrap of ``analytics.agreement.two_way`` (annotators drawn from a
     population), which reads every rating of the filter once more. ``sample_modulus`` m > 1 reads a
     1-in-m sample of items (``analytics.store.agreement``).
     """
@@ -192,7 +195,8 @@ def reliability(
     skills: pd.Series | None = None,
     sample_modulus: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(annotator reliability table, cohort table)`` of the filtered events (``analytics.annotators``)."""
+    """``(annotator reliability table, cohort table)`` of the filtered events
+    (``analytics.monitoring.annotators``)."""
     stats = queries.annotator_stats(store, flt, sample_modulus=sample_modulus)
     halves = queries.annotator_stats(store, flt, by="half", sample_modulus=sample_modulus)
     shares = overview_queries.label_distribution(store, flt).set_index("label")["share"]

@@ -1,7 +1,7 @@
 """Bootstrap confidence intervals from replicates: percentile and BCa (bias-corrected and accelerated).
 
-The resampling itself lives with each statistic (``analytics.reliability`` resamples items through the
-pattern weights of a count table, ``analytics.two_way`` items and annotators); this module turns the
+The resampling itself lives with each statistic (``analytics.agreement.estimates`` resamples items through the
+pattern weights of a count table, ``analytics.agreement.two_way`` items and annotators); this module turns the
 replicates into an interval. Both functions ignore replicates where the statistic is undefined (nan).
 """
 

@@ -8,7 +8,8 @@ Problems with the file as a whole (a missing required column, a column named twi
 its extension says, an empty or unparseable file) raise ``IngestError`` and write nothing. Problems with
 single rows become rejects: where the row is (its line in a CSV or JSON-lines file, blank lines counted; its
 row in a Parquet file or a table), the column, the reason and the raw row are kept in ``ingest_rejects``. A
-bad row is one reject and never changes how the rest of the file is read (``analytics.csv_scan``). Importing
+bad row is one reject and never changes how the rest of the file is read (``analytics.ingest.csv_scan``).
+Importing
 content already imported as the same kind (same SHA-256) writes nothing and says which batch has it.
 
 Timestamps must be ISO 8601 text (or native Parquet timestamps) within a plausible range, 1990-01-01 to one
@@ -21,13 +22,14 @@ An items file may name items the store holds already (created bare by events imp
 earlier items file): it adds to them and changes what it gives, and the earlier values stay in the store's
 history (``analytics.store.item_history``).
 
-With ``rules=`` (an ``analytics.rules.RuleSet``) the accepted events are also checked against the user's label
+With ``rules=`` (an ``analytics.ingest.rules.RuleSet``) the accepted events are also checked against the
+user's label
 rules. A broken rule is a warning, not a reject: the row is imported all the same (a label that breaks a rule
 may still be what the annotator gave, and every event is kept), and the report counts the warnings per rule.
 Labels that are one number written differently (``1``, ``1.0``, ``01``, ``1e0``) are warned about too.
 
 Reading and checking happen in DuckDB (``analytics.store.staging``), so a file of millions of rows is never
-held in pandas. Input kinds and their columns are listed in ``analytics.schema``.
+held in pandas. Input kinds and their columns are listed in ``analytics.core.schema``.
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analytics import csv_scan, readers
-from analytics.readers import IngestError, detect_kind
-from analytics.rules import RuleSet
-from analytics.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.core.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.ingest import csv_scan, readers
+from analytics.ingest.readers import IngestError, detect_kind
+from analytics.ingest.rules import RuleSet
 from analytics.store import batches, item_history, staging
 from analytics.store.connection import Store, StoreError
 from analytics.store.rules import STAGED_HIT_COLUMNS, staged_rule_hits
@@ -334,7 +336,7 @@ def prepare(
         file or a Label Studio ``.json`` export; or a table, then ``name`` is required and its SHA-256 is
         taken over the Arrow IPC bytes.
     kind : str
-        One of ``analytics.schema.INPUT_KINDS``; a ``.json`` file is always read as ``label-studio``.
+        One of ``analytics.core.schema.INPUT_KINDS``; a ``.json`` file is always read as ``label-studio``.
     name : str or None
         The source name shown in reports and stored with the batch (defaults to the path). An upload read
         from a private copy passes the name the user knows: its extension decides the format.
@@ -346,12 +348,13 @@ def prepare(
         Reject labels missing from ``label_schema`` (only when the store has a vocabulary).
     rules : RuleSet or None
         Events and Label Studio exports: check the accepted rows against these label rules
-        (``analytics.rules.load_rules``; ``analytics.rules.find_rules_file`` says where the app and CLI find
+        (``analytics.ingest.rules.load_rules``; ``analytics.ingest.rules.find_rules_file`` says where the app
+        and CLI find
         the file). Broken rules are warnings in ``report.rule_hits``, the rows are imported all the same.
         Ignored for other kinds.
     columns : mapping of str to str or None
         Columns of the file to read under another name: ``{"rater": "annotator_id", "when": "labeled_at"}``.
-        Each target must be a column of ``kind`` (``analytics.schema``).
+        Each target must be a column of ``kind`` (``analytics.core.schema``).
     timestamps : TimeRange or None
         The plausible range of timestamps (default: ``time_range()``).
 

@@ -29,8 +29,8 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from analytics.agreement import label_confusion_from_counts, wilson_interval
-from analytics.annotators import bh_qvalues, one_sided_lower_p, success_rate
+from analytics.agreement.coefficients import label_confusion_from_counts
+from analytics.core.stats import bh_qvalues, one_sided_lower_p, success_rate, wilson_interval
 
 #: What ``distribution_shift`` compares the current counts with.
 AGAINST = ("sample", "expected")
@@ -1673,7 +1673,8 @@ def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3,
     -------
     list of (str, str)
         Unordered pairs of different labels given to the same items more often than their frequencies
-        explain (lift > 1 in ``analytics.agreement.label_confusion_from_counts``), most coincidences first.
+        explain (lift > 1 in ``analytics.agreement.coefficients.label_confusion_from_counts``), most
+        coincidences first.
     """
     if item_counts is None or item_counts.empty:
         return []

@@ -1,6 +1,7 @@
-"""File-level reading for ``analytics.ingest``: what a file is, its hash, and the formats parsed in Python.
+"""File-level reading for ``analytics.ingest.pipeline``: what a file is, its hash, and the formats parsed in
+Python.
 
-CSV and Parquet are read by DuckDB in ``analytics.store.staging`` (CSV after ``analytics.csv_scan`` has
+CSV and Parquet are read by DuckDB in ``analytics.store.staging`` (CSV after ``analytics.ingest.csv_scan`` has
 settled its dialect and record boundaries); here they are only recognised (by their first bytes, so a
 ``.parquet`` that holds CSV text or a ``.csv`` that holds gzip is refused before any reading). JSONL and Label
 Studio exports are parsed here into Arrow tables whose ``lw__row`` column carries the line (JSONL) or row
@@ -20,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from analytics import csv_scan
-from analytics.schema import REQUIRED_COLUMNS
+from analytics.core.schema import REQUIRED_COLUMNS
+from analytics.ingest import csv_scan
 
 _PARQUET_MAGIC = b"PAR1"
 _BINARY_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", _PARQUET_MAGIC: "Parquet", b"\x89PNG": "PNG"}
@@ -446,7 +447,8 @@ def detect_kind(path: str | Path, name: str | None = None) -> str:
     Returns
     -------
     str
-        One of ``analytics.schema.INPUT_KINDS``: ``label-studio`` for a Label Studio export; for tabular files
+        One of ``analytics.core.schema.INPUT_KINDS``: ``label-studio`` for a Label Studio export; for tabular
+        files
         ``events`` (item_id, annotator_id, label, labeled_at), ``guidelines`` (version, effective_at),
         ``predictions`` (prob or prob_<label>), ``gold`` (item_id, label), ``vocabulary`` (label) or
         ``items`` (item_id).

@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics.agreement import wilson_interval
-from analytics.annotators import bh_qvalues, success_rate
+from analytics.core.stats import bh_qvalues, success_rate, wilson_interval
 
 #: Metric name -> (column of the cube counting the items measured, column counting the noisy ones).
 METRICS = {
@@ -103,7 +102,7 @@ def slice_noise_table(
     Notes
     -----
     *Rate and interval.* With x noisy of n measured items, the rate is p̂ = x/n and the Wilson score
-    interval (p̂ + z²/2n ± z √(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n) (``analytics.agreement.wilson_interval``).
+    interval (p̂ + z²/2n ± z √(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n) (``analytics.core.stats.wilson_interval``).
 
     *Test.* One-sided Fisher exact test of the 2 × 2 table (slice, rest) × (noisy, clean), H1: the slice
     is noisier than the rest. Conditional on the margins, the slice's noisy count is hypergeometric, and

@@ -1,7 +1,8 @@
 """Agreement among many annotators from a label-count table: point estimates, standard errors, intervals.
 
 Percent agreement, Fleiss' kappa, Gwet's AC1 and Krippendorff's alpha are each a closed form of sums over
-items of per-item features (``_Statistic``). The sums run over the patterns of ``analytics.ratings`` (distinct
+items of per-item features (``_Statistic``). The sums run over the patterns of ``analytics.core.ratings``
+(distinct
 label-count vectors) weighted by the items sharing each pattern, and a bootstrap replicate only changes those
 weights: resampling the N items with replacement is the same as drawing the pattern multiplicities from
 Multinomial(N, c / N). So 200 replicates on millions of items cost little more than the point estimate.
@@ -18,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from analytics.bootstrap import bca_interval, percentile_interval
-from analytics.ratings import LEVELS, LabelPatterns, check_level, label_patterns
+from analytics.core.bootstrap import bca_interval, percentile_interval
+from analytics.core.ratings import LEVELS, LabelPatterns, check_level, label_patterns
 
 #: Coefficients that ``agreement_estimates`` computes from a count table.
 METRICS = ("percent_agreement", "fleiss_kappa", "gwet_ac1", "krippendorff_alpha")
@@ -201,7 +202,8 @@ def _point(pt: LabelPatterns, metric: str, **options) -> float:
 
 
 def percent_agreement_from_counts(counts: pd.DataFrame) -> float:
-    """Raw percent agreement of a label-count table (definition: ``analytics.agreement.percent_agreement``).
+    """Raw percent agreement of a label-count table (definition:
+    ``analytics.agreement.coefficients.percent_agreement``).
 
     Parameters
     ----------
@@ -223,7 +225,7 @@ def percent_agreement_from_counts(counts: pd.DataFrame) -> float:
 
 
 def fleiss_kappa_from_counts(counts: pd.DataFrame) -> float:
-    """Fleiss' kappa of a label-count table (definition: ``analytics.agreement.fleiss_kappa``).
+    """Fleiss' kappa of a label-count table (definition: ``analytics.agreement.coefficients.fleiss_kappa``).
 
     ``counts`` as in ``percent_agreement_from_counts``; returns κ, nan when undefined.
     """
@@ -231,7 +233,8 @@ def fleiss_kappa_from_counts(counts: pd.DataFrame) -> float:
 
 
 def gwet_ac1_from_counts(counts: pd.DataFrame, *, n_categories: int | None = None) -> float:
-    """Gwet's AC1 of a label-count table (definition and ``n_categories``: ``analytics.agreement.gwet_ac1``).
+    """Gwet's AC1 of a label-count table (definition and ``n_categories``:
+    ``analytics.agreement.coefficients.gwet_ac1``).
 
     ``counts`` as in ``percent_agreement_from_counts``; returns AC1, nan when undefined.
     """
@@ -241,7 +244,7 @@ def gwet_ac1_from_counts(counts: pd.DataFrame, *, n_categories: int | None = Non
 def krippendorff_alpha_from_counts(counts: pd.DataFrame, *, level: str,
                                    order: Sequence | None = None) -> float:
     """Krippendorff's alpha of a label-count table (definition, ``level``, ``order``:
-    ``analytics.agreement.krippendorff_alpha``).
+    ``analytics.agreement.coefficients.krippendorff_alpha``).
 
     ``counts`` as in ``percent_agreement_from_counts``; returns α, nan when undefined.
     """
@@ -373,7 +376,8 @@ class AgreementEstimate:
         of the demo shows alpha on 49 items and kappa on 448 (49 of them rated twice or more).
     resampled : str
         What the interval treats as drawn at random: ``"items"`` (these annotators, other items),
-        ``"items and annotators"`` (``analytics.two_way``), or ``""`` for an analytic interval or none.
+        ``"items and annotators"`` (``analytics.agreement.two_way``), or ``""`` for an analytic interval or
+        none.
     note : str
         Why the value or its interval is missing or must be read with care (empty when nothing to say).
     """
@@ -440,7 +444,7 @@ def agreement_estimates(
     -----
     Bootstrap (``n_boot > 0``): the N items are resampled with replacement, every coefficient is recomputed
     on the same resamples (replicates where it is undefined are left out), and the interval is BCa
-    (``analytics.bootstrap.bca_interval``): the replicates' quantiles moved by a bias correction z0 (the
+    (``analytics.core.bootstrap.bca_interval``): the replicates' quantiles moved by a bias correction z0 (the
     share of replicates below the estimate) and an acceleration a from the jackknife over items. Items with
     the same label counts leave the same jackknife value, so the jackknife costs one evaluation per pattern,
     like a replicate. Percentile intervals of alpha and Fleiss' kappa covered the truth 91–92% of the time on
@@ -450,7 +454,7 @@ def agreement_estimates(
     What the interval covers: items are the random draw and the annotators are fixed, so it answers "how
     reliable are *these* annotators on items like these". It ignores that another panel of annotators
     would agree differently; with few annotators that is most of the uncertainty about the coefficient of
-    the population of annotators (``analytics.two_way.agreement_estimates_two_way`` resamples both).
+    the population of annotators (``analytics.agreement.two_way.agreement_estimates_two_way`` resamples both).
 
     Analytic standard errors: percent agreement, the standard error of a mean over items; Fleiss' kappa and
     AC1, Gwet's (2008) linearisation, valid at any value of the coefficient and with unequal numbers of

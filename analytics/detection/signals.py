@@ -11,10 +11,10 @@ The signals, each a probability that the given label is wrong or a count of evid
 - **model**: out-of-fold probabilities from the items' features (``out_of_fold_probabilities``) or the
   user's own model's (``assess_model``), and cleanlab's confident learning on them (``find_label_issues``).
 - **annotators**: the Dawid–Skene posterior of each item's true class from its ratings, which weighs each
-  vote by the annotator's estimated reliability (``analytics.consensus.DawidSkene``).
+  vote by the annotator's estimated reliability (``analytics.consensus.dawid_skene.DawidSkene``).
 - **neighbours**: the given labels of the item's nearest neighbours in feature space
   (``nearest_neighbours``; an inverted-file search above ``EXACT_NEIGHBOURS_BELOW`` items, never quadratic).
-- **rules**: hits of the user's declarative rules (``analytics.rules``).
+- **rules**: hits of the user's declarative rules (``analytics.ingest.rules``).
 
 ``score_items`` runs them all and combines them in one Dawid–Skene fit in which the model and the
 neighbourhood are two more annotators (Notes there): the log10 odds against the given label is the suspect
@@ -476,7 +476,7 @@ def log_posterior(fit, item_codes, annotator_codes, label_codes, n_items: int) -
 
     Parameters
     ----------
-    fit : analytics.consensus.DawidSkene
+    fit : analytics.consensus.dawid_skene.DawidSkene
         Fitted with ``fit_codes`` on these codes.
     item_codes, annotator_codes, label_codes : array-like of int, shape (R,)
         The ratings it was fitted on.
@@ -750,7 +750,7 @@ def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, an
     items are ranked by score within their status. ``annotator_prob`` comes from a second fit on the
     annotators alone, to show that signal by itself.
     """
-    from analytics.consensus import DawidSkene
+    from analytics.consensus.dawid_skene import DawidSkene
 
     def step(fraction: float, message: str) -> None:
         if progress is not None:

@@ -21,7 +21,8 @@ fields depend on the kind:
 
 Rule violations are warnings, never rejects: a label that breaks a rule may still be what the annotator gave,
 and LabelWatch keeps every event. The checks themselves run in DuckDB (``analytics.store.rules``), over the
-store and over a staged import (``analytics.ingest.prepare(..., rules=...)``). ``data/rules.example.toml``
+store and over a staged import (``analytics.ingest.pipeline.prepare(..., rules=...)``).
+``data/rules.example.toml``
 is a commented example written for the demo.
 """
 

@@ -1,9 +1,9 @@
 """Seeded demo data with known ground truth: handwritten digits labeled by a simulated annotator pool.
 
 ``generate(seed)`` builds the same frames for the same seed on every machine; ``build_demo_store`` writes them
-through ``analytics.ingest`` and records the truth and every injected effect in ``demo_truth``,
+through ``analytics.ingest.pipeline`` and records the truth and every injected effect in ``demo_truth``,
 ``demo_annotator_truth`` and ``store_meta``. The benchmark generator for large synthetic stores lives in
-``analytics.scale`` (re-exported here as ``write_scale_events`` and ``build_scale_store``).
+``analytics.synthetic.scale`` (re-exported here as ``write_scale_events`` and ``build_scale_store``).
 
 The data
 --------
@@ -53,7 +53,8 @@ Injected effects (what the analytics should find)
 7. **Event extras**: ``confidence`` (Beta(8, 2) when correct, Beta(3, 3) when wrong, uniform for spammers) and
    ``duration_s`` (log-normal; median 10 s experts, 6 s crowd, 5 s vendor, 1.5 s spammers).
 
-After the imports, ``build_demo_store`` runs detection once (``analytics.suspects.run_detection``, created by
+After the imports, ``build_demo_store`` runs detection once (``analytics.detection.suspects.run_detection``,
+created by
 ``demo``) so the Suspects page opens on a stored run. A mislabel is an item whose given label (the label a
 strict majority of its annotators gave) differs from ``demo_truth``; the items without such a majority (about
 13% for seed 0: 2 against 2, or 1-1-1) have no given label and land in the run's adjudication queue, where
@@ -70,8 +71,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.scale import build_scale_store, write_scale_events
-from analytics.simulation import (
+from analytics.synthetic.scale import build_scale_store, write_scale_events
+from analytics.synthetic.simulation import (
     CONFUSION_PAIRS,
     GUIDELINE_CHANGE_AT,
     LABELS,
@@ -87,7 +88,7 @@ from analytics.simulation import (
     slice_error_multiplier,
     vocabulary_frame,
 )
-from analytics.simulation import epoch_seconds as _seconds
+from analytics.synthetic.simulation import epoch_seconds as _seconds
 
 __all__ = ["DemoData", "generate", "build_demo_store", "write_scale_events", "build_scale_store"]
 
@@ -161,7 +162,8 @@ def generate(seed: int = 0) -> DemoData:
     Returns
     -------
     DemoData
-        Frames ready for ``analytics.ingest.ingest`` plus the truth (see the module docstring for every
+        Frames ready for ``analytics.ingest.pipeline.ingest`` plus the truth (see the module docstring for
+        every
         injected effect).
 
     Examples
@@ -242,7 +244,7 @@ def generate(seed: int = 0) -> DemoData:
 def build_demo_store(
     store: Any, *, seed: int = 0, progress: Callable[[float, str], None] | None = None
 ) -> DemoData:
-    """Generate the demo and write it into ``store`` through ``analytics.ingest``.
+    """Generate the demo and write it into ``store`` through ``analytics.ingest.pipeline``.
 
     Parameters
     ----------
@@ -270,7 +272,7 @@ def build_demo_store(
     Re-running with the same seed is idempotent: ingest reports each batch as already imported and the truth
     tables are left as they are.
     """
-    from analytics import ingest
+    from analytics.ingest import pipeline as ingest
     from analytics.store import demo as demo_store
 
     report = progress or (lambda fraction, message: None)
@@ -301,7 +303,7 @@ def build_demo_store(
                 f"ingest rejected {result.rows_rejected} generated {kind} rows: {result.rejected_by_reason}"
             )
     if existing is None:
-        from analytics import suspects
+        from analytics.detection import suspects
 
         suspects.run_detection(store, created_by="demo", random_state=seed,
                                progress=lambda f, m: report(0.9 + 0.08 * f, "Scoring the labels: " + m))

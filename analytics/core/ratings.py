@@ -218,7 +218,8 @@ def label_patterns(counts: pd.DataFrame, *, level: str = "nominal",
     """Validate a count table and reduce it to patterns; label codes follow the level's order.
 
     Rows with n = 0 or a missing item or label are ignored; rows repeating an (item, label) are added up.
-    ``level`` and ``order`` decide label codes and scores (see ``analytics.agreement.krippendorff_alpha``).
+    ``level`` and ``order`` decide label codes and scores (see
+    ``analytics.agreement.coefficients.krippendorff_alpha``).
     """
     item_column = ITEM_KEY if "item_id" not in counts.columns and ITEM_KEY in counts.columns else "item_id"
     require_columns(counts, (item_column, "label", "n"), "counts")

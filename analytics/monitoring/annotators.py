@@ -1,7 +1,7 @@
 """Annotator reliability: how far each annotator can be trusted, with intervals and flags that survive
 multiple testing.
 
-Every rate here is a binomial proportion with a Wilson interval (``analytics.agreement.wilson_interval``):
+Every rate here is a binomial proportion with a Wilson interval (``analytics.core.stats.wilson_interval``):
 
 - *agreement with the majority*: of the annotator's items whose other raters have a single most frequent
   label (the leave-one-out majority), the share where the annotator gave that label. Leaving the annotator
@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
-from analytics.agreement import wilson_interval
+from analytics.core.stats import bh_qvalues, one_sided_lower_p, success_rate, wilson_interval
 
 #: Columns of ``reliability_table``, in display order.
 COLUMNS = (
@@ -162,31 +160,7 @@ def cohort_table(stats_frame: pd.DataFrame, *, confidence: float = 0.95) -> pd.D
     return sums.sort_values("loo_agreement").reset_index(drop=True)[columns]
 
 
-def success_rate(successes, n) -> np.ndarray:
-    """successes / n elementwise, NaN where n is 0."""
-    x, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(n > 0, x / n, np.nan)
-
-
 def _column(wide: pd.DataFrame, value: str, group: int) -> np.ndarray:
     return wide[(value, group)].to_numpy(float) if (value, group) in wide.columns else np.zeros(len(wide))
 
 
-def one_sided_lower_p(x1, n1, x2, n2) -> np.ndarray:
-    """p-value of H1: p1 < p2 by the pooled two-proportion z-test (statsmodels ``proportions_ztest``)."""
-    x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = (x1 + x2) / (n1 + n2)
-        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        z = (x1 / n1 - x2 / n2) / se
-    p = stats.norm.cdf(z)
-    return np.where(np.isfinite(p), p, 1.0)
-
-
-def bh_qvalues(p_values: np.ndarray, tested: np.ndarray, fdr: float) -> np.ndarray:
-    """Benjamini–Hochberg q-values over the tested rows; NaN for rows not tested."""
-    q = np.full(len(p_values), np.nan)
-    if tested.any():
-        q[tested] = multipletests(p_values[tested], alpha=fdr, method="fdr_bh")[1]
-    return q

@@ -1,6 +1,7 @@
 """Synthetic stores of any size for benchmarks: N label events streamed to Parquet/CSV in chunks.
 
-The world is the digits demo's (``analytics.simulation``) without the images: K = 10 classes, a pool of M
+The world is the digits demo's (``analytics.synthetic.simulation``) without the images: K = 10 classes, a
+pool of M
 annotators (default 1,000; 5 % experts, 78 % crowd, 2 % spammers hidden in the crowd cohort, 15 % vendor
 joining on ``VENDOR_JOINS_AT``) with skewed (log-normal) workloads, 2–5 distinct annotators per item,
 timestamps over the six-month period, guideline ``v1``/``v2`` by date, and ``source = fax`` about 3×
@@ -28,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from analytics.simulation import (
+from analytics.synthetic.simulation import (
     GUIDELINE_CHANGE_AT,
     LABELS,
     PERIOD_END,
@@ -181,7 +182,7 @@ def build_scale_store(
     -------
     ScaleBuild
     """
-    from analytics import ingest
+    from analytics.ingest import pipeline as ingest
 
     report = progress or (lambda fraction, message: None)
     with tempfile.TemporaryDirectory(prefix="labelwatch-scale-") as tmp:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics.schema import EventFilter
+from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import overview as queries
 

@@ -1,7 +1,8 @@
 """Cohen's kappa of two annotators, one pair or every pair, with its large-sample standard error.
 
 Input is long-format label events (``item_id, annotator_id, label``, optional ``labeled_at``); each
-annotator counts once per item with their latest label (``analytics.ratings.latest_ratings``). Kappa compares
+annotator counts once per item with their latest label (``analytics.core.ratings.latest_ratings``). Kappa
+compares
 two annotators on the items both rated; ``pairwise_kappa`` does so for every pair at once from the pairs of
 ratings inside each item, never from an items × annotators matrix.
 """
@@ -14,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics.ratings import factorize_sorted, latest_ratings, require_columns, within_group_pairs
-from analytics.reliability import AgreementEstimate
+from analytics.agreement.estimates import AgreementEstimate
+from analytics.core.ratings import factorize_sorted, latest_ratings, require_columns, within_group_pairs
 
 #: Weightings of Cohen's kappa.
 WEIGHTS = (None, "linear", "quadratic")

@@ -10,8 +10,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analytics import clusters, consensus, detection
-from analytics.schema import EventFilter
+from analytics.consensus import dawid_skene as consensus
+from analytics.core.schema import EventFilter
+from analytics.detection import clusters
+from analytics.detection import signals as detection
 from analytics.store import Store
 from analytics.store import detection as queries
 
@@ -32,10 +34,10 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
         Who ran it (kept with the run).
     model_version : str, optional
         Use these imported predictions as the model's opinion instead of a cross-validated model.
-    rules : analytics.rules.RuleSet, optional
+    rules : analytics.ingest.rules.RuleSet, optional
         Rules whose hits count as a signal.
     n_splits, n_neighbours, random_state
-        ``analytics.detection.score_items``'s options.
+        ``analytics.detection.signals.score_items``'s options.
     progress : callable, optional
         ``progress(fraction_done, message)``.
 
@@ -43,7 +45,7 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
     ------
     ValueError
         When no event passes the filter.
-    analytics.consensus.TooManyClasses
+    analytics.consensus.dawid_skene.TooManyClasses
         When the label set is too large for the models to fit in memory (``consensus.check_model_size``).
     """
     def step(fraction: float, message: str) -> None:
@@ -96,7 +98,7 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
 
 # --- what a run says about the items in view --------------------------------------------------------------
 
-#: How the page names each status (``analytics.detection.STATUSES``).
+#: How the page names each status (``analytics.detection.signals.STATUSES``).
 STATUS_NAMES = {detection.MISLABELED: "Likely mislabeled", detection.NO_CONSENSUS: "Needs adjudication",
                 detection.HOLDS: "Label holds"}
 
@@ -107,7 +109,7 @@ CONSENSUS_RULE = ("an item has a consensus when one label holds a strict majorit
 
 @dataclasses.dataclass(frozen=True)
 class Proportion:
-    """k of n with its Wilson interval (``analytics.agreement.wilson_interval``); value and bounds are nan
+    """k of n with its Wilson interval (``analytics.core.stats.wilson_interval``); value and bounds are nan
     when n = 0."""
 
     k: int
@@ -130,7 +132,7 @@ def proportion(k: int, n: int, *, confidence: float = 0.95) -> Proportion:
     >>> str(proportion(8, 10))
     '8 of 10 (80%; 95% CI 49%–94%)'
     """
-    from analytics.agreement import wilson_interval
+    from analytics.core.stats import wilson_interval
 
     low, high = wilson_interval(k, n, confidence=confidence)
     value = k / n if n else float("nan")
@@ -146,7 +148,7 @@ class RunView:
     items : int
         Items of the run in view.
     by_status : dict
-        Items in view per status (every status of ``analytics.detection.STATUSES``, zeros included).
+        Items in view per status (every status of ``analytics.detection.signals.STATUSES``, zeros included).
     score_range : dict
         Status → ``(lowest, highest)`` score in view (absent for a status without items).
     clusters : DataFrame

@@ -1,5 +1,6 @@
-"""The simulated world shared by the digits demo (``analytics.demo``) and the scale generator
-(``analytics.scale``): a fixed clock, the digit vocabulary and guidelines, and the annotator noise model.
+"""The simulated world shared by the digits demo (``analytics.synthetic.demo``) and the scale generator
+(``analytics.synthetic.scale``): a fixed clock, the digit vocabulary and guidelines, and the annotator noise
+model.
 
 The clock is the fixed period 2026-03-01 … 2026-08-31 (UTC, naive timestamps), so generated data does not
 depend on when it is made. Guideline ``v1`` is in force from the period start, ``v2`` from
@@ -118,7 +119,8 @@ def noisy_labels(
     return np.where(random_label, rng.integers(0, n_classes, n), labels)
 
 
-# --- stationary per-window counts, for the false-alarm studies of analytics.drift ---------------------------
+# --- stationary per-window counts, for the false-alarm studies of analytics.monitoring.drift
+# ---------------------------
 
 
 def beta_binomial_windows(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-#: Input kinds accepted by ``analytics.ingest`` and ``python -m analytics ingest --kind``.
+#: Input kinds accepted by ``analytics.ingest.pipeline`` and ``python -m analytics ingest --kind``.
 INPUT_KINDS = ("events", "items", "gold", "predictions", "vocabulary", "guidelines", "label-studio")
 
 #: Columns each tabular input kind must have, and the optional ones it understands.

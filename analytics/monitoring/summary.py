@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from analytics import agreement_report, overview
-from analytics.schema import EventFilter
+from analytics.agreement import report as agreement_report
+from analytics.core.schema import EventFilter
+from analytics.monitoring import overview
 from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import summary as queries
@@ -122,7 +123,7 @@ def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
     """Change points of every quality series and followed label share, on the Drift page's weekly
     windows, and the findings in words. However many labels the store has, the shares of the
     ``drift.TOP_LABELS`` most frequent are followed one by one and the rest as one share."""
-    from analytics import drift
+    from analytics.monitoring import drift
     from analytics.store import detection
     from analytics.store import drift as drift_queries
 
@@ -146,7 +147,7 @@ def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
 
 def _slices(store: Store, flt: EventFilter | None) -> list[dict[str, Any]]:
     """Every tested single-attribute slice by disagreement rate, noisiest first, with CI and BH q-value."""
-    from analytics import slices
+    from analytics.monitoring import slices
     from analytics.store import slices as slice_queries
 
     table = slices.slice_noise_table(slice_queries.slice_cube(store, flt), metric="disagreement")
@@ -164,8 +165,8 @@ def _suspects(store: Store, flt: EventFilter | None, top: int = 10) -> dict[str,
     """The latest detection run on the items in view under ``flt``: how many look mislabeled, how many
     need adjudication, the precision and recall of its flags on gold items (Wilson intervals), and its
     most suspicious items with evidence (score: log10 odds against the given label)."""
-    from analytics import detection as engine
-    from analytics import suspects
+    from analytics.detection import signals as engine
+    from analytics.detection import suspects
     from analytics.store import detection
 
     runs = detection.runs(store)

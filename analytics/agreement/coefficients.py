@@ -3,15 +3,15 @@ coefficients, and the label pairs annotators confuse.
 
 Input is long-format label events, a DataFrame with columns ``item_id, annotator_id, label`` (plus optional
 ``labeled_at``); each annotator counts once per item, with their latest label (``latest_ratings``, documented
-in ``analytics.ratings``). This module is the front door: everything the Agreement page and the CLI need.
+in ``analytics.core.ratings``). This module is the front door: everything the Agreement page and the CLI need.
 
 - Many annotators per item (percent agreement, Fleiss' kappa, Gwet's AC1, Krippendorff's alpha) need only how
   many annotators gave each label to each item: events become the label-count table of ``label_counts`` and go
-  to ``analytics.reliability``, which takes the store's SQL-aggregated count tables just the same (the
+  to ``analytics.agreement.estimates``, which takes the store's SQL-aggregated count tables just the same (the
   ``*_from_counts`` functions) and adds confidence intervals (``agreement_estimates``).
-- Two annotators (Cohen's kappa, ``pairwise_kappa``) need who said what: ``analytics.cohen``.
+- Two annotators (Cohen's kappa, ``pairwise_kappa``) need who said what: ``analytics.agreement.cohen``.
 - Intervals over items *and* annotators (a panel drawn from a larger pool) need who said what too:
-  ``analytics.two_way.agreement_estimates_two_way``, re-exported here.
+  ``analytics.agreement.two_way.agreement_estimates_two_way``, re-exported here.
 
 No path builds an items × annotators matrix.
 
@@ -24,11 +24,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from analytics.cohen import WEIGHTS, cohens_kappa, cohens_kappa_estimate, pairwise_kappa
-from analytics.ratings import LEVELS, label_counts, label_patterns, latest_ratings
-from analytics.reliability import (
+from analytics.agreement.cohen import WEIGHTS, cohens_kappa, cohens_kappa_estimate, pairwise_kappa
+from analytics.agreement.estimates import (
     INTERVALS,
     METRICS,
     AgreementEstimate,
@@ -38,7 +36,8 @@ from analytics.reliability import (
     krippendorff_alpha_from_counts,
     percent_agreement_from_counts,
 )
-from analytics.two_way import agreement_estimates_two_way
+from analytics.agreement.two_way import agreement_estimates_two_way
+from analytics.core.ratings import LEVELS, label_counts, label_patterns, latest_ratings
 
 __all__ = [
     "INTERVALS", "LEVELS", "METRICS", "WEIGHTS", "AgreementEstimate", "agreement_estimates",
@@ -46,7 +45,6 @@ __all__ = [
     "cohens_kappa_estimate", "fleiss_kappa", "fleiss_kappa_from_counts", "gwet_ac1", "gwet_ac1_from_counts",
     "krippendorff_alpha", "krippendorff_alpha_from_counts", "label_confusion", "label_confusion_from_counts",
     "label_counts", "latest_ratings", "pairwise_kappa", "percent_agreement", "percent_agreement_from_counts",
-    "wilson_interval",
 ]
 
 
@@ -299,52 +297,5 @@ def label_confusion_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-# --- proportions -------------------------------------------------------------------------------------------
 
 
-def wilson_interval(successes, n, *, confidence: float = 0.95):
-    """Wilson score interval of a binomial proportion, vectorised.
-
-    Parameters
-    ----------
-    successes, n : int or array_like
-        Successes out of n trials (broadcast together), e.g. an annotator's correct gold labels.
-    confidence : float
-        Coverage, in (0, 1).
-
-    Returns
-    -------
-    (low, high) : floats or arrays
-        Interval bounds in [0, 1]; nan where n = 0.
-
-    Notes
-    -----
-    With p̂ = x/n and z the normal quantile: (p̂ + z²/2n ± z √(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n). Unlike the
-    Wald interval p̂ ± z √(p̂(1 − p̂)/n) it stays inside [0, 1] and keeps its coverage near 0 and 1 and for
-    small n, which is where per-annotator gold accuracy lives.
-
-    References
-    ----------
-    Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference. JASA 22,
-    209–212. Brown, L. D., Cai, T. T. & DasGupta, A. (2001). Interval estimation for a binomial proportion.
-    Statistical Science 16(2), 101–133.
-
-    Examples
-    --------
-    >>> [round(float(x), 4) for x in wilson_interval(8, 10)]
-    [0.4902, 0.9433]
-    """
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must lie strictly between 0 and 1")
-    x, n = np.broadcast_arrays(np.asarray(successes, dtype=float), np.asarray(n, dtype=float))
-    if (x < 0).any() or (x > n).any():
-        raise ValueError("successes must lie between 0 and n")
-    z = stats.norm.ppf((1 + confidence) / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-        half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-    if low.ndim == 0:
-        return float(low), float(high)
-    return low, high

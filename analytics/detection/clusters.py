@@ -31,7 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import pairwise_distances
 from threadpoolctl import threadpool_limits
 
-from analytics.ratings import latest_ratings, require_columns
+from analytics.core.ratings import latest_ratings, require_columns
 
 SUSPECT_COLUMNS = ("item_id", "given_label", "suggested_label", "score")
 EVENT_COLUMNS = ("item_id", "annotator_id", "label")
