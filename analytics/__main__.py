@@ -12,7 +12,8 @@ score [--model-version V] [--rules FILE] [--folds K] [--neighbours K] [--seed S]
     Run detection (model second opinion, confident learning, annotators, neighbours, rules), cluster the
     suspects and store the run; print the most suspicious items with their evidence.
 summary [--json]
-    Every current finding; ``--json`` prints one machine-readable object (DESIGN.md §4).
+    Every current finding; ``--json`` prints one machine-readable object (a public contract:
+    docs/ARCHITECTURE.md).
 batches
     Every import batch, newest first, with its retraction if it was retracted.
 retract BATCH --reason TEXT [--actor NAME]

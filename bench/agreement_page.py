@@ -4,7 +4,7 @@ For each store size the synthetic store of ``bench/store.py`` (``bench/_work/N/s
 build it with ``bench/store.py --sizes N`` first) is copied to a temporary file, then a fresh child process
 runs ``app.py`` (the Overview renders first, as on a real visit), switches to the Agreement page and times its
 first run (every loader cold: sampled reads, bootstrap, Dawid–Skene) and a second run (Streamlit's caches
-warm). Peak RSS is the child's ``ru_maxrss``. Target (issue 3): first render on 1e7 events under 5 s,
+warm). Peak RSS is the child's ``ru_maxrss``. Target: first render on 1e7 events under 5 s,
 under 0.5 s when cached.
 
 Command: ``.venv/bin/python bench/agreement_page.py --sizes 1e6,1e7 --out bench/README.md``

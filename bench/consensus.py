@@ -7,7 +7,7 @@ Usage::
 
 Crowds:
 
-* **real**, with expert gold, from ``--data`` (``shared/data/real``): bluebirds (Welinder et al. 2010,
+* **real**, with expert gold, from ``--data`` (``tests/data/real``): bluebirds (Welinder et al. 2010,
   108 images × 39 workers, dense), Snow et al. (2008) RTE, TEMP and WSD (Amazon Mechanical Turk, 10 labels
   per item). Written once to ``--work-dir/consensus/<name>/`` as ``events.parquet`` and ``gold.parquet``.
 * **simulated**, the project's scale world (``analytics.synthetic.scale``: K = 10 digits, 1,000 annotators
@@ -26,7 +26,7 @@ Dawid–Skene runs end to end from the store, as the app does: open the store re
 ``analytics.store.consensus.coded_ratings`` (integer codes computed in DuckDB), ``DawidSkene.fit_codes``,
 labels; ``DawidSkene().fit(events)`` on the events in memory is measured as well. Every other time is the
 aggregation call alone on events already in memory. Best of up to 5 runs within 2 s; accuracy is the share
-of items whose label equals gold. The targets of issue 3 are checked on the store crowds.
+of items whose label equals gold. The targets below are checked on the store crowds.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "real"
+DEFAULT_DATA = ROOT / "tests" / "data" / "real"
 SECTION_BEGIN = "<!-- bench/consensus.py: begin -->"
 SECTION_END = "<!-- bench/consensus.py: end -->"
 CROWDS = ("bluebirds", "rte", "temp", "wsd", "sim-1e4", "sim-1e6", "sim-1e7")
@@ -65,7 +65,7 @@ METHODS = {
     "peer-ds": ("peer", "crowd-kit DawidSkene(n_iter=100)", False),
 }
 REPEAT_BUDGET_S, MAX_REPEATS = 2.0, 5
-#: Targets of issue 3, checked on the store crowds.
+#: Targets, checked on the store crowds.
 SPEEDUP_TARGET = 10.0  # crowd-kit DS seconds / ours end to end, at 1e6
 SECONDS_TARGET = 15.0  # ours end to end at 1e7
 MEMORY_TARGET = 2 * 1024**3  # peak RSS of ours end to end at 1e7
@@ -389,7 +389,7 @@ def report(run: dict) -> str:
         f"crowd-kit {m['crowdkit']}  ",
         f"Date: {run['date']} UTC",
         "",
-        "### Targets (issue 3)",
+        "### Targets",
         "",
         targets_table(run),
         "",
@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--crowds", default=",".join(CROWDS),
                         help=f"comma-separated (default {','.join(CROWDS)})")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help="the real datasets (shared/data/real)")
+                        help="the real datasets (tests/data/real)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "_work",
                         help="prepared crowds, stores and results (git-ignored; reused across runs)")
     parser.add_argument("--peer-python", default=sys.executable,

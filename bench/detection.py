@@ -613,7 +613,7 @@ def report(run: dict) -> str:
             f"{m['versions']}  ",
             f"Date: {run['date']} UTC",
             "",
-            "### Targets (issue 4)",
+            "### Targets",
             "",
             table(["target", "measured", "result"], [[n, v, verdict(ok)] for n, v, ok in checks]),
             "",

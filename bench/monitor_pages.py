@@ -5,7 +5,7 @@ copied to a temporary file; a fresh child process per page runs ``app.py`` (the 
 switches to the page and times its first run (every loader cold) and a second run (caches warm), as
 ``bench/agreement_page.py`` does, with the pages' default options (the Drift page's "Dawid–Skene accuracy
 per window" off: it fits the model, about one second more at 1e7). The synthetic stores hold no detection
-run, so the suspect-rate series and measure are absent. Target (issue 5): each page on 1e7 events under 2 s.
+run, so the suspect-rate series and measure are absent. Target: each page on 1e7 events under 2 s.
 
 Command: ``.venv/bin/python bench/monitor_pages.py --sizes 1e6,1e7 --out bench/README.md``
 """

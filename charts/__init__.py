@@ -1,1 +1,2 @@
-"""Plotly figure builders: a result frame in, a ``go.Figure`` out. No Streamlit here (DESIGN.md §1)."""
+"""Plotly figure builders: a result frame in, a ``go.Figure`` out. No Streamlit
+here (docs/ARCHITECTURE.md)."""

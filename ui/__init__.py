@@ -1,4 +1,4 @@
-"""Streamlit glue (DESIGN.md §1): the cached store, cached loaders, the global filters and reusable widgets.
+"""Streamlit glue: the cached store, cached loaders, the global filters and reusable widgets.
 
 The only package besides ``pages/`` and ``app.py`` that imports ``streamlit``; every cache lives here.
 """

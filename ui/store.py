@@ -1,7 +1,7 @@
 """The app's store: where it lives, one cached connection per process, and the demo built on first start.
 
 The path comes from the ``LABELWATCH_DB`` environment variable, else ``db_path`` in
-``.streamlit/secrets.toml``, else ``data/labelwatch.duckdb`` (DESIGN.md §4). Only the default file is ever
+``.streamlit/secrets.toml``, else ``data/labelwatch.duckdb`` (public). Only the default file is ever
 filled with the demo, and only while it holds nothing but (part of) the demo, so a user's own store is never
 written to behind their back, and a first start that was cut off mid-build is finished by the next one.
 """

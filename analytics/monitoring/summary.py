@@ -1,6 +1,6 @@
 """Every current finding of a store as one JSON-ready dict, as ``python -m analytics summary --json`` prints.
 
-The top-level keys are a public contract (DESIGN.md §4): ``agreement``, ``annotators``, ``drift``,
+The top-level keys are a public contract (docs/ARCHITECTURE.md): ``agreement``, ``annotators``, ``drift``,
 ``slices``, ``suspects`` and ``impact``, plus ``store``. Keys may be added, never renamed. Sections whose
 analytics have not landed yet hold their empty shape (no A/B); ``drift`` holds the weekly change points
 and the findings in words; ``slices`` ranks the single-attribute slices by disagreement; ``suspects`` is

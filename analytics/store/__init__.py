@@ -1,4 +1,4 @@
-"""The only place that holds SQL (DESIGN.md §1): one module per concern, re-exported here.
+"""The only place that holds SQL (docs/ARCHITECTURE.md): one module per concern, re-exported here.
 
 - ``connection``: ``Store`` (open, migrate, cursors, serialised transactions) and its errors.
 - ``migrations``: the schema.

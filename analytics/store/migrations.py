@@ -1,4 +1,4 @@
-"""Schema of the LabelWatch store (DESIGN.md §3) as an ordered list of migrations.
+"""Schema of the LabelWatch store (the data model of docs/ARCHITECTURE.md) as an ordered list of migrations.
 
 History is append-only: rows are inserted, never updated or deleted, and current state is derived from
 the events. Large tables (``label_events``, ``item_attributes``, ``predictions``, ``suspects``,
