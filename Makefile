@@ -5,9 +5,14 @@ PORT ?= 8501
 .PHONY: dashboard test browser screenshots bench lint
 
 .venv/.installed: requirements.txt
-	python3 -m venv .venv
+	test -x $(PY) || python3 -m venv .venv
 	.venv/bin/pip install -q -U pip
 	.venv/bin/pip install -q -r requirements.txt
+	touch $@
+
+## Tests and tooling (pytest, Playwright, ruff) on top of the runtime.
+.venv/.dev-installed: .venv/.installed requirements-dev.txt
+	.venv/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
 ## Open the dashboard on the built-in demo data (built into data/labelwatch.duckdb on first start).
@@ -21,13 +26,14 @@ dashboard: .venv/.installed
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
-## The whole test suite, browser tests included.
-test: .venv/.installed browser
+## The linter, then the whole test suite (doctests of the engine and browser tests included).
+test: lint browser
+	$(PY) -m pytest -q --doctest-modules analytics
 	$(PY) -m pytest -q
 
 ## Regenerate the README screenshots from the demo store (through the browser tests).
-screenshots: .venv/.installed browser
+screenshots: .venv/.dev-installed browser
 	LABELWATCH_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e
 
-lint: .venv/.installed
+lint: .venv/.dev-installed
 	.venv/bin/ruff check .

@@ -131,7 +131,7 @@ def time_range(
 
     Examples
     --------
-    >>> time_range("2015-01-01", "2025-12-31")  # doctest: +SKIP
+    >>> time_range("2015-01-01", "2025-12-31")
     TimeRange(earliest=datetime.datetime(2015, 1, 1, 0, 0), latest=datetime.datetime(2025, 12, 31, 0, 0))
     """
     environ = os.environ if environ is None else environ
@@ -689,9 +689,11 @@ def ingest(
 
     Examples
     --------
-    >>> report = ingest(store, "labels.csv")  # doctest: +SKIP
-    >>> print(report.summary())  # doctest: +SKIP
-    labels.csv (events): 1,200 rows read, 1,197 accepted, 3 rejected (unknown label: 3). …
+    With a store and a file of your own::
+
+        report = ingest(store, "labels.csv")
+        print(report.summary())
+        # labels.csv (events): 1,200 rows read, 1,197 accepted, 3 rejected (unknown label: 3). …
     """
     prepared = prepare(store, source, kind=kind, **kw)
     try:

@@ -460,8 +460,9 @@ def detect_kind(path: str | Path, name: str | None = None) -> str:
 
     Examples
     --------
-    >>> detect_kind("exports/project-3.json")  # doctest: +SKIP
-    'label-studio'
+    With a Label Studio export of your own::
+
+        detect_kind("exports/project-3.json")  # 'label-studio'
     """
     path = Path(path)
     name = name or str(path)

@@ -204,8 +204,9 @@ def find_rules_file(db_path: str | Path | None) -> Path | None:
 
     Examples
     --------
-    >>> find_rules_file("data/labelwatch.duckdb")  # with data/rules.toml present  # doctest: +SKIP
-    PosixPath('data/rules.toml')
+    With ``data/rules.toml`` present::
+
+        find_rules_file("data/labelwatch.duckdb")  # PosixPath('data/rules.toml')
     """
     configured = os.environ.get("LABELWATCH_RULES", "").strip()
     if configured:

@@ -84,10 +84,11 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
 
     Examples
     --------
-    >>> ratings = coded_ratings(store)  # doctest: +SKIP
-    >>> DawidSkene().fit_codes(ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
-    ...                        items=ratings.items, annotators=ratings.annotators,
-    ...                        classes=ratings.classes)  # doctest: +SKIP
+    With an open store::
+
+        ratings = coded_ratings(store)
+        DawidSkene().fit_codes(ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
+                               items=ratings.items, annotators=ratings.annotators, classes=ratings.classes)
     """
     condition, params = event_condition(flt)
     cur = store.cursor()

@@ -99,10 +99,12 @@ def rule_hits(
 
     Examples
     --------
-    >>> from analytics.ingest.rules import load_rules
-    >>> rules = load_rules("data/rules.example.toml")  # doctest: +SKIP
-    >>> rule_hits(store, rules, limit=3)["message"].tolist()  # doctest: +SKIP
-    ["R2: labels '0', '1', '9' fall under different parents: round, straight (5 events)", ...]
+    With an open store::
+
+        from analytics.ingest.rules import load_rules
+        rules = load_rules("data/rules.example.toml")
+        rule_hits(store, rules, limit=3)["message"].tolist()
+        # ["R2: labels '0', '1', '9' fall under different parents: round, straight (5 events)", ...]
     """
     rules = list(rules)
     if not rules:
