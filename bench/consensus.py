@@ -18,7 +18,7 @@ Crowds:
   that ``bench/store.py`` builds from them (built here through its children when missing).
 
 Methods, each in a fresh child process so that its peak resident memory (``ru_maxrss``) is its own:
-ours — ``analytics.consensus.dawid_skene.majority_vote``, ``DawidSkene()`` (defaults) and
+ours — ``analytics.consensus.majority.majority_vote``, ``DawidSkene()`` (defaults) and
 ``DawidSkene(smoothing=0)``
 (plain maximum likelihood, the ablation); crowd-kit — ``MajorityVote()`` and ``DawidSkene(n_iter=100)``,
 run by ``--peer-python`` (crowd-kit is not a dependency of the project). On the store crowds our
@@ -210,7 +210,7 @@ def from_store(method: str, store_path: str) -> tuple[pd.Series, dict]:
 def aggregate(method: str, events: pd.DataFrame) -> tuple[pd.Series, dict]:
     """Run one method on events in memory; return labels by item and extra facts (iterations)."""
     if method == "ours-mv":
-        from analytics.consensus.dawid_skene import majority_vote
+        from analytics.consensus.majority import majority_vote
 
         return majority_vote(events).set_index("item_id")["label"], {}
     if method in ("ours-ds", "ours-ds-ml", "ours-ds-events"):

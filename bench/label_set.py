@@ -7,7 +7,7 @@ process runs ``summary --json`` (the whole command), ``score`` (detection, on a 
 AppTest (the Overview renders first, then the page; ``bench/agreement_page.time_page``), and reports its
 wall time and peak resident memory. Ratios are against the baseline measured in the same run. Targets at
 10,000 labels: ``summary`` under 30 s and 2 GB; every page renders without an error and under 2 GB; a model
-too large for memory is refused with a message (``analytics.consensus.dawid_skene.check_model_size``), never
+too large for memory is refused with a message (``analytics.consensus.limits.check_model_size``), never
 killed.
 
 Command: ``.venv/bin/python bench/label_set.py --labels 10,1000,10000 --items 100000 --out bench/README.md``

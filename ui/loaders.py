@@ -14,10 +14,10 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
+from analytics import consensus
 from analytics.agreement import coefficients as agreement
 from analytics.agreement import cohen
 from analytics.agreement import report as agreement_report
-from analytics.consensus import dawid_skene as consensus
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
 from analytics.monitoring import drift, overview
@@ -218,7 +218,7 @@ def _order(src: Source, level: str) -> list[str] | None:
 @st.cache_resource(ttl=600, max_entries=8, show_spinner="Fitting the Dawid–Skene consensus model…")
 def _dawid_skene_fit(src: Source, flt: EventFilter) -> tuple[consensus.DawidSkene | None, str | None]:
     """``(model, why not)``: the fit on the filtered ratings, or None and the reason a label set too large
-    for it was refused (``analytics.consensus.dawid_skene.check_model_size``); the outcome is kept per
+    for it was refused (``analytics.consensus.limits.check_model_size``); the outcome is kept per
     filter."""
     ratings = consensus_queries.coded_ratings(
         app_store.open_store(src.path), flt, sample_modulus=agreement_sample(src, flt)

@@ -1,16 +1,9 @@
-"""Consensus labels from many annotators: majority vote and the Dawid–Skene model.
+"""The Dawid–Skene model: consensus labels, annotator confusion matrices and class priors by EM.
 
-Both take long-format events, one row per label given: ``item_id, annotator_id, label`` (plus optional
-``labeled_at``). Glossary: N items, M annotators, K classes, R ratings (rows that count after the
-``repeated`` rule below).
-
-Repeated ratings. ``repeated="latest"`` (the default) keeps one rating per (item, annotator): the latest
-by ``labeled_at`` when that column exists (missing times count as oldest; equal times keep the later
-row), else the last row in input order. ``repeated="all"`` counts every row as a rating, as Dawid and
-Skene (1979) did with their observer who rated each patient three times.
-
-Everything runs on arrays of length R (item, annotator and label codes), never on a dense N × M matrix,
-so sparse crowds of thousands of annotators with 2–5 labels per item cost O(R × K) per EM iteration.
+Input is long-format events (``fit``) or ratings already coded as integers (``fit_codes``), as
+``analytics.consensus.coding`` describes them, with its ``repeated`` rule. Everything runs on arrays of
+length R (item, annotator and label codes), never on a dense N × M matrix, so sparse crowds of thousands of
+annotators with 2–5 labels per item cost O(R × K) per EM iteration.
 
 Ratings that are already integer codes, as ``analytics.store.consensus.coded_ratings`` reads them from the
 store (codes computed in DuckDB, one rating per (item, annotator)), go to ``DawidSkene.fit_codes`` without
@@ -20,7 +13,6 @@ any pandas factorisation of strings.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -28,11 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from sklearn.base import BaseEstimator
 
-__all__ = ["majority_vote", "DawidSkene", "ChanceCheck", "chance_check"]
+from analytics.consensus.chance import chance_check
+from analytics.consensus.coding import REPEATED, Ratings, ratings_from_codes, ratings_from_events
+from analytics.consensus.limits import check_model_size
 
-REQUIRED_COLUMNS = ("item_id", "annotator_id", "label")
-_REPEATED = ("latest", "all")
+__all__ = ["DawidSkene"]
+
 _POOLING = ("none", "shrink", "sparse")
 _DTYPES = ("float32", "float64")
 _TINY = np.finfo(float).tiny
@@ -42,224 +37,9 @@ SINGLE_PRECISION_FROM = 1_000_000
 #: between the E-step and the M-step. On the 1e6 scale world (K = 10) an iteration takes ~20 ms in chunks of
 #: 2^16 ratings and ~60 ms as one pass over all items.
 _CHUNK_RATINGS = 2**16
-#: The memory a model over the label set may plan for (``check_model_size``). Dawid–Skene keeps a K × K
-#: confusion matrix per annotator group and K posteriors per item, so it grows with the square of the label
-#: set: a store of thousands of labels is refused with a message instead of exhausting the machine.
-MAX_MODEL_BYTES = 4 * 2**30
-#: The most confusion-matrix cells (annotator groups × K²) a model may fit. Every EM iteration updates them
-#: all (smoothing leaves none empty): 21 million cells (30 annotators, 832 labels) take 1.3 s an iteration on
-#: 10,000 ratings, so this bound keeps a fit to seconds, not minutes (the demo has 6,000).
-MAX_CONFUSION_CELLS = 5_000_000
 
 
-class TooManyClasses(ValueError):
-    """A model over this many labels would need more memory or time than it may use
-    (``check_model_size``)."""
-
-
-def model_limit() -> int:
-    """Bytes a model may plan for: ``LABELWATCH_MAX_MODEL_GB`` gigabytes if set, else ``MAX_MODEL_BYTES``."""
-    text = os.environ.get("LABELWATCH_MAX_MODEL_GB", "").strip()
-    if not text:
-        return MAX_MODEL_BYTES
-    try:
-        gigabytes = float(text)
-    except ValueError:
-        raise ValueError(f"LABELWATCH_MAX_MODEL_GB must be a number of gigabytes, got {text!r}") from None
-    if not gigabytes > 0:
-        raise ValueError(f"LABELWATCH_MAX_MODEL_GB must be above 0, got {text!r}")
-    return int(gigabytes * 2**30)
-
-
-def check_model_size(what: str, *, n_items: int, k: int, n_groups: int = 0, itemsize: int = 8,
-                     copies: int = 4, limit: int | None = None) -> None:
-    """Raise ``TooManyClasses`` when ``what`` would plan for more than ``limit`` bytes, or fit more than
-    ``MAX_CONFUSION_CELLS`` confusion-matrix cells.
-
-    The plan is ``copies`` working copies of the (n_groups · K × K) confusion matrices and of the
-    (n_items × K) class probabilities, ``itemsize`` bytes each (``limit`` defaults to ``model_limit()``).
-
-    Examples
-    --------
-    >>> check_model_size("Dawid–Skene", n_items=1_797, k=10, n_groups=60)
-    >>> check_model_size("Dawid–Skene", n_items=8_937, k=832, n_groups=30)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    analytics.consensus.dawid_skene.TooManyClasses: Dawid–Skene over 832 labels would fit 30 confusion ...
-    >>> check_model_size("Dawid–Skene", n_items=100_000, k=10_000, n_groups=300)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    analytics.consensus.dawid_skene.TooManyClasses: Dawid–Skene over 10,000 labels ... about 924 GB, ...
-    """
-    limit = model_limit() if limit is None else limit
-    planned = copies * itemsize * (n_groups * k * k + n_items * k)
-    if planned > limit:
-        raise TooManyClasses(
-            f"{what} over {k:,} labels ({n_items:,} items, {n_groups:,} annotator groups) would need about "
-            f"{planned / 2**30:,.0f} GB, more than the {limit / 2**30:g} GB it may use: its memory grows "
-            "with the square of the number of labels. Filter to fewer labels, or merge rare labels into "
-            "their parents."
-        )
-    cells = n_groups * k * k
-    if cells > MAX_CONFUSION_CELLS:
-        raise TooManyClasses(
-            f"{what} over {k:,} labels would fit {n_groups:,} confusion matrices of {k:,} × {k:,} labels "
-            f"({cells:,} cells, more than the {MAX_CONFUSION_CELLS:,} it fits in seconds): its work grows "
-            "with the square of the number of labels. Filter to fewer labels or annotators, or merge rare "
-            "labels into their parents."
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class _Ratings:
-    """Ratings as integer codes; ``items``, ``annotators`` and ``classes`` hold the sorted originals."""
-
-    item: np.ndarray
-    annotator: np.ndarray
-    given: np.ndarray
-    items: pd.Index
-    annotators: pd.Index
-    classes: pd.Index
-
-
-def _ratings(events: pd.DataFrame, repeated: str) -> _Ratings:
-    """Validate ``events`` once and encode them; the only place that reads the caller's frame."""
-    if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"events must be a pandas DataFrame, got {type(events).__name__}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in events.columns]
-    if missing:
-        raise ValueError(f"events is missing required column(s): {', '.join(missing)}")
-    if repeated not in _REPEATED:
-        raise ValueError(f"unknown repeated={repeated!r}; use one of {', '.join(_REPEATED)}")
-    if len(events) == 0:
-        raise ValueError("events is empty: consensus needs at least one rating")
-    for column in REQUIRED_COLUMNS:
-        n_null = int(events[column].isna().sum())
-        if n_null:
-            raise ValueError(f"events column {column!r} has {n_null} missing value(s)")
-    codes, uniques = {}, {}
-    for column in REQUIRED_COLUMNS:
-        try:
-            codes[column], uniques[column] = pd.factorize(events[column], sort=True)
-        except TypeError as error:
-            message = f"events column {column!r} mixes values that cannot be sorted: {error}"
-            raise ValueError(message) from None
-    item, annotator, given = (np.asarray(codes[c], dtype=np.int64) for c in REQUIRED_COLUMNS)
-    if repeated == "latest":
-        keep = _latest(events, item * len(uniques["annotator_id"]) + annotator)
-        item, annotator, given = item[keep], annotator[keep], given[keep]
-    return _Ratings(item, annotator, given, *(pd.Index(uniques[c], name=c) for c in REQUIRED_COLUMNS))
-
-
-def _coded(codes: dict[str, object], dictionaries: dict[str, object]) -> _Ratings:
-    """Validate integer-coded ratings once. Both dicts map an argument name (``item_codes``, …) to its
-    value, in the order item, annotator, label."""
-    arrays = {}
-    for name, values in codes.items():
-        array = np.asarray(values)
-        if array.ndim != 1 or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
-            shape = f"{array.dtype} of shape {array.shape}"
-            raise TypeError(f"{name} must be a 1-D array of integers, got {shape}")
-        arrays[name] = array
-    if len({len(a) for a in arrays.values()}) != 1:
-        lengths = ", ".join(f"{name} {len(a)}" for name, a in arrays.items())
-        raise ValueError(f"the code arrays differ in length: {lengths}")
-    if not len(arrays["item_codes"]):
-        raise ValueError("the code arrays are empty: consensus needs at least one rating")
-    indexes = []
-    for (name, array), (dictionary_name, dictionary), column in zip(
-        arrays.items(), dictionaries.items(), REQUIRED_COLUMNS, strict=True
-    ):
-        low, high = int(array.min()), int(array.max())
-        size = high + 1 if dictionary is None else len(dictionary)
-        if low < 0 or high >= size:
-            raise ValueError(f"{name} must lie in [0, {size}) ({dictionary_name}), got [{low}, {high}]")
-        indexes.append(pd.RangeIndex(size, name=column) if dictionary is None
-                       else pd.Index(dictionary, name=column))
-    item, annotator, given = arrays.values()
-    return _Ratings(item, annotator, given, *indexes)
-
-
-def _latest(events: pd.DataFrame, pair: np.ndarray) -> np.ndarray:
-    """Row positions that survive ``repeated="latest"``: the last row per pair in (time, position) order."""
-    position = np.arange(len(pair))
-    if "labeled_at" in events.columns:
-        try:
-            stamps = pd.to_datetime(events["labeled_at"], utc=True).dt.tz_localize(None)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"events column 'labeled_at' is not a timestamp: {error}") from None
-        time = stamps.to_numpy(dtype="datetime64[ns]").view(np.int64)  # NaT is the smallest int64
-        order = np.lexsort((position, time, pair))
-    else:
-        order = np.argsort(pair, kind="stable")
-    last = np.r_[pair[order][1:] != pair[order][:-1], True]
-    return np.sort(order[last])
-
-
-def _vote_counts(r: _Ratings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (item, class) pairs sorted by item then class, with their vote counts."""
-    k = len(r.classes)
-    pair, count = np.unique(r.item * k + r.given, return_counts=True)
-    return pair // k, pair % k, count
-
-
-def majority_vote(events: pd.DataFrame, *, repeated: str = "latest") -> pd.DataFrame:
-    """The most frequent label of each item, with a deterministic tie rule.
-
-    Parameters
-    ----------
-    events : DataFrame
-        Long-format events: ``item_id, annotator_id, label`` and optionally ``labeled_at``.
-    repeated : {"latest", "all"}
-        Which ratings count when an annotator labeled an item more than once (see the module docstring).
-
-    Returns
-    -------
-    DataFrame
-        One row per item, sorted by ``item_id``: ``item_id``, ``label`` (the winner), ``support`` (share
-        of the item's ratings that gave the winner, in (0, 1]) and ``n_ratings`` (ratings of the item).
-
-    Raises
-    ------
-    ValueError
-        If a required column is missing (the message names it), a value is missing, or events is empty.
-
-    Notes
-    -----
-    Ties between labels with the same number of votes on an item go to the label given most often in
-    the whole of ``events`` (after the ``repeated`` rule); if that ties too, to the smallest label in
-    sort order. The rule depends only on the data, never on row order or chance. It is a plug-in Bayes
-    rule with the label frequencies standing in for the class priors: right when classes are
-    imbalanced, but when annotators over-report one class its excess comes from errors, and ties then
-    go the wrong way more often than not (Snow et al.'s RTE: 65 of 800 items tie 5–5, 15 of them go
-    right). ``DawidSkene`` estimates priors and annotator bias instead.
-
-    ``support`` ≤ 0.5 marks items without a clear majority (0.5 on a 2-vs-2 split of four ratings).
-
-    Examples
-    --------
-    >>> events = pd.DataFrame({"item_id": [1, 1, 1, 2, 2], "annotator_id": list("abcab"),
-    ...                        "label": ["cat", "cat", "dog", "dog", "cat"]})
-    >>> majority_vote(events)
-       item_id label   support  n_ratings
-    0        1   cat  0.666667          3
-    1        2   cat  0.500000          2
-    """
-    r = _ratings(events, repeated)
-    item, cls, count = _vote_counts(r)
-    overall = np.bincount(r.given, minlength=len(r.classes))
-    order = np.lexsort((cls, -overall[cls], -count, item))  # the last key sorts first
-    first = order[np.r_[True, item[order][1:] != item[order][:-1]]]
-    n_ratings = np.bincount(r.item, minlength=len(r.items))
-    return pd.DataFrame({
-        "item_id": r.items.to_numpy(),
-        "label": r.classes.to_numpy()[cls[first]],
-        "support": count[first] / n_ratings,
-        "n_ratings": n_ratings,
-    })
-
-
-class DawidSkene:
+class DawidSkene(BaseEstimator):
     """Dawid–Skene consensus: per-annotator confusion matrices and true-class posteriors by EM.
 
     Parameters
@@ -470,7 +250,7 @@ class DawidSkene:
             value is missing, or events is empty.
         """
         self._check_params()
-        return self._fit(_ratings(events, self.repeated))
+        return self._fit(ratings_from_events(events, self.repeated))
 
     def fit_codes(
         self,
@@ -521,7 +301,7 @@ class DawidSkene:
         self._check_params()
         codes = {"item_codes": item_codes, "annotator_codes": annotator_codes, "label_codes": label_codes}
         dictionaries = {"items": items, "annotators": annotators, "classes": classes}
-        return self._fit(_coded(codes, dictionaries))
+        return self._fit(ratings_from_codes(codes, dictionaries))
 
     def fit_predict(self, events: pd.DataFrame) -> pd.Series:
         """Fit on ``events`` and return ``labels_``."""
@@ -550,14 +330,14 @@ class DawidSkene:
             raise ValueError(f"unknown pooling={self.pooling!r}; use one of {', '.join(_POOLING)}")
         if not (isinstance(self.min_labels, int | np.integer) and self.min_labels >= 0):
             raise ValueError(f"min_labels must be an integer ≥ 0, got {self.min_labels!r}")
-        if self.repeated not in _REPEATED:
-            raise ValueError(f"unknown repeated={self.repeated!r}; use one of {', '.join(_REPEATED)}")
+        if self.repeated not in REPEATED:
+            raise ValueError(f"unknown repeated={self.repeated!r}; use one of {', '.join(REPEATED)}")
         if self.dtype is not None and getattr(_dtype_or_none(self.dtype), "name", None) not in _DTYPES:
             raise ValueError(f"dtype must be None, 'float32' or 'float64', got {self.dtype!r}")
         if not (self.n_jobs is None or isinstance(self.n_jobs, int | np.integer) and self.n_jobs != 0):
             raise ValueError(f"n_jobs must be None or a non-zero integer, got {self.n_jobs!r}")
 
-    def _fit(self, r: _Ratings) -> DawidSkene:
+    def _fit(self, r: Ratings) -> DawidSkene:
         n, m, k = len(r.items), len(r.annotators), len(r.classes)
         n_ratings = np.bincount(r.annotator, minlength=m)
         if self.dtype is not None:
@@ -671,7 +451,7 @@ class DawidSkene:
         class_mass = mass + self.smoothing / k
         return pi.reshape(n_groups * k, k), class_mass / class_mass.sum(), pseudo
 
-    def _warm_parameters(self, r: _Ratings, group: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _warm_parameters(self, r: Ratings, group: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
         """The previous fit's confusions and priors, re-indexed onto this fit's annotators and classes."""
         k = len(r.classes)
         old = pd.Index(self.classes_).get_indexer(r.classes)
@@ -714,111 +494,6 @@ class DawidSkene:
 
 
 _INITS = {"majority": DawidSkene._init_majority, "random": DawidSkene._init_random}
-
-def _occurrences(key: np.ndarray) -> np.ndarray:
-    """How often each element's value occurs in ``key`` (non-negative integers)."""
-    if key.size and int(key.max()) < 4 * key.size + 1024:
-        return np.bincount(key)[key].astype(float)
-    values = pd.Series(key)
-    return values.map(values.value_counts()).to_numpy(float)
-
-
-#: ``chance_check``: the one-sided z below which the rest of the crowd agrees no more than chance, and the
-#: pairs of ratings it needs before it may say so.
-CHANCE_Z = 2.33
-CHANCE_MIN_PAIRS = 30
-
-
-@dataclasses.dataclass(frozen=True)
-class ChanceCheck:
-    """Whether ratings agree beyond chance without their most-agreeing annotator (``chance_check``).
-
-    Attributes
-    ----------
-    best : int
-        Code of the annotator whose own agreement with their co-raters is furthest above chance.
-    pairs : float
-        Pairs of ratings of an item by two different annotators, neither of them ``best``.
-    agreeing, expected : float
-        How many of those pairs agree, and how many would by chance.
-    z : float
-        (agreeing − expected) / √(Σ p (1 − p)) over those pairs, p their chance agreement (nan without pairs).
-    hinges_on_one : bool
-        True when there are at least ``CHANCE_MIN_PAIRS`` pairs and z < ``CHANCE_Z`` (one-sided 1%).
-    """
-
-    best: int
-    pairs: float
-    agreeing: float
-    expected: float
-    z: float
-    hinges_on_one: bool
-
-
-def chance_check(item: np.ndarray, annotator: np.ndarray, given: np.ndarray, n_items: int,
-                 n_annotators: int, n_classes: int) -> ChanceCheck:
-    """Do the ratings agree beyond chance once their most-agreeing annotator is set aside?
-
-    Parameters
-    ----------
-    item, annotator, given : ndarray of int, shape (R,)
-        Codes of the ratings (one per item and annotator).
-    n_items, n_annotators, n_classes : int
-        N, M and K.
-
-    Returns
-    -------
-    ChanceCheck
-
-    Notes
-    -----
-    Two annotators j and h who rate the same item agree by chance with probability p_jh = Σ_k q_jk q_hk, q_j
-    the share of each label among j's ratings: that keeps an annotator who always gives one label from
-    counting as agreement. With C = AᵀA the annotators' co-rating counts (A the items × annotators
-    incidence, sparse), annotator j expects E_j = Σ_{h≠j} C_jh p_jh agreeing pairs and sees O_j (their
-    co-raters who gave their label, summed over their items). The annotator with the largest
-    (O_j − E_j) / √E_j is set aside, and the pairs between the others are tested the same way. Cost
-    O(R + Σ_i m_i² + M·K) with m_i the ratings of item i; no N × M or N × K array.
-
-    Examples
-    --------
-    >>> item, annotator = np.repeat(np.arange(40), 3), np.tile([0, 1, 2], 40)
-    >>> truth = np.repeat(np.arange(40) % 2, 3)
-    >>> chance_check(item, annotator, truth, 40, 3, 2).hinges_on_one
-    False
-    """
-    ones = np.ones(len(item))
-    incidence = sparse.csr_matrix((ones, (item, annotator)), shape=(n_items, n_annotators))
-    co_rated = (incidence.T @ incidence).tocsr()
-    co_rated.setdiag(0)
-    co_rated.eliminate_zeros()
-    given = np.asarray(given, dtype=np.int64)
-    shares = np.bincount(annotator.astype(np.int64) * n_classes + given,
-                         minlength=n_annotators * n_classes).reshape(n_annotators, n_classes).astype(float)
-    shares /= np.maximum(shares.sum(axis=1, keepdims=True), 1)
-    pairs_of = co_rated.tocoo()
-    rows, cols, counts = pairs_of.row, pairs_of.col, pairs_of.data
-    chance = (shares[rows] * shares[cols]).sum(axis=1)
-    # Co-raters of the item who gave the rating's label; the annotator's own repeats (repeated="all") are no
-    # co-raters.
-    key = item.astype(np.int64) * n_classes + given
-    agreeing = _occurrences(key) - 1.0
-    if pd.Series(item.astype(np.int64) * n_annotators + annotator).duplicated().any():
-        agreeing -= _occurrences(key * n_annotators + annotator) - 1.0
-    observed = np.bincount(annotator, weights=agreeing, minlength=n_annotators)
-    expected = np.bincount(rows, weights=counts * chance, minlength=n_annotators)
-    variance = np.bincount(rows, weights=counts * chance * (1 - chance), minlength=n_annotators)
-    pairs = np.bincount(rows, weights=counts, minlength=n_annotators)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        strength = np.where(variance > 0, (observed - expected) / np.sqrt(variance), -np.inf)
-    best = int(np.argmax(strength)) if n_annotators else 0
-    # Each unordered pair is counted once from either side: halve the totals less the best's pairs.
-    rest = [(total.sum() - 2 * total[best]) / 2 for total in (pairs, observed, expected, variance)]
-    rest_pairs, rest_observed, rest_expected, rest_variance = rest
-    z = (rest_observed - rest_expected) / np.sqrt(rest_variance) if rest_variance > 0 else float("nan")
-    hinges = rest_pairs >= CHANCE_MIN_PAIRS and not z >= CHANCE_Z
-    return ChanceCheck(best=best, pairs=float(rest_pairs), agreeing=float(rest_observed),
-                       expected=float(rest_expected), z=float(z), hinges_on_one=bool(hinges))
 
 
 class _Incidence:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analytics.consensus import dawid_skene as consensus
+from analytics import consensus
 from analytics.core.schema import EventFilter
 from analytics.detection import clusters
 from analytics.detection import signals as detection
@@ -45,7 +45,7 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
     ------
     ValueError
         When no event passes the filter.
-    analytics.consensus.dawid_skene.TooManyClasses
+    analytics.consensus.limits.TooManyClasses
         When the label set is too large for the models to fit in memory (``consensus.check_model_size``).
     """
     def step(fraction: float, message: str) -> None:

@@ -17,7 +17,7 @@ Per-item outcomes (a *rating* is the latest event of an (item, annotator) pair, 
 
 The *majority label* of an item is its most frequent rating; a tie goes to the label rated most often over
 all filtered ratings, then to the smallest label, the rule of
-``analytics.consensus.dawid_skene.majority_vote``.
+``analytics.consensus.majority.majority_vote``.
 Every count is per item, never per rating: an item is the unit the statistics of
 ``analytics.monitoring.slices``
 treat as independent.

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
-from analytics.consensus import dawid_skene as consensus
-from analytics.consensus.dawid_skene import DawidSkene, majority_vote
+from analytics import consensus
+from analytics.consensus import DawidSkene, dawid_skene, limits, majority_vote
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Real crowds with their licences, copied into the repository for tests (tests/data/real/README.md).
@@ -372,14 +373,14 @@ def test_single_precision_agrees_with_double_and_is_chosen_for_large_fits(small_
     np.testing.assert_allclose(single.probas_.to_numpy(), double.probas_.to_numpy(), atol=1e-5)
     np.testing.assert_allclose(single.confusions_, double.confusions_, atol=1e-5)
     assert (single.labels_ == double.labels_).all()
-    monkeypatch.setattr(consensus, "SINGLE_PRECISION_FROM", len(events))
+    monkeypatch.setattr(dawid_skene, "SINGLE_PRECISION_FROM", len(events))
     assert DawidSkene().fit(events).dtype_ == np.float32
 
 
 def test_chunks_and_threads_do_not_change_the_fit(small_crowd, monkeypatch):
     events, _ = small_crowd
     whole = DawidSkene(n_jobs=1).fit(events)
-    monkeypatch.setattr(consensus, "_CHUNK_RATINGS", 128)  # 4 chunks of whole items, 2 threads
+    monkeypatch.setattr(dawid_skene, "_CHUNK_RATINGS", 128)  # 4 chunks of whole items, 2 threads
     for n_jobs in (1, 2, -1):
         chunked = DawidSkene(n_jobs=n_jobs).fit(events)
         pd.testing.assert_frame_equal(chunked.probas_, whole.probas_, atol=1e-12, rtol=0)
@@ -395,13 +396,13 @@ def test_items_with_hundreds_of_ratings_are_normalised_exactly(monkeypatch):
     labels = np.where(rng.random((3, 400)) < 0.8, truth[:, None], np.where(truth[:, None] == "x", "y", "x"))
     events = _events(np.repeat([1, 2, 3], 400), np.tile(np.arange(400), 3), labels.ravel())
     exact_rows = []
-    redo = consensus._Incidence._exact_rows
+    redo = dawid_skene._Incidence._exact_rows
 
     def counted(which, *rest):
         exact_rows.append(len(which))
         redo(which, *rest)
 
-    monkeypatch.setattr(consensus._Incidence, "_exact_rows", staticmethod(counted))
+    monkeypatch.setattr(dawid_skene._Incidence, "_exact_rows", staticmethod(counted))
     single = DawidSkene(dtype="float32").fit(events)
     assert exact_rows and np.isfinite(single.probas_.to_numpy()).all()
     double = DawidSkene(dtype="float64").fit(events)
@@ -470,8 +471,38 @@ def test_public_names_are_documented():
         DawidSkene.fit_codes,
     ):
         assert obj.__doc__ and obj.__doc__.strip()
-    assert set(consensus.__all__) == {"majority_vote", "DawidSkene", "ChanceCheck", "chance_check"}
-    assert consensus.chance_check.__doc__.strip()
+    assert set(consensus.__all__) == {"majority_vote", "MajorityVote", "DawidSkene", "ChanceCheck",
+                                      "chance_check", "TooManyClasses", "check_model_size"}
+    assert consensus.chance_check.__doc__.strip() and consensus.MajorityVote.__doc__.strip()
+
+
+# --- the estimator contract --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator", [DawidSkene(max_iter=7, smoothing=2.0, pooling="sparse"),
+                                       consensus.MajorityVote(repeated="all")])
+def test_estimators_follow_the_scikit_learn_contract(estimator):
+    params = estimator.get_params()
+    twin = clone(estimator)
+    assert twin is not estimator and twin.get_params() == params
+    assert twin.set_params(repeated="latest") is twin and twin.get_params()["repeated"] == "latest"
+    assert estimator.get_params()["repeated"] == params["repeated"]  # the original is untouched
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        twin.set_params(no_such_parameter=1)
+    events = _events([1, 1, 1, 2, 2, 2], list("abcabc"), ["x", "x", "y", "y", "y", "x"])
+    estimator.fit(events)
+    assert estimator.get_params() == params  # fitting changes no parameter
+    assert not hasattr(clone(estimator), "labels_")  # a clone is unfitted
+
+
+def test_majority_vote_estimator_equals_the_function_on_a_real_crowd():
+    events, _ = _snow("rte")
+    table = majority_vote(events, repeated="all").set_index("item_id")
+    model = consensus.MajorityVote(repeated="all").fit(events)
+    pd.testing.assert_series_equal(model.labels_, table["label"])
+    pd.testing.assert_series_equal(model.support_, table["support"])
+    latest = majority_vote(events).set_index("item_id")["label"]
+    assert consensus.MajorityVote().fit_predict(events).equals(latest)
 
 
 # --- crowds that defeat the model ------------------------------------------------------------------------
@@ -558,9 +589,9 @@ def test_a_label_set_too_large_for_memory_is_refused_before_the_fit(monkeypatch)
     rng = np.random.default_rng(0)
     events = pd.DataFrame({"item_id": np.repeat(np.arange(200), 3), "annotator_id": np.tile(list("abc"), 200),
                            "label": rng.integers(0, 40, 600).astype(str)})
-    monkeypatch.setattr(consensus, "MAX_MODEL_BYTES", 409_600)
+    monkeypatch.setattr(limits, "MAX_MODEL_BYTES", 409_600)
     DawidSkene(dtype="float64").fit(events)  # exactly at the limit: fitted
-    monkeypatch.setattr(consensus, "MAX_MODEL_BYTES", 409_599)
+    monkeypatch.setattr(limits, "MAX_MODEL_BYTES", 409_599)
     with pytest.raises(consensus.TooManyClasses, match=r"over 40 labels \(200 items, 3 annotator groups\)"):
         DawidSkene(dtype="float64").fit(events)
 
@@ -569,9 +600,9 @@ def test_more_confusion_cells_than_a_fit_can_update_in_seconds_are_refused(monke
     rng = np.random.default_rng(0)
     events = pd.DataFrame({"item_id": np.repeat(np.arange(200), 3), "annotator_id": np.tile(list("abc"), 200),
                            "label": rng.integers(0, 40, 600).astype(str)})
-    monkeypatch.setattr(consensus, "MAX_CONFUSION_CELLS", 3 * 40 * 40)  # 3 annotators × 40²: fitted
+    monkeypatch.setattr(limits, "MAX_CONFUSION_CELLS", 3 * 40 * 40)  # 3 annotators × 40²: fitted
     DawidSkene().fit(events)
-    monkeypatch.setattr(consensus, "MAX_CONFUSION_CELLS", 3 * 40 * 40 - 1)
+    monkeypatch.setattr(limits, "MAX_CONFUSION_CELLS", 3 * 40 * 40 - 1)
     expected = r"3 confusion matrices of 40 × 40 labels \(4,800 cells"
     with pytest.raises(consensus.TooManyClasses, match=expected):
         DawidSkene().fit(events)

@@ -156,9 +156,9 @@ def test_the_pairs_heatmap_keeps_the_near_chance_annotators_when_few_are_shown(a
 
 
 def test_a_label_set_too_large_for_dawid_skene_is_said_and_the_page_renders(monkeypatch, demo_store_path):
-    from analytics.consensus import dawid_skene as consensus
+    from analytics.consensus import limits
 
-    monkeypatch.setattr(consensus, "MAX_MODEL_BYTES", 1_000)
+    monkeypatch.setattr(limits, "MAX_MODEL_BYTES", 1_000)
     monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     app.switch_page("pages/monitor/agreement.py").run()

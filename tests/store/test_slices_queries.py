@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.consensus import dawid_skene as consensus
+from analytics import consensus
 from analytics.core.schema import EventFilter
 from analytics.ingest import pipeline as ingest
 from analytics.monitoring import slices as analysis
