@@ -64,3 +64,36 @@ def test_no_unsafe_html():
         if p.exists() and "unsafe_allow_html=True" in p.read_text("utf-8")
     ]
     assert offenders == []
+
+
+#: What the store may import from the engine besides itself and ``analytics.core``: the parsers whose results
+#: it stages (the CSV layout and the label rules). Nothing that computes statistics.
+STORE_MAY_IMPORT = {"analytics.ingest.csv_scan", "analytics.ingest.rules"}
+
+
+def _engine_imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("analytics"):
+            if node.module == "analytics":
+                yield from (f"analytics.{alias.name}" for alias in node.names)
+            else:
+                yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("analytics"))
+
+
+def store_offences(path):
+    """The engine modules ``path`` imports that the store may not depend on."""
+    allowed = ("analytics.core", "analytics.store")
+    return sorted(m for m in set(_engine_imports(path))
+                  if not m.startswith(allowed) and m not in STORE_MAY_IMPORT)
+
+
+def test_the_store_depends_only_on_the_data_model_and_the_parsers_it_stages(tmp_path):
+    offenders = {str(p.relative_to(ROOT)): store_offences(p) for p in _sources("analytics/store")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+    planted = tmp_path / "bad.py"
+    planted.write_text("from analytics.detection.signals import MISLABELED\n"
+                       "from analytics import monitoring\n")
+    assert store_offences(planted) == ["analytics.detection.signals", "analytics.monitoring"]

@@ -73,3 +73,13 @@ class EventFilter:
 
     def is_empty(self) -> bool:
         return self == EventFilter()
+
+
+#: What a detection run concludes about each item (``analytics.detection``'s
+#: ``Detection.items["status"]``, stored with the run).
+#: ``MISLABELED``: its annotators agree on a label (``has_consensus``) and the combined evidence makes
+#: another label the most probable; ``NO_CONSENSUS``: no label holds a strict majority of its ratings, so
+#: there is no given label to be wrong and a person must decide (adjudication); ``HOLDS``: the given label
+#: is the most probable.
+MISLABELED, NO_CONSENSUS, HOLDS = "mislabeled", "no_consensus", "ok"
+STATUSES = (MISLABELED, NO_CONSENSUS, HOLDS)

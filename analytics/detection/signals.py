@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from analytics.core.schema import HOLDS, MISLABELED, NO_CONSENSUS, STATUSES
+
 __all__ = [
     "FILTER_BY", "ModelOpinion", "Neighbours", "Detection", "out_of_fold_probabilities", "assess_model",
     "find_label_issues", "nearest_neighbours", "neighbour_votes", "majority_codes", "has_consensus",
@@ -447,13 +449,6 @@ def neighbour_votes(labels, neighbours: Neighbours, n_classes: int) -> np.ndarra
 MODEL_ANNOTATOR = "(model)"
 NEIGHBOUR_ANNOTATOR = "(neighbours)"
 
-#: What a detection run concludes about each item (``Detection.items["status"]``, stored with the run).
-#: ``MISLABELED``: its annotators agree on a label (``has_consensus``) and the combined evidence makes
-#: another label the most probable; ``NO_CONSENSUS``: no label holds a strict majority of its ratings, so
-#: there is no given label to be wrong and a person must decide (adjudication); ``HOLDS``: the given label
-#: is the most probable.
-MISLABELED, NO_CONSENSUS, HOLDS = "mislabeled", "no_consensus", "ok"
-STATUSES = (MISLABELED, NO_CONSENSUS, HOLDS)
 
 _LN10 = np.log(10.0)
 

@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.core.schema import EventFilter
-from analytics.detection.signals import MISLABELED, NO_CONSENSUS, STATUSES
+from analytics.core.schema import MISLABELED, NO_CONSENSUS, STATUSES, EventFilter
 from analytics.store.connection import Store
 from analytics.store.consensus import CodedRatings, coded_ratings
 from analytics.store.filters import event_condition, events_cte
