@@ -19,7 +19,7 @@ a fresh child process of this script, so its peak resident memory (``ru_maxrss``
   The ratio is our events/s over the bare load's.
 * **overview**: the queries the Overview page runs (``pages/monitor/overview.py`` through ``ui.loaders``:
   source version, ``filter_options``, ``overview_summary``, ``trend``, ``activity`` by week with
-  ``approx_items`` above ``overview.EXACT_EVENT_LIMIT``, ``agreement_by_period`` by week with the page's
+  ``approx_items`` above ``sampling.COUNTS_EVENT_LIMIT``, ``agreement_by_period`` by week with the page's
   ``sample_modulus``, ``label_distribution``; the labels-per-item histogram comes with the summary), one by
   one: cold = first run in a fresh process (the OS page cache is not dropped), warm = second run in the
   same process (DuckDB's buffers warm; Streamlit's cache is not involved). Once with no filter and once
@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
+from analytics.core import sampling  # noqa: E402
 from analytics.core.schema import EventFilter  # noqa: E402
 from analytics.ingest import pipeline as ingest  # noqa: E402
 from analytics.monitoring import overview  # noqa: E402
@@ -204,8 +205,8 @@ def overview_page(store: Store, flt: EventFilter) -> dict:
     summary = timed("overview_summary", lambda: overview.overview_summary(store, flt))
     timed("trend (30 days)", lambda: overview.trend(store, flt, days=TREND_DAYS, summary=summary))
     events = summary.events if summary is not None else queries.totals(store, flt)["events"]
-    large = summary.estimated if summary is not None else events > overview.EXACT_EVENT_LIMIT
-    modulus = overview.sample_modulus(events)
+    large = summary.estimated if summary is not None else events > sampling.COUNTS_EVENT_LIMIT
+    modulus = sampling.sample_modulus(events)
     timed("activity (week)", lambda: queries.activity(store, flt, grain=GRAIN, approx_items=large))
     timed("agreement_by_period (week)",
           lambda: queries.agreement_by_period(store, flt, grain=GRAIN, sample_modulus=modulus))

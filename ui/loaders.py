@@ -18,6 +18,7 @@ from analytics import consensus
 from analytics.agreement import coefficients as agreement
 from analytics.agreement import cohen
 from analytics.agreement import report as agreement_report
+from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
 from analytics.monitoring import drift, overview
@@ -114,7 +115,7 @@ def agreement_over_time(
     """Raw agreement per period with its 95% interval.
 
     ``sample_modulus`` m > 1 computes it on a deterministic 1-in-m sample of items (large stores), as the
-    summary does (``analytics.monitoring.overview.sample_modulus``).
+    summary does (``analytics.core.sampling.sample_modulus``).
 
     Returns
     -------
@@ -154,7 +155,7 @@ def label_order(src: Source) -> list[str]:
 def agreement_sample(src: Source, flt: EventFilter) -> int:
     """The m of the 1-in-m item sample the Agreement page reads (1: every item)."""
     events = overview_queries.event_totals(app_store.open_store(src.path), flt)["events"]
-    return agreement_report.sample_modulus(events)
+    return sampling.statistics_modulus(events)
 
 
 @_cached

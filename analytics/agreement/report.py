@@ -48,18 +48,6 @@ RESAMPLING = ("items", "items and annotators")
 FEW_ANNOTATORS = 10
 #: A cohort with fewer ratings of majority-comparable items is named, not compared.
 MIN_COHORT_ITEMS = 20
-#: Above ``EXACT_EVENT_LIMIT`` filtered events the page reads a sample of items holding about
-#: ``SAMPLE_EVENTS`` events: coefficients and rates stay unbiased (items are the sampling unit of every
-#: interval here), their intervals widen. The page's first render stays within a few seconds at 1e7 events.
-EXACT_EVENT_LIMIT = 500_000
-SAMPLE_EVENTS = 250_000
-
-
-def sample_modulus(events: int) -> int:
-    """The m of the 1-in-m item sample the Agreement page reads for ``events`` filtered events."""
-    return overview.sample_modulus(events, limit=EXACT_EVENT_LIMIT, sample=SAMPLE_EVENTS)
-
-
 @dataclass(frozen=True)
 class Headline:
     """The headline coefficients of a filter, and of its last ``days`` days against the ``days`` before.

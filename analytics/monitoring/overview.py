@@ -6,12 +6,12 @@ agree 1/K of the time, so read it beside the chance-corrected coefficients of th
 interval is a Wilson score interval on an effective number of items (``agreement_interval``), which keeps
 its width when every item agrees (100%) or none does.
 
-Large stores: above ``EXACT_EVENT_LIMIT`` filtered events, the per-item numbers (agreement, items with 2+
+Large stores: above ``COUNTS_EVENT_LIMIT`` filtered events, the per-item numbers (agreement, items with 2+
 labels, the labels-per-item histogram) are estimated on a deterministic uniform sample of items holding
-about ``SAMPLE_EVENTS`` events (see ``sample_modulus``). The number of items is then an estimate too,
-the sample's size scaled up (``estimate_items``), from a sample of at least ``MIN_SAMPLED_ITEMS`` items so
-that it is within 2% of the truth. Events, annotators and labels stay exact. The summary says which numbers
-are estimates, and the page marks them as such.
+about ``SAMPLE_EVENTS`` events (the policy of ``analytics.core.sampling``). The number of items is then an
+estimate too, the sample's size scaled up (``estimate_items``), from a sample of at least
+``MIN_SAMPLED_ITEMS`` items so that it is within 2% of the truth. Events, annotators and labels stay exact.
+The summary says which numbers are estimates, and the page marks them as such.
 
 What changed (``trend``): with no date filter, the last 30 days against the 30 days before them; with a
 date filter, the filtered window against the window of the same length just before it.
@@ -27,31 +27,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import overview as queries
 
-#: Above this many filtered events, per-item numbers are estimated on a sample of items.
-EXACT_EVENT_LIMIT = 1_000_000
-#: About this many events are read for the per-item estimates of a large store.
-SAMPLE_EVENTS = 250_000
-#: An item count is estimated from a sample of at least this many items (``estimate_items``): its relative
-#: standard error is then at most 1/√40,000 = 0.5%, so the estimate is within 2% (four standard errors)
-#: but for odds of about 1 in 16,000.
-MIN_SAMPLED_ITEMS = 40_000
-
 #: How ``trend`` chose the two windows it compares.
 RECENT, BEFORE_FILTER = "recent", "before filter"
-
-
-def sample_modulus(events: int, *, limit: int | None = None, sample: int | None = None) -> int:
-    """The m of the 1-in-m item sample read for ``events`` filtered events (1 = all items, no sampling).
-
-    ``limit`` and ``sample`` default to ``EXACT_EVENT_LIMIT`` and ``SAMPLE_EVENTS`` as they are at the call.
-    """
-    limit = EXACT_EVENT_LIMIT if limit is None else limit
-    sample = SAMPLE_EVENTS if sample is None else sample
-    return 1 if events <= limit else max(1, math.ceil(events / sample))
 
 
 @dataclass(frozen=True)
@@ -122,7 +104,7 @@ def estimate_items(sampled: int, modulus: int, *, confidence: float = 0.95) -> I
     -----
     A good hash puts each item in the sample independently with probability 1/m, so X ~ Binomial(N, 1/m):
     N̂ = m X is unbiased with variance N (m − 1), a relative standard error of √((m − 1) / N) ≈ 1/√X. With
-    X ≥ ``MIN_SAMPLED_ITEMS`` the estimate is within 2% of N except with probability about 6e-5. The
+    X ≥ ``sampling.MIN_SAMPLED_ITEMS`` the estimate is within 2% of N except with probability about 6e-5. The
     hash is deterministic, so the same store and filter always give the same estimate.
 
     Examples
@@ -362,7 +344,8 @@ def overview_summary(
     than ``exact_event_limit`` events pass, sized to about ``sample_events``) for the histogram, the
     agreement and the number of items. Should that sample hold fewer than ``min_sampled_items`` items, a
     larger sample is counted (``estimate_items``); ``exact_items`` counts every item instead (one more scan).
-    The three sizes default to ``EXACT_EVENT_LIMIT``, ``SAMPLE_EVENTS`` and ``MIN_SAMPLED_ITEMS``.
+    The three sizes default to ``COUNTS_EVENT_LIMIT``, ``SAMPLE_EVENTS`` and ``MIN_SAMPLED_ITEMS`` of
+    ``analytics.core.sampling``.
 
     Examples
     --------
@@ -371,13 +354,13 @@ def overview_summary(
     0
     """
     counts = queries.event_totals(store, flt)
-    modulus = sample_modulus(counts["events"], limit=exact_event_limit, sample=sample_events)
+    modulus = sampling.sample_modulus(counts["events"], limit=exact_event_limit, sample=sample_events)
     stats_frame = queries.item_stats(store, flt, sample_modulus=modulus)
     sampled = int(stats_frame["items"].sum())
     if exact_items and modulus > 1:
         items = estimate_items(queries.item_count(store, flt), 1)
     else:
-        minimum = MIN_SAMPLED_ITEMS if min_sampled_items is None else min_sampled_items
+        minimum = sampling.MIN_SAMPLED_ITEMS if min_sampled_items is None else min_sampled_items
         items = _items(sampled, modulus, minimum, lambda m: queries.item_count(store, flt, sample_modulus=m))
     return _summary(counts, stats_frame, modulus, items)
 
@@ -440,7 +423,7 @@ def trend(
     every other filter. None when no event passes ``flt``.
 
     Both windows are read together: one scan for their totals, one for their items (a sample of items
-    when they hold more than ``EXACT_EVENT_LIMIT`` events), and, when that sample is too small for a
+    when they hold more than ``sampling.COUNTS_EVENT_LIMIT`` events), and, when that sample is too small for a
     close item count, one more for a larger sample of items.
 
     Parameters
@@ -448,10 +431,10 @@ def trend(
     summary : OverviewSummary or None
         The summary of the same filter when the caller has it: its first and last event times save a scan.
     min_sampled_items : int or None
-        Default ``MIN_SAMPLED_ITEMS``.
+        Default ``sampling.MIN_SAMPLED_ITEMS``.
     """
     flt = flt or EventFilter()
-    minimum = MIN_SAMPLED_ITEMS if min_sampled_items is None else min_sampled_items
+    minimum = sampling.MIN_SAMPLED_ITEMS if min_sampled_items is None else min_sampled_items
     if summary is None:
         counts = queries.event_totals(store, flt)
         first_at, last_at = _timestamp(counts["first_at"]), _timestamp(counts["last_at"])
@@ -468,7 +451,7 @@ def trend(
     both = replace(flt, start=start - dt.timedelta(days=days), end=end)
     split_at = dt.datetime.combine(start, dt.time())
     totals = queries.window_totals(store, both, split_at)
-    modulus = sample_modulus(int(totals["events"].sum()))
+    modulus = sampling.sample_modulus(int(totals["events"].sum()))
     stats_frame = queries.window_item_stats(store, both, split_at, sample_modulus=modulus)
     sampled = {win: int(stats_frame.loc[stats_frame["win"] == win, "items"].sum()) for win in (0, 1)}
     counted = {}

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from analytics.core import sampling
 from analytics.monitoring import overview
 from charts import overview as charts
 from ui import chart_panel, empty_state, filters, kpi_tiles, loaders
@@ -49,7 +50,7 @@ else:
         filename=f"activity_by_{grain}.csv", key="activity",
     )
     agreement = loaders.agreement_over_time(
-        src, flt, grain, sample_modulus=overview.sample_modulus(summary.events)
+        src, flt, grain, sample_modulus=sampling.sample_modulus(summary.events)
     )
     chart_panel.show(
         charts.agreement_figure(agreement, grain=grain), agreement,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from analytics.core import sampling
 from analytics.monitoring import overview
 from analytics.store import Store
 from analytics.store.ratings import rebuild_repeats
@@ -29,7 +30,7 @@ def scale_stores(tmp_path_factory) -> dict:
 @pytest.mark.parametrize("n", [50_000, 100_000])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_sampled_store_reports_its_items_within_two_percent(scale_stores, n, seed):
-    # Per-item reads on a 1-in-20 sample, as above EXACT_EVENT_LIMIT. These stores hold too few items for
+    # Per-item reads on a 1-in-20 sample, as above COUNTS_EVENT_LIMIT. These stores hold too few items for
     # an estimate within 2% (it needs a sample of 40,000), so the count is exact. HyperLogLog, read here
     # before, was off by 4.0% and 5.7% on the seed-0 stores.
     with Store(scale_stores[(n, seed)], read_only=True) as store:
@@ -79,6 +80,6 @@ def test_an_estimate_at_the_real_sample_size_is_within_two_percent(tmp_path, n_i
     with _many_items(tmp_path / "lw.duckdb", n_items, prefix) as store:
         summary = overview.overview_summary(store, exact_event_limit=100_000, sample_events=25_000)
     count = summary.item_count
-    assert count.estimated and count.value / count.sample_modulus >= 0.9 * overview.MIN_SAMPLED_ITEMS
+    assert count.estimated and count.value / count.sample_modulus >= 0.9 * sampling.MIN_SAMPLED_ITEMS
     assert abs(summary.items / n_items - 1) <= 0.02
     assert "estimate" in count.method and f"1-in-{count.sample_modulus}" in count.method

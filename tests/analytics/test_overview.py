@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.monitoring import overview
 from analytics.store import Store
@@ -168,11 +169,11 @@ def test_empty_store(tmp_path):
 
 
 def test_sample_modulus_reads_all_items_up_to_the_limit_then_about_the_sample_size():
-    assert overview.sample_modulus(10) == 1
-    assert overview.sample_modulus(1_000_000) == 1
-    assert overview.sample_modulus(1_000_001) == 5  # 1-in-5 of 1,000,001 events ≈ 200,000 ≤ 250,000
-    assert overview.sample_modulus(10_000_000) == 40
-    assert overview.sample_modulus(400, limit=100, sample=100) == 4
+    assert sampling.sample_modulus(10) == 1
+    assert sampling.sample_modulus(1_000_000) == 1
+    assert sampling.sample_modulus(1_000_001) == 5  # 1-in-5 of 1,000,001 events ≈ 200,000 ≤ 250,000
+    assert sampling.sample_modulus(10_000_000) == 40
+    assert sampling.sample_modulus(400, limit=100, sample=100) == 4
 
 
 def test_large_store_says_what_is_estimated(tmp_path):
@@ -206,7 +207,7 @@ def test_estimate_items_is_m_times_the_sample_with_a_binomial_interval():
     half = 1.959963984540054 * math.sqrt(1_000_000 * 24)
     assert (count.value, count.low, count.high) == (1_000_000, math.floor(1e6 - half), math.ceil(1e6 + half))
     # the smallest sample an estimate is made from keeps 2% at four standard errors
-    assert 4 / math.sqrt(overview.MIN_SAMPLED_ITEMS) <= 0.02
+    assert 4 / math.sqrt(sampling.MIN_SAMPLED_ITEMS) <= 0.02
     assert overview.estimate_items(7, 1) == overview.ItemCount(7, 7, 7)
     assert (count.unit, count.shown()) == (1000, "≈1,000,000")
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.ingest import pipeline as ingest
 from analytics.monitoring import overview
@@ -169,9 +170,9 @@ def test_the_experts_weekly_agreement_of_100_percent_keeps_an_interval(monkeypat
 
 def test_a_sampled_store_marks_its_item_count_as_an_estimate(monkeypatch, demo_db):
     # force the large-store path on the demo: per-item reads on a 1-in-15 sample of items
-    monkeypatch.setattr(overview, "EXACT_EVENT_LIMIT", 1_000)
-    monkeypatch.setattr(overview, "SAMPLE_EVENTS", 500)
-    monkeypatch.setattr(overview, "MIN_SAMPLED_ITEMS", 100)
+    monkeypatch.setattr(sampling, "COUNTS_EVENT_LIMIT", 1_000)
+    monkeypatch.setattr(sampling, "SAMPLE_EVENTS", 500)
+    monkeypatch.setattr(sampling, "MIN_SAMPLED_ITEMS", 100)
     at = _app(monkeypatch, demo_db).run()
     assert _tile(at, "Items").value.startswith("≈")
     assert "Estimated on this large store" in _tile(at, "Items").proto.help
