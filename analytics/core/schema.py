@@ -42,7 +42,8 @@ DEFAULT_DATASET = "default"
 #: Annotator cohorts the demo uses; stores may hold any other cohort name.
 DEMO_COHORTS = ("expert", "crowd", "vendor", "spammer")
 
-#: Time grains the UI offers, mapped to DuckDB ``date_trunc`` parts.
+#: The time grains, in the order pages offer them (the one list: pages, charts and queries use it), mapped
+#: to DuckDB ``date_trunc`` parts.
 TIME_GRAINS = {"day": "day", "week": "week", "month": "month"}
 
 

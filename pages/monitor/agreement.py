@@ -3,8 +3,8 @@
 import streamlit as st
 
 from analytics.agreement import report as agreement_report
+from analytics.core.schema import TIME_GRAINS
 from charts import agreement as charts
-from charts.overview import GRAIN_TITLES
 from ui import agreement_tiles, annotator_panel, chart_panel, empty_state, filters, loaders
 
 flt = filters.current()
@@ -55,7 +55,7 @@ over_time, people, pairs, confusion = st.tabs(
 )
 with over_time:
     left, right = st.columns(2)
-    grain = left.segmented_control("Period", list(GRAIN_TITLES), default="week", required=True,
+    grain = left.segmented_control("Period", list(TIME_GRAINS), default="week", required=True,
                                    format_func=str.capitalize, key="agreement.grain")
     split = right.segmented_control("Lines", ["coefficients", "cohort"], default="coefficients",
                                     required=True, format_func=str.capitalize, key="agreement.split")

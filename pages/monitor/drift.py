@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from analytics.core.schema import TIME_GRAINS
 from analytics.monitoring import drift
 from charts import drift as charts
-from charts.overview import GRAIN_TITLES
 from ui import chart_panel, csv_download, empty_state, filters, loaders, safe_text
 
 _FORMATS = {"share": "%.1f%%", "points": "%+.1f pts", "number": "%.3f", "count": "localized"}
@@ -39,7 +39,7 @@ st.title("Drift")
 runs = loaders.detection_runs(src, loaders.runs_version(src))
 run_id = None if runs.empty else runs["run_id"].iloc[0]
 left, right = st.columns([2, 1])
-grain = left.segmented_control("Window", list(GRAIN_TITLES), default="week", required=True,
+grain = left.segmented_control("Window", list(TIME_GRAINS), default="week", required=True,
                                format_func=str.capitalize, key="drift.grain")
 with_ds = right.toggle("Dawid–Skene accuracy per window", value=False, key="drift.ds",
                        help="Also follow each annotator's Dawid–Skene accuracy over time (fits the model).")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from analytics.core import sampling
+from analytics.core.schema import TIME_GRAINS
 from analytics.monitoring import overview
 from charts import overview as charts
 from ui import chart_panel, empty_state, filters, kpi_tiles, loaders
@@ -38,7 +39,7 @@ else:
         required=True, key="overview.metric",
     )
     grain = controls[1].segmented_control(
-        "Period", list(charts.GRAIN_TITLES), format_func=str.capitalize, default="week", required=True,
+        "Period", list(TIME_GRAINS), format_func=str.capitalize, default="week", required=True,
         key="overview.grain",
     )
 
