@@ -8,6 +8,7 @@ retraction a retraction, so the version changes and every page reads fresh data 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -32,9 +33,20 @@ from analytics.store import slices as slice_queries
 from analytics.store import summary as summary_queries
 from ui import store as app_store
 
-_cached = st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-#: Fitted models are kept as objects (not copied per session): they are only read.
-_model = st.cache_resource(ttl=600, max_entries=8, show_spinner=False)
+#: Every cached loader, in definition order: ``clear`` drops them all, so a new loader cannot be left out.
+REGISTRY: list = []
+
+
+def _registered(cache: Callable) -> Callable:
+    """``cache`` (an ``st.cache_data``/``st.cache_resource`` decorator) that also records what it wraps."""
+    def decorate(function: Callable) -> Callable:
+        loader = cache(function)
+        REGISTRY.append(loader)
+        return loader
+    return decorate
+
+
+_cached = _registered(st.cache_data(ttl=600, max_entries=64, show_spinner=False))
 
 
 class Source(NamedTuple):
@@ -216,7 +228,12 @@ def _order(src: Source, level: str) -> list[str] | None:
     return order or None
 
 
-@st.cache_resource(ttl=600, max_entries=8, show_spinner="Fitting the Dawid–Skene consensus model…")
+# Fitted models are kept as objects (not copied per session): they are only read.
+_model = _registered(st.cache_resource(ttl=600, max_entries=8,
+                                       show_spinner="Fitting the Dawid–Skene consensus model…"))
+
+
+@_model
 def _dawid_skene_fit(src: Source, flt: EventFilter) -> tuple[consensus.DawidSkene | None, str | None]:
     """``(model, why not)``: the fit on the filtered ratings, or None and the reason a label set too large
     for it was refused (``analytics.consensus.limits.check_model_size``); the outcome is kept per
@@ -451,11 +468,6 @@ def item_detail(src: Source, run_id: str, item_id: str, flt: EventFilter) -> dic
 
 
 def clear() -> None:
-    """Drop every cached result, e.g. right after an import commits."""
-    for loader in (filter_options, summary, activity, agreement_over_time, label_distribution,
-                   table_counts, import_batches, rejects, label_order, agreement_sample, agreement_headline,
-                   agreement_by, agreement_by_cohort_over_time, guidelines, _dawid_skene_fit, reliability,
-                   annotator_disagreements, pairwise_kappa, label_confusion, detection_runs, run_params,
-                   run_view, run_clusters, run_comparison, suspects_page, suspects_all, item_detail,
-                   slice_cube, drift_findings):
+    """Drop every cached result (every loader in ``REGISTRY``), e.g. right after an import commits."""
+    for loader in REGISTRY:
         loader.clear()
