@@ -5,12 +5,17 @@ labelled, formatted and explained."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from charts.theme import ACCENT, MUTED, PALETTE, color_map, plain, styled
+
+if TYPE_CHECKING:
+    from analytics.monitoring.drift import ChangePoints
 
 
 def _guideline_lines(fig: go.Figure, guidelines: pd.DataFrame, **where) -> None:
@@ -57,7 +62,7 @@ def label_mix_figure(label_counts: pd.DataFrame, *, guidelines: pd.DataFrame,
                   height=380)
 
 
-def series_figure(changes, *, guidelines: pd.DataFrame, window: str = "week") -> go.Figure:
+def series_figure(changes: ChangePoints, *, guidelines: pd.DataFrame, window: str = "week") -> go.Figure:
     """One series: every window's value with its 95% interval, under the segments between the change
     points (their means and 95% intervals) and the changes.
 
@@ -305,7 +310,7 @@ TABLES = {
 }
 
 
-def p_text(values) -> list[str]:
+def p_text(values: Iterable[float]) -> list[str]:
     """p- and q-values as text: three decimals, "< 0.001" below, "" when missing.
 
     Examples

@@ -9,7 +9,7 @@ ratings inside each item, never from an items × annotators matrix.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -75,8 +75,8 @@ def _cohen_table(codes_a: np.ndarray, codes_b: np.ndarray, k: int) -> np.ndarray
     return np.bincount(codes_a * k + codes_b, minlength=k * k).reshape(k, k).astype(float)
 
 
-def cohens_kappa(events: pd.DataFrame, annotator_a, annotator_b, *, weights: str | None = None,
-                 order: Sequence | None = None) -> float:
+def cohens_kappa(events: pd.DataFrame, annotator_a: Hashable, annotator_b: Hashable, *,
+                 weights: str | None = None, order: Sequence | None = None) -> float:
     """Cohen's kappa of two annotators on the items both rated.
 
     Parameters
@@ -118,8 +118,9 @@ def cohens_kappa(events: pd.DataFrame, annotator_a, annotator_b, *, weights: str
     return cohens_kappa_estimate(events, annotator_a, annotator_b, weights=weights, order=order).value
 
 
-def cohens_kappa_estimate(events: pd.DataFrame, annotator_a, annotator_b, *, weights: str | None = None,
-                          order: Sequence | None = None, confidence: float = 0.95) -> AgreementEstimate:
+def cohens_kappa_estimate(events: pd.DataFrame, annotator_a: Hashable, annotator_b: Hashable, *,
+                          weights: str | None = None, order: Sequence | None = None,
+                          confidence: float = 0.95) -> AgreementEstimate:
     """Cohen's kappa of two annotators with its large-sample standard error and normal interval.
 
     Parameters are those of ``cohens_kappa``, plus ``confidence`` in (0, 1).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -83,9 +84,9 @@ class Headline:
 def estimates_frame(
     counts: pd.DataFrame,
     *,
-    metrics=HEADLINE_METRICS,
+    metrics: Sequence[str] = HEADLINE_METRICS,
     level: str = "nominal",
-    order=None,
+    order: Sequence | None = None,
     n_boot: int = N_BOOT,
     random_state: int = 0,
 ) -> pd.DataFrame:
@@ -117,7 +118,7 @@ def headline(
     flt: EventFilter | None = None,
     *,
     level: str = "nominal",
-    order=None,
+    order: Sequence | None = None,
     days: int = 30,
     n_boot: int = N_BOOT,
     sample_modulus: int = 1,

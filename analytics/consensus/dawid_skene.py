@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import sparse
 from sklearn.base import BaseEstimator
 
@@ -258,9 +260,9 @@ class DawidSkene(BaseEstimator):
         annotator_codes: np.ndarray,
         label_codes: np.ndarray,
         *,
-        items=None,
-        annotators=None,
-        classes=None,
+        items: ArrayLike | None = None,
+        annotators: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
     ) -> DawidSkene:
         """Estimate confusions, priors and posteriors from integer-coded ratings.
 
@@ -307,7 +309,7 @@ class DawidSkene(BaseEstimator):
         """Fit on ``events`` and return ``labels_``."""
         return self.fit(events).labels_
 
-    def confusion(self, annotator_id) -> pd.DataFrame:
+    def confusion(self, annotator_id: Hashable) -> pd.DataFrame:
         """One annotator's confusion matrix as a DataFrame: rows true class, columns label given."""
         j = self.annotators_.get_loc(annotator_id)
         return pd.DataFrame(self.confusions_[j], index=pd.Index(self.classes_, name="true_label"),
@@ -544,13 +546,13 @@ class _Incidence:
         votes[np.arange(self.n_cells), np.arange(self.n_cells) % self.k] = 1
         return votes
 
-    def fill(self, posterior_of) -> None:
+    def fill(self, posterior_of: Callable[[int, int], np.ndarray]) -> None:
         """Set ``post`` to the chunk posteriors ``posterior_of(start, stop, rows)``."""
         for part in self.parts:
             for start, stop, rows, _ in part:
                 self.post[start:stop] = posterior_of(start, stop, rows)
 
-    def statistics(self, posterior_of) -> tuple[np.ndarray, np.ndarray]:
+    def statistics(self, posterior_of: Callable[[int, int], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The M-step's counts (C × K, float64) and class mass (K) from chunk posteriors
         ``posterior_of(start, stop, rows)``."""
 

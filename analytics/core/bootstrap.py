@@ -8,12 +8,13 @@ replicates into an interval. Both functions ignore replicates where the statisti
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
 __all__ = ["bca_interval", "percentile_interval"]
 
 
-def percentile_interval(replicates, *, confidence: float = 0.95) -> tuple[float, float]:
+def percentile_interval(replicates: ArrayLike, *, confidence: float = 0.95) -> tuple[float, float]:
     """The equal-tailed percentile interval of bootstrap replicates (nan when none is finite).
 
     Examples
@@ -30,7 +31,8 @@ def percentile_interval(replicates, *, confidence: float = 0.95) -> tuple[float,
     return float(low), float(high)
 
 
-def bca_interval(replicates, estimate: float, jackknife, *, weights=None,
+def bca_interval(replicates: ArrayLike, estimate: float, jackknife: ArrayLike, *,
+                 weights: ArrayLike | None = None,
                  confidence: float = 0.95) -> tuple[float, float, float, float]:
     """Efron's bias-corrected and accelerated (BCa) bootstrap interval.
 

@@ -8,11 +8,13 @@ drift, slices) and detection modules import them from here, so one name has one 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 
-def wilson_interval(successes, n, *, confidence: float = 0.95):
+def wilson_interval(successes: ArrayLike, n: ArrayLike, *, confidence: float = 0.95,
+                    ) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a binomial proportion, vectorised.
 
     Parameters
@@ -61,7 +63,7 @@ def wilson_interval(successes, n, *, confidence: float = 0.95):
 
 
 
-def success_rate(successes, n) -> np.ndarray:
+def success_rate(successes: ArrayLike, n: ArrayLike) -> np.ndarray:
     """successes / n elementwise, NaN where n is 0."""
     x, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -69,7 +71,7 @@ def success_rate(successes, n) -> np.ndarray:
 
 
 
-def one_sided_lower_p(x1, n1, x2, n2) -> np.ndarray:
+def one_sided_lower_p(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike) -> np.ndarray:
     """p-value of H1: p1 < p2 by the pooled two-proportion z-test (statsmodels ``proportions_ztest``)."""
     x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
     with np.errstate(divide="ignore", invalid="ignore"):

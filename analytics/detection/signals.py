@@ -27,11 +27,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from analytics.core.schema import HOLDS, MISLABELED, NO_CONSENSUS, STATUSES
+
+if TYPE_CHECKING:
+    from analytics.consensus.dawid_skene import DawidSkene
 
 __all__ = [
     "FILTER_BY", "ModelOpinion", "Neighbours", "Detection", "out_of_fold_probabilities", "assess_model",
@@ -125,7 +130,7 @@ def _check_pred_probs(pred_probs, n: int) -> np.ndarray:
     return p
 
 
-def assess_model(pred_probs, labels, *, source: str = "imported", model: str = "",
+def assess_model(pred_probs: ArrayLike, labels: ArrayLike, *, source: str = "imported", model: str = "",
                  n_splits: int | None = None, random_state: int | None = None,
                  min_kappa: float = MIN_MODEL_KAPPA) -> ModelOpinion:
     """Wrap out-of-sample probabilities with their quality against the given labels.
@@ -174,7 +179,8 @@ def assess_model(pred_probs, labels, *, source: str = "imported", model: str = "
                         too_weak, verdict)
 
 
-def out_of_fold_probabilities(features, labels, *, n_classes: int | None = None, n_splits: int = 5,
+def out_of_fold_probabilities(features: ArrayLike, labels: ArrayLike, *, n_classes: int | None = None,
+                              n_splits: int = 5,
                               random_state: int = 0, C: float = 1.0,
                               progress: Callable[[float, str], None] | None = None) -> ModelOpinion:
     """Cross-validated class probabilities from the items' features: the model's second opinion.
@@ -254,8 +260,8 @@ def out_of_fold_probabilities(features, labels, *, n_classes: int | None = None,
                         random_state=random_state)
 
 
-def find_label_issues(labels, pred_probs, *, filter_by: str = "prune_by_noise_rate",
-                      **kwargs) -> pd.DataFrame:
+def find_label_issues(labels: ArrayLike, pred_probs: ArrayLike, *, filter_by: str = "prune_by_noise_rate",
+                      **kwargs: object) -> pd.DataFrame:
     """Confident learning on the given labels: which look wrong, how good each label looks, and a fix.
 
     Parameters
@@ -321,7 +327,7 @@ class Neighbours:
     exact: bool
 
 
-def nearest_neighbours(features, *, k: int = 10, exact_below: int = EXACT_NEIGHBOURS_BELOW,
+def nearest_neighbours(features: ArrayLike, *, k: int = 10, exact_below: int = EXACT_NEIGHBOURS_BELOW,
                        n_cells: int | None = None, n_probe: int = 3, random_state: int = 0) -> Neighbours:
     """The ``k`` nearest neighbours of every item, in time linear in N for large N.
 
@@ -431,7 +437,7 @@ def _inverted_file(z: np.ndarray, k: int, n_cells: int | None, n_probe: int,
     return Neighbours(indices, distances, exact=False)
 
 
-def neighbour_votes(labels, neighbours: Neighbours, n_classes: int) -> np.ndarray:
+def neighbour_votes(labels: ArrayLike, neighbours: Neighbours, n_classes: int) -> np.ndarray:
     """(N, K) counts of the given labels among each item's neighbours (finite distances only)."""
     labels = _check_labels(labels, len(neighbours.indices), n_classes)
     votes = np.zeros((len(labels), n_classes))
@@ -466,7 +472,8 @@ def has_consensus(votes: np.ndarray) -> np.ndarray:
     return 2 * votes.max(axis=1, initial=0) > votes.sum(axis=1)
 
 
-def log_posterior(fit, item_codes, annotator_codes, label_codes, n_items: int) -> np.ndarray:
+def log_posterior(fit: DawidSkene, item_codes: ArrayLike, annotator_codes: ArrayLike, label_codes: ArrayLike,
+                  n_items: int) -> np.ndarray:
     """Normalised log-posteriors log P(true class | ratings) of a fitted ``DawidSkene``, in float64.
 
     Parameters
@@ -502,7 +509,8 @@ def log_posterior(fit, item_codes, annotator_codes, label_codes, n_items: int) -
     return logs - logsumexp(logs, axis=1, keepdims=True)
 
 
-def suspect_scores(labels, log_posterior, *, rule_hits=None, rule_weight: float = 0.5) -> np.ndarray:
+def suspect_scores(labels: ArrayLike, log_posterior: np.ndarray, *, rule_hits: ArrayLike | None = None,
+                   rule_weight: float = 0.5) -> np.ndarray:
     """Suspect score per item: the log10 odds against its given label under the combined evidence.
 
     Parameters
@@ -556,7 +564,7 @@ def suspect_scores(labels, log_posterior, *, rule_hits=None, rule_weight: float 
         return (wrong - right) / _LN10
 
 
-def suggestion_scores(log_posterior) -> tuple[np.ndarray, np.ndarray]:
+def suggestion_scores(log_posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For items without a given label: the most probable class and the log10 odds in its favour.
 
     Parameters
@@ -681,7 +689,8 @@ def majority_codes(votes: np.ndarray) -> np.ndarray:
     return preference[votes[:, preference].argmax(axis=1)]
 
 
-def score_items(item_codes, annotator_codes, label_codes, *, items: pd.Index, annotators: pd.Index,
+def score_items(item_codes: ArrayLike, annotator_codes: ArrayLike, label_codes: ArrayLike, *, items: pd.Index,
+                annotators: pd.Index,
                 classes: pd.Index, features: np.ndarray | None = None, has_features: np.ndarray | None = None,
                 pred_probs: np.ndarray | None = None, model_version: str | None = None,
                 rule_hits: dict | None = None, n_splits: int = 5, n_neighbours: int = 10,
@@ -961,7 +970,7 @@ def _explanations(classes, given: np.ndarray, suggested: np.ndarray, *, votes: n
     return joined([model, crowd, neighbours, broken], "; ")
 
 
-def ranking_quality(scores: dict, is_error, *, ks: Sequence[int]) -> pd.DataFrame:
+def ranking_quality(scores: dict, is_error: ArrayLike, *, ks: Sequence[int]) -> pd.DataFrame:
     """Precision, recall and F1 of the top-k items of each ranking, and its average precision.
 
     Parameters

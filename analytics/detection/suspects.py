@@ -5,7 +5,7 @@ about the items in view. Used by the CLI's ``score`` command and the Suspects pa
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -14,12 +14,14 @@ from analytics import consensus
 from analytics.core.schema import EventFilter
 from analytics.detection import clusters
 from analytics.detection import signals as detection
+from analytics.ingest.rules import RuleSet
 from analytics.store import Store
 from analytics.store import detection as queries
 
 
 def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: str,
-                  model_version: str | None = None, rules=None, n_splits: int = 5, n_neighbours: int = 10,
+                  model_version: str | None = None, rules: RuleSet | None = None, n_splits: int = 5,
+                  n_neighbours: int = 10,
                   random_state: int = 0,
                   progress: Callable[[float, str], None] | None = None) -> str:
     """Score every item of the filtered events, cluster the flagged ones, store the run; return its id.
@@ -280,7 +282,7 @@ def selection_words(status: str | None, cluster_id: str | None, scope: str) -> s
     return noun + (f" in cluster {cluster_id}" if cluster_id else "") + (f" ({scope})" if scope else "")
 
 
-def filter_words(fields) -> str:
+def filter_words(fields: EventFilter | Mapping) -> str:
     """A filter in a few words, e.g. "source = fax; cohorts: expert; 2026-03-01 to 2026-05-31"; "" when
     empty.
 
@@ -313,7 +315,7 @@ def filter_words(fields) -> str:
     return "; ".join(parts)
 
 
-def run_label(run) -> str:
+def run_label(run: Mapping) -> str:
     """A run in the run picker: when, on what, how many items it scored and who ran it, e.g.
     "2026-11-28 00:40 · all events · 1,797 items scored · by me". Its findings are left to the page, which
     counts them under the filters."""
@@ -421,7 +423,7 @@ def comparison_sentence(comparison: dict, previous_label: str) -> str:
             f"{comparison['new']:,} newly flagged, {comparison['gone']:,} no longer flagged.")
 
 
-def cluster_sentence(row, *, items: int | None = None) -> str:
+def cluster_sentence(row: Mapping, *, items: int | None = None) -> str:
     """One cluster in a sentence: its size and mean score (in view, when ``items`` is given and differs from
     its size), then what describes it across the whole run: context, people, time and guideline version."""
     size = int(row["size"])

@@ -315,7 +315,7 @@ class PreparedImport:
 
 def prepare(
     store: Store,
-    source,
+    source: str | Path | pd.DataFrame | pa.Table,
     *,
     kind: str = "events",
     name: str | None = None,
@@ -683,7 +683,8 @@ def commit(store: Store, prepared: PreparedImport, *, created_by: str = "local")
 
 
 def ingest(
-    store: Store, source, *, kind: str = "events", created_by: str = "local", **kw
+    store: Store, source: str | Path | pd.DataFrame | pa.Table, *, kind: str = "events",
+    created_by: str = "local", **kw: object,
 ) -> ValidationReport:
     """Validate and import one input (``prepare`` then ``commit``); see ``prepare`` for the arguments.
 

@@ -23,14 +23,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from analytics.agreement.coefficients import label_confusion_from_counts
 from analytics.core.stats import bh_qvalues, one_sided_lower_p, success_rate, wilson_interval
+
+if TYPE_CHECKING:
+    from analytics.store.drift import DriftInputs
 
 #: What ``distribution_shift`` compares the current counts with.
 AGAINST = ("sample", "expected")
@@ -93,7 +98,8 @@ class DistributionShift:
 
 
 def distribution_shift(
-    reference_counts, current_counts, *, against: str = "sample", dispersion: float = 1.0
+    reference_counts: pd.Series | Mapping | ArrayLike, current_counts: pd.Series | Mapping | ArrayLike, *,
+    against: str = "sample", dispersion: float = 1.0
 ) -> DistributionShift:
     """Compare a window's label counts with a reference window or with an expected distribution.
 
@@ -236,8 +242,8 @@ def label_dispersion(counts: pd.DataFrame) -> float:
 def shift_table(
     counts: pd.DataFrame,
     *,
-    reference="baseline",
-    expected=None,
+    reference: str | pd.Timestamp = "baseline",
+    expected: pd.Series | Mapping | None = None,
     dispersion: float | None = None,
     grain: str = "week",
     baseline_days: float = 28,
@@ -399,7 +405,7 @@ def proportion_series(successes: pd.Series, trials: pd.Series, *, confidence: fl
     })
 
 
-def share_series(counts: pd.DataFrame, label, *, among: Sequence | None = None,
+def share_series(counts: pd.DataFrame, label: str, *, among: Sequence | None = None,
                  confidence: float = 0.95) -> pd.DataFrame:
     """The share of ``label`` per window, among all labels or among the labels ``among``.
 
@@ -1592,7 +1598,7 @@ class DriftFindings:
     label_counts: pd.DataFrame | None = None
 
 
-def quality_series(inputs) -> dict[str, tuple[str, pd.DataFrame]]:
+def quality_series(inputs: DriftInputs) -> dict[str, tuple[str, pd.DataFrame]]:
     """The quality metrics per window of ``analytics.store.drift.DriftInputs``: key → (words, series)."""
     found = {"agreement": ("percent agreement", agreement_series(inputs.agreement))}
     if len(inputs.annotators):
@@ -1613,7 +1619,7 @@ def top_labels(counts: pd.DataFrame, top: int = TOP_LABELS) -> list[str]:
     return frame["label"].head(top).tolist()
 
 
-def other_label(labels) -> str:
+def other_label(labels: Sequence[str]) -> str:
     """A name for "every other label" that no label in ``labels`` has."""
     taken = {str(label) for label in labels}
     name = "(other labels)"
@@ -1690,9 +1696,9 @@ def confused_pairs(item_counts: pd.DataFrame, *, top: int = 3,
 
 
 def drift_findings(
-    inputs,
+    inputs: DriftInputs,
     *,
-    display=None,
+    display: DriftInputs | None = None,
     pairs: Sequence[tuple[str, str]] | None = None,
     ds: pd.DataFrame | None = None,
     alpha: float = 0.05,

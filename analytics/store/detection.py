@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,10 @@ from analytics.core.schema import MISLABELED, NO_CONSENSUS, STATUSES, EventFilte
 from analytics.store.connection import Store
 from analytics.store.consensus import CodedRatings, coded_ratings
 from analytics.store.filters import event_condition, events_cte
+
+if TYPE_CHECKING:  # the results this module stores; the store does not depend on detection at run time
+    from analytics.detection.clusters import Clusters
+    from analytics.detection.signals import Detection
 
 #: The signals kept as JSON per suspect (columns of ``analytics.detection.signals.Detection.items``).
 SIGNAL_COLUMNS = (
@@ -84,7 +89,8 @@ def detection_inputs(store: Store, flt: EventFilter | None = None) -> DetectionI
     return DetectionInputs(ratings, features, has)
 
 
-def save_run(store: Store, detection, *, clusters=None, created_by: str, flt: EventFilter | None = None,
+def save_run(store: Store, detection: Detection, *, clusters: Clusters | None = None, created_by: str,
+             flt: EventFilter | None = None,
              extra: dict | None = None) -> str:
     """Store a detection run (``analytics.detection.signals.Detection``) with its clusters, in one
     transaction.
@@ -272,7 +278,8 @@ def _suspect_condition(run_id: str, *, status: str | None = MISLABELED, cluster_
 
 
 def suspects_page(store: Store, run_id: str, *, flt: EventFilter | None = None, limit: int | None = 50,
-                  offset: int = 0, with_total: bool = True, **filters) -> tuple[pd.DataFrame, int | None]:
+                  offset: int = 0, with_total: bool = True,
+                  **filters: object) -> tuple[pd.DataFrame, int | None]:
     """One page of a run's items in view (``limit`` None: all of them), by status, strongest evidence
     first, and how many match in all.
 
@@ -324,7 +331,8 @@ def _where(run_id: str, flt: EventFilter | None, filters: dict) -> tuple[str, li
     return cte, view_params, condition + " AND " + view, params
 
 
-def suspect_item_ids(store: Store, run_id: str, *, flt: EventFilter | None = None, **filters) -> list[str]:
+def suspect_item_ids(store: Store, run_id: str, *, flt: EventFilter | None = None,
+                     **filters: object) -> list[str]:
     """Every item id matching ``suspects_page``'s filters (for sending a whole selection to review)."""
     cte, view_params, where, params = _where(run_id, flt, filters)
     return store.query(cte + "SELECT s.item_id FROM suspects s WHERE " + where + " ORDER BY s.rank",

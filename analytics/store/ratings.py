@@ -9,6 +9,8 @@ none of the 1e7-group hash tables is built.
 
 from __future__ import annotations
 
+import duckdb
+
 #: Rating columns: (SQL over a lone event ``e``, aggregate over the events ``e`` of a repeated pair).
 LATEST = {
     "label": ("e.label", "arg_max(e.label, e.labeled_at)"),
@@ -63,7 +65,7 @@ def repeated_events_sql(events: str) -> str:
     return "FROM " + events + " e SEMI JOIN rating_repeats" + _ON
 
 
-def rebuild_repeats(cur) -> None:
+def rebuild_repeats(cur: duckdb.DuckDBPyConnection) -> None:
     """Recompute ``rating_repeats`` from every event (inside the caller's transaction)."""
     cur.execute("DELETE FROM rating_repeats")
     cur.execute("INSERT INTO rating_repeats " + REPEATS_SQL)
