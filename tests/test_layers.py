@@ -109,3 +109,34 @@ def test_the_store_depends_only_on_the_data_model_and_the_parsers_it_stages(tmp_
                        "from analytics import monitoring\n"
                        "if TYPE_CHECKING:\n    from analytics.detection.signals import Detection\n")
     assert store_offences(planted) == ["analytics.detection.signals", "analytics.monitoring"]
+
+
+#: The UI modules that may reach the store's SQL modules: the cached store, the cached loaders (every page
+#: read), and the batch retraction form (its one write, which the store module itself validates).
+UI_STORE_ACCESS = {"ui/store.py", "ui/loaders.py", "ui/retraction.py"}
+
+
+def ui_store_imports(path):
+    """The ``analytics.store`` submodules ``path`` imports (the package's ``Store`` and errors are fine)."""
+    found = []
+    for module in set(_engine_imports(path)):
+        if module.startswith("analytics.store."):
+            found.append(module)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "analytics.store":
+            found += [f"analytics.store.{a.name}" for a in node.names if a.name[:1].islower()]
+    return sorted(found)
+
+
+def test_pages_and_widgets_read_the_store_through_cached_loaders_only(tmp_path):
+    offenders = {
+        str(p.relative_to(ROOT)): ui_store_imports(p)
+        for p in _sources("ui", "pages") + [ROOT / "app.py"]
+        if str(p.relative_to(ROOT)) not in UI_STORE_ACCESS
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    planted = tmp_path / "widget.py"
+    planted.write_text("from analytics.store import Store, detection\n"
+                       "from analytics.store.overview import x\n")
+    assert ui_store_imports(planted) == ["analytics.store.detection", "analytics.store.overview"]

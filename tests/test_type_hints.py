@@ -1,8 +1,8 @@
 """Every public function and method of the app and the engine says what it takes and returns.
 
-Public: a module-level function, or a method of a module-level class, whose name (and class name) does not start
-with an underscore. ``self``/``cls`` and ``*args``/``**kwargs`` named ``_`` are exempt; dunder methods other than
-``__init__`` are exempt (their types are the language's). Benchmarks and tests are scripts, not API.
+Public: a module-level function, or a method of a module-level class, whose name (and class name) does not
+start with an underscore. ``self``/``cls`` and ``*args``/``**kwargs`` named ``_`` are exempt; dunder methods
+other than ``__init__`` are exempt (their types are the language's). Benchmarks and tests are scripts.
 """
 
 from __future__ import annotations

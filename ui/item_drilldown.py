@@ -9,10 +9,8 @@ import streamlit as st
 from analytics.core.schema import EventFilter
 from analytics.detection import signals as detection
 from analytics.detection import suspects as suspect_report
-from analytics.store import detection as detection_queries
 from charts import suspects as charts
 from ui import chart_panel, csv_download, loaders
-from ui import store as app_store
 from ui.safe_text import md
 
 
@@ -76,7 +74,7 @@ def show(src: loaders.Source, run_id: str, item_id: str, *, flt: EventFilter, ke
         st.dataframe(detail["attributes"], hide_index=True, key=f"{key}.attributes")
     with history:
         st.markdown("**Remediation and review history**")
-        past = detection_queries.remediation_history(app_store.open_store(src.path), item_id)
+        past = loaders.remediation_history(src, item_id)
         if len(past):
             st.dataframe(past, hide_index=True, key=f"{key}.history")
             csv_download.show(past, filename=f"item_{item_id}_history.csv", key=f"{key}.history_csv")

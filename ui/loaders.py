@@ -467,6 +467,25 @@ def item_detail(src: Source, run_id: str, item_id: str, flt: EventFilter) -> dic
     }
 
 
+@_cached
+def suspect_item_ids(src: Source, run_id: str, flt: EventFilter, filters: tuple) -> list[str]:
+    """Every item id in view matching ``filters`` (sorted ``(name, value)`` pairs), to send to review."""
+    store = app_store.open_store(src.path)
+    return detection_queries.suspect_item_ids(store, run_id, flt=flt, **dict(filters))
+
+
+@_cached
+def remediation_history(src: Source, item_id: str) -> pd.DataFrame:
+    """Past remediation actions and review requests of one item, oldest first (cleared by a send)."""
+    return detection_queries.remediation_history(app_store.open_store(src.path), item_id)
+
+
+@_cached
+def prediction_models(src: Source) -> list[str]:
+    """The model versions of the store's imported predictions, sorted."""
+    return detection_queries.prediction_models(app_store.open_store(src.path))
+
+
 def clear() -> None:
     """Drop every cached result (every loader in ``REGISTRY``), e.g. right after an import commits."""
     for loader in REGISTRY:

@@ -8,7 +8,6 @@ import streamlit as st
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
 from analytics.ingest import rules
-from analytics.store import detection as detection_queries
 from ui import identity, loaders
 from ui import store as app_store
 from ui.safe_text import md
@@ -35,7 +34,7 @@ def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str,
     store = app_store.open_store(src.path)
     rules_path = rules.find_rules_file(store.path)
     with st.expander("Run detection", expanded=not has_runs, icon=":material/troubleshoot:"):
-        models = [CROSS_VALIDATED, *detection_queries.prediction_models(store)]
+        models = [CROSS_VALIDATED, *loaders.prediction_models(src)]
         left, middle, right = st.columns([2, 1, 1])
         model = left.selectbox("Model's second opinion", models, key=f"{key}.model",
                                help="Imported predictions must be out-of-sample (cross-validated).")
@@ -120,8 +119,7 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
         st.warning(md(f"Send all {total:,} {what} to review?"), icon=":material/help:")
         yes, no = st.columns(2)
         if yes.button(f"Yes, send {total:,} items", key=f"{key}.confirm", type="primary"):
-            item_ids = detection_queries.suspect_item_ids(app_store.open_store(src.path), run_id, flt=flt,
-                                                          **filters)
+            item_ids = loaders.suspect_item_ids(src, run_id, flt, tuple(sorted(filters.items())))
             st.session_state[outcome] = (_send(src, run_id, item_ids, cluster_id=cluster_id, note=note),
                                          len(item_ids))
         if no.button("Cancel", key=f"{key}.cancel") or outcome in st.session_state:
@@ -132,9 +130,11 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
 def _send(src: loaders.Source, run_id: str, item_ids: list[str], *, cluster_id: str | None,
           note: str) -> int:
     """Save ``item_ids`` as review requests by the current user; return how many were new."""
-    return detection_queries.request_review(app_store.open_store(src.path), item_ids, run_id=run_id,
-                                            cluster_id=cluster_id, requested_by=identity.user_name(),
-                                            note=note or None)
+    added = suspects.send_to_review(app_store.open_store(src.path), item_ids, run_id=run_id,
+                                    cluster_id=cluster_id, requested_by=identity.user_name(),
+                                    note=note or None)
+    loaders.remediation_history.clear()  # the drill-down's history now holds the new requests
+    return added
 
 
 def _report(added: int, asked: int) -> None:

@@ -126,6 +126,17 @@ class Proportion:
                 f"{self.low:.0%}–{self.high:.0%})")
 
 
+def send_to_review(store: Store, item_ids: list[str], *, run_id: str | None, cluster_id: str | None,
+                   requested_by: str, note: str | None = None) -> int:
+    """Ask for a review of ``item_ids`` (a run's, a cluster's or a hand-picked selection) by ``requested_by``.
+
+    One request per item not already requested in this run (``analytics.store.detection.request_review``);
+    returns how many were new, so a page can tell a repeated send from a new one.
+    """
+    return queries.request_review(store, item_ids, run_id=run_id, cluster_id=cluster_id,
+                                  requested_by=requested_by, note=note)
+
+
 def proportion(k: int, n: int, *, confidence: float = 0.95) -> Proportion:
     """``k`` of ``n`` as a ``Proportion`` with its Wilson score interval.
 
