@@ -101,11 +101,9 @@ def summary(
 
 
 def _with_partial(src: Source, flt: EventFilter, frame: pd.DataFrame, grain: str) -> pd.DataFrame:
-    """``frame`` with a ``partial`` column: periods the store's data days within the filter do not fill."""
     options = filter_options(src)
-    first, last = overview.covered_days(flt, options["first_date"], options["last_date"])
-    partial = overview.partial_periods(frame["period"], grain=grain, first=first, last=last)
-    return frame.assign(partial=partial)
+    return overview.with_partial(frame, grain=grain, flt=flt, first=options["first_date"],
+                                 last=options["last_date"])
 
 
 @_cached
@@ -137,17 +135,8 @@ def agreement_over_time(
         data or the
         date filter cover the period only in part.
     """
-    frame = overview_queries.agreement_by_period(
-        app_store.open_store(src.path), flt, grain=grain, sample_modulus=sample_modulus
-    )
-    bounds = [
-        overview.agreement_interval(mean, None if pd.isna(sd) else sd, int(n))
-        for mean, sd, n in zip(frame["pa_mean"], frame["pa_sd"], frame["items_multi"], strict=True)
-    ]
-    frame = frame.assign(
-        ci_low=pd.Series([low for low, _ in bounds], index=frame.index, dtype="float64"),
-        ci_high=pd.Series([high for _, high in bounds], index=frame.index, dtype="float64"),
-    )
+    frame = overview.agreement_by_period(app_store.open_store(src.path), flt, grain=grain,
+                                         sample_modulus=sample_modulus)
     return _with_partial(src, flt, frame, grain)
 
 
@@ -288,15 +277,7 @@ def annotator_disagreements(src: Source, flt: EventFilter, annotator_id: str) ->
     rows = agreement_queries.annotator_ratings(
         app_store.open_store(src.path), annotator_id, flt, sample_modulus=agreement_sample(src, flt)
     )
-    model = dawid_skene(src, flt)
-    if model is None or rows.empty:
-        return rows.assign(consensus=pd.Series(dtype=object), consensus_prob=pd.Series(dtype=float))
-    labels = model.labels_.astype(str)
-    prob = model.probas_.max(axis=1)
-    rows = rows.assign(consensus=rows["item_id"].map(labels), consensus_prob=rows["item_id"].map(prob))
-    differing = rows[rows["consensus"].notna() & (rows["label"] != rows["consensus"])]
-    columns = ["item_id", "label", "consensus", "consensus_prob", "raters", "agreeing", "labeled_at"]
-    return differing.sort_values("consensus_prob", ascending=False)[columns].reset_index(drop=True)
+    return agreement_report.disagreements(rows, dawid_skene(src, flt))
 
 
 @_cached

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,6 +24,9 @@ from analytics.store import Store
 from analytics.store import agreement as queries
 from analytics.store import consensus as consensus_queries
 from analytics.store import overview as overview_queries
+
+if TYPE_CHECKING:
+    from analytics.consensus.dawid_skene import DawidSkene
 
 #: The chance-corrected coefficients the page leads with, in display order.
 HEADLINE_METRICS = ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1")
@@ -276,3 +280,30 @@ def _cohort_lines(cohorts: pd.DataFrame) -> list[str]:
         lines.append(f"Too few rated items to compare (fewer than {MIN_COHORT_ITEMS} with a majority): "
                      f"{shown}.")
     return lines
+
+
+def disagreements(rows: pd.DataFrame, model: DawidSkene | None) -> pd.DataFrame:
+    """One annotator's ratings where they differ from the Dawid–Skene consensus, most confident first.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        The annotator's ratings (``analytics.store.agreement.annotator_ratings``): ``item_id, label, raters,
+        agreeing, labeled_at``.
+    model : DawidSkene or None
+        The fitted consensus; None (no fit) leaves the consensus columns empty.
+
+    Returns
+    -------
+    DataFrame
+        ``item_id, label, consensus, consensus_prob, raters, agreeing, labeled_at``; items the model did
+        not see are left out.
+    """
+    if model is None or rows.empty:
+        return rows.assign(consensus=pd.Series(dtype=object), consensus_prob=pd.Series(dtype=float))
+    labels = model.labels_.astype(str)
+    prob = model.probas_.max(axis=1)
+    rows = rows.assign(consensus=rows["item_id"].map(labels), consensus_prob=rows["item_id"].map(prob))
+    differing = rows[rows["consensus"].notna() & (rows["label"] != rows["consensus"])]
+    columns = ["item_id", "label", "consensus", "consensus_prob", "raters", "agreeing", "labeled_at"]
+    return differing.sort_values("consensus_prob", ascending=False)[columns].reset_index(drop=True)

@@ -582,3 +582,34 @@ def verdict(summary: OverviewSummary, comparison: TrendComparison | None) -> lis
                 f"change {change.low * 100:+.1f} to {change.high * 100:+.1f} pts)."
             )
     return lines
+
+
+def agreement_by_period(store: Store, flt: EventFilter | None, *, grain: str,
+                        sample_modulus: int = 1) -> pd.DataFrame:
+    """Raw agreement per period with its 95% interval (``agreement_interval``).
+
+    ``sample_modulus`` m > 1 computes it on a deterministic 1-in-m sample of items (large stores).
+
+    Returns
+    -------
+    DataFrame
+        ``period, items_multi, pa_mean, pa_sd, ci_low, ci_high``: the Wilson interval on the effective
+        number of items of each period.
+    """
+    frame = queries.agreement_by_period(store, flt, grain=grain, sample_modulus=sample_modulus)
+    bounds = [
+        agreement_interval(mean, None if pd.isna(sd) else sd, int(n))
+        for mean, sd, n in zip(frame["pa_mean"], frame["pa_sd"], frame["items_multi"], strict=True)
+    ]
+    return frame.assign(
+        ci_low=pd.Series([low for low, _ in bounds], index=frame.index, dtype="float64"),
+        ci_high=pd.Series([high for _, high in bounds], index=frame.index, dtype="float64"),
+    )
+
+
+def with_partial(frame: pd.DataFrame, *, grain: str, flt: EventFilter | None, first: dt.date | None,
+                 last: dt.date | None) -> pd.DataFrame:
+    """``frame`` (a ``period`` column) with a ``partial`` column: the periods that the store's data days
+    (``first`` to ``last``) within the filter's dates do not fill (``covered_days``, ``partial_periods``)."""
+    start, end = covered_days(flt, first, last)
+    return frame.assign(partial=partial_periods(frame["period"], grain=grain, first=start, last=end))

@@ -96,3 +96,18 @@ def test_the_pairs_heatmap_shows_flagged_annotators_first_however_few_their_item
                           "flags": [["near chance"], [], [], []]})
     assert agreement_report.heatmap_annotators(table, 2) == ["spam", "busy"]
     assert agreement_report.heatmap_annotators(table, 3) == ["spam", "busy", "mid"]
+
+
+def test_disagreements_are_the_ratings_that_differ_from_the_consensus_most_confident_first():
+    from analytics.consensus import DawidSkene
+
+    events = pd.DataFrame({"item_id": [1, 1, 1, 2, 2, 2, 3, 3, 3], "annotator_id": list("abcabcabc"),
+                           "label": ["x", "x", "y", "y", "y", "y", "x", "x", "x"]})
+    model = DawidSkene().fit(events)
+    rows = pd.DataFrame({"item_id": [1, 2, 3], "label": ["y", "y", "y"], "raters": [3, 3, 3],
+                         "agreeing": [0, 2, 0], "labeled_at": pd.to_datetime(["2026-01-01"] * 3)})
+    found = agreement_report.disagreements(rows, model)
+    assert found["item_id"].tolist() == [3, 1] and set(found["consensus"]) == {"x"}  # unanimous item first
+    assert found["consensus_prob"].is_monotonic_decreasing
+    empty = agreement_report.disagreements(rows, None)
+    assert empty["consensus"].isna().all() and len(empty) == 3
