@@ -163,7 +163,7 @@ def _guideline_markers(fig: go.Figure, guidelines: pd.DataFrame | None) -> None:
         )
 
 
-def reliability_figure(table: pd.DataFrame, *, cohort_order: list | None = None,
+def annotator_figure(table: pd.DataFrame, *, cohort_order: list | None = None,
                        min_items: int = 20) -> go.Figure:
     """Each annotator's agreement with the others' majority against their volume, with Wilson intervals.
 
@@ -171,7 +171,7 @@ def reliability_figure(table: pd.DataFrame, *, cohort_order: list | None = None,
     ----------
     table : DataFrame
         ``annotator_id, cohort, items, loo_items, loo_agreement, loo_low, loo_high, flags``
-        (``analytics.monitoring.annotators.reliability_table``).
+        (``analytics.monitoring.annotators.annotator_table``).
     cohort_order : list, optional
         The store's cohorts in a fixed order (``analytics.store.agreement.cohort_order``): a cohort keeps
         its colour whoever else is drawn.

@@ -51,7 +51,7 @@ def show(
     key : str
         Prefix of every widget key.
     """
-    figure = charts.reliability_figure(table, cohort_order=loaders.cohort_order(src))
+    figure = charts.annotator_figure(table, cohort_order=loaders.cohort_order(src))
     chart_panel.show(figure, table.assign(flags=table["flags"].str.join("; ")),
                      filename="annotator_reliability.csv", key=f"{key}-scatter")
     st.subheader("Cohorts")

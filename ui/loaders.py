@@ -256,11 +256,11 @@ def dawid_skene_refusal(src: Source, flt: EventFilter) -> str | None:
 
 
 @_cached
-def reliability(src: Source, flt: EventFilter) -> tuple[pd.DataFrame, pd.DataFrame]:
+def annotator_tables(src: Source, flt: EventFilter) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(annotator reliability table, cohort table)``, with Dawid–Skene skills."""
     model = dawid_skene(src, flt)
     skills = model.skills_ if model is not None else None
-    return agreement_report.reliability(
+    return agreement_report.annotator_tables(
         app_store.open_store(src.path), flt, skills=skills, sample_modulus=agreement_sample(src, flt)
     )
 

@@ -181,7 +181,7 @@ def _few_annotators(estimate: agreement.AgreementEstimate, n: int) -> agreement.
     return replace(estimate, note=" ".join(part for part in (estimate.note, words) if part))
 
 
-def reliability(
+def annotator_tables(
     store: Store,
     flt: EventFilter | None = None,
     *,
@@ -193,7 +193,7 @@ def reliability(
     stats = queries.annotator_stats(store, flt, sample_modulus=sample_modulus)
     halves = queries.annotator_stats(store, flt, by="half", sample_modulus=sample_modulus)
     shares = overview_queries.label_distribution(store, flt).set_index("label")["share"]
-    table = annotators.reliability_table(stats, halves=halves, label_shares=shares, skills=skills)
+    table = annotators.annotator_table(stats, halves=halves, label_shares=shares, skills=skills)
     return table, annotators.cohort_table(stats)
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from analytics.core.stats import bh_qvalues, one_sided_lower_p, success_rate, wilson_interval
 
-#: Columns of ``reliability_table``, in display order.
+#: Columns of ``annotator_table``, in display order.
 COLUMNS = (
     "annotator_id", "cohort", "events", "items", "loo_agreement", "loo_low", "loo_high", "loo_items",
     "agreement_with_others", "gold_accuracy", "gold_low", "gold_high", "gold_n", "retest_consistency",
@@ -37,7 +37,7 @@ COLUMNS = (
 )
 
 
-def reliability_table(
+def annotator_table(
     stats_frame: pd.DataFrame,
     *,
     halves: pd.DataFrame | None = None,
@@ -78,7 +78,7 @@ def reliability_table(
     ...     "shared_items": [30], "agree_pairs": [40], "other_pairs": [60], "loo_items": [30],
     ...     "loo_agree": [24], "gold_n": [0], "gold_correct": [0], "retest_n": [0], "retest_same": [0],
     ...     "first_at": [None], "last_at": [None]})
-    >>> round(float(reliability_table(frame)["loo_agreement"].iloc[0]), 2)
+    >>> round(float(annotator_table(frame)["loo_agreement"].iloc[0]), 2)
     0.8
     """
     table = stats_frame.copy()

@@ -60,7 +60,7 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
     # The item count is exact here: one more scan (about a second at 1e7 events) is cheap for a command.
     totals = overview.overview_summary(store, flt, exact_items=True)
     head = agreement_report.headline(store, flt)
-    reliability, _ = agreement_report.reliability(store, flt)
+    reliability, _ = agreement_report.annotator_tables(store, flt)
     guidelines = agreement_queries.guideline_changes(store)
     return {
         "store": {

@@ -40,7 +40,7 @@ if not head.overall:
     )
     st.stop()
 
-table, cohorts = loaders.reliability(src, flt)
+table, cohorts = loaders.annotator_tables(src, flt)
 with st.container(border=True, key="agreement-verdict"):
     for line in agreement_report.verdict(head, table, cohorts):
         st.text(line)

@@ -25,7 +25,7 @@ def _stats(rows):
 
 
 def test_rates_and_wilson_intervals_match_statsmodels():
-    table = annotators.reliability_table(_stats([
+    table = annotators.annotator_table(_stats([
         ("a", "crowd", 50, 40, 10, 9, 4, 3), ("b", "crowd", 50, 20, 0, 0, 0, 0),
     ])).set_index("annotator_id")
     assert table.loc["a", "loo_agreement"] == pytest.approx(0.8)
@@ -42,7 +42,7 @@ def test_rates_and_wilson_intervals_match_statsmodels():
 def test_below_peers_is_a_one_sided_z_test_with_benjamini_hochberg():
     rows = [("a", "crowd", 100, 60, 0, 0, 0, 0), ("b", "crowd", 100, 80, 0, 0, 0, 0),
             ("c", "crowd", 100, 85, 0, 0, 0, 0), ("d", "crowd", 10, 1, 0, 0, 0, 0)]
-    table = annotators.reliability_table(_stats(rows), min_items=20).set_index("annotator_id")
+    table = annotators.annotator_table(_stats(rows), min_items=20).set_index("annotator_id")
     p = []
     for n, x in [(100, 60), (100, 80), (100, 85)]:
         rest_x, rest_n = 60 + 80 + 85 + 1 - x, 310 - n
@@ -59,7 +59,7 @@ def test_declining_compares_the_two_halves():
         "annotator_id": ["a", "a", "b", "b"], "grp": [0, 1, 0, 1],
         "loo_items": [50, 50, 50, 50], "loo_agree": [45, 25, 40, 40],
     })
-    table = annotators.reliability_table(_stats(rows), halves=halves).set_index("annotator_id")
+    table = annotators.annotator_table(_stats(rows), halves=halves).set_index("annotator_id")
     assert table.loc["a", "change"] == pytest.approx(0.5 - 0.9)
     p = proportions_ztest([25, 45], [50, 50], alternative="smaller")[1]
     p_b = proportions_ztest([40, 40], [50, 50], alternative="smaller")[1]
@@ -70,12 +70,12 @@ def test_declining_compares_the_two_halves():
 def test_near_chance_uses_the_label_shares():
     rows = [("spam", "crowd", 60, 6, 0, 0, 0, 0), ("ok", "crowd", 600, 480, 0, 0, 0, 0)]
     shares = pd.Series([0.5, 0.5])  # chance 0.5; pooled ≈ 0.74 → threshold ≈ 0.62
-    table = annotators.reliability_table(_stats(rows), label_shares=shares).set_index("annotator_id")
+    table = annotators.annotator_table(_stats(rows), label_shares=shares).set_index("annotator_id")
     assert "near chance" in table.loc["spam", "flags"] and "near chance" not in table.loc["ok", "flags"]
 
 
 def test_empty_stats_give_an_empty_table():
-    empty = annotators.reliability_table(_stats([]))
+    empty = annotators.annotator_table(_stats([]))
     assert empty.empty and list(empty.columns) == list(annotators.COLUMNS)
 
 
@@ -85,7 +85,7 @@ def test_demo_spammers_decaying_annotator_and_vendor_cohort_are_found(demo_store
         halves = queries.annotator_stats(store, by="half")
         shares = overview_queries.label_distribution(store).set_index("label")["share"]
         meta = dict(store.query("SELECT key, value FROM store_meta").itertuples(index=False, name=None))
-    table = annotators.reliability_table(stats, halves=halves, label_shares=shares).set_index("annotator_id")
+    table = annotators.annotator_table(stats, halves=halves, label_shares=shares).set_index("annotator_id")
     spammers = set(json.loads(meta["spammers"]))
     near_chance = {name for name, flags in table["flags"].items() if "near chance" in flags}
     assert near_chance == spammers

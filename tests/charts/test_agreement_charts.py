@@ -35,7 +35,7 @@ def test_reliability_marks_flagged_annotators_with_crosses():
         "loo_agreement": [0.1, 0.8], "loo_low": [0.05, 0.7], "loo_high": [0.2, 0.9],
         "flags": [["near chance"], []],
     })
-    (trace,) = charts.reliability_figure(table).data
+    (trace,) = charts.annotator_figure(table).data
     # unflagged first, so the legend shows the cohort as a plain circle
     assert list(trace.marker.symbol) == ["circle", "x"]
     assert list(trace.customdata[:, 0]) == ["b", "a"]
@@ -63,7 +63,7 @@ def test_every_builder_accepts_an_empty_frame():
     empty = pd.DataFrame({c: [] for c in columns})
     assert not charts.over_time_figure(empty).data
     assert not charts.group_figure(empty, title="t").data
-    assert not charts.reliability_figure(pd.DataFrame(
+    assert not charts.annotator_figure(pd.DataFrame(
         {c: [] for c in ("annotator_id", "cohort", "items", "loo_agreement", "loo_low", "loo_high", "flags")}
     )).data
     assert charts.pairwise_figure(pd.DataFrame(
@@ -83,9 +83,9 @@ def test_a_handful_of_new_rows_moves_neither_colours_nor_axes():
     """Two new 'inhouse' annotators with 2 items each: the cohorts keep their colours and the x-axis its
     type and lower bound; the newcomers are drawn as open circles (too few items to test)."""
     order = ["crowd", "expert", "vendor"]
-    before = charts.reliability_figure(
+    before = charts.annotator_figure(
         _table(["a", "b", "c"], ["crowd", "expert", "vendor"], [400, 120, 90]), cohort_order=order)
-    after = charts.reliability_figure(
+    after = charts.annotator_figure(
         _table(["a", "b", "c", "n1", "n2"], ["crowd", "expert", "vendor", "inhouse", "inhouse"],
                [400, 120, 90, 2, 2]), cohort_order=[*order, "inhouse"])
     colour = {t.name: t.marker.color for t in before.data}
@@ -113,7 +113,7 @@ def test_pairwise_heatmap_tells_no_shared_items_from_kappa_zero_and_keeps_flagge
 
 def test_user_text_reaches_figures_escaped():
     table = _table(["<b>x</b>"], ["<i>c</i>"], [30])
-    (trace,) = charts.reliability_figure(table).data
+    (trace,) = charts.annotator_figure(table).data
     assert trace.name == "&lt;i&gt;c&lt;/i&gt;" and trace.customdata[0][0] == "&lt;b&gt;x&lt;/b&gt;"
     heat = charts.pairwise_figure(pd.DataFrame({"annotator_a": ["<b>x</b>"], "annotator_b": ["y"],
                                                 "n_items": [9], "kappa": [0.2]})).data[0]
