@@ -73,7 +73,7 @@ from bench.store import (  # noqa: E402
     write_section,
 )
 
-#: Targets from the issue, at 1e7 events.
+#: Targets at 1e7 events.
 TARGET_SIZE = 10_000_000
 ALPHA_TARGET = 3.0  # seconds, end to end
 ALPHA_MEMORY_TARGET = 2**30  # bytes, peak RSS of the alpha child

@@ -322,7 +322,7 @@ def rss_cell(result: dict | None) -> str:
 
 
 def targets_table(run: dict) -> str:
-    """Issue 3's targets on the store crowds, plus the accuracy floors of the real crowds."""
+    """The targets on the store crowds, plus the accuracy floors of the real crowds."""
     from bench import store as store_bench
 
     crowds = {crowd["name"]: crowd["results"] for crowd in run["crowds"]}

@@ -311,7 +311,7 @@ def test_on_the_demo_the_combined_consensus_beats_crowdlab(demo_run):
     truth = frame.set_index("item_id").loc[r.items, "true_label"].map(codes).to_numpy()
     crowdlab_accuracy = np.mean(crowdlab["label_quality"]["consensus_label"].to_numpy() == truth)
     ours = np.mean(frame["consensus_label"] == frame["true_label"])
-    assert crowdlab_accuracy > 0.93  # as measured for the issue: CROWDLAB 0.96 on the demo
+    assert crowdlab_accuracy > 0.93  # measured: CROWDLAB 0.96 on the demo
     assert ours >= crowdlab_accuracy > np.mean(majority == truth)
 
 
