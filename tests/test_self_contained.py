@@ -1,4 +1,5 @@
-"""A clone of the repository explains and runs itself: no tracked text file refers to a file outside it."""
+"""A clone of the repository explains and runs itself: no tracked text file refers to a file outside it, or to
+an issue tracker's numbers in place of the reason or target itself."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Built from parts so that this file does not match itself.
 OUTSIDE = re.compile("|".join([
     re.escape(".." + "/shared"), re.escape("DESIGN" + ".md"), r"(?<![\w.])/" + "work/",
+    r"\b[Ii]" + "ssue" + r"s? \d+\b",
 ]))
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg", ".ini", ".yaml", ".yml", ".sh", ""}
 
@@ -28,9 +30,9 @@ def _tracked_text_files() -> list[Path]:
 
 
 def test_the_checker_finds_each_kind_of_outside_reference() -> None:
-    planted = "see ../" + "shared/DESIGN" + ".md §3, data in /" + "work/shared/data"
-    assert len(references_outside(planted)) == 3
-    assert references_outside("docs/ARCHITECTURE.md and tests/data/real") == []
+    planted = "see ../" + "shared/DESIGN" + ".md §3, data in /" + "work/shared/data; target of Issue" + " 3"
+    assert len(references_outside(planted)) == 4
+    assert references_outside("docs/ARCHITECTURE.md and tests/data/real; cleanlab's label issues") == []
 
 
 def test_no_tracked_file_refers_outside_the_repository() -> None:
