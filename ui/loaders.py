@@ -130,10 +130,9 @@ def agreement_over_time(
     Returns
     -------
     DataFrame
-        ``period, items_multi, pa_mean, pa_sd, ci_low, ci_high, partial``: the Wilson interval on the
-        effective number of items (``analytics.monitoring.overview.agreement_interval``), and whether the
-        data or the
-        date filter cover the period only in part.
+        ``period, items_multi, pa_mean, pa_sd, ci_low, ci_high, partial``
+        (``analytics.monitoring.overview.agreement_by_period``), and whether the data or the date filter
+        cover the period only in part.
     """
     frame = overview.agreement_by_period(app_store.open_store(src.path), flt, grain=grain,
                                          sample_modulus=sample_modulus)
