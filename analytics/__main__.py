@@ -40,6 +40,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 from analytics.core.schema import INPUT_KINDS
 from analytics.store import Store, StoreError
@@ -177,13 +178,13 @@ class _Escaping:
     """A text stream that writes control characters escaped (``\\x1b``), so text from files (ids, labels,
     reasons, file names) never reaches the terminal as escape sequences; line breaks and tabs pass."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
         return self._stream.write(_UNPRINTABLE.sub(_escaped, text))
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 

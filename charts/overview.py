@@ -35,7 +35,7 @@ def _partial(frame: pd.DataFrame) -> pd.Series:
 
 
 def _add_line(fig: go.Figure, x: pd.Series, y: pd.Series, partial: pd.Series, *, name: str, color: str,
-              markers: bool, hovertemplate: str, customdata=None) -> None:
+              markers: bool, hovertemplate: str, customdata: pd.DataFrame | None = None) -> None:
     """One series as a solid line over complete periods, dotted into each partial period, hollow there.
 
     Three traces sharing one legend entry: the solid line (complete periods), a dotted line through each

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from analytics.core.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from analytics.ingest import pipeline as ingest
@@ -86,7 +87,8 @@ def show(store: Store, name: str, data: bytes, *, key: str) -> ingest.Validation
         return None
 
 
-def _validate(store, name, data, file_key, timestamps, *, key):
+def _validate(store: Store, name: str, data: bytes, file_key: str, timestamps: ingest.TimeRange, *,
+              key: str) -> ingest.ValidationReport | None:
     with _saved_upload(name, data) as path:
         try:
             detected = ingest.detect_kind(path, name)
@@ -150,7 +152,7 @@ def _time_range() -> ingest.TimeRange:
     )
 
 
-def _rules(store) -> rules.RuleSet | None:
+def _rules(store: Store) -> rules.RuleSet | None:
     """The label rules events are checked against on import (``analytics.ingest.rules.find_rules_file``)."""
     path = rules.find_rules_file(store.path)
     return rules.load_rules(path) if path is not None else None
@@ -177,7 +179,7 @@ def _options(detected: str | None, name: str, *, key: str) -> tuple[str, str, st
     return kind, dataset, model_version
 
 
-def _dataset(column, name: str, *, key: str) -> str:
+def _dataset(column: DeltaGenerator, name: str, *, key: str) -> str:
     """The dataset of the items the file creates: one the store has, or a new one named by the user."""
     existing = list(loaders.filter_options(loaders.source())["datasets"])
     help_text = "Items this file creates go to this dataset, unless their rows name one."

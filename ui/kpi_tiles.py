@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from analytics.monitoring.overview import RECENT, OverviewSummary, TrendComparison
+from analytics.monitoring.overview import RECENT, AgreementChange, OverviewSummary, TrendComparison
 
 #: (summary field, tile label, what it counts) of the count tiles, in display order.
 COUNT_TILES = (
@@ -124,7 +124,7 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _agreement_help(summary: OverviewSummary, change) -> str:
+def _agreement_help(summary: OverviewSummary, change: AgreementChange | None) -> str:
     text = (
         "Mean share of agreeing annotator pairs per item, over items with 2+ annotators; not corrected for "
         "chance."

@@ -45,7 +45,8 @@ def _disagreement(labels: pd.Index, weights: str | None, order: Sequence | None)
     return gap if weights == "linear" else gap**2
 
 
-def _pair_ratings(events: pd.DataFrame, annotator_a, annotator_b) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+def _pair_ratings(events: pd.DataFrame, annotator_a: Hashable,
+                  annotator_b: Hashable) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     ratings = latest_ratings(events)
     a = ratings.loc[ratings["annotator_id"] == annotator_a, ["item_id", "label"]]
     b = ratings.loc[ratings["annotator_id"] == annotator_b, ["item_id", "label"]]
@@ -313,7 +314,8 @@ def _kappa_by_pair(pair: np.ndarray, label_a: np.ndarray, label_b: np.ndarray, n
     return n_items, kappa
 
 
-def _pair_frame(annotator_a, annotator_b, n_items: np.ndarray, kappa: np.ndarray) -> pd.DataFrame:
+def _pair_frame(annotator_a: pd.Index, annotator_b: pd.Index, n_items: np.ndarray,
+                kappa: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"annotator_a": annotator_a, "annotator_b": annotator_b, "n_items": n_items,
                          "kappa": kappa})
 

@@ -12,7 +12,7 @@ Glossary: N items, K labels, P patterns; item i has m_i ratings, n_ik of them wi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +92,7 @@ def _pi_statistic(pt: LabelPatterns, chance: Callable[[np.ndarray], np.ndarray])
     scalars = sparse.csr_matrix(np.column_stack([np.ones(pt.n_patterns), pairable, agreement]))
     features = sparse.hstack([scalars, share], format="csr")
 
-    def finish(t):
+    def finish(t: np.ndarray) -> np.ndarray:
         pi = t[:, 3:] / t[:, :1]
         return _chance_corrected(t[:, 2] / t[:, 1], chance(pi))
 
@@ -135,7 +135,7 @@ def _alpha_statistic(pt: LabelPatterns, *, level: str = "nominal", **_) -> _Stat
     if level == "ordinal":
         features = sparse.csr_matrix((coincidence, (pattern, c * k + kk)), shape=(pt.n_patterns, k * k))
 
-        def finish(t):
+        def finish(t: np.ndarray) -> np.ndarray:
             o = t.reshape(-1, k, k)
             marginals = o.sum(axis=2)
             delta = _ordinal_delta(marginals)
@@ -151,7 +151,7 @@ def _alpha_statistic(pt: LabelPatterns, *, level: str = "nominal", **_) -> _Stat
     values = pt.label_matrix(np.where(pairable[pt.row_pattern], pt.row_n, 0).astype(float))
     features = sparse.hstack([sparse.csr_matrix(disagreement[:, None]), values], format="csr")
 
-    def finish(t):
+    def finish(t: np.ndarray) -> np.ndarray:
         marginals = t[:, 1:]
         n = marginals.sum(axis=1)
         if level == "nominal":
@@ -305,7 +305,7 @@ _STD_ERROR_METHODS = {
 
 
 def _resampled_weights(pt: LabelPatterns, n_boot: int, rng: np.random.Generator, chunk: int, *,
-                       by_pattern: bool | None = None):
+                       by_pattern: bool | None = None) -> Iterator[np.ndarray]:
     """Yield (b, P) items per pattern of bootstrap resamples of the N items, ``chunk`` replicates at a time.
 
     With few patterns (``by_pattern``, chosen by default when P ≤ N / 16), each replicate is one multinomial
@@ -326,7 +326,8 @@ def _resampled_weights(pt: LabelPatterns, n_boot: int, rng: np.random.Generator,
             ]).astype(float)
 
 
-def _bootstrap(pt: LabelPatterns, statistics: dict[str, _Statistic], n_boot: int, random_state) -> dict:
+def _bootstrap(pt: LabelPatterns, statistics: dict[str, _Statistic], n_boot: int,
+               random_state: int | np.random.Generator | None) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(random_state)
     # Per replicate: its pattern weights, its sums and (ordinal alpha) a few K × K work arrays.
     width = pt.n_patterns + 4 * max(s.features.shape[1] for s in statistics.values())

@@ -39,6 +39,10 @@ SINGLE_PRECISION_FROM = 1_000_000
 #: between the E-step and the M-step. On the 1e6 scale world (K = 10) an iteration takes ~20 ms in chunks of
 #: 2^16 ratings and ~60 ms as one pass over all items.
 _CHUNK_RATINGS = 2**16
+#: Posteriors of one chunk of items: ``(start, stop, rows)`` → its (stop − start) × K block.
+_Posteriors = Callable[[int, int, sparse.csr_array], np.ndarray]
+#: One chunk of items: its first and past-the-end item, its ratings' incidence rows and their transpose.
+_Chunk = tuple[int, int, sparse.csr_array, sparse.csc_array]
 
 
 class DawidSkene(BaseEstimator):
@@ -216,7 +220,7 @@ class DawidSkene(BaseEstimator):
         random_state: int | np.random.Generator | None = None,
         dtype: str | None = None,
         n_jobs: int | None = None,
-    ):
+    ) -> None:
         self.max_iter = max_iter
         self.tol = tol
         self.init = init
@@ -422,7 +426,7 @@ class DawidSkene(BaseEstimator):
 
     # Starting posteriors, as a function from a chunk ``(start, stop, rows)`` to its N_c × K block.
 
-    def _init_majority(self, incidence: _Incidence, n: int, k: int):
+    def _init_majority(self, incidence: _Incidence, n: int, k: int) -> _Posteriors:
         votes_of = incidence.votes_matrix()
 
         def shares(start: int, stop: int, rows: sparse.csr_array) -> np.ndarray:
@@ -432,11 +436,12 @@ class DawidSkene(BaseEstimator):
 
         return shares
 
-    def _init_random(self, incidence: _Incidence, n: int, k: int):
+    def _init_random(self, incidence: _Incidence, n: int, k: int) -> _Posteriors:
         post = np.random.default_rng(self.random_state).dirichlet(np.ones(k), size=n)
         return lambda start, stop, rows: post[start:stop]
 
-    def _m_step(self, counts, mass, n_groups, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _m_step(self, counts: np.ndarray, mass: np.ndarray, n_groups: int,
+                b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Confusions as a (groups·K given) × K true table of P(given | true), the class priors, and the
         pseudo-counts used (K given × K true, the same for every group)."""
         k = counts.shape[1]
@@ -475,7 +480,9 @@ class DawidSkene(BaseEstimator):
         rho = np.where(shared, self.priors_.to_numpy()[np.maximum(old, 0)], 1.0 / k)
         return grouped.transpose(0, 2, 1).reshape(n_groups * k, k), rho / rho.sum()
 
-    def _set_results(self, r, post, confusions, rho, n_ratings, history, converged) -> None:
+    def _set_results(self, r: Ratings, post: np.ndarray, confusions: np.ndarray, rho: np.ndarray,
+                     n_ratings: np.ndarray, history: list[tuple[int, float, float, float]],
+                     converged: bool) -> None:
         self.classes_ = r.classes.to_numpy()
         self.annotators_ = r.annotators
         self.dtype_ = post.dtype
@@ -506,8 +513,8 @@ class _Incidence:
     of ``executor``; sparse products and ufuncs release the GIL, so the parts run in parallel.
     """
 
-    def __init__(self, item, cell, n_items: int, n_cells: int, k: int, dtype: np.dtype, executor=None,
-                 n_threads: int = 1):
+    def __init__(self, item: np.ndarray, cell: np.ndarray, n_items: int, n_cells: int, k: int,
+                 dtype: np.dtype, executor: ThreadPoolExecutor | None = None, n_threads: int = 1) -> None:
         if len(item) > 1 and not (item[1:] >= item[:-1]).all():
             order = np.argsort(item, kind="stable")
             item, cell = item[order], cell[order]
@@ -535,7 +542,7 @@ class _Incidence:
         self.post = np.empty((n_items, k), dtype=dtype)
         self.log_norm = None
 
-    def _each_part(self, work) -> list:
+    def _each_part(self, work: Callable[[list[_Chunk]], tuple]) -> list[tuple]:
         if self.executor is None or len(self.parts) == 1:
             return [work(part) for part in self.parts]
         return list(self.executor.map(work, self.parts))
@@ -546,17 +553,17 @@ class _Incidence:
         votes[np.arange(self.n_cells), np.arange(self.n_cells) % self.k] = 1
         return votes
 
-    def fill(self, posterior_of: Callable[[int, int], np.ndarray]) -> None:
+    def fill(self, posterior_of: _Posteriors) -> None:
         """Set ``post`` to the chunk posteriors ``posterior_of(start, stop, rows)``."""
         for part in self.parts:
             for start, stop, rows, _ in part:
                 self.post[start:stop] = posterior_of(start, stop, rows)
 
-    def statistics(self, posterior_of: Callable[[int, int], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def statistics(self, posterior_of: _Posteriors) -> tuple[np.ndarray, np.ndarray]:
         """The M-step's counts (C × K, float64) and class mass (K) from chunk posteriors
         ``posterior_of(start, stop, rows)``."""
 
-        def work(part):
+        def work(part: list[_Chunk]) -> tuple[np.ndarray, np.ndarray]:
             counts, mass = np.zeros((self.n_cells, self.k)), np.zeros(self.k)
             for start, stop, rows, cols in part:
                 post = np.asarray(posterior_of(start, stop, rows), dtype=self.dtype)
@@ -580,7 +587,7 @@ class _Incidence:
             self.log_norm = np.empty(len(self.post))
         smallest = np.finfo(self.dtype).tiny
 
-        def work(part):
+        def work(part: list[_Chunk]) -> tuple[np.ndarray, np.ndarray, float]:
             counts, mass, log_likelihood = np.zeros((self.n_cells, self.k)), np.zeros(self.k), 0.0
             with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
                 for start, stop, rows, cols in part:
@@ -606,7 +613,8 @@ class _Incidence:
         return sum(counts), sum(mass), sum(log_likelihood)
 
     @staticmethod
-    def _exact_rows(which, rows, log_pi, log_rho, post, log_norm) -> None:
+    def _exact_rows(which: np.ndarray, rows: sparse.csr_array, log_pi: np.ndarray, log_rho: np.ndarray,
+                    post: np.ndarray, log_norm: np.ndarray) -> None:
         """Float64 log-sum-exp with the row maximum, for the rows whose shifted sum left the safe range."""
         joint = rows[which] @ log_pi + log_rho
         top = joint.max(axis=1, keepdims=True)
@@ -624,7 +632,7 @@ def _n_threads(n_jobs: int | None) -> int:
     return int(n_jobs) if n_jobs > 0 else max(1, cores + 1 + int(n_jobs))
 
 
-def _dtype_or_none(value) -> np.dtype | None:
+def _dtype_or_none(value: object) -> np.dtype | None:
     try:
         return np.dtype(value)
     except TypeError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -105,7 +106,7 @@ _LABEL_CODES = ("lab AS (SELECT label, (i - 1)::INTEGER AS code "
                 "FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(label, i))")
 
 
-def _store_labels(cur) -> list[str]:
+def _store_labels(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """Every label of the store's live events, sorted (one scan of the label column)."""
     row = cur.execute("SELECT list(DISTINCT label ORDER BY label) FROM live_label_events").fetchone()
     return list(row[0] or [])

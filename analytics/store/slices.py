@@ -25,6 +25,7 @@ treat as independent.
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -157,7 +158,8 @@ def slice_cube(
     return cube
 
 
-def _attribute_dictionary(cur, max_values: int) -> tuple[list[str], list[list[str]]]:
+def _attribute_dictionary(cur: duckdb.DuckDBPyConnection,
+                          max_values: int) -> tuple[list[str], list[list[str]]]:
     """The attributes with at most ``max_values`` values, sorted, and each one's sorted values."""
     rows = cur.execute(
         "WITH k AS (SELECT key FROM live_item_attributes GROUP BY key HAVING count(DISTINCT value) <= ?) "

@@ -381,7 +381,9 @@ def _first_event_of(rng: np.random.Generator, item_idx: np.ndarray, items: np.nd
     return starts + rng.integers(0, counts)
 
 
-def _draw_labels(rng, annotators, true_k, ann_idx, times, slice_mult, ambiguous):
+def _draw_labels(rng: np.random.Generator, annotators: pd.DataFrame, true_k: np.ndarray, ann_idx: np.ndarray,
+                 times: np.ndarray, slice_mult: np.ndarray,
+                 ambiguous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Labels (int classes) and whether each is correct, for events given by annotator and time."""
     role = annotators["role"].to_numpy()[ann_idx]
     accuracy = annotators["accuracy"].to_numpy()[ann_idx].copy()
@@ -402,7 +404,9 @@ def _draw_labels(rng, annotators, true_k, ann_idx, times, slice_mult, ambiguous)
     return labels, labels == true_k
 
 
-def _events_frame(rng, annotators, item_ids, ann_idx, labels, correct, times, is_retest) -> pd.DataFrame:
+def _events_frame(rng: np.random.Generator, annotators: pd.DataFrame, item_ids: np.ndarray,
+                  ann_idx: np.ndarray, labels: np.ndarray, correct: np.ndarray, times: np.ndarray,
+                  is_retest: np.ndarray) -> pd.DataFrame:
     spammer = annotators["role"].to_numpy()[ann_idx] == "spammer"
     confidence = np.where(correct, rng.beta(8, 2, len(labels)), rng.beta(3, 3, len(labels)))
     confidence = np.round(np.where(spammer, rng.random(len(labels)), confidence), 2)

@@ -279,7 +279,8 @@ def _events_table(rng: np.random.Generator, skeleton: dict[str, Any], pool: dict
     })
 
 
-def _distinct_annotators(rng, item: np.ndarray, before: np.ndarray, pool: dict[str, Any]) -> np.ndarray:
+def _distinct_annotators(rng: np.random.Generator, item: np.ndarray, before: np.ndarray,
+                         pool: dict[str, Any]) -> np.ndarray:
     """Weighted annotator draws, redrawn until no item has the same annotator twice."""
     m = len(pool["p_after"])
     ann = np.empty(len(item), dtype=np.int64)

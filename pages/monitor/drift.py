@@ -1,5 +1,6 @@
 """Drift: what changed in the labeling, when, and whether a guideline version or new people explain it."""
 
+import pandas as pd
 import streamlit as st
 
 from analytics.core.schema import TIME_GRAINS
@@ -10,7 +11,7 @@ from ui import chart_panel, csv_download, empty_state, filters, loaders, safe_te
 _FORMATS = {"share": "%.1f%%", "points": "%+.1f pts", "number": "%.3f", "count": "localized"}
 
 
-def _column(column: charts.Column):
+def _column(column: charts.Column) -> dict:
     """The Streamlit column config of one ``charts.drift.Column``."""
     if column.kind in _FORMATS:
         return st.column_config.NumberColumn(column.label, help=column.help, format=_FORMATS[column.kind])
@@ -23,7 +24,7 @@ def _column(column: charts.Column):
     return st.column_config.TextColumn(column.label, help=column.help)
 
 
-def _table(frame, table: str, *, key: str, filename: str) -> None:
+def _table(frame: pd.DataFrame, table: str, *, key: str, filename: str) -> None:
     """A table with human column labels and formats, what its columns mean, and its raw rows as CSV."""
     view, columns = charts.table_view(frame, table)
     st.dataframe(view, hide_index=True, key=key, column_config={c.key: _column(c) for c in columns})

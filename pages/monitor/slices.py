@@ -1,5 +1,6 @@
 """Slices: which subgroups of the data are labeled worse than the rest, with intervals and FDR control."""
 
+import pandas as pd
 import streamlit as st
 
 from analytics.monitoring import slices
@@ -42,7 +43,7 @@ COLUMNS = {
 }
 
 
-def _readable(frame):
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     return tables.interval_text(frame, "ci_low", "ci_high", into="ci")
 
 
