@@ -1,14 +1,26 @@
 """Layer rules of docs/ARCHITECTURE.md, checked on the source text."""
 
 import ast
+import functools
 import pathlib
 import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+@functools.cache
+def _text(path):
+    return path.read_text(encoding="utf-8")
+
+
+@functools.cache
+def _tree(path):
+    """The syntax tree of ``path``, parsed once for every rule that reads it."""
+    return ast.parse(_text(path))
+
+
 def _imports(path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name.split(".")[0] for alias in node.names)
@@ -42,7 +54,7 @@ def test_sql_lives_only_in_the_store():
     offenders = [
         str(p.relative_to(ROOT))
         for p in _sources("analytics", "charts", "ui", "pages") + [ROOT / "app.py"]
-        if p.exists() and "store" not in p.relative_to(ROOT).parts and pattern.search(p.read_text("utf-8"))
+        if p.exists() and "store" not in p.relative_to(ROOT).parts and pattern.search(_text(p))
     ]
     assert offenders == []
 
@@ -52,7 +64,7 @@ def test_no_sql_built_with_f_strings():
     offenders = [
         str(p.relative_to(ROOT))
         for p in _sources("analytics", "ui", "pages")
-        if pattern.search(p.read_text("utf-8"))
+        if pattern.search(_text(p))
     ]
     assert offenders == []
 
@@ -61,7 +73,7 @@ def test_no_unsafe_html():
     offenders = [
         str(p.relative_to(ROOT))
         for p in _sources("ui", "pages", "charts") + [ROOT / "app.py"]
-        if p.exists() and "unsafe_allow_html=True" in p.read_text("utf-8")
+        if p.exists() and "unsafe_allow_html=True" in _text(p)
     ]
     assert offenders == []
 
@@ -79,7 +91,7 @@ def _type_checking_only(tree):
 
 
 def _engine_imports(path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     annotations_only = _type_checking_only(tree)
     for node in ast.walk(tree):
         if id(node) in annotations_only:
@@ -111,9 +123,9 @@ def test_the_store_depends_only_on_the_data_model_and_the_parsers_it_stages(tmp_
     assert store_offences(planted) == ["analytics.detection.signals", "analytics.monitoring"]
 
 
-#: The UI modules that may reach the store's SQL modules: the cached store, the cached loaders (every page
-#: read), and the batch retraction form (its one write, which the store module itself validates).
-UI_STORE_ACCESS = {"ui/store.py", "ui/loaders.py", "ui/retraction.py"}
+#: The UI modules that may reach the store's SQL modules: the cached store and the cached loaders (every page
+#: read). Writes go through engine services (``analytics.ingest.retraction.retract`` for a retraction).
+UI_STORE_ACCESS = {"ui/store.py", "ui/loaders.py"}
 
 
 def ui_store_imports(path):
@@ -122,8 +134,7 @@ def ui_store_imports(path):
     for module in set(_engine_imports(path)):
         if module.startswith("analytics.store."):
             found.append(module)
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.ImportFrom) and node.module == "analytics.store":
             found += [f"analytics.store.{a.name}" for a in node.names if a.name[:1].islower()]
     return sorted(found)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.store import retractions
+from analytics.ingest import retraction
 from ui import identity, loaders
 from ui import store as app_store
 from ui.safe_text import md
@@ -68,8 +68,8 @@ def _form(src: loaders.Source, live: pd.DataFrame, *, key: str) -> None:
         return
     actor = identity.user_name()
     try:
-        done = retractions.retract_batch(app_store.open_store(src.path), batch_id, actor=actor, reason=reason)
-    except retractions.RetractionError as exc:
+        done = retraction.retract(app_store.open_store(src.path), batch_id, actor=actor, reason=reason)
+    except retraction.RetractionError as exc:
         st.error(md(str(exc)))
         return
     loaders.clear()
