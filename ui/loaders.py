@@ -9,23 +9,20 @@ retraction a retraction, so the version changes and every page reads fresh data 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
 
 from analytics import consensus
-from analytics.agreement import coefficients as agreement
 from analytics.agreement import cohen
 from analytics.agreement import report as agreement_report
 from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
-from analytics.monitoring import drift, overview
+from analytics.monitoring import drift, overview, slices
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches, retractions
-from analytics.store import consensus as consensus_queries
 from analytics.store import detection as detection_queries
 from analytics.store import drift as drift_queries
 from analytics.store import overview as overview_queries
@@ -191,18 +188,10 @@ def agreement_by(src: Source, flt: EventFilter, by: str, level: str) -> pd.DataF
 def agreement_by_cohort_over_time(src: Source, flt: EventFilter, grain: str, level: str) -> pd.DataFrame:
     """Krippendorff's alpha per period within each cohort: ``period, cohort, metric, value, ci_low, ci_high,
     n_items, n_ratings`` (only the cohort's own ratings of an item count)."""
-    store = app_store.open_store(src.path)
-    cohorts = flt.cohorts or tuple(filter_options(src)["cohorts"])
-    frames = []
-    for cohort in cohorts:
-        counts = agreement_queries.label_counts(
-            store, replace(flt, cohorts=(cohort,)), by=grain, sample_modulus=agreement_sample(src, flt)
-        )
-        frame = agreement_report.estimates_frame(
-            counts, metrics=("krippendorff_alpha",), level=level, order=_order(src, level)
-        )
-        frames.append(frame.rename(columns={"grp": "period"}).assign(cohort=cohort))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return agreement_report.cohort_estimates_over_time(
+        app_store.open_store(src.path), flt, cohorts=flt.cohorts or tuple(filter_options(src)["cohorts"]),
+        grain=grain, level=level, order=_order(src, level), sample_modulus=agreement_sample(src, flt),
+    )
 
 
 @_cached
@@ -223,21 +212,11 @@ _model = _registered(st.cache_resource(ttl=600, max_entries=8,
 
 @_model
 def _dawid_skene_fit(src: Source, flt: EventFilter) -> tuple[consensus.DawidSkene | None, str | None]:
-    """``(model, why not)``: the fit on the filtered ratings, or None and the reason a label set too large
-    for it was refused (``analytics.consensus.limits.check_model_size``); the outcome is kept per
+    """``(model, why not)`` (``analytics.agreement.report.consensus_model``): the fit on the filtered
+    ratings, or None and the reason a label set too large for it was refused; the outcome is kept per
     filter."""
-    ratings = consensus_queries.coded_ratings(
-        app_store.open_store(src.path), flt, sample_modulus=agreement_sample(src, flt)
-    )
-    if len(ratings.item_codes) == 0:
-        return None, None
-    try:
-        return consensus.DawidSkene().fit_codes(
-            ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
-            items=ratings.items, annotators=ratings.annotators, classes=ratings.classes,
-        ), None
-    except consensus.TooManyClasses as exc:
-        return None, str(exc)
+    return agreement_report.consensus_model(app_store.open_store(src.path), flt,
+                                            sample_modulus=agreement_sample(src, flt))
 
 
 def dawid_skene(src: Source, flt: EventFilter) -> consensus.DawidSkene | None:
@@ -296,12 +275,8 @@ def pairwise_kappa(src: Source, flt: EventFilter, annotators: tuple[str, ...],
 @_cached
 def label_confusion(src: Source, flt: EventFilter) -> pd.DataFrame:
     """``label_a, label_b, pairs, expected, lift, items`` of the filtered ratings."""
-    counts = agreement_queries.label_counts(
-        app_store.open_store(src.path), flt, sample_modulus=agreement_sample(src, flt)
-    )
-    return agreement.label_confusion_from_counts(counts) if not counts.empty else pd.DataFrame(
-        {c: [] for c in ("label_a", "label_b", "pairs", "expected", "lift", "items")}
-    )
+    return agreement_report.label_confusion(app_store.open_store(src.path), flt,
+                                            sample_modulus=agreement_sample(src, flt))
 
 
 @_cached
@@ -374,6 +349,36 @@ def slice_cube(src: Source, flt: EventFilter, run_id: str | None) -> tuple[pd.Da
     store = app_store.open_store(src.path)
     cube = slice_queries.slice_cube(store, flt, run_id=run_id, sample_modulus=modulus)
     return cube, modulus
+
+
+def _compared_cube(src: Source, flt: EventFilter, run_id: str | None) -> pd.DataFrame:
+    """The slice cube without the sidebar's pinned attribute (``slices.without_attribute``): a slice filter
+    keeps one slice, which then has no rest to be compared with."""
+    cube = slice_cube(src, flt, run_id)[0]
+    if flt.attribute and flt.attribute_value is not None:
+        return slices.without_attribute(cube, flt.attribute)
+    return cube
+
+
+@_cached
+def slice_table(src: Source, flt: EventFilter, run_id: str | None, metric: str, pairs: bool,
+                min_items: int) -> pd.DataFrame:
+    """Every slice's noise rate against the rest (``analytics.monitoring.slices.slice_noise_table``)."""
+    return slices.slice_noise_table(_compared_cube(src, flt, run_id), metric=metric, pairs=pairs,
+                                    min_items=min_items)
+
+
+@_cached
+def discovered_slices(src: Source, flt: EventFilter, run_id: str | None, metric: str,
+                      min_items: int) -> slices.SliceDiscovery:
+    """Combinations of attributes noisier than their parts (``slices.discover_slices``)."""
+    return slices.discover_slices(_compared_cube(src, flt, run_id), metric=metric, min_items=min_items)
+
+
+@_cached
+def slice_class_cells(src: Source, flt: EventFilter, run_id: str | None, metric: str) -> pd.DataFrame:
+    """Noise per slice and class (``analytics.monitoring.slices.slice_class_heatmap``)."""
+    return slices.slice_class_heatmap(_compared_cube(src, flt, run_id), metric=metric)
 
 
 # --- Suspects: a detection run never changes once stored, so its reads are cached by run id -------------

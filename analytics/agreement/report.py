@@ -1,5 +1,6 @@
 """The Agreement page's findings: headline coefficients with intervals and their trend, coefficients per
-period / cohort / guideline version, annotator reliability, and the verdict in words.
+period / cohort / guideline version (and per cohort over time), the label confusion, annotator reliability,
+the Dawid–Skene consensus behind its skills (``consensus_model``), and the verdict in words.
 
 Everything is computed from label-count tables aggregated in DuckDB (``analytics.store.agreement``) and
 from the per-annotator sums of the same module; only Dawid–Skene (``analytics.consensus.dawid_skene``) reads
@@ -12,21 +13,18 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analytics.agreement import coefficients as agreement
 from analytics.agreement import two_way
+from analytics.consensus import DawidSkene, TooManyClasses
 from analytics.core.schema import EventFilter
 from analytics.monitoring import annotators, overview
 from analytics.store import Store
 from analytics.store import agreement as queries
 from analytics.store import consensus as consensus_queries
 from analytics.store import overview as overview_queries
-
-if TYPE_CHECKING:
-    from analytics.consensus.dawid_skene import DawidSkene
 
 #: The chance-corrected coefficients the page leads with, in display order.
 HEADLINE_METRICS = ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1")
@@ -179,6 +177,81 @@ def _few_annotators(estimate: agreement.AgreementEstimate, n: int) -> agreement.
              "another panel would differ (in simulation, 3 annotators gave 70–90% coverage where 95% was "
              "asked). Read it as the least uncertainty there is.")
     return replace(estimate, note=" ".join(part for part in (estimate.note, words) if part))
+
+
+def cohort_estimates_over_time(
+    store: Store,
+    flt: EventFilter,
+    *,
+    cohorts: Sequence[str],
+    grain: str,
+    level: str = "nominal",
+    order: Sequence | None = None,
+    sample_modulus: int = 1,
+) -> pd.DataFrame:
+    """Krippendorff's alpha per period within each cohort (only the cohort's own ratings of an item count).
+
+    Parameters
+    ----------
+    store : Store
+    flt : EventFilter
+        The filter; each cohort of ``cohorts`` replaces its cohorts in turn.
+    cohorts : sequence of str
+        The cohorts, in the order their rows come.
+    grain : {"day", "week", "month"}
+    level, order
+        As ``estimates_frame``.
+    sample_modulus : int
+        m > 1 reads a 1-in-m sample of items.
+
+    Returns
+    -------
+    DataFrame
+        ``period, cohort, metric, value, ci_low, ci_high, n_items, n_ratings, n_pairable, note`` (empty
+        without cohorts).
+    """
+    frames = []
+    for cohort in cohorts:
+        counts = queries.label_counts(store, replace(flt, cohorts=(cohort,)), by=grain,
+                                      sample_modulus=sample_modulus)
+        frame = estimates_frame(counts, metrics=("krippendorff_alpha",), level=level, order=order)
+        frames.append(frame.rename(columns={"grp": "period"}).assign(cohort=cohort))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def consensus_model(
+    store: Store, flt: EventFilter | None = None, *, sample_modulus: int = 1
+) -> tuple[DawidSkene | None, str | None]:
+    """Dawid–Skene fitted on the filtered ratings, or why not.
+
+    Ratings come from DuckDB as integer codes (``analytics.store.consensus.coded_ratings``), so no string
+    column of millions of rows is ever built in pandas.
+
+    Returns
+    -------
+    (DawidSkene or None, str or None)
+        ``(model, None)``; ``(None, None)`` without ratings; ``(None, reason)`` for a label set too large
+        for the model (``analytics.consensus.limits.check_model_size``).
+    """
+    ratings = consensus_queries.coded_ratings(store, flt, sample_modulus=sample_modulus)
+    if len(ratings.item_codes) == 0:
+        return None, None
+    try:
+        return DawidSkene().fit_codes(
+            ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
+            items=ratings.items, annotators=ratings.annotators, classes=ratings.classes,
+        ), None
+    except TooManyClasses as exc:
+        return None, str(exc)
+
+
+def label_confusion(store: Store, flt: EventFilter | None = None, *, sample_modulus: int = 1) -> pd.DataFrame:
+    """``label_a, label_b, pairs, expected, lift, items`` of the filtered ratings
+    (``analytics.agreement.coefficients.label_confusion_from_counts``; no rows without ratings)."""
+    counts = queries.label_counts(store, flt, sample_modulus=sample_modulus)
+    if counts.empty:
+        return pd.DataFrame({c: [] for c in ("label_a", "label_b", "pairs", "expected", "lift", "items")})
+    return agreement.label_confusion_from_counts(counts)
 
 
 def annotator_tables(

@@ -69,9 +69,9 @@ cube, modulus = loaders.slice_cube(src, flt, run_id)
 classes, max_classes = cube.attrs.get("classes"), cube.attrs.get("max_classes")
 pinned = None
 if flt.attribute and flt.attribute_value is not None:
-    # the sidebar's slice filter keeps only items of one slice: it has no rest here, so it is left out
+    # the sidebar's slice filter keeps only items of one slice: it has no rest here, and the loaders below
+    # leave its attribute out
     pinned = f"{flt.attribute} = {flt.attribute_value}"
-    cube = slices.without_attribute(cube, flt.attribute)
 
 
 def _clear_slice_filter() -> None:
@@ -87,7 +87,7 @@ if pinned is not None:
         st.button("Compare it with the rest (clear the slice filter)", key="slices.unpin",
                   on_click=_clear_slice_filter, icon=":material/filter_alt_off:")
 
-table = slices.slice_noise_table(cube, metric=metric, pairs=pairs, min_items=int(min_items))
+table = loaders.slice_table(src, flt, run_id, metric, pairs, int(min_items))
 if table.empty:
     if pinned is not None:
         empty_state.show(
@@ -104,7 +104,7 @@ if table.empty:
             key="slices",
         )
     st.stop()
-found = slices.discover_slices(cube, metric=metric, min_items=int(min_items))
+found = loaders.discovered_slices(src, flt, run_id, metric, int(min_items))
 with st.container(border=True, key="slices-verdict"):
     for line in slices.verdict(table, found, metric=metric, within=pinned):
         st.text(line)
@@ -124,7 +124,7 @@ with forest:
     chart_panel.show(charts.forest_figure(table, metric_title=slices.METRIC_WORDS[metric]), table,
                      filename=f"slices_{metric}_forest.csv", key="slices.forest")
 with heatmap:
-    cells = slices.slice_class_heatmap(cube, metric=metric)
+    cells = loaders.slice_class_cells(src, flt, run_id, metric)
     chart_panel.show(
         charts.heatmap_figure(cells, metric_title=slices.METRIC_WORDS[metric], classes=classes,
                               max_classes=max_classes),
