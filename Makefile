@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PORT ?= 8501
 
-.PHONY: dashboard test browser screenshots bench lint
+.PHONY: dashboard test test-fast browser screenshots bench lint
 
 .venv/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -30,6 +30,12 @@ browser:
 test: lint browser
 	$(PY) -m pytest -q --doctest-modules analytics
 	$(PY) -m pytest -q
+
+## While working: the linter, the doctests and every test but the slow ones (marked slow: large stores, a fresh
+## venv, killed imports, Monte-Carlo checks of error rates) and the browser tests. `make test` runs them all.
+test-fast: lint
+	$(PY) -m pytest -q --doctest-modules analytics
+	$(PY) -m pytest -q -m "not slow and not e2e"
 
 ## Regenerate the README screenshots from the demo store (through the browser tests).
 screenshots: .venv/.dev-installed browser

@@ -3,6 +3,7 @@ version of ``bench/agreement_coverage.py`` (whose full results are in ``bench/RE
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analytics.agreement import estimates as reliability
 from analytics.agreement import two_way
@@ -39,6 +40,7 @@ def sample(rng, n_items, accuracy):
                          "label": label.ravel()})
 
 
+@pytest.mark.slow
 def test_bca_over_items_holds_its_level_on_20_items():
     """A fixed panel; 400 samples of 20 items. BCa covered 94–95% in the bench, the percentile interval
     91–92%: the 93% floor fails an interval that undercovers like the percentile one (92.5% here)."""
@@ -57,6 +59,7 @@ def test_bca_over_items_holds_its_level_on_20_items():
     assert covered["bca"] > covered["percentile"]
 
 
+@pytest.mark.slow
 def test_only_resampling_annotators_too_covers_the_alpha_of_their_population():
     """Panels of 3 drawn from a population of annotators (accuracy ~ Beta(8, 2)), 60 items each: the
     interval over items ignores which annotators were drawn and misses the population's alpha most of the

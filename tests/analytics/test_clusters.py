@@ -375,6 +375,7 @@ def test_silhouette_matches_sklearn():
     assert np.isnan(clusters._silhouette(sums[:, :1], np.zeros(60, int)))
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_suspects():
     rng = np.random.default_rng(0)
     n, d = 100_000, 16

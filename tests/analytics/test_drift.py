@@ -276,6 +276,7 @@ NULL_SERIES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", NULL_SERIES)
 def test_stationary_series_raise_false_alarms_near_the_nominal_rate(case):
     """200 null series of each kind: the share with any change reported stays near alpha = 0.05."""
@@ -314,6 +315,7 @@ HARD_NULLS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", HARD_NULLS)
 def test_hard_stationary_series_hold_the_nominal_false_alarm_rate(case):
     """600 seeded null series of each kind: the share with any change reported lies in [2 %, 7 %].

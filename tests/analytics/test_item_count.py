@@ -13,6 +13,8 @@ from analytics.store import Store
 from analytics.store.ratings import rebuild_repeats
 from analytics.synthetic import scale
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def scale_stores(tmp_path_factory) -> dict:

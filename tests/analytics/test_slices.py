@@ -253,6 +253,7 @@ def _world(rng, *, n_items=3000, rate=0.2, fax_multiplier=1.0) -> pd.DataFrame:
     return cube.assign(items=cube["rated_items"], ratings=3 * cube["rated_items"])
 
 
+@pytest.mark.slow
 def test_with_no_slice_effect_any_discovery_is_as_rare_as_alpha():
     rng = np.random.default_rng(20260501)
     seeds, table_any, search_any = 120, 0, 0
@@ -267,6 +268,7 @@ def test_with_no_slice_effect_any_discovery_is_as_rare_as_alpha():
     assert table_any <= limit and search_any <= limit, (table_any, search_any, limit)
 
 
+@pytest.mark.slow
 def test_with_one_noisy_slice_the_false_discovery_proportion_stays_below_alpha():
     rng = np.random.default_rng(7)
     seeds, proportions, found_fax = 60, {"table": [], "search": []}, 0

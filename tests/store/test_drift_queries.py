@@ -315,6 +315,7 @@ def null_findings(tmp_path_factory):
     return found
 
 
+@pytest.mark.slow
 def test_stores_without_effects_flag_nothing_beyond_the_nominal_rate(null_findings):
     """Each family of flags (series with a change, shifted windows, guideline rows, declining annotators,
     window drops) is controlled at 5 % per store: over 12 independent null stores, a family flags in at

@@ -18,6 +18,7 @@ import pytest
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 N_EVENTS = 3_000_000
 
