@@ -49,6 +49,27 @@ def test_analytics_never_imports_charts():
     assert offenders == []
 
 
+def _modules(path):
+    """Full module names ``path`` imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``)."""
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+            yield from (node.module + "." + alias.name for alias in node.names)
+
+
+def test_metrics_never_import_the_words_that_render_them():
+    """The renderer layer depends on the metric modules, never the reverse (the CLI summary, which
+    composes numbers and words into one report, is the one service that reads both)."""
+    metrics = [p for p in _sources("analytics/monitoring", "analytics/agreement", "analytics/detection",
+                                   "analytics/consensus", "analytics/core", "analytics/store")
+               if p.name != "summary.py"]
+    offenders = [str(p.relative_to(ROOT)) for p in metrics
+                 if any(m.startswith("analytics.narrative") for m in _modules(p))]
+    assert metrics and offenders == []
+
+
 def test_sql_lives_only_in_the_store():
     pattern = re.compile(r"\b(SELECT|INSERT INTO|CREATE TABLE|DELETE FROM)\b")
     offenders = [

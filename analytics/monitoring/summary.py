@@ -124,6 +124,7 @@ def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
     windows, and the findings in words. However many labels the store has, the shares of the
     ``drift.TOP_LABELS`` most frequent are followed one by one and the rest as one share."""
     from analytics.monitoring import drift
+    from analytics.narrative import drift as drift_words
     from analytics.store import detection
     from analytics.store import drift as drift_queries
 
@@ -142,7 +143,7 @@ def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
     ]
     return {"change_points": sorted(points, key=lambda p: p["date"] or ""), "grain": findings.grain,
             "min_span_days": findings.min_span_days, "labels_followed": list(findings.labels),
-            "other_labels": findings.other_labels, "what_changed": drift.what_changed(findings)}
+            "other_labels": findings.other_labels, "what_changed": drift_words.what_changed(findings)}
 
 
 def _slices(store: Store, flt: EventFilter | None) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics.core.schema import TIME_GRAINS
 from analytics.monitoring import drift
+from analytics.narrative import drift as drift_words
 from charts import drift as charts
 from ui import chart_panel, csv_download, empty_state, filters, loaders, safe_text
 
@@ -52,7 +53,7 @@ if inputs.label_counts.empty:
     st.stop()
 
 with st.container(border=True, key="drift-verdict"):
-    lines = drift.what_changed(findings, limit=8)
+    lines = drift_words.what_changed(findings, limit=8)
     quiet = (f"No significant change in any series, label mix or annotator "
              f"(false-discovery rate {findings.fdr:.0%}).")
     for line in lines or [quiet]:
@@ -126,7 +127,8 @@ with relabels:
         chart_panel.show(charts.retest_figure(retest.by_gap), retest.by_gap, filename="retest_by_gap.csv",
                          key="drift.retest")
 with shift:
-    st.caption(f"Each week's label mix against the {drift.shift_reference(findings.shift)}, or against an "
+    reference = drift_words.shift_reference(findings.shift)
+    st.caption(f"Each week's label mix against the {reference}, or against an "
                "expected distribution you declare: chi-square (corrected for labels clustering within "
                "items), Cramér's V and Jensen–Shannon distance; q-values across weeks. Labels: "
                f"{followed}.")

@@ -18,6 +18,9 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from analytics.core.stats import wilson_interval
 from analytics.monitoring import drift
+from analytics.monitoring.drift import change_detection
+from analytics.monitoring.drift import distribution as drift_distribution
+from analytics.narrative import drift as drift_words
 from analytics.synthetic import simulation
 
 WEEKS = pd.date_range("2026-03-02", periods=26, freq="7D")  # Mondays, as DuckDB's date_trunc('week')
@@ -145,9 +148,9 @@ def test_the_baseline_reference_pools_the_first_four_weeks_and_skips_a_partial_f
     assert table["significant"].tolist() == [False] * 4 + [True] * 4
     first = drift.shift_table(counts, reference="first", dispersion=1.0)
     assert first["p_value"].min() > 0.1  # 13 labels cannot tell anything apart
-    assert drift.shift_reference(table) == "baseline 2026-03-02 to 2026-03-23 (913 labels)"
+    assert drift_words.shift_reference(table) == "baseline 2026-03-02 to 2026-03-23 (913 labels)"
     # More labels needed than 28 days hold: the baseline grows until it has them.
-    assert drift.baseline_windows(drift._wide(counts), labels=1500) == list(WEEKS[:6])
+    assert drift.baseline_windows(drift_distribution._wide(counts), labels=1500) == list(WEEKS[:6])
 
 
 def _clustered_counts(rng, windows: int, items: int, shares, labels_per_item: int = 4,
@@ -359,7 +362,7 @@ def test_the_shift_statistic_is_the_weighted_regression_t_of_a_step():
     rng = np.random.default_rng(3)
     y = 0.4 + rng.normal(0, 0.03, 15)
     var = rng.uniform(0.0004, 0.002, 15)
-    t, se = drift._shift_t(y[None], var[None], np.array([6]))
+    t, se = change_detection._shift_t(y[None], var[None], np.array([6]))
     step = (np.arange(15) >= 6).astype(float)
     fit = sm.WLS(y, sm.add_constant(step), weights=1 / var).fit()
     assert t[0, 0] == pytest.approx(abs(fit.tvalues[1]))
@@ -372,20 +375,20 @@ def test_the_variance_components_solve_their_moment_equations():
     rng = np.random.default_rng(4)
     se2 = 0.25 / rng.integers(100, 800, 400)
     y = 0.5 + rng.normal(0, np.sqrt(1.8 * se2 + 0.02**2))
-    phi, tau2 = (float(v[0]) for v in drift._variance_components(y[None], se2, None))
+    phi, tau2 = (float(v[0]) for v in change_detection._variance_components(y[None], se2, None))
     assert phi == pytest.approx(1.8, rel=0.35) and np.sqrt(tau2) == pytest.approx(0.02, rel=0.3)
     d2, s = np.diff(y) ** 2, se2[1:] + se2[:-1]
     fitted = phi * s + 2 * tau2
-    r = np.minimum(d2, drift._HUBER_C**2 * fitted) / drift._HUBER_TARGET
+    r = np.minimum(d2, change_detection._HUBER_C**2 * fitted) / change_detection._HUBER_TARGET
     w = np.sqrt(1 / fitted**2)
     check = optimize.lsq_linear(np.column_stack([s, 2 * np.ones_like(s)]) * w[:, None], r * w,
                                 bounds=([1, 0], [np.inf, np.inf]))
     assert (phi, tau2) == (pytest.approx(check.x[0], rel=1e-4), pytest.approx(check.x[1], rel=1e-4))
-    _, tau_fixed = (float(v[0]) for v in drift._variance_components(y[None], se2, 1.0))
+    _, tau_fixed = (float(v[0]) for v in change_detection._variance_components(y[None], se2, 1.0))
 
     def equation(t2):
         v = s + 2 * t2
-        cap = np.minimum(d2, drift._HUBER_C**2 * v) / drift._HUBER_TARGET
+        cap = np.minimum(d2, change_detection._HUBER_C**2 * v) / change_detection._HUBER_TARGET
         return ((cap - v) / v**2).sum()
 
     assert tau_fixed == pytest.approx(optimize.brentq(equation, 1e-8, 1.0), rel=1e-4)
@@ -612,18 +615,18 @@ def test_what_changed_names_the_guideline_change_in_the_pair_share():
     assert pair.changes["window"].iloc[0] == WEEKS[13]
     assert pair.changes["before"].iloc[0] == pytest.approx(0.45, abs=0.03)
     before, after = pair.changes[["before", "after"]].iloc[0]
-    sentences = drift.what_changed(findings)
+    sentences = drift_words.what_changed(findings)
     expected = (f"On {WEEKS[13]:%Y-%m-%d} (guideline v2 took effect) the share of '7' among '1'/'7' labels "
                 f"fell from {before:.0%} to {after:.0%} (change {100 * (after - before):+.1f} points")
     assert any(s.startswith(expected) for s in sentences), sentences
     assert any("Re-labels" in s for s in sentences)
-    assert len(drift.what_changed(findings, limit=1)) == 1
+    assert len(drift_words.what_changed(findings, limit=1)) == 1
 
 
 def test_nothing_is_found_without_injected_effects():
     findings = drift.drift_findings(_inputs(np.random.default_rng(8), guideline_effect=False), n_sim=499)
     assert not findings.change_points and not findings.guidelines["significant"].any()
-    sentences = drift.what_changed(findings)
+    sentences = drift_words.what_changed(findings)
     assert not any(s.startswith("On ") for s in sentences)
 
 
@@ -690,4 +693,4 @@ def test_a_daily_view_dates_each_weekly_change_to_the_day():
     assert drawn.display_grain == "day" and drawn.grain == "week"
     expected = ("On 2026-06-03 (2 days after guideline v2 took effect on 2026-06-01) the share of '7' among "
                 "all labels fell")
-    assert any(line.startswith(expected) for line in drift.what_changed(drawn))
+    assert any(line.startswith(expected) for line in drift_words.what_changed(drawn))

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.monitoring import drift
+from analytics.narrative import drift as drift_words
 from analytics.store import Store
 from analytics.store import detection as detection_queries
 from analytics.store import drift as queries
@@ -52,7 +53,7 @@ def _changes(at) -> list[tuple[str, pd.Timestamp]]:
 
 def test_the_verdict_names_the_guideline_change_and_the_decaying_annotator(at, demo_store_path):
     assert not at.exception, [e.value for e in at.exception]
-    expected = drift.what_changed(_findings(demo_store_path), limit=8)
+    expected = drift_words.what_changed(_findings(demo_store_path), limit=8)
     lines = [t.value for t in at.text][:len(expected)]
     assert lines == expected
     assert any("guideline v2" in line for line in lines)
@@ -173,9 +174,9 @@ def test_a_bad_expected_distribution_names_its_line(at):
 def test_a_cohort_with_a_negligible_share_is_not_announced(demo_store_path):
     findings = _findings(demo_store_path)
     assert any(line.startswith("Cohort vendor (12 annotators) joined on 2026-06-15")
-               for line in drift.what_changed(findings))
+               for line in drift_words.what_changed(findings))
     tiny = findings.onboarding.assign(share_of_ratings=0.005)
-    quiet = drift.what_changed(dataclasses.replace(findings, onboarding=tiny))
+    quiet = drift_words.what_changed(dataclasses.replace(findings, onboarding=tiny))
     assert not any(" joined on " in line for line in quiet)
 
 

@@ -13,6 +13,8 @@ import pytest
 from analytics.core.schema import EventFilter
 from analytics.ingest import pipeline as ingest
 from analytics.monitoring import drift
+from analytics.monitoring.drift import series as drift_series
+from analytics.narrative import drift as drift_words
 from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import demo as demo_queries
@@ -158,7 +160,7 @@ def test_drift_inputs_feed_the_findings(store):
     assert inputs.agreement["period"].tolist() == [W1, W2, W3]
     findings = drift.drift_findings(inputs, n_sim=99)
     assert findings.retest.pairs == 3 and findings.retest.across_versions["pairs_across"] == 1
-    assert isinstance(drift.what_changed(findings), list)
+    assert isinstance(drift_words.what_changed(findings), list)
 
 
 # --- the demo ---------------------------------------------------------------------------------------------
@@ -208,7 +210,7 @@ def test_the_demo_findings_name_the_guideline_the_decaying_annotator_and_the_ven
     assert gold["vs_rest"] < -0.05  # in the first four weeks too, on fewer ratings
     assert vendor["share_of_ratings"].iloc[0] > 0.2  # the vendor carries a large share of the work at once
     for grain in GRAINS:
-        sentences = drift.what_changed(by_grain[grain])
+        sentences = drift_words.what_changed(by_grain[grain])
         seven = next(s for s in sentences if "the share of '7' among all labels fell" in s)
         assert "guideline v2 took effect" in seven, seven
         assert any(meta["decaying_annotator"] in s and "declining" in s for s in sentences)
@@ -233,12 +235,12 @@ def test_days_weeks_and_months_tell_the_same_story(demo):
         assert len(daily) == len(weekly)
         assert all(w - pd.Timedelta(days=7) <= d < w + pd.Timedelta(days=7)
                    for d, w in zip(daily, weekly, strict=True)), (series, daily, weekly)
-    lines = {grain: drift.what_changed(by_grain[grain]) for grain in GRAINS}
+    lines = {grain: drift_words.what_changed(by_grain[grain]) for grain in GRAINS}
     assert lines["week"] == lines["month"]
     assert len(lines["day"]) == len(lines["week"])
     for grain in GRAINS:
         for cp in by_grain[grain].change_points:
-            ends = [drift._window_end(pd.Timestamp(end), grain) for end in cp.segments["end"]]
+            ends = [drift_series._window_end(pd.Timestamp(end), grain) for end in cp.segments["end"]]
             spans = pd.Series(ends) - pd.to_datetime(cp.segments["start"]).reset_index(drop=True)
             assert (spans >= pd.Timedelta(days=drift.MIN_SEGMENT_DAYS)).all(), (grain, cp.segments)
 

@@ -1,0 +1,8 @@
+"""Verdicts and findings in words: the renderer layer over the engine's results.
+
+A metric module computes and returns numbers and frozen result types; the modules here turn those results
+into the sentences the pages and ``summary --json`` show. They compute nothing new, depend on the metric
+modules, and the metric modules never depend on them.
+
+- ``drift``: what changed over time (``what_changed``) and the reference of a distribution shift.
+"""
