@@ -7,7 +7,7 @@ Usage::
 
 What is measured, each heavy step in a fresh child process (peak RSS from ``ru_maxrss``):
 
-* **Scoring 1e5 items × 64 features**: ``analytics.detection.signals.score_items`` end to end (Dawid–Skene
+* **Scoring 1e5 items × 64 features**: ``analytics.detection.run.score_items`` end to end (Dawid–Skene
   twice,
   5-fold out-of-fold logistic regression, cleanlab, inverted-file neighbours, explanations) on a synthetic
   crowd (10 classes, 1,000 annotators of accuracy 0.6–0.95, 3 ratings per item; features: per class a
@@ -80,8 +80,8 @@ def crowd(
 
 
 def majority(item: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Each item's majority vote (``analytics.detection.signals.majority_codes``' tie rule), items 0 … max."""
-    from analytics.detection import signals as detection
+    """Each item's majority vote (``analytics.detection.run.majority_codes``' tie rule), items 0 … max."""
+    from analytics import detection
 
     votes = np.zeros((int(item.max()) + 1, K))
     np.add.at(votes, (item, labels), 1)
@@ -107,7 +107,7 @@ def synthetic(n_items: int, *, seed: int, n_features: int = 64, latent: int = 8)
 
 
 def score(item, annotator, given_codes, *, features=None, n_neighbours=10, **options):
-    from analytics.detection import signals as detection
+    from analytics import detection
 
     n = int(item.max()) + 1
     return detection.score_items(
@@ -163,7 +163,7 @@ def child_speed(n_items: int) -> dict:
 def child_neighbours(sizes: list[int]) -> dict:
     from sklearn.neighbors import NearestNeighbors
 
-    from analytics.detection import signals as detection
+    from analytics import detection
 
     rows = []
     for n in sizes:
@@ -191,7 +191,7 @@ def _world_1e6(n_events: int):
 
 def child_probs_1e6(n_events: int, path: str) -> dict:
     """The model's out-of-fold probabilities on the majority labels, saved for the next two children."""
-    from analytics.detection import signals as detection
+    from analytics import detection
 
     truth, features, item, annotator, given = _world_1e6(n_events)
     votes = np.zeros((len(truth), K))
@@ -304,7 +304,7 @@ def run_child(name: str, **kwargs) -> dict:
 
 
 def quality_real() -> list[dict]:
-    from analytics.detection import signals as detection
+    from analytics import detection
 
     rows = []
     for name, published in PUBLISHED.items():
@@ -344,7 +344,7 @@ def signal_scores(frame: pd.DataFrame) -> dict:
 def ranking_rows(name: str, frame: pd.DataFrame, truth: pd.Series) -> list[dict]:
     """Top-k quality among the items with a given label (a strict majority): the others need adjudication
     and have no label that could be wrong."""
-    from analytics.detection import signals as detection
+    from analytics import detection
 
     agreed = frame["given_label"].notna().to_numpy()
     frame, truth = frame[agreed], truth[agreed]
@@ -358,8 +358,8 @@ def ranking_rows(name: str, frame: pd.DataFrame, truth: pd.Series) -> list[dict]
 def consensus_row(name: str, frame: pd.DataFrame, truth: pd.Series, ratings, features) -> dict:
     from cleanlab.multiannotator import get_label_quality_multiannotator
 
+    from analytics import detection
     from analytics.consensus.dawid_skene import DawidSkene
-    from analytics.detection import signals as detection
 
     codes = {c: i for i, c in enumerate(ratings.classes)}
     votes = np.zeros((len(ratings.items), len(ratings.classes)))
@@ -428,7 +428,7 @@ def quality_crowds() -> tuple[list[dict], list[dict]]:
 
 
 def score_coded(r, features):
-    from analytics.detection import signals as detection
+    from analytics import detection
 
     return detection.score_items(
         r.item_codes,

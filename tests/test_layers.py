@@ -138,10 +138,10 @@ def test_the_store_depends_only_on_the_data_model_and_the_parsers_it_stages(tmp_
     assert {k: v for k, v in offenders.items() if v} == {}
     planted = tmp_path / "bad.py"
     planted.write_text("from typing import TYPE_CHECKING\n"
-                       "from analytics.detection.signals import MISLABELED\n"
+                       "from analytics.detection.run import MISLABELED\n"
                        "from analytics import monitoring\n"
-                       "if TYPE_CHECKING:\n    from analytics.detection.signals import Detection\n")
-    assert store_offences(planted) == ["analytics.detection.signals", "analytics.monitoring"]
+                       "if TYPE_CHECKING:\n    from analytics.detection.run import Detection\n")
+    assert store_offences(planted) == ["analytics.detection.run", "analytics.monitoring"]
 
 
 #: The UI modules that may reach the store's SQL modules: the cached store and the cached loaders (every page

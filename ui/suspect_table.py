@@ -8,8 +8,8 @@ import math
 import pandas as pd
 import streamlit as st
 
+from analytics import detection
 from analytics.core.schema import EventFilter
-from analytics.detection import signals as detection
 from analytics.detection import suspects as suspect_report
 from charts import suspects as charts
 from ui import csv_download, loaders

@@ -1,37 +1,46 @@
 """Suspected mislabels: a model's second opinion, neighbours and votes combined into a score, the run that
 stores them, and the clusters a user drills into.
 
-- ``signals``: out-of-fold model probabilities, neighbour votes, consensus and the suspect score.
+- ``model``: the model's out-of-fold second opinion and confident learning.
+- ``neighbours``: nearest neighbours in feature space and their votes.
+- ``combine``: the signals combined in one Dawid–Skene fit: suspect score, suggestion, evidence in words.
+- ``run``: one detection run over every item, with each item's status.
 - ``clusters``: groups of suspects that share a pattern (given label, suggestion, slice).
 - ``suspects``: the service that runs detection on the store and reads it back for the Suspects page.
 """
 
-from analytics.detection.signals import (
-    FILTER_BY,
-    HOLDS,
-    MISLABELED,
-    NO_CONSENSUS,
-    STATUSES,
-    Detection,
-    ModelOpinion,
-    Neighbours,
-    assess_model,
+from analytics.core.schema import HOLDS, MISLABELED, NO_CONSENSUS, STATUSES
+from analytics.detection.combine import (
+    MODEL_ANNOTATOR,
+    NEIGHBOUR_ANNOTATOR,
     explain,
-    find_label_issues,
     has_consensus,
     log_posterior,
-    majority_codes,
-    nearest_neighbours,
-    neighbour_votes,
-    out_of_fold_probabilities,
-    ranking_quality,
-    score_items,
     suggestion_scores,
     suspect_scores,
 )
+from analytics.detection.model import (
+    FILTER_BY,
+    MIN_MODEL_KAPPA,
+    ModelOpinion,
+    assess_model,
+    find_label_issues,
+    out_of_fold_probabilities,
+)
+from analytics.detection.neighbours import (
+    EXACT_NEIGHBOURS_BELOW,
+    Neighbours,
+    nearest_neighbours,
+    neighbour_votes,
+)
+from analytics.detection.run import Detection, majority_codes, ranking_quality, score_items
 
 __all__ = [
     "FILTER_BY",
+    "MIN_MODEL_KAPPA",
+    "EXACT_NEIGHBOURS_BELOW",
+    "MODEL_ANNOTATOR",
+    "NEIGHBOUR_ANNOTATOR",
     "ModelOpinion",
     "Neighbours",
     "Detection",

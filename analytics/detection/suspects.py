@@ -10,10 +10,9 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from analytics import consensus
+from analytics import consensus, detection
 from analytics.core.schema import EventFilter
 from analytics.detection import clusters
-from analytics.detection import signals as detection
 from analytics.ingest.rules import RuleSet
 from analytics.store import Store
 from analytics.store import detection as queries
@@ -39,7 +38,7 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
     rules : analytics.ingest.rules.RuleSet, optional
         Rules whose hits count as a signal.
     n_splits, n_neighbours, random_state
-        ``analytics.detection.signals.score_items``'s options.
+        ``analytics.detection.run.score_items``'s options.
     progress : callable, optional
         ``progress(fraction_done, message)``.
 
@@ -100,7 +99,7 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
 
 # --- what a run says about the items in view --------------------------------------------------------------
 
-#: How the page names each status (``analytics.detection.signals.STATUSES``).
+#: How the page names each status (``analytics.core.schema.STATUSES``).
 STATUS_NAMES = {detection.MISLABELED: "Likely mislabeled", detection.NO_CONSENSUS: "Needs adjudication",
                 detection.HOLDS: "Label holds"}
 
@@ -161,7 +160,7 @@ class RunView:
     items : int
         Items of the run in view.
     by_status : dict
-        Items in view per status (every status of ``analytics.detection.signals.STATUSES``, zeros included).
+        Items in view per status (every status of ``analytics.core.schema.STATUSES``, zeros included).
     score_range : dict
         Status → ``(lowest, highest)`` score in view (absent for a status without items).
     clusters : DataFrame

@@ -166,7 +166,7 @@ def _suspects(store: Store, flt: EventFilter | None, top: int = 10) -> dict[str,
     """The latest detection run on the items in view under ``flt``: how many look mislabeled, how many
     need adjudication, the precision and recall of its flags on gold items (Wilson intervals), and its
     most suspicious items with evidence (score: log10 odds against the given label)."""
-    from analytics.detection import signals as engine
+    from analytics import detection as engine
     from analytics.detection import suspects
     from analytics.store import detection
 

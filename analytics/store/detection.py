@@ -27,9 +27,9 @@ from analytics.store.filters import event_condition, events_cte
 
 if TYPE_CHECKING:  # the results this module stores; the store does not depend on detection at run time
     from analytics.detection.clusters import Clusters
-    from analytics.detection.signals import Detection
+    from analytics.detection.run import Detection
 
-#: The signals kept as JSON per suspect (columns of ``analytics.detection.signals.Detection.items``).
+#: The signals kept as JSON per suspect (columns of ``analytics.detection.run.Detection.items``).
 SIGNAL_COLUMNS = (
     "consensus_label", "suggested_prob", "signals_agreeing", "signals_available", "n_ratings", "votes_given",
     "votes_suggested", "annotator_prob", "model_prob", "model_suggested_prob", "model_top", "cleanlab_issue",
@@ -92,7 +92,7 @@ def detection_inputs(store: Store, flt: EventFilter | None = None) -> DetectionI
 def save_run(store: Store, detection: Detection, *, clusters: Clusters | None = None, created_by: str,
              flt: EventFilter | None = None,
              extra: dict | None = None) -> str:
-    """Store a detection run (``analytics.detection.signals.Detection``) with its clusters, in one
+    """Store a detection run (``analytics.detection.run.Detection``) with its clusters, in one
     transaction.
 
     Parameters

@@ -3,7 +3,7 @@ grouped into patterns, down to one item's history. Every number counts the run's
 
 import streamlit as st
 
-from analytics.detection import signals as detection
+from analytics import detection
 from analytics.detection import suspects as suspect_report
 from ui import csv_download, empty_state, filters, item_drilldown, loaders, suspect_actions, suspect_table
 

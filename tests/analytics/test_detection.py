@@ -13,7 +13,8 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.neighbors import NearestNeighbors
 
-from analytics.detection import signals as detection
+from analytics import detection
+from analytics.detection import combine as detection_combine
 from analytics.store import Store
 from analytics.store import detection as queries
 
@@ -325,7 +326,7 @@ def test_the_explanations_of_a_run_are_explain_item_by_item():
     rules = [["R1", "R7"] if i % 17 == 0 else [] for i in range(n)]
     annotator = rng.random(n)
     names = ["a", "b", "c", "d"]
-    together = detection._explanations(names, given, suggested, votes=votes, annotator_prob=annotator,
+    together = detection_combine._explanations(names, given, suggested, votes=votes, annotator_prob=annotator,
                                        model_prob=model, neighbour_counts=near, rules=rules)
     one_by_one = [
         detection.explain(classes=names, given=None if given[i] < 0 else int(given[i]),

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
+from analytics import detection
 from analytics.core.schema import EventFilter
-from analytics.detection import signals as detection
 from analytics.detection import suspects
 
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics import detection
 from analytics.core.schema import EventFilter
-from analytics.detection import signals as detection
 from analytics.detection import suspects
 from analytics.store import Store
 from analytics.store import detection as queries

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
+from analytics import detection
 from analytics.core.schema import EventFilter
-from analytics.detection import signals as detection
 from analytics.detection import suspects
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store
