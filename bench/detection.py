@@ -391,15 +391,14 @@ def quality_crowds() -> tuple[list[dict], list[dict]]:
     """The demo and a crowd-labeled digits set: ranking quality and consensus accuracy."""
     from sklearn.datasets import load_digits
 
-    from analytics.store import Store
-    from analytics.store import detection as queries
+    from analytics.store import Store, detection_inputs
     from analytics.store.consensus import CodedRatings
     from analytics.synthetic import demo
 
     ranking, consensus = [], []
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "demo.duckdb") as store:
         demo.build_demo_store(store, seed=0)
-        inputs = queries.detection_inputs(store)
+        inputs = detection_inputs.detection_inputs(store)
         truth = store.query("SELECT item_id, true_label FROM demo_truth").set_index("item_id")["true_label"]
     r = inputs.ratings
     result = score_coded(r, inputs.features)

@@ -22,7 +22,7 @@ from analytics.core.schema import EventFilter
 from analytics.detection import suspects
 from analytics.monitoring import drift, overview, slices
 from analytics.store import agreement as agreement_queries
-from analytics.store import batches, retractions
+from analytics.store import batches, detection_inputs, item_drilldown, retractions
 from analytics.store import detection as detection_queries
 from analytics.store import drift as drift_queries
 from analytics.store import overview as overview_queries
@@ -441,14 +441,14 @@ def item_detail(src: Source, run_id: str, item_id: str, flt: EventFilter) -> dic
     """One item of a run: its signals, label events (``in_filter`` marks those passing ``flt``),
     neighbours and attributes; None if not scored."""
     store = app_store.open_store(src.path)
-    signals = detection_queries.item_signals(store, run_id, item_id)
+    signals = item_drilldown.item_signals(store, run_id, item_id)
     if signals is None:
         return None
     return {
         "signals": signals,
-        "events": detection_queries.item_events(store, item_id, run_id, flt),
-        "neighbours": detection_queries.item_neighbours(store, run_id, list(signals.get("neighbours") or [])),
-        "attributes": detection_queries.item_attributes(store, item_id),
+        "events": item_drilldown.item_events(store, item_id, run_id, flt),
+        "neighbours": item_drilldown.item_neighbours(store, run_id, list(signals.get("neighbours") or [])),
+        "attributes": item_drilldown.item_attributes(store, item_id),
     }
 
 
@@ -462,13 +462,13 @@ def suspect_item_ids(src: Source, run_id: str, flt: EventFilter, filters: tuple)
 @_cached
 def remediation_history(src: Source, item_id: str) -> pd.DataFrame:
     """Past remediation actions and review requests of one item, oldest first (cleared by a send)."""
-    return detection_queries.remediation_history(app_store.open_store(src.path), item_id)
+    return item_drilldown.remediation_history(app_store.open_store(src.path), item_id)
 
 
 @_cached
 def prediction_models(src: Source) -> list[str]:
     """The model versions of the store's imported predictions, sorted."""
-    return detection_queries.prediction_models(app_store.open_store(src.path))
+    return detection_inputs.prediction_models(app_store.open_store(src.path))
 
 
 def clear() -> None:

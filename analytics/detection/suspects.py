@@ -14,7 +14,7 @@ from analytics import consensus, detection
 from analytics.core.schema import EventFilter
 from analytics.detection import clusters
 from analytics.ingest.rules import RuleSet
-from analytics.store import Store
+from analytics.store import Store, detection_inputs, review_requests
 from analytics.store import detection as queries
 
 
@@ -54,7 +54,7 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
             progress(fraction, message)
 
     step(0.0, "reading ratings and features")
-    inputs = queries.detection_inputs(store, flt)
+    inputs = detection_inputs.detection_inputs(store, flt)
     r = inputs.ratings
     if not len(r):
         raise ValueError("no label events pass the filter: nothing to score")
@@ -64,7 +64,7 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
                                n_groups=len(r.annotators) + 2)
     pred_probs = None
     if model_version is not None:
-        pred_probs = queries.prediction_matrix(store, model_version, r.items, r.classes)
+        pred_probs = detection_inputs.prediction_matrix(store, model_version, r.items, r.classes)
     hits = {}
     if rules is not None:
         from analytics.store import rules as rule_queries
@@ -84,7 +84,7 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
         features = inputs.features[position] if inputs.features is not None else None
         if features is not None and not inputs.has_features[position].all():
             features = None  # some suspects lack features: cluster on patterns and context only
-        context = queries.suspect_context(store, flagged["item_id"].tolist(), flt)
+        context = detection_inputs.suspect_context(store, flagged["item_id"].tolist(), flt)
         found = clusters.cluster_suspects(
             flagged[["item_id", "given_label", "suggested_label", "score"]].reset_index(drop=True),
             features=None if features is None else np.asarray(features, dtype=float),
@@ -132,7 +132,7 @@ def send_to_review(store: Store, item_ids: list[str], *, run_id: str | None, clu
     One request per item not already requested in this run (``analytics.store.detection.request_review``);
     returns how many were new, so a page can tell a repeated send from a new one.
     """
-    return queries.request_review(store, item_ids, run_id=run_id, cluster_id=cluster_id,
+    return review_requests.request_review(store, item_ids, run_id=run_id, cluster_id=cluster_id,
                                   requested_by=requested_by, note=note)
 
 

@@ -1,4 +1,6 @@
-"""Detection runs in the store: their inputs, the stored runs, and the reads behind the Suspects page.
+"""Detection runs in the store: saving a run, and the reads of stored runs behind the Suspects page (pages
+of suspects, counts in view, clusters, two runs compared). What a run reads is ``detection_inputs``; one
+item's drill-down is ``item_drilldown``; items sent to review are ``review_requests``.
 
 A run (``detection_runs``) keeps its parameters (the model's provenance and cross-validated quality, the
 filter it ran on, the weights) so results are reproducible and comparable; ``suspects`` holds one row per
@@ -22,8 +24,7 @@ import pyarrow as pa
 
 from analytics.core.schema import MISLABELED, NO_CONSENSUS, STATUSES, EventFilter
 from analytics.store.connection import Store
-from analytics.store.consensus import CodedRatings, coded_ratings
-from analytics.store.filters import event_condition, events_cte
+from analytics.store.filters import events_cte
 
 if TYPE_CHECKING:  # the results this module stores; the store does not depend on detection at run time
     from analytics.detection.clusters import Clusters
@@ -35,58 +36,6 @@ SIGNAL_COLUMNS = (
     "votes_suggested", "annotator_prob", "model_prob", "model_suggested_prob", "model_top", "cleanlab_issue",
     "label_quality", "neighbour_share", "neighbours", "rules",
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class DetectionInputs:
-    """What a detection run reads: the ratings as codes and the items' features in item-code order.
-
-    ``features`` is (N, d) float32 with zero rows where ``has_features`` is False (items without
-    features, or with a length other than the most common one); None when no item has features.
-    """
-
-    ratings: CodedRatings
-    features: np.ndarray | None
-    has_features: np.ndarray
-
-
-def detection_inputs(store: Store, flt: EventFilter | None = None) -> DetectionInputs:
-    """The ratings of the filtered events and their items' features.
-
-    Notes
-    -----
-    The item dictionary is handed to DuckDB as an Arrow table and joined to ``items``; the features come
-    back as one Arrow list column whose flat values are reshaped, never a Python list per item.
-    """
-    ratings = coded_ratings(store, flt)
-    n = len(ratings.items)
-    has = np.zeros(n, dtype=bool)
-    if not n:
-        return DetectionInputs(ratings, None, has)
-    wanted = pa.table({"item_id": pa.array(ratings.items.astype(str).to_numpy()),
-                       "pos": pa.array(np.arange(n, dtype=np.int64))})
-    cur = store.cursor()
-    try:
-        cur.register("lw_detect_items", wanted)
-        table = cur.sql(
-            "SELECT w.pos, len(i.features) AS d, i.features FROM lw_detect_items w "
-            "JOIN live_items i USING (item_id) WHERE i.features IS NOT NULL AND len(i.features) > 0"
-        ).to_arrow_table()
-        cur.unregister("lw_detect_items")
-    finally:
-        cur.close()
-    if not table.num_rows:
-        return DetectionInputs(ratings, None, has)
-    lengths = table["d"].to_numpy()
-    d = int(np.bincount(lengths).argmax())
-    keep = lengths == d
-    positions = table["pos"].to_numpy()[keep]
-    chosen = table["features"].filter(pa.array(keep)).combine_chunks()
-    values = chosen.flatten().to_numpy(zero_copy_only=False)
-    features = np.zeros((n, d), dtype=np.float32)
-    features[positions] = values.reshape(-1, d)
-    has[positions] = True
-    return DetectionInputs(ratings, features, has)
 
 
 def save_run(store: Store, detection: Detection, *, clusters: Clusters | None = None, created_by: str,
@@ -393,174 +342,6 @@ def clusters(store: Store, run_id: str) -> pd.DataFrame:
         "SELECT summary FROM suspect_clusters WHERE run_id = ? ORDER BY size DESC, cluster_id", [run_id]
     )
     return pd.DataFrame([json.loads(value) for value in frame["summary"]])
-
-
-def item_signals(store: Store, run_id: str, item_id: str) -> dict | None:
-    """One item's row of a run, with its signals decoded; None when the run did not score it."""
-    frame = store.query(
-        "SELECT item_id, given_label, suggested_label, score, rank, flagged, status, cluster_id, "
-        "explanation, signals FROM suspects WHERE run_id = ? AND item_id = ?",
-        [run_id, item_id],
-    )
-    if frame.empty:
-        return None
-    row = frame.iloc[0].to_dict()
-    row.update(json.loads(row.pop("signals")))
-    return row
-
-
-def item_events(store: Store, item_id: str, run_id: str | None = None,
-                flt: EventFilter | None = None) -> pd.DataFrame:
-    """Every label event of one item, oldest first, with the annotator's cohort and run-time reliability.
-
-    Columns ``event_id, labeled_at, annotator_id, cohort, label, guideline_version, confidence, duration_s,
-    campaign_id, batch_id, skill`` (``skill``: Dawid–Skene expected accuracy in ``run_id``, if given) and
-    ``in_filter`` (the event passes ``flt``; all True without one).
-    """
-    cte, params = events_cte(None)
-    condition, condition_params = event_condition(flt)
-    return store.query(
-        cte + "SELECT e.event_id, e.labeled_at, e.annotator_id, a.cohort, e.label, e.guideline_version, "
-        "e.confidence, e.duration_s, e.campaign_id, e.batch_id, ra.skill, (" + condition + ") AS in_filter "
-        "FROM ev e LEFT JOIN annotators a USING (annotator_id) "
-        "LEFT JOIN run_annotators ra ON ra.annotator_id = e.annotator_id AND ra.run_id = ? "
-        "WHERE e.item_id = ? ORDER BY e.labeled_at, e.event_id",
-        [*params, *condition_params, run_id, item_id],
-    )
-
-
-def item_neighbours(store: Store, run_id: str, item_ids: list[str]) -> pd.DataFrame:
-    """The given and suggested labels, scores and statuses of some items in a run, in the order asked."""
-    return store.query(
-        "SELECT w.i AS position, s.item_id, s.given_label, s.suggested_label, s.score, s.status "
-        "FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS w(item_id, i) JOIN suspects s USING (item_id) "
-        "WHERE s.run_id = ? ORDER BY w.i",
-        [[str(i) for i in item_ids], run_id],
-    ).drop(columns="position")
-
-
-def item_attributes(store: Store, item_id: str) -> pd.DataFrame:
-    """The item's dataset, split and slice attributes as ``key, value`` rows."""
-    return store.query(
-        "SELECT 'dataset' AS key, dataset AS value FROM live_items WHERE item_id = ? "
-        "UNION ALL SELECT 'split', split FROM live_items WHERE item_id = ? AND split IS NOT NULL "
-        "UNION ALL SELECT key, value FROM live_item_attributes WHERE item_id = ? ORDER BY ALL",
-        [item_id, item_id, item_id],
-    )
-
-
-def remediation_history(store: Store, item_id: str) -> pd.DataFrame:
-    """Past remediation actions and review requests of one item, oldest first."""
-    return store.query(
-        "SELECT created_at AS at, action, from_label, to_label, actor AS who, rationale AS why FROM "
-        "remediation_actions WHERE item_id = ? UNION ALL SELECT requested_at, 'review requested', NULL, "
-        "NULL, requested_by, note FROM review_requests WHERE item_id = ? ORDER BY 1",
-        [item_id, item_id],
-    )
-
-
-def request_review(store: Store, item_ids: list[str], *, run_id: str | None, cluster_id: str | None,
-                   requested_by: str, note: str | None = None) -> int:
-    """Save a selection of items for review (one row per item not already requested in this run).
-
-    Returns
-    -------
-    int
-        How many items were added.
-    """
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    request_id = f"review-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-    ids = sorted({str(i) for i in item_ids})
-    with store.transaction() as cur:
-        before = cur.execute("SELECT count(*) FROM review_requests").fetchone()[0]
-        cur.execute(
-            "INSERT INTO review_requests SELECT ?, w.item_id, ?, ?, ?, ?, ? "
-            "FROM unnest(?::VARCHAR[]) AS w(item_id) WHERE NOT EXISTS (SELECT 1 FROM review_requests r "
-            "WHERE r.item_id = w.item_id AND r.run_id IS NOT DISTINCT FROM ?)",
-            [request_id, run_id, cluster_id, requested_by, now, note, ids, run_id],
-        )
-        after = cur.execute("SELECT count(*) FROM review_requests").fetchone()[0]
-    return int(after - before)
-
-
-def review_requests(store: Store) -> pd.DataFrame:
-    """Every item sent to review, newest first."""
-    return store.query(
-        "SELECT requested_at, item_id, run_id, cluster_id, requested_by, note FROM review_requests "
-        "ORDER BY requested_at DESC, item_id"
-    )
-
-
-def prediction_models(store: Store) -> list[str]:
-    """The model versions of imported predictions, sorted."""
-    frame = store.query("SELECT DISTINCT model_version FROM live_predictions ORDER BY 1")
-    return frame["model_version"].tolist()
-
-
-def prediction_matrix(store: Store, model_version: str, items: pd.Index, classes: pd.Index) -> np.ndarray:
-    """Imported probabilities of one model as an (N, K) matrix in ``items`` × ``classes`` order.
-
-    Items the model did not score get a row of NaN; classes it did not score get probability 0. The
-    latest import of an (item, label) wins.
-    """
-    n, k = len(items), len(classes)
-    wanted = pa.table({"item_id": pa.array(items.astype(str).to_numpy()),
-                       "pos": pa.array(np.arange(n, dtype=np.int64))})
-    labels = pa.table({"label": pa.array(classes.astype(str).to_numpy()),
-                       "code": pa.array(np.arange(k, dtype=np.int64))})
-    cur = store.cursor()
-    try:
-        cur.register("lw_pred_items", wanted)
-        cur.register("lw_pred_labels", labels)
-        rows = cur.execute(
-            "SELECT w.pos, l.code, last(p.prob ORDER BY p.batch_id) AS prob FROM live_predictions p "
-            "JOIN lw_pred_items w USING (item_id) JOIN lw_pred_labels l USING (label) "
-            "WHERE p.model_version = ? GROUP BY ALL",
-            [model_version],
-        ).fetchnumpy()
-    finally:
-        cur.close()
-    matrix = np.full((n, k), np.nan)
-    scored = np.unique(rows["pos"])
-    matrix[scored] = 0.0
-    matrix[rows["pos"], rows["code"]] = rows["prob"]
-    return matrix
-
-
-@dataclasses.dataclass(frozen=True)
-class SuspectContext:
-    """What clustering needs to describe a group of items
-    (``analytics.detection.clusters.cluster_suspects``)."""
-
-    events: pd.DataFrame  # item_id, annotator_id, label, labeled_at, guideline_version, cohort
-    attributes: pd.DataFrame  # item_id, key, value
-    slice_sizes: pd.DataFrame  # key, value, items (over every item of the store)
-
-
-def suspect_context(store: Store, item_ids: list[str], flt: EventFilter | None = None) -> SuspectContext:
-    """The label events (of those passing ``flt``) and slice attributes of some items, and the size of
-    every slice."""
-    wanted = pa.table({"item_id": pa.array([str(i) for i in item_ids], type=pa.string())})
-    cte, params = events_cte(flt)
-    cur = store.cursor()
-    try:
-        cur.register("lw_context_items", wanted)
-        events = cur.execute(
-            cte + "SELECT e.item_id, e.annotator_id, e.label, e.labeled_at, e.guideline_version, "
-            "coalesce(a.cohort, 'unknown') AS cohort FROM ev e "
-            "SEMI JOIN lw_context_items USING (item_id) LEFT JOIN annotators a USING (annotator_id) "
-            "ORDER BY e.item_id, e.labeled_at, e.event_id", params
-        ).df()
-        attributes = cur.sql(
-            "SELECT item_id, key, value FROM live_item_attributes SEMI JOIN lw_context_items USING (item_id) "
-            "ORDER BY ALL"
-        ).df()
-        cur.unregister("lw_context_items")
-    finally:
-        cur.close()
-    sizes = store.query("SELECT key, value, count(DISTINCT item_id) AS items FROM live_item_attributes "
-                        "GROUP BY ALL ORDER BY ALL")
-    return SuspectContext(events, attributes, sizes)
 
 
 def compare_runs(store: Store, run_id: str, previous_id: str, flt: EventFilter | None = None) -> dict:

@@ -15,8 +15,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from analytics import detection
 from analytics.detection import combine as detection_combine
-from analytics.store import Store
-from analytics.store import detection as queries
+from analytics.store import Store, detection_inputs
 
 REAL = pathlib.Path(__file__).resolve().parents[1] / "data" / "real" / "cleanlab_label_errors"
 
@@ -250,7 +249,7 @@ def test_suspect_scores_are_log_odds_that_keep_ranking_past_saturation():
 @pytest.fixture(scope="module")
 def demo_run(demo_store_path):
     with Store(demo_store_path, read_only=True) as store:
-        inputs = queries.detection_inputs(store)
+        inputs = detection_inputs.detection_inputs(store)
         truth = store.query("SELECT item_id, true_label FROM demo_truth")
     r = inputs.ratings
     result = detection.score_items(r.item_codes, r.annotator_codes, r.label_codes, items=r.items,

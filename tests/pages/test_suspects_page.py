@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import detection
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
-from analytics.store import Store
+from analytics.store import Store, item_drilldown, review_requests
 from analytics.store import detection as queries
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -193,8 +193,8 @@ def _timeline(at: AppTest) -> dict:
 def test_the_drill_down_draws_every_label_on_a_categorical_axis(at, demo_store_path, item_id, labels):
     run_id = _stored(demo_store_path)[0]
     with Store(demo_store_path) as store:
-        signals = queries.item_signals(store, run_id, item_id)
-        events = queries.item_events(store, item_id, run_id)
+        signals = item_drilldown.item_signals(store, run_id, item_id)
+        events = item_drilldown.item_events(store, item_id, run_id)
     assert sorted(events["label"]) == sorted(labels) and signals["status"] == detection.NO_CONSENSUS
     at.text_input(key="suspects.item").input(item_id).run()
     assert not at.exception
@@ -217,7 +217,7 @@ def test_a_flagged_items_drill_down_names_its_given_label(at, demo_store_path):
     run_id = _stored(demo_store_path)[0]
     with Store(demo_store_path) as store:
         page, _ = queries.suspects_page(store, run_id, limit=1)
-        signals = queries.item_signals(store, run_id, page["item_id"].iloc[0])
+        signals = item_drilldown.item_signals(store, run_id, page["item_id"].iloc[0])
     texts = [t.value for t in at.text]  # the first row opens by default
     assert any(t.startswith(f"Given '{signals['given_label']}' ({signals['votes_given']} of "
                             f"{signals['n_ratings']} ratings), flagged") for t in texts)
@@ -246,14 +246,14 @@ def test_sending_everything_to_review_asks_first_and_says_when_nothing_was_added
     _click(app, f"Send all {size:,} matching items…")
     assert not app.exception
     with Store(writable) as store:
-        assert queries.review_requests(store).empty  # nothing sent before the confirmation
+        assert review_requests.review_requests(store).empty  # nothing sent before the confirmation
     assert any(f"Send all {size:,} likely mislabeled items in cluster" in w.value.replace("\\", "")
                for w in app.warning)
     _click(app, f"Yes, send {size:,} items")
     assert not app.exception
     assert [s.value for s in app.success] == [f"{size:,} items added to the review requests."]
     with Store(writable) as store:
-        requests = queries.review_requests(store)
+        requests = review_requests.review_requests(store)
     assert len(requests) == size and set(requests["note"]) == {"<b>check</b> these"}
     assert set(requests["cluster_id"]) == {chosen["cluster_id"]}
     _click(app, f"Send all {size:,} matching items…")
@@ -275,7 +275,7 @@ def test_a_pending_confirmation_can_be_cancelled_and_lapses_when_the_selection_c
     app.radio(key="suspects.status").set_value(detection.NO_CONSENSUS).run()
     assert not any(b.label.startswith("Yes, send") for b in app.button)
     with Store(writable) as store:
-        assert queries.review_requests(store).empty
+        assert review_requests.review_requests(store).empty
 
 
 def test_running_detection_from_the_page_stores_and_selects_a_new_run(monkeypatch, writable):

@@ -14,7 +14,7 @@ from analytics import detection
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
 from analytics.ingest import pipeline as ingest
-from analytics.store import Store
+from analytics.store import Store, detection_inputs, item_drilldown, review_requests
 from analytics.store import detection as q
 
 EVENTS = """item_id,annotator_id,label,labeled_at
@@ -50,18 +50,18 @@ def store(tmp_path):
 
 
 def test_inputs_code_the_ratings_and_keep_the_most_common_feature_length(store):
-    inputs = q.detection_inputs(store)
+    inputs = detection_inputs.detection_inputs(store)
     assert list(inputs.ratings.items) == ["i1", "i2", "i3", "i4"]
     assert len(inputs.ratings) == 12
     assert inputs.has_features.tolist() == [True, True, True, False]  # i4 has one feature, the rest two
     assert inputs.features.tolist() == [[0.0, 1.0], [5.0, 5.0], [pytest.approx(5.1), pytest.approx(4.9)],
                                         [0.0, 0.0]]
-    narrowed = q.detection_inputs(store, EventFilter(start=None, cohorts=()))
+    narrowed = detection_inputs.detection_inputs(store, EventFilter(start=None, cohorts=()))
     assert len(narrowed.ratings) == 12
 
 
 def _run(store, **options):
-    inputs = q.detection_inputs(store)
+    inputs = detection_inputs.detection_inputs(store)
     r = inputs.ratings
     return detection.score_items(r.item_codes, r.annotator_codes, r.label_codes, items=r.items,
                                  annotators=r.annotators, classes=r.classes, n_neighbours=0, **options)
@@ -83,10 +83,10 @@ def test_a_stored_run_reads_back_ranked_with_its_signals_and_params(store):
     second, _ = q.suspects_page(store, run_id, status=None, limit=2, offset=2)
     assert second["item_id"].tolist() == result.items["item_id"].tail(2).tolist()
     assert set(page["status"]) | set(second["status"]) <= set(detection.STATUSES)
-    signals = q.item_signals(store, run_id, "i4")
+    signals = item_drilldown.item_signals(store, run_id, "i4")
     assert signals["rules"] == ["R9"] and signals["votes_given"] == 3 and signals["n_ratings"] == 3
     assert signals["explanation"].endswith("rule R9")
-    assert q.item_signals(store, run_id, "nope") is None
+    assert item_drilldown.item_signals(store, run_id, "nope") is None
     skills = store.query("SELECT annotator_id FROM run_annotators WHERE run_id = ? ORDER BY 1", [run_id])
     assert skills["annotator_id"].tolist() == ["a", "b", "c"]
 
@@ -154,33 +154,34 @@ def test_view_counts_by_status_with_gold_worked_out_by_hand(store, tmp_path):
 
 def test_review_requests_are_appended_once_per_item_and_run(store):
     run_id = q.save_run(store, _run(store), created_by="t")
-    assert q.request_review(store, ["i1", "i3", "i1"], run_id=run_id, cluster_id="c1", requested_by="ana",
-                            note="check the fax ones") == 2
-    assert q.request_review(store, ["i3", "i4"], run_id=run_id, cluster_id=None, requested_by="bo") == 1
-    requests = q.review_requests(store)
+    assert review_requests.request_review(store, ["i1", "i3", "i1"], run_id=run_id, cluster_id="c1",
+                                          requested_by="ana", note="check the fax ones") == 2
+    assert review_requests.request_review(store, ["i3", "i4"], run_id=run_id, cluster_id=None,
+                                          requested_by="bo") == 1
+    requests = review_requests.review_requests(store)
     assert sorted(requests["item_id"]) == ["i1", "i3", "i4"]
-    history = q.remediation_history(store, "i1")
+    history = item_drilldown.remediation_history(store, "i1")
     assert history[["action", "who", "why"]].values.tolist() == [
         ["review requested", "ana", "check the fax ones"]]
 
 
 def test_item_events_and_neighbours(store):
     run_id = q.save_run(store, _run(store), created_by="t")
-    events = q.item_events(store, "i3", run_id)
+    events = item_drilldown.item_events(store, "i3", run_id)
     assert events[["annotator_id", "label"]].values.tolist() == [["a", "cat"], ["b", "dog"], ["c", "dog"]]
     assert events["skill"].notna().all()
-    near = q.item_neighbours(store, run_id, ["i4", "i1"])
+    near = item_drilldown.item_neighbours(store, run_id, ["i4", "i1"])
     assert near["item_id"].tolist() == ["i4", "i1"]
-    attributes = q.item_attributes(store, "i1")
+    attributes = item_drilldown.item_attributes(store, "i1")
     assert attributes.values.tolist() == [["dataset", "default"], ["source", "fax"]]
 
 
 def test_imported_predictions_become_a_matrix_in_item_and_class_order(store, tmp_path):
     (tmp_path / "pred.csv").write_text("item_id,label,prob\ni1,dog,0.9\ni1,cat,0.1\ni3,cat,0.7\ni3,dog,0.3\n")
     ingest.ingest(store, tmp_path / "pred.csv", kind="predictions", model_version="m1")
-    assert q.prediction_models(store) == ["m1"]
-    inputs = q.detection_inputs(store)
-    matrix = q.prediction_matrix(store, "m1", inputs.ratings.items, inputs.ratings.classes)
+    assert detection_inputs.prediction_models(store) == ["m1"]
+    inputs = detection_inputs.detection_inputs(store)
+    matrix = detection_inputs.prediction_matrix(store, "m1", inputs.ratings.items, inputs.ratings.classes)
     assert matrix[0].tolist() == [0.1, 0.9] and matrix[2].tolist() == [0.7, 0.3]
     assert np.isnan(matrix[1]).all() and np.isnan(matrix[3]).all()
 
