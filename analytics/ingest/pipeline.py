@@ -37,13 +37,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import errno
-import os
 import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -52,16 +51,21 @@ import pyarrow as pa
 
 from analytics.core.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from analytics.ingest import csv_scan, readers
+from analytics.ingest.plausible_range import (  # noqa: F401
+    DEFAULT_EARLIEST,
+    DEFAULT_LATEST_AHEAD,
+    TimeRange,
+    _moment,
+    time_range,
+)
 from analytics.ingest.readers import IngestError, detect_kind
+from analytics.ingest.report import ValidationReport  # noqa: F401
 from analytics.ingest.rules import RuleSet
 from analytics.store import batches, item_history, staging
 from analytics.store.connection import Store, StoreError
-from analytics.store.rules import STAGED_HIT_COLUMNS, staged_rule_hits
+from analytics.store.rules import staged_rule_hits
 from analytics.store.validation import (
-    TIMESTAMP_CEILING,
-    TIMESTAMP_FLOOR,
     WIDE_PROB_PATTERN,
-    describe_range,
     is_feature_column,
     spec_for,
 )
@@ -80,202 +84,11 @@ __all__ = [
 
 #: How many rejects a report carries for display (all of them are stored on commit).
 REPORT_REJECTS = 1000
-#: The plausible range of timestamps when nothing else is set: from this day to one day from now.
-DEFAULT_EARLIEST = dt.datetime(1990, 1, 1)
-DEFAULT_LATEST_AHEAD = dt.timedelta(days=1)
-#: Environment variables that set the plausible range (ISO dates or times, UTC).
-EARLIEST_ENV, LATEST_ENV = "LABELWATCH_EARLIEST", "LABELWATCH_LATEST"
 #: Labels of these kinds are compared for one number written in several ways.
 _LABELLED = ("events", "gold", "predictions", "vocabulary")
 #: How often a CSV file is read again after a record swallowed lines (each time one more bad line).
 _REREADS = 20
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    """The plausible range of imported timestamps (UTC, both ends included)."""
-
-    earliest: dt.datetime
-    latest: dt.datetime
-
-    def __str__(self) -> str:
-        return describe_range(self.earliest, self.latest)
-
-
-def time_range(
-    earliest: str | dt.date | None = None,
-    latest: str | dt.date | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-) -> TimeRange:
-    """The plausible range of imported timestamps, from arguments, else the environment, else the defaults.
-
-    Parameters
-    ----------
-    earliest, latest : str, date, datetime or None
-        ISO dates or times (UTC), e.g. ``"2015-01-01"``. None falls back to ``LABELWATCH_EARLIEST`` /
-        ``LABELWATCH_LATEST``, then to 1990-01-01 and to one day from now.
-    environ : mapping or None
-        The environment to read (default ``os.environ``).
-
-    Returns
-    -------
-    TimeRange
-
-    Raises
-    ------
-    ValueError
-        A value that is not a date or time, a range that is empty, or one that reaches outside 1900-01-01 to
-        2200-01-01 (what every reader of the store holds); the message names the setting.
-
-    Examples
-    --------
-    >>> time_range("2015-01-01", "2025-12-31")
-    TimeRange(earliest=datetime.datetime(2015, 1, 1, 0, 0), latest=datetime.datetime(2025, 12, 31, 0, 0))
-    """
-    environ = os.environ if environ is None else environ
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    bounds = []
-    for value, variable, default in (
-        (earliest, EARLIEST_ENV, DEFAULT_EARLIEST),
-        (latest, LATEST_ENV, now + DEFAULT_LATEST_AHEAD),
-    ):
-        setting = "--" + variable.removeprefix("LABELWATCH_").lower() + " / " + variable
-        if value is None or (isinstance(value, str) and not value.strip()):
-            value = environ.get(variable, "").strip() or default
-        bounds.append(_moment(value, setting))
-    found = TimeRange(*bounds)
-    if not TIMESTAMP_FLOOR <= found.earliest < found.latest <= TIMESTAMP_CEILING:
-        raise ValueError(
-            f"the plausible range of timestamps {found} is not a range within {TIMESTAMP_FLOOR:%Y-%m-%d} and "
-            f"{TIMESTAMP_CEILING:%Y-%m-%d}; expected an earliest time before the latest one, both within"
-        )
-    return found
-
-
-def _moment(value: str | dt.date, setting: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, dt.date):
-        return dt.datetime.combine(value, dt.time())
-    try:
-        return _moment(dt.datetime.fromisoformat(value.strip()), setting)
-    except ValueError:
-        raise ValueError(f"{setting}: {value!r} is not a date or time; expected e.g. 2015-01-01") from None
-
-
-@dataclass(frozen=True, eq=False)
-class ValidationReport:
-    """What an import read, accepted and rejected, shown before anything is written.
-
-    Attributes
-    ----------
-    source, kind, file_sha256 : str
-        The file (or the name given to a table), the input kind and the SHA-256 of the content.
-    rows_read, rows_accepted, rows_rejected : int
-        Data records (header and blank lines excluded); a wide predictions row is one record.
-    rejected_by_reason : dict of str to int
-        Reason category (e.g. ``"unknown label"``) to number of rejected records, most frequent first.
-    rejects : DataFrame
-        The first 1000 rejects: ``row_number, column_name, reason, raw`` (raw: the row as JSON).
-    already_imported : str or None
-        The batch that holds this exact content already; then ``commit`` writes nothing.
-    batch_id : str or None
-        The batch written by ``commit``.
-    rule_hits : DataFrame
-        Warnings of the label rules: the first 1000 accepted rows that break a rule, in file order, one row
-        per (row, rule): ``row_number, item_id, rule_id, kind, events, labels, message`` (see
-        ``analytics.store.rules.staged_rule_hits``). Empty when no rule is broken or no rules were given.
-    rule_hits_by_rule : dict of str to int
-        Rule id to number of rows that break it, in the rules file's order.
-    rules_source : str or None
-        The rules file the events were checked against; None when they were not checked.
-    unit : str
-        What ``row_number`` counts: ``"line"`` (CSV and JSON lines: the line in the file, header and blank
-        lines counted) or ``"row"`` (Parquet, tables, Label Studio exports).
-    warnings : tuple of str
-        Things worth a look that reject nothing (labels that are one number written differently).
-    items : dict of str to int or None
-        Items files and Label Studio exports: how many items are ``new``, ``changed`` (values added or
-        replaced; the earlier ones stay in the history) and ``unchanged``.
-    dataset : str or None
-        The dataset of the items this import creates where its rows name none.
-    """
-
-    source: str
-    kind: str
-    file_sha256: str
-    rows_read: int
-    rows_accepted: int
-    rows_rejected: int
-    rejected_by_reason: dict[str, int]
-    rejects: pd.DataFrame
-    already_imported: str | None = None
-    batch_id: str | None = None
-    rule_hits: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(STAGED_HIT_COLUMNS)))
-    rule_hits_by_rule: dict[str, int] = field(default_factory=dict)
-    rules_source: str | None = None
-    unit: str = "row"
-    warnings: tuple[str, ...] = ()
-    items: dict[str, int] | None = None
-    dataset: str | None = None
-
-    def messages(self, limit: int = 10) -> list[str]:
-        """The first rejects as sentences naming file, line (or row) and column (``f.csv, line 3: …``)."""
-        return [
-            f"{self.source}, {self.unit} {row.row_number}: {row.reason}"
-            for row in self.rejects.head(limit).itertuples()
-        ]
-
-    def rule_messages(self, limit: int = 10) -> list[str]:
-        """The first rule warnings as sentences naming file and line (``f.csv, line 3: R2: …``)."""
-        return [
-            f"{self.source}, {self.unit} {row.row_number}: {row.message}"
-            for row in self.rule_hits.head(limit).itertuples()
-        ]
-
-    def summary(self) -> str:
-        """One readable paragraph: counts, reasons, the first rejects, warnings and what was written."""
-        text = (
-            f"{self.source} ({self.kind}): {self.rows_read:,} rows read, {self.rows_accepted:,} accepted, "
-            f"{self.rows_rejected:,} rejected"
-        )
-        if self.rejected_by_reason:
-            text += (
-                " (" + ", ".join(f"{reason}: {n:,}" for reason, n in self.rejected_by_reason.items()) + ")"
-            )
-        text += "."
-        if self.rows_rejected:
-            text += " First rejects: " + "; ".join(self.messages(3)) + "."
-        if self.items is not None:
-            text += (
-                f" Items: {self.items['new']:,} new, {self.items['changed']:,} changed (earlier values kept "
-                f"in the history), {self.items['unchanged']:,} unchanged."
-            )
-        if self.rule_hits_by_rule:
-            counts = ", ".join(
-                f"{rule}: {n:,} row{'' if n == 1 else 's'}" for rule, n in self.rule_hits_by_rule.items()
-            )
-            text += (
-                f" Rule warnings ({self.rules_source}; the rows are imported all the same): {counts}."
-                " First warnings: " + "; ".join(self.rule_messages(3)) + "."
-            )
-        elif self.rules_source is not None:
-            text += f" No rule warnings ({self.rules_source})."
-        if self.dataset is not None and not self.already_imported:
-            text += f" New items go to dataset {self.dataset!r} unless their rows name one."
-        for warning in self.warnings:
-            text += " Warning: " + warning
-        if self.already_imported:
-            text += (
-                f" This content was already imported as batch {self.already_imported}; nothing is written."
-            )
-        elif self.batch_id:
-            text += f" Imported as batch {self.batch_id}."
-        else:
-            text += " Nothing has been written yet."
-        return text
 
 
 @dataclass(eq=False)
