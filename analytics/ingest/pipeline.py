@@ -61,7 +61,7 @@ from analytics.ingest.plausible_range import (  # noqa: F401
 from analytics.ingest.readers import IngestError, detect_kind
 from analytics.ingest.report import ValidationReport  # noqa: F401
 from analytics.ingest.rules import RuleSet
-from analytics.store import batches, item_history, staging
+from analytics.store import batches, item_history, stage_sources, staging
 from analytics.store.connection import Store, StoreError
 from analytics.store.rules import staged_rule_hits
 from analytics.store.validation import (
@@ -307,7 +307,7 @@ def _stage(cur, kind, fmt, path, table, label, sha, unit, *, dataset, model_vers
         if table.num_rows == 0 and not bad:
             raise IngestError(f"{label}: the export holds no annotations; expected tasks with annotations")
         _stage_source(
-            cur, "lw_aux", staging.arrow_source(cur, aux, "lw_aux"), "items", label,
+            cur, "lw_aux", stage_sources.arrow_source(cur, aux, "lw_aux"), "items", label,
             {**spec_options, "vocabulary_check": False, "controls": readers.has_control_characters(aux)}, {},
         )
         items = item_history.plan(cur, "lw_aux")
@@ -319,17 +319,17 @@ def _stage(cur, kind, fmt, path, table, label, sha, unit, *, dataset, model_vers
                 f"{bad[0][1]}); expected JSON lines"
             )
     if table is not None:
-        source = staging.arrow_source(cur, table, "lw_stage", unit)
+        source = stage_sources.arrow_source(cur, table, "lw_stage", unit)
         spec_options["controls"] = readers.has_control_characters(table)
     elif fmt == "csv":
         try:
             layout = csv_scan.scan_csv(path, copy_dir=workdir, name=label, prefer_tab=label.endswith(".tsv"))
         except csv_scan.CsvError as exc:
             raise IngestError(str(exc)) from exc
-        source = staging.csv_source(layout)
+        source = stage_sources.csv_source(layout)
         spec_options["controls"] = layout.controls
     else:
-        source = staging.parquet_source(str(path))
+        source = stage_sources.parquet_source(str(path))
     spec = _stage_source(cur, "lw_stage", source, table_kind, label, spec_options, mapping)
     for _ in range(_REREADS):
         if source.layout is None:
@@ -338,7 +338,7 @@ def _stage(cur, kind, fmt, path, table, label, sha, unit, *, dataset, model_vers
         if not swallowed:
             break
         layout = csv_scan.with_bad_lines(source.layout, swallowed, source=path, copy_dir=workdir)
-        source = staging.csv_source(layout)
+        source = stage_sources.csv_source(layout)
         spec = _stage_source(cur, "lw_stage", source, table_kind, label, spec_options, mapping)
     else:
         raise IngestError(f"{label}: more than {_REREADS} quotes that never close; expected a CSV file")
@@ -375,13 +375,13 @@ def _spelling_warnings(cur) -> list[str]:
 def _stage_source(cur, stage, source, kind, label, options, mapping):
     """Check the columns of ``source`` for ``kind`` and build the stage; return the kind's spec."""
     try:
-        columns = staging.source_columns(cur, source)
+        columns = stage_sources.source_columns(cur, source)
     except duckdb.Error as exc:
         raise IngestError(f"{label}: cannot read the file: {_first_line(exc)}") from exc
     if mapping:
         _check_mapping(mapping, columns, label)
-        source = staging.renamed(source, mapping, columns)
-        columns = staging.source_columns(cur, source)
+        source = stage_sources.renamed(source, mapping, columns)
+        columns = stage_sources.source_columns(cur, source)
     missing = [c for c in REQUIRED_COLUMNS[kind] if c not in columns]
     if missing:
         raise IngestError(
@@ -402,11 +402,11 @@ def _stage_source(cur, stage, source, kind, label, options, mapping):
                 f"{label}: no column 'model_version' and no model_version argument; expected one of them"
             )
         if wide:
-            source = staging.wide_predictions(source)
-            columns = staging.source_columns(cur, source)
+            source = stage_sources.wide_predictions(source)
+            columns = stage_sources.source_columns(cur, source)
     features = kind == "items" and "features" not in columns and any(map(is_feature_column, columns))
     if features:
-        source = staging.feature_columns(source)
+        source = stage_sources.feature_columns(source)
     spec = spec_for(kind, columns, wide=wide, feature_columns=features, **options)
     try:
         staging.build_stage(cur, stage, source, spec, kind=kind, columns=columns)

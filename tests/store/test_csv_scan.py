@@ -123,6 +123,7 @@ def test_a_field_over_2_mb_early_in_the_file_does_not_refuse_the_file(store, tmp
 def test_a_line_longer_than_the_limit_is_one_reject(store, tmp_path, monkeypatch):
     monkeypatch.setattr(csv_scan, "MAX_RECORD_BYTES", 1_000)
     monkeypatch.setattr("analytics.store.staging.MAX_RECORD_BYTES", 1_000)
+    monkeypatch.setattr("analytics.store.stage_sources.MAX_RECORD_BYTES", 1_000)
     text = HEADER + "i1,a1," + "x" * 5_000 + ",2024-01-01\n" + "i2,a1,cat,2024-01-02\n"
     text += 'i3,a1,"' + "y" * 5_000 + '",2024-01-03\n' + "i4,a1,dog,2024-01-04\n"
     report = ingest.ingest(store, write(tmp_path, "long.csv", text))
