@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 from analytics.monitoring.overview import RECENT, AgreementChange, OverviewSummary, TrendComparison
+from analytics.narrative import overview as overview_words
 
 #: (summary field, tile label, what it counts) of the count tiles, in display order.
 COUNT_TILES = (
@@ -61,7 +62,7 @@ def show(summary: OverviewSummary, comparison: TrendComparison | None, *, key: s
         if summary.pa_ci_low is not None:
             columns[-1].caption(f"95% CI {summary.pa_ci_low:.1%}–{summary.pa_ci_high:.1%}")
         if comparison is not None:
-            st.caption(comparison.sentence() + _frame(comparison))
+            st.caption(overview_words.comparison_sentence(comparison) + _frame(comparison))
 
 
 def _count(

@@ -232,19 +232,6 @@ class TrendComparison:
             return f"vs the {self.days} days before {self.current_start:%Y-%m-%d}"
         return f"last {self.days} days vs the {self.days} before {self.current_start:%Y-%m-%d}"
 
-    def sentence(self) -> str:
-        """The comparison in a full sentence, dates included, or why there is nothing to compare."""
-        before = f"{self.previous_start:%Y-%m-%d} – {self.previous_end:%Y-%m-%d}"
-        if self.basis == BEFORE_FILTER:
-            window = (f"the filtered {self.days} days ({self.current_start:%Y-%m-%d} – "
-                      f"{self.current_end:%Y-%m-%d})")
-        else:
-            window = (f"the last {self.days} days of data ({self.current_start:%Y-%m-%d} – "
-                      f"{self.current_end:%Y-%m-%d})")
-        if self.previous.events == 0:
-            return (f"Nothing to compare with: no label events match the filters in the {self.days} days "
-                    f"before {self.current_start:%Y-%m-%d} ({before}).")
-        return f"Changes compare {window} with the {self.days} days before ({before})."
 
     def agreement_change(self, *, confidence: float = 0.95) -> AgreementChange | None:
         """Raw agreement now minus before, with Newcombe's interval for a difference; None without both.
@@ -537,51 +524,6 @@ def partial_periods(
         return np.zeros(len(starts), dtype=bool)
     ends = starts + _GRAIN_OFFSETS[grain]  # exclusive
     return ((starts < pd.Timestamp(first)) | (ends > pd.Timestamp(last) + pd.Timedelta(days=1))).to_numpy()
-
-
-def verdict(summary: OverviewSummary, comparison: TrendComparison | None) -> list[str]:
-    """The headline in words, most important first, for a team lead who reads nothing else."""
-    if summary.events == 0:
-        return ["No label events match the current filters."]
-    items = f"{summary.items:,} items"
-    multi = f"{summary.items_multi:,}"
-    count = summary.item_count
-    if count is not None and count.estimated:
-        items = (f"about {count.shown().lstrip('≈')} items (estimated from a 1-in-{count.sample_modulus} "
-                 f"sample of items, 95% CI {count.low:,}–{count.high:,})")
-    if summary.estimated and count is not None:
-        multi = "about " + count.shown(summary.items_multi).lstrip("≈")
-    lines = [
-        f"{summary.events:,} labels from {summary.annotators:,} annotators on {items}; "
-        f"{multi} items have 2 or more labels."
-    ]
-    if summary.pa_ci_low is not None:
-        sampled = ""
-        if summary.agreement_sample_rate < 1:
-            sampled = f", estimated on a 1-in-{round(1 / summary.agreement_sample_rate)} sample of items"
-        lines.append(
-            f"Raw agreement between annotators is {summary.percent_agreement:.1%} "
-            f"(95% CI {summary.pa_ci_low:.1%}–{summary.pa_ci_high:.1%}{sampled})."
-        )
-    if comparison is not None:
-        change = comparison.agreement_change()
-        window = (f"the last {comparison.days} days" if comparison.basis == RECENT
-                  else f"these {comparison.days} days")
-        before = f"the {comparison.days} days before {comparison.current_start:%Y-%m-%d}"
-        if not comparison.comparable:
-            lines.append(comparison.sentence())
-        elif change is not None and change.significant:
-            direction = "up" if change.delta > 0 else "down"
-            lines.append(
-                f"Agreement is {direction} {change.points().lstrip('+-')} in {window} against {before} "
-                f"(95% CI of the change {change.low * 100:+.1f} to {change.high * 100:+.1f} pts)."
-            )
-        elif change is not None:
-            lines.append(
-                f"Agreement in {window} is within noise of {before} ({change.points()}, 95% CI of the "
-                f"change {change.low * 100:+.1f} to {change.high * 100:+.1f} pts)."
-            )
-    return lines
 
 
 def agreement_by_period(store: Store, flt: EventFilter | None, *, grain: str,

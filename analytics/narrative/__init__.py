@@ -5,4 +5,6 @@ into the sentences the pages and ``summary --json`` show. They compute nothing n
 modules, and the metric modules never depend on them.
 
 - ``drift``: what changed over time (``what_changed``) and the reference of a distribution shift.
+- ``overview``: the Overview's headline and the comparison window in a sentence.
+- ``slices``: which slices are noisier than the rest, and how sure.
 """

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics.core import sampling
 from analytics.core.schema import TIME_GRAINS
-from analytics.monitoring import overview
+from analytics.narrative import overview as overview_words
 from charts import overview as charts
 from ui import chart_panel, empty_state, filters, kpi_tiles, loaders
 
@@ -29,7 +29,7 @@ elif summary.events == 0:
     )
 else:
     with st.container(border=True, key="verdict"):
-        for line in overview.verdict(summary, comparison):
+        for line in overview_words.verdict(summary, comparison):
             st.text(line)
     kpi_tiles.show(summary, comparison, key="kpi")
 

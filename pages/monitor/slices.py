@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.monitoring import slices
+from analytics.narrative import slices as slice_words
 from charts import slices as charts
 from ui import chart_panel, csv_download, empty_state, filters, loaders, tables
 from ui.safe_text import md
@@ -106,7 +107,7 @@ if table.empty:
     st.stop()
 found = loaders.discovered_slices(src, flt, run_id, metric, int(min_items))
 with st.container(border=True, key="slices-verdict"):
-    for line in slices.verdict(table, found, metric=metric, within=pinned):
+    for line in slice_words.verdict(table, found, metric=metric, within=pinned):
         st.text(line)
 if modulus > 1:
     st.caption(f"Large store: the slices are measured on a 1-in-{modulus} sample of items (all their "
@@ -121,12 +122,12 @@ with ranked:
     tables.show(_readable(table), COLUMNS, key="slices.table")
     csv_download.show(table, filename=f"slices_{metric}.csv", key="slices.table_csv")
 with forest:
-    chart_panel.show(charts.forest_figure(table, metric_title=slices.METRIC_WORDS[metric]), table,
+    chart_panel.show(charts.forest_figure(table, metric_title=slice_words.METRIC_WORDS[metric]), table,
                      filename=f"slices_{metric}_forest.csv", key="slices.forest")
 with heatmap:
     cells = loaders.slice_class_cells(src, flt, run_id, metric)
     chart_panel.show(
-        charts.heatmap_figure(cells, metric_title=slices.METRIC_WORDS[metric], classes=classes,
+        charts.heatmap_figure(cells, metric_title=slice_words.METRIC_WORDS[metric], classes=classes,
                               max_classes=max_classes),
         cells, filename=f"slices_{metric}_by_class.csv", key="slices.heatmap",
     )

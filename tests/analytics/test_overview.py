@@ -11,6 +11,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.monitoring import overview
+from analytics.narrative import overview as overview_words
 from analytics.store import Store
 from analytics.store.ratings import rebuild_repeats
 
@@ -66,7 +67,7 @@ def test_trend_detects_a_drop_and_says_so(tmp_path):
         assert comparison.previous.percent_agreement == pytest.approx(0.95)
         assert comparison.delta("percent_agreement") == pytest.approx(-0.35)
         assert overview.trend(store, days=30, summary=summary) == comparison
-        lines = overview.verdict(summary, comparison)
+        lines = overview_words.verdict(summary, comparison)
     assert (comparison.basis, comparison.current_start, comparison.previous_start) == (
         overview.RECENT, dt.date(2024, 1, 22), dt.date(2023, 12, 23))
     assert comparison.versus() == "last 30 days vs the 30 before 2024-01-22"
@@ -108,7 +109,7 @@ def test_a_change_is_rounded_to_what_its_interval_supports(change, points, signi
 def test_verdict_calls_overlapping_intervals_noise(tmp_path):
     rows = _pairs("2024-01-10", 20, 15, 0) + _pairs("2024-02-20", 20, 14, 1000)
     with _store(tmp_path / "lw.duckdb", rows) as store:
-        lines = overview.verdict(overview.overview_summary(store), overview.trend(store, days=30))
+        lines = overview_words.verdict(overview.overview_summary(store), overview.trend(store, days=30))
     assert "within noise" in lines[-1]
 
 
@@ -128,7 +129,8 @@ def test_a_date_filter_is_compared_with_the_window_of_equal_length_before_it(tmp
     assert comparison.current.events == summary.events
     assert comparison.delta("events") == 20 and comparison.delta("items") == 10
     assert comparison.versus() == "vs the 31 days before 2024-03-01"
-    assert comparison.sentence().startswith("Changes compare the filtered 31 days (2024-03-01 – 2024-03-31)")
+    sentence = overview_words.comparison_sentence(comparison)
+    assert sentence.startswith("Changes compare the filtered 31 days (2024-03-01 – 2024-03-31)")
 
 
 def test_a_date_filter_with_no_data_before_it_has_nothing_to_compare(tmp_path):
@@ -139,9 +141,10 @@ def test_a_date_filter_with_no_data_before_it_has_nothing_to_compare(tmp_path):
         comparison = overview.trend(store, january, summary=summary)
     assert not comparison.comparable
     assert comparison.delta("events") is None and comparison.agreement_change() is None
-    assert comparison.sentence().startswith("Nothing to compare with: no label events match the filters in "
-                                            "the 31 days before 2024-01-01")
-    assert overview.verdict(summary, comparison)[-1] == comparison.sentence()
+    sentence = overview_words.comparison_sentence(comparison)
+    assert sentence.startswith("Nothing to compare with: no label events match the filters in "
+                               "the 31 days before 2024-01-01")
+    assert overview_words.verdict(summary, comparison)[-1] == overview_words.comparison_sentence(comparison)
 
 
 def test_agreement_of_unanimous_items_keeps_an_interval(tmp_path):
@@ -165,7 +168,7 @@ def test_empty_store(tmp_path):
     with Store(tmp_path / "lw.duckdb") as store:
         summary = overview.overview_summary(store)
         assert overview.trend(store) is None
-        assert overview.verdict(summary, None) == ["No label events match the current filters."]
+        assert overview_words.verdict(summary, None) == ["No label events match the current filters."]
 
 
 def test_sample_modulus_reads_all_items_up_to_the_limit_then_about_the_sample_size():
@@ -189,7 +192,7 @@ def test_large_store_says_what_is_estimated(tmp_path):
     assert summary.labels_per_item["n_labels"].tolist() == [2]
     assert summary.agreement_sample_rate == pytest.approx(1 / 4)
     assert summary.agreement_items < 100
-    lines = overview.verdict(summary, None)
+    lines = overview_words.verdict(summary, None)
     assert "items (estimated from a 1-in-4 sample of items, 95% CI" in lines[0]
     assert "1-in-4 sample of items" in lines[1]
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.core.schema import EventFilter
 from analytics.monitoring import slices
+from analytics.narrative import slices as slice_words
 from analytics.store import Store
 from analytics.store import detection as detection_queries
 from analytics.store import slices as queries
@@ -37,7 +38,7 @@ def test_the_noisy_fax_slice_leads_the_verdict_and_the_table(at, demo_store_path
     assert not at.exception, [e.value for e in at.exception]
     table, found = _expected(demo_store_path, "disagreement")
     lines = [t.value for t in at.text]
-    assert lines[:len(slices.verdict(table, found, metric="disagreement"))] == slices.verdict(
+    assert lines[:len(slice_words.verdict(table, found, metric="disagreement"))] == slice_words.verdict(
         table, found, metric="disagreement")
     assert lines[0].startswith("source = fax is the noisiest slice")
     shown = at.dataframe[0].value
