@@ -28,6 +28,7 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -305,7 +306,7 @@ def _line_starts(chunk: bytes) -> list[int]:
     return starts
 
 
-def _resolve(fh, start: int, delimiter: str, n_fields: int) -> tuple[int, str | None, str]:
+def _resolve(fh: BinaryIO, start: int, delimiter: str, n_fields: int) -> tuple[int, str | None, str]:
     """Read the record starting at byte ``start``: ``(its lines, None, raw)`` when it is one well-formed
     record of ``n_fields`` fields, ``(1, reason, raw of its first line)`` when its first line is bad."""
     fh.seek(start)
@@ -348,7 +349,7 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
-def _bounded_lines(fh) -> Iterator[str]:
+def _bounded_lines(fh: BinaryIO) -> Iterator[str]:
     """Text lines from the file's position on, stopping after ``MAX_RECORD_BYTES`` (so a quote that is never
     closed ends as 'unexpected end of data')."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

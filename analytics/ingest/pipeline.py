@@ -66,6 +66,7 @@ from analytics.store.connection import Store, StoreError
 from analytics.store.rules import staged_rule_hits
 from analytics.store.validation import (
     WIDE_PROB_PATTERN,
+    KindSpec,
     is_feature_column,
     spec_for,
 )
@@ -291,8 +292,10 @@ _WRITE_FAILURES = (
 )
 
 
-def _stage(cur, kind, fmt, path, table, label, sha, unit, *, dataset, model_version, vocabulary_check,
-           rules, mapping, timestamps, workdir):
+def _stage(cur: duckdb.DuckDBPyConnection, kind: str, fmt: str, path: Path | None, table: pa.Table | None,
+           label: str, sha: str, unit: str, *, dataset: str, model_version: str | None,
+           vocabulary_check: bool, rules: RuleSet | None, mapping: dict[str, str], timestamps: TimeRange,
+           workdir: Path) -> ValidationReport:
     table_kind = "events" if kind == "label-studio" else kind
     spec_options = dict(
         dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check,
@@ -360,7 +363,7 @@ def _stage(cur, kind, fmt, path, table, label, sha, unit, *, dataset, model_vers
     return dataclasses.replace(report, rule_hits=hits, rule_hits_by_rule=by_rule, rules_source=rules.source)
 
 
-def _spelling_warnings(cur) -> list[str]:
+def _spelling_warnings(cur: duckdb.DuckDBPyConnection) -> list[str]:
     warnings = []
     for in_file, in_store in staging.numeric_label_spellings(cur, "lw_stage"):
         spelled = ", ".join(repr(label) for label in sorted({*in_file, *in_store}))
@@ -372,7 +375,8 @@ def _spelling_warnings(cur) -> list[str]:
     return warnings
 
 
-def _stage_source(cur, stage, source, kind, label, options, mapping):
+def _stage_source(cur: duckdb.DuckDBPyConnection, stage: str, source: stage_sources.Source, kind: str,
+                  label: str, options: dict, mapping: dict[str, str]) -> KindSpec:
     """Check the columns of ``source`` for ``kind`` and build the stage; return the kind's spec."""
     try:
         columns = stage_sources.source_columns(cur, source)

@@ -170,16 +170,16 @@ def _object(pairs: list[tuple[str, object]]) -> _Object:
     return found
 
 
-def _loads(text: str | bytes):
+def _loads(text: str | bytes) -> object:
     """``json.loads`` that marks duplicate keys (see ``_Object``); may raise ValueError or RecursionError."""
     return json.loads(text, object_pairs_hook=_object)
 
 
-def _duplicates(value) -> tuple[str, ...]:
+def _duplicates(value: object) -> tuple[str, ...]:
     return value.duplicates if isinstance(value, _Object) else ()
 
 
-def _describe(value) -> str:
+def _describe(value: object) -> str:
     """A short description of a JSON value for messages (nested values are never dumped whole)."""
     if isinstance(value, dict):
         return "a JSON object"
@@ -190,7 +190,7 @@ def _describe(value) -> str:
     return repr(value)
 
 
-def _cell(value):
+def _cell(value: object) -> object:
     """A scalar JSON value as stored text (numbers keep the spelling Python gives them)."""
     if value is None or isinstance(value, str):
         return value
@@ -199,7 +199,7 @@ def _cell(value):
     return repr(value)
 
 
-def _features(value) -> list[float] | None:
+def _features(value: object) -> list[float] | None:
     """A list of numbers as floats; None when ``value`` is not one (booleans are not numbers)."""
     if not isinstance(value, list) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in value
@@ -248,7 +248,7 @@ def read_jsonl(path: Path) -> tuple[pa.Table, list[tuple[int, str, str]]]:
     return _to_table(rows), bad
 
 
-def _jsonl_record_problem(record, text: str) -> str | None:
+def _jsonl_record_problem(record: object, text: str) -> str | None:
     if not isinstance(record, dict):
         return f"bad JSON: expected a JSON object, got {text.strip()[:100]!r}"
     if duplicates := _duplicates(record):
@@ -350,7 +350,7 @@ def read_label_studio(
     return _to_table(rows), _to_table(items), bad
 
 
-def _raw(value) -> str:
+def _raw(value: object) -> str:
     """The JSON text of a rejected task or annotation (or what it is, when too deep to write back)."""
     try:
         return json.dumps(value)
@@ -358,11 +358,11 @@ def _raw(value) -> str:
         return _describe(value)
 
 
-def _scalar(value):
+def _scalar(value: object) -> object:
     return _cell(value) if not isinstance(value, dict | list) else _describe(value)
 
 
-def _task_problem(task, number: int) -> str | None:
+def _task_problem(task: object, number: int) -> str | None:
     if not isinstance(task, dict):
         return f"bad task: task {number}: expected a JSON object with an 'id', got {_describe(task)}"
     if not isinstance(task.get("id"), str | int) or isinstance(task.get("id"), bool):
@@ -378,7 +378,7 @@ def _task_problem(task, number: int) -> str | None:
     return None
 
 
-def _annotation_labels(annotation, at: str) -> tuple[list[str], str | None]:
+def _annotation_labels(annotation: object, at: str) -> tuple[list[str], str | None]:
     """The labels an annotation chose, or the reason it cannot be read."""
     if not isinstance(annotation, dict):
         return [], f"bad annotation: {at}: expected a JSON object, got {_describe(annotation)}"
@@ -411,7 +411,7 @@ def _annotation_labels(annotation, at: str) -> tuple[list[str], str | None]:
     return labels, None
 
 
-def _annotator(completed_by) -> str | None:
+def _annotator(completed_by: object) -> str | None:
     if isinstance(completed_by, dict):
         completed_by = completed_by.get("id", completed_by.get("email"))
     if completed_by is None or isinstance(completed_by, dict | list):
