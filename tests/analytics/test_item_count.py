@@ -5,13 +5,15 @@ Stores of several sizes and seeds, with the per-item reads forced onto an item s
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.core import sampling
 from analytics.monitoring import overview
 from analytics.store import Store
-from analytics.store.ratings import rebuild_repeats
 from analytics.synthetic import scale
+from tests.builders import add_events
 
 pytestmark = pytest.mark.slow
 
@@ -60,16 +62,15 @@ def test_an_estimate_from_a_smaller_sample_stays_within_its_standard_errors(scal
 
 
 def _many_items(path, n_items: int, prefix: str) -> Store:
-    """``n_items`` items with three ratings each, ids ``<prefix><number>``, written in one statement."""
+    """``n_items`` items with three ratings each, ids ``<prefix><number>``, imported as one batch."""
     store = Store(path)
-    with store.transaction() as cur:
-        cur.execute(
-            "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-            "SELECT i, ? || (i // 3)::VARCHAR, 'a' || (i % 3)::VARCHAR, ((i * 7) % 5)::VARCHAR, "
-            "TIMESTAMP '2024-01-01' + to_minutes(i % 100000), 'b' FROM range(?) t(i)",
-            [prefix, 3 * n_items],
-        )
-        rebuild_repeats(cur)
+    i = np.arange(3 * n_items)
+    add_events(store, pd.DataFrame({
+        "item_id": np.char.add(prefix, (i // 3).astype(str)),
+        "annotator_id": np.char.add("a", (i % 3).astype(str)),
+        "label": ((i * 7) % 5).astype(str),
+        "labeled_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(i % 100_000, unit="min"),
+    }))
     return store
 
 

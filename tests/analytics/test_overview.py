@@ -13,18 +13,12 @@ from analytics.core.schema import EventFilter
 from analytics.monitoring import overview
 from analytics.narrative import overview as overview_words
 from analytics.store import Store
-from analytics.store.ratings import rebuild_repeats
+from tests.builders import EVENT_COLUMNS, add_events
 
 
 def _store(path, rows):
     store = Store(path)
-    with store.transaction() as cur:
-        cur.executemany(
-            "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-            "VALUES (?, ?, ?, ?, ?, 'b')",
-            rows,
-        )
-        rebuild_repeats(cur)
+    add_events(store, pd.DataFrame(rows, columns=EVENT_COLUMNS))
     return store
 
 

@@ -11,6 +11,7 @@ from analytics.core.schema import EventFilter
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from analytics.store import overview as overview_queries
+from tests.builders import write_raw
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXTRA = (
@@ -73,9 +74,10 @@ def test_retracting_from_the_data_page_needs_a_reason_and_a_confirmation(monkeyp
 def test_unreadable_events_are_shown_with_their_batch(monkeypatch, store_with_extra):
     db, batch_id = store_with_extra
     with Store(db) as store, store.transaction() as cur:
-        cur.execute("INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                    "VALUES (999999, 'digits-0003', 'ann-new1', '4', '0044-03-15 (BC)'::TIMESTAMP, ?)",
-                    [batch_id])
+        write_raw(cur, "label_events", [{
+            "event_id": 999999, "item_id": "digits-0003", "annotator_id": "ann-new1", "label": "4",
+            "labeled_at": "0044-03-15 (BC)", "batch_id": batch_id,
+        }])
     at = _data_page(monkeypatch, db)
     assert not at.exception
     assert any("1 label events have a time no reader can hold" in w.value for w in at.warning)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -9,7 +10,7 @@ from analytics.agreement import estimates as reliability
 from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as q
-from analytics.store.ratings import rebuild_repeats
+from tests.builders import EVENT_COLUMNS, StoreBuilder, add_events
 
 # i1: a=x, b=x, c=y            i2: a=x, b=y then b re-labels x (b's rating: x)
 # i3: a=y, c=y (c in v2)       i4: a=x only
@@ -21,24 +22,15 @@ EVENTS = [
     (9, "i4", "a", "x", "2024-02-05", "v2"),
 ]
 
+COHORTS = {"a": "expert", "b": "crowd", "c": "crowd"}
+
 
 @pytest.fixture
 def store(tmp_path):
-    with Store(tmp_path / "lw.duckdb") as store:
-        with store.transaction() as cur:
-            cur.executemany(
-                "INSERT INTO annotators VALUES (?, ?, NULL, 'b')",
-                [("a", "expert"), ("b", "crowd"), ("c", "crowd")],
-            )
-            cur.executemany(
-                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, "
-                "guideline_version, batch_id) VALUES (?, ?, ?, ?, ?, ?, 'b')",
-                EVENTS,
-            )
-            rebuild_repeats(cur)
-            cur.executemany(
-                "INSERT INTO gold_labels VALUES (?, ?, 'honeypot', 'b')", [("i1", "x"), ("i3", "x")]
-            )
+    builder = StoreBuilder(tmp_path / "lw.duckdb")
+    builder.events(pd.DataFrame(EVENTS, columns=[*EVENT_COLUMNS, "guideline_version"]), cohorts=COHORTS)
+    builder.gold(pd.DataFrame({"item_id": ["i1", "i3"], "label": "x", "source": "honeypot"}))
+    with builder.build() as store:
         yield store
 
 
@@ -67,9 +59,7 @@ def test_label_counts_split_by_group(store):
 
 
 def test_label_counts_travel_as_codes_of_the_stores_labels(store):
-    with store.transaction() as cur:
-        cur.execute("INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                    "VALUES (10, 'i5', 'a', 'z', '2024-03-01', 'b')")
+    add_events(store, [{"item_id": "i5", "annotator_id": "a", "label": "z", "labeled_at": "2024-03-01"}])
     counts = q.label_counts(store, EventFilter(end=dt.date(2024, 2, 28)))  # every event but z's
     assert isinstance(counts["label"].dtype, pd.CategoricalDtype)
     assert list(counts["label"].cat.categories) == ["x", "y", "z"]
@@ -133,15 +123,12 @@ def test_annotator_stats_split_by_half_and_month(store):
 
 def test_a_sample_keeps_whole_items_and_composes_with_the_filter(tmp_path):
     with Store(tmp_path / "many.duckdb") as store:
-        with store.transaction() as cur:
-            cur.execute("INSERT INTO annotators SELECT 'a' || i::VARCHAR, CASE WHEN i < 2 THEN 'expert' "
-                        "ELSE 'crowd' END, NULL, 'b' FROM range(4) t(i)")
-            cur.execute(
-                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                "SELECT i, 'item' || (i // 4)::VARCHAR, 'a' || (i % 4)::VARCHAR, ((i * 7) % 3)::VARCHAR, "
-                "TIMESTAMP '2024-01-01' + INTERVAL (i) MINUTE, 'b' FROM range(8000) t(i)"
-            )
-            rebuild_repeats(cur)
+        i = np.arange(8000)
+        add_events(store, pd.DataFrame({
+            "item_id": [f"item{n}" for n in i // 4], "annotator_id": [f"a{n}" for n in i % 4],
+            "label": ((i * 7) % 3).astype(str),
+            "labeled_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(i, unit="min"),
+        }), cohorts={"a0": "expert", "a1": "expert", "a2": "crowd", "a3": "crowd"})
         full = q.label_counts(store)
         sample = q.label_counts(store, sample_modulus=4)
         crowd = q.label_counts(store, EventFilter(cohorts=("crowd",)), sample_modulus=4)
@@ -178,7 +165,5 @@ def test_cohort_order_follows_the_imports_and_appends_new_cohorts(tmp_path, demo
 
 
 def test_cohort_order_puts_unknown_last(store):
-    with store.transaction() as cur:
-        cur.execute("INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                    "VALUES (10, 'i4', 'ghost', 'y', '2024-02-06', 'b')")
+    add_events(store, [{"item_id": "i4", "annotator_id": "ghost", "label": "y", "labeled_at": "2024-02-06"}])
     assert q.cohort_order(store) == ["crowd", "expert", "unknown"]

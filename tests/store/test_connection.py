@@ -9,6 +9,7 @@ import pytest
 
 from analytics.store import Store, StoreError, StoreLockedError
 from analytics.store.migrations import LATEST_VERSION, MIGRATIONS
+from tests.builders import write_raw
 
 
 def test_new_file_is_migrated_and_reopening_applies_nothing(tmp_path):
@@ -31,11 +32,11 @@ def test_transaction_rolls_back_on_error(tmp_path):
     with Store(tmp_path / "lw.duckdb") as store:
         with pytest.raises(RuntimeError, match="boom"):
             with store.transaction() as cur:
-                cur.execute("INSERT INTO label_schema VALUES ('a', NULL, NULL, 'b1')")
+                write_raw(cur, "label_schema", [{"label": "a", "batch_id": "b1"}])
                 raise RuntimeError("boom")
         assert store.scalar("SELECT count(*) FROM label_schema") == 0
         with store.transaction() as cur:
-            cur.execute("INSERT INTO label_schema VALUES ('a', NULL, NULL, 'b1')")
+            write_raw(cur, "label_schema", [{"label": "a", "batch_id": "b1"}])
         assert store.scalar("SELECT count(*) FROM label_schema") == 1
 
 
@@ -44,9 +45,8 @@ def test_parallel_writers_from_threads_lose_nothing(tmp_path):
         def write(worker):
             for i in range(200):
                 with store.transaction() as cur:
-                    cur.execute(
-                        "INSERT INTO gold_labels VALUES (?, ?, NULL, ?)", [f"{worker}-{i}", "x", str(worker)]
-                    )
+                    row = {"item_id": f"{worker}-{i}", "label": "x", "batch_id": str(worker)}
+                    write_raw(cur, "gold_labels", [row])
 
         threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
         for thread in threads:

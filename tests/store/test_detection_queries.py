@@ -16,6 +16,7 @@ from analytics.detection import suspects
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store, detection_inputs, item_drilldown, review_requests
 from analytics.store import detection as q
+from tests.builders import old_schema, write_raw
 
 EVENTS = """item_id,annotator_id,label,labeled_at
 i1,a,cat,2024-01-01
@@ -231,22 +232,15 @@ def test_runs_stored_before_statuses_get_the_status_their_signals_imply(tmp_path
     # (flagged then, no consensus now), i-b 3 of 4 and flagged, i-c 2 of 3 and not flagged, i-d 2 of 4.
     import duckdb
 
-    from analytics.store.migrations import MIGRATIONS
-
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
-    for version, statements in MIGRATIONS:
-        if version > 3:
-            break
-        for statement in statements:
-            con.execute(statement)
-        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
-    for item, votes, ratings, flagged in [("i-a", 1, 5, True), ("i-b", 3, 4, True), ("i-c", 2, 3, False),
-                                          ("i-d", 2, 4, False)]:
-        con.execute("INSERT INTO suspects (run_id, item_id, score, signals, rank, flagged) "
-                    "VALUES ('old', ?, 0.9, ?, 1, ?)",
-                    [item, json.dumps({"votes_given": votes, "n_ratings": ratings}), flagged])
+    old_schema(con, range(1, 4))
+    write_raw(con, "suspects", [
+        {"run_id": "old", "item_id": item, "score": 0.9, "rank": 1, "flagged": flagged,
+         "signals": json.dumps({"votes_given": votes, "n_ratings": ratings})}
+        for item, votes, ratings, flagged in [("i-a", 1, 5, True), ("i-b", 3, 4, True), ("i-c", 2, 3, False),
+                                              ("i-d", 2, 4, False)]
+    ])
     con.close()
     with Store(path) as store:
         statuses = store.query("SELECT item_id, status FROM suspects ORDER BY item_id")

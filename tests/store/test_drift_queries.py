@@ -20,6 +20,7 @@ from analytics.store import agreement as agreement_queries
 from analytics.store import demo as demo_queries
 from analytics.store import detection as detection_queries
 from analytics.store import drift as q
+from tests.builders import write_raw
 
 # Weeks start on Monday 2024-01-01 (W1), 01-08 (W2), 01-15 (W3); guideline v2 from 01-15.
 # Re-labels: b on i2 (y → x, 7 days, v1 → v1), c on i1 (y → x, 17 days, v1 → v2), a on i4 (x → x, 6 days).
@@ -140,12 +141,12 @@ def test_display_inputs_read_the_drawn_tables_at_their_grain(store):
 
 def test_suspect_windows_count_items_by_their_first_label(store):
     with store.transaction() as cur:
-        cur.execute("INSERT INTO detection_runs (run_id, created_at) VALUES ('r1', TIMESTAMP '2024-02-01')")
-        cur.executemany(
-            "INSERT INTO suspects (run_id, item_id, flagged) VALUES ('r1', ?, ?)",
-            [("i1", True), ("i2", False), ("i3", True), ("i4", False), ("i5", None), ("i9", True)],
-        )
-        cur.execute("INSERT INTO suspects (run_id, item_id, flagged) VALUES ('r0', 'i4', TRUE)")
+        write_raw(cur, "detection_runs", [{"run_id": "r1", "created_at": dt.datetime(2024, 2, 1)}])
+        write_raw(cur, "suspects", pd.DataFrame({
+            "run_id": "r1", "item_id": ["i1", "i2", "i3", "i4", "i5", "i9"],
+            "flagged": pd.array([True, False, True, False, None, True], dtype="boolean"),
+        }))
+        write_raw(cur, "suspects", [{"run_id": "r0", "item_id": "i4", "flagged": True}])
     weekly = q.suspect_windows(store, "r1")
     assert _triples(weekly, "window", "items", "flagged") == [(W1, 2, 1), (W2, 1, 1), (W3, 2, 0)]
     versions = q.suspect_windows(store, "r1", by="guideline_version")

@@ -16,6 +16,7 @@ import pytest
 from analytics.ingest import pipeline as ingest
 from analytics.ingest.pipeline import IngestError
 from analytics.store import Store, batches
+from tests.builders import write_raw
 
 HEADER = "item_id,annotator_id,label,labeled_at,confidence,duration_s,cohort\n"
 GOOD = [
@@ -203,9 +204,8 @@ def test_commit_rechecks_a_store_changed_since_prepare(store, tmp_path):
 
 
 def test_row_level_mix_lands_valid_rows_and_keeps_rejects_with_reasons(store, tmp_path):
-    store.cursor().execute(
-        "INSERT INTO label_schema VALUES ('cat', NULL, NULL, 'b0'), ('dog', NULL, NULL, 'b0')"
-    )
+    # The vocabulary without a batch of its own: the events' batch is the store's only one, read below.
+    write_raw(store.cursor(), "label_schema", pd.DataFrame({"label": ["cat", "dog"], "batch_id": "b0"}))
     rows = [*GOOD, "i3,a3,cta,2024-01-01,,,\n", "i4,a4,cat,yesterday,,,\n", "i5,a5,cow,2024-01-01,,,\n"]
     report = ingest.ingest(store, write(tmp_path, "events.csv", HEADER + "".join(rows)))
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (6, 3, 3)

@@ -2,12 +2,14 @@
 
 import datetime as dt
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import overview as q
-from analytics.store.ratings import rebuild_repeats
+from tests.builders import EVENT_COLUMNS, StoreBuilder, add_events
 
 # item i1: a=x, b=x, c=y  -> agreeing ordered pairs 2 of 6 -> 1/3
 # item i2: a=x, b=y (Feb 1) then b relabels x (Feb 20) -> b's latest is x -> a=x, b=x -> 1
@@ -18,29 +20,16 @@ EVENTS = [
     (7, "i3", "a", "y", "2024-02-03"),
 ]
 
+COHORTS = {"a": "expert", "b": "crowd", "c": "crowd"}
+
 
 @pytest.fixture
 def store(tmp_path):
-    with Store(tmp_path / "lw.duckdb") as store:
-        with store.transaction() as cur:
-            cur.executemany(
-                "INSERT INTO annotators VALUES (?, ?, NULL, 'b')",
-                [("a", "expert"), ("b", "crowd"), ("c", "crowd")],
-            )
-            cur.executemany(
-                "INSERT INTO items (item_id, dataset, batch_id) VALUES (?, ?, 'b')",
-                [("i1", "d1"), ("i2", "d1"), ("i3", "d2")],
-            )
-            cur.executemany(
-                "INSERT INTO item_attributes VALUES (?, 'source', ?, 'b')",
-                [("i1", "fax"), ("i2", "scanner"), ("i3", "fax")],
-            )
-            cur.executemany(
-                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                "VALUES (?, ?, ?, ?, ?, 'b')",
-                EVENTS,
-            )
-            rebuild_repeats(cur)
+    builder = StoreBuilder(tmp_path / "lw.duckdb")
+    builder.items(pd.DataFrame({"item_id": ["i1", "i2", "i3"], "dataset": ["d1", "d1", "d2"],
+                                "source": ["fax", "scanner", "fax"]}))
+    builder.events(pd.DataFrame(EVENTS, columns=EVENT_COLUMNS), cohorts=COHORTS)
+    with builder.build() as store:
         yield store
 
 
@@ -160,14 +149,12 @@ def test_activity_item_counts_are_exact_unless_asked_to_approximate(store):
 
 def test_sampled_agreement_reads_a_subset_of_items(tmp_path):
     with Store(tmp_path / "lw.duckdb") as store:
-        with store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                "SELECT i, 'item' || (i // 2)::VARCHAR, 'a' || (i % 2)::VARCHAR, "
-                "CASE WHEN i % 2 = 0 OR (i // 2) % 4 = 0 THEN 'x' ELSE 'y' END, TIMESTAMP '2024-01-01', 'b' "
-                "FROM range(20000) t(i)"
-            )
-            rebuild_repeats(cur)
+        i = np.arange(20000)
+        add_events(store, pd.DataFrame({
+            "item_id": [f"item{n}" for n in i // 2], "annotator_id": [f"a{n}" for n in i % 2],
+            "label": np.where((i % 2 == 0) | ((i // 2) % 4 == 0), "x", "y"),
+            "labeled_at": pd.Timestamp("2024-01-01"),
+        }))
         full = q.item_stats(store)
         sample = q.item_stats(store, sample_modulus=8)
     assert rated_multi(full) == 10000 and full["pa_sum"].sum() / 10000 == pytest.approx(0.25)

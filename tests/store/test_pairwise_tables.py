@@ -11,8 +11,8 @@ from analytics.agreement import cohen
 from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store import agreement as q
-from analytics.store.ratings import rebuild_repeats
 from tests.analytics.agreement_examples import random_events
+from tests.builders import add_events
 
 # i1: a=x, b=x, c=y     i2: a=x, b=y then b re-labels x (b's rating: x), c=x     i3: a=y, c=y
 # i4: a=x only          i5: b=y, c=y
@@ -34,17 +34,9 @@ BY_HAND = {
 
 
 def fill(store, events, cohorts):
-    """Insert annotators (with cohorts) and ``(item_id, annotator_id, label, labeled_at)`` events."""
+    """Import ``(item_id, annotator_id, label, labeled_at)`` events and the annotators' cohorts."""
     frame = pd.DataFrame(events, columns=["item_id", "annotator_id", "label", "labeled_at"])
-    frame = frame.assign(event_id=np.arange(len(frame)), labeled_at=pd.to_datetime(frame["labeled_at"]))
-    with store.transaction() as cur:
-        cur.executemany("INSERT INTO annotators VALUES (?, ?, NULL, 'b')", list(cohorts.items()))
-        cur.register("incoming", frame)
-        cur.execute(
-            "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-            "SELECT event_id, item_id, annotator_id, label, labeled_at, 'b' FROM incoming"
-        )
-        rebuild_repeats(cur)
+    add_events(store, frame.assign(labeled_at=pd.to_datetime(frame["labeled_at"])), cohorts=cohorts)
 
 
 @pytest.fixture

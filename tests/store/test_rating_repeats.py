@@ -15,8 +15,9 @@ import pytest
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from analytics.store import agreement as q
-from analytics.store.migrations import LATEST_VERSION, MIGRATIONS
+from analytics.store.migrations import LATEST_VERSION
 from analytics.store.ratings import REPEATS_SQL
+from tests.builders import old_schema, write_raw
 
 HEADER = "item_id,annotator_id,label,labeled_at\n"
 
@@ -90,18 +91,13 @@ def test_random_imports_keep_the_table_equal_to_a_recount(store, tmp_path):
 def test_migration_2_backfills_a_version_1_store(tmp_path):
     path = tmp_path / "v1.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
-    for statement in MIGRATIONS[0][1]:
-        con.execute(statement)
-    con.execute("INSERT INTO schema_migrations VALUES (1, now())")
+    old_schema(con, [1])
     events = pd.DataFrame({
         "event_id": [1, 2, 3, 4], "item_id": ["i1", "i1", "i2", "i2"], "annotator_id": ["a", "a", "a", "b"],
         "label": ["x", "y", "x", "x"], "labeled_at": pd.to_datetime(["2024-01-01", "2024-01-02"] * 2),
         "batch_id": ["b1", "b2", "b1", "b1"],
     })
-    con.register("incoming", events)
-    con.execute("INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                "SELECT * FROM incoming")
+    write_raw(con, "label_events", events)
     con.close()
     with Store(path) as store:
         assert store.schema_version() == LATEST_VERSION

@@ -7,6 +7,7 @@ the store before the import, number for number.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 
@@ -17,6 +18,7 @@ from analytics.ingest import pipeline as ingest
 from analytics.monitoring import summary
 from analytics.store import Store, retractions
 from analytics.store.migrations import MIGRATIONS, migrate
+from tests.builders import old_schema, write_raw
 
 EVENTS = (
     "item_id,annotator_id,label,labeled_at,cohort\n"
@@ -134,11 +136,13 @@ def test_events_with_unreadable_times_are_left_out_and_counted(tmp_path):
             "item_id,annotator_id,label,labeled_at\ni1,a,x,2026-01-01\ni1,b,x,2026-01-02\n"
         )
         batch_id = ingest.ingest(store, tmp_path / "e.csv").batch_id
+        unreadable = ["0044-03-15 (BC)", "-infinity", "infinity", "1899-12-31 23:59:59"]
         with store.transaction() as cur:
-            for n, when in enumerate(["0044-03-15 (BC)", "-infinity", "infinity", "1899-12-31 23:59:59"]):
-                cur.execute("INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, "
-                            "batch_id) VALUES (?, 'i2', ?, 'y', ?::TIMESTAMP, ?)",
-                            [100 + n, f"c{n}", when, batch_id])
+            write_raw(cur, "label_events", [
+                {"event_id": 100 + n, "item_id": "i2", "annotator_id": f"c{n}", "label": "y",
+                 "labeled_at": when, "batch_id": batch_id}
+                for n, when in enumerate(unreadable)
+            ])
         assert store.scalar("SELECT count(*) FROM live_label_events") == 2
         found = retractions.unreadable_events(store)
         assert found[["batch_id", "events"]].values.tolist() == [[batch_id, 4]]
@@ -150,15 +154,9 @@ def test_events_with_unreadable_times_are_left_out_and_counted(tmp_path):
 def test_migration_adds_the_views_to_a_store_of_an_older_schema(tmp_path):
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
-    for version, statements in MIGRATIONS:
-        if version > 3:
-            break
-        for statement in statements:
-            con.execute(statement)
-        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
-    con.execute("INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                "VALUES (1, 'i', 'a', 'x', TIMESTAMP '2026-01-01', 'b1')")
+    old_schema(con, range(1, 4))
+    write_raw(con, "label_events", [{"event_id": 1, "item_id": "i", "annotator_id": "a", "label": "x",
+                                     "labeled_at": dt.datetime(2026, 1, 1), "batch_id": "b1"}])
     assert max(migrate(con)) == MIGRATIONS[-1][0]
     assert con.execute("SELECT count(*) FROM live_label_events").fetchone()[0] == 1
     con.close()
@@ -225,12 +223,7 @@ def test_importing_a_retracted_file_again_takes_its_rows_back(tmp_path):
 def test_a_migration_skipped_by_an_earlier_build_is_applied(tmp_path):
     """A store migrated by a build that had later migrations but not migration 2 still gets 2."""
     con = duckdb.connect(str(tmp_path / "s.duckdb"))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
-    for version, statements in MIGRATIONS:
-        if version != 2:
-            for statement in statements:
-                con.execute(statement)
-            con.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
+    old_schema(con, (version for version, _ in MIGRATIONS if version != 2))
     assert migrate(con) == [2]
     assert con.execute("SELECT count(*) FROM rating_repeats").fetchone()[0] == 0
     con.close()

@@ -15,7 +15,7 @@ from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import detection as detection_queries
 from analytics.store import slices as q
-from analytics.store.ratings import rebuild_repeats
+from tests.builders import add_events, add_items, write_raw
 
 # i4's annotator a re-labels it later (cat -> dog): only the latest counts. Overall ratings: cat 6, dog 7,
 # so i3's 1–1 tie goes to dog.
@@ -73,13 +73,15 @@ def store(tmp_path):
         ingest.ingest(s, tmp_path / "events.csv")
         ingest.ingest(s, tmp_path / "gold.csv", kind="gold")
         with s.transaction() as cur:
-            cur.execute("INSERT INTO detection_runs VALUES ('r1', TIMESTAMP '2024-03-01', 't', '{}', NULL), "
-                        "('r0', TIMESTAMP '2024-02-01', 't', '{}', NULL)")
-            cur.execute(
-                "INSERT INTO suspects (run_id, item_id, score, rank, flagged) VALUES "
-                "('r1', 'i1', 0.9, 1, TRUE), ('r1', 'i3', 0.8, 2, TRUE), ('r1', 'i2', 0.1, 3, FALSE), "
-                "('r1', 'i4', 0.0, 4, FALSE), ('r0', 'i5', 0.9, 1, TRUE), ('r0', 'i6', 0.9, 2, TRUE)"
-            )
+            write_raw(cur, "detection_runs", pd.DataFrame({
+                "run_id": ["r1", "r0"], "created_at": pd.to_datetime(["2024-03-01", "2024-02-01"]),
+                "created_by": "t", "params": "{}",
+            }))
+            write_raw(cur, "suspects", pd.DataFrame({
+                "run_id": ["r1"] * 4 + ["r0"] * 2, "item_id": ["i1", "i3", "i2", "i4", "i5", "i6"],
+                "score": [0.9, 0.8, 0.1, 0.0, 0.9, 0.9], "rank": [1, 2, 3, 4, 1, 2],
+                "flagged": [True, True, False, False, True, True],
+            }))
         yield s
 
 
@@ -108,19 +110,18 @@ def test_classes_beyond_the_most_rated_are_pooled_and_nothing_else_changes(store
 
 def test_a_cube_of_thousands_of_classes_stays_small(tmp_path):
     with Store(tmp_path / "lw.duckdb") as store:
-        with store.transaction() as cur:
-            cur.execute("INSERT INTO items (item_id, dataset, batch_id) SELECT 'i' || i::VARCHAR, 'd', 'b' "
-                        "FROM range(6000) t(i)")
-            cur.execute("INSERT INTO item_attributes SELECT 'i' || i::VARCHAR, 'source', "
-                        "['fax', 'scan', 'web'][i % 3 + 1], 'b' FROM range(6000) t(i)")
-            # 3 ratings per item over 3,000 classes, the first one usually agreed on
-            cur.execute(
-                "INSERT INTO label_events (event_id, item_id, annotator_id, label, labeled_at, batch_id) "
-                "SELECT i, 'i' || (i // 3)::VARCHAR, 'a' || (i % 3)::VARCHAR, "
-                "'c' || (CASE WHEN i % 3 = 2 THEN (i * 7919) % 3000 ELSE (i // 3) % 3000 END)::VARCHAR, "
-                "TIMESTAMP '2024-01-01', 'b' FROM range(18000) t(i)"
-            )
-            rebuild_repeats(cur)
+        items = np.arange(6000)
+        add_items(store, pd.DataFrame({
+            "item_id": [f"i{n}" for n in items], "dataset": "d",
+            "source": np.array(["fax", "scan", "web"])[items % 3],
+        }))
+        # 3 ratings per item over 3,000 classes, the first one usually agreed on
+        i = np.arange(18000)
+        add_events(store, pd.DataFrame({
+            "item_id": [f"i{n}" for n in i // 3], "annotator_id": [f"a{n}" for n in i % 3],
+            "label": [f"c{n}" for n in np.where(i % 3 == 2, (i * 7919) % 3000, (i // 3) % 3000)],
+            "labeled_at": pd.Timestamp("2024-01-01"),
+        }))
         cube = q.slice_cube(store)
         everything = q.slice_cube(store, max_classes=10_000)
     assert cube.attrs["classes"] == 3000 and len(everything) >= 3000
