@@ -328,6 +328,29 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 WHEN flagged THEN 'mislabeled' ELSE 'ok' END""",
         ],
     ),
+    (
+        7,
+        [
+            # The remediation workflow (analytics.remediation). Actions are append-only: ``seq`` orders
+            # them (the audit log replays in this order), a revert names the action it undoes, a relabel
+            # that needs a second reviewer says so, and each carries the role its actor held and the
+            # review request it answered.
+            "CREATE SEQUENCE remediation_seq START 1",
+            "ALTER TABLE remediation_actions ADD COLUMN seq BIGINT",
+            "ALTER TABLE remediation_actions ADD COLUMN reverts VARCHAR",
+            "ALTER TABLE remediation_actions ADD COLUMN second_review BOOLEAN",
+            "ALTER TABLE remediation_actions ADD COLUMN actor_role VARCHAR",
+            "ALTER TABLE remediation_actions ADD COLUMN review_id VARCHAR",
+            # A version is the resolved labels as of the actions up to ``seq``; a rollback names the
+            # version it restores. Its labels say where each came from (``provenance``: consensus, no
+            # consensus, or the kind and source of the action) and which action set it.
+            "ALTER TABLE dataset_versions ADD COLUMN seq BIGINT",
+            "ALTER TABLE dataset_versions ADD COLUMN rollback_of VARCHAR",
+            "ALTER TABLE dataset_versions ADD COLUMN items BIGINT",
+            "ALTER TABLE version_labels ADD COLUMN excluded BOOLEAN",
+            "ALTER TABLE version_labels ADD COLUMN action_id VARCHAR",
+        ],
+    ),
 ]
 
 #: The schema version this code expects.

@@ -1,0 +1,309 @@
+"""Remediation in SQL: the append-only action log, every item's resolved label, dataset versions.
+
+The rules these queries implement are stated once, in ``analytics.remediation`` (and tested there against
+a replay of the log in Python); this module only writes rows and reads them back.
+
+- ``remediation_actions`` is only appended to. ``seq`` (a sequence) orders the log; a revert names the
+  action it undoes in ``reverts``.
+- An item's **resolved label** is the label that holds a strict majority of its annotators' ratings (the
+  consensus; none when no label does), overridden by the latest *effective* confirm or relabel. An action
+  is effective unless a revert names it; a relabel marked ``second_review`` is effective only once another
+  reviewer's relabel of the same item to the same label is (both are then effective). An item is
+  **excluded** while an exclude that was not reverted stands. Escalations change no label.
+- A **dataset version** copies every item's resolved label, provenance and the action that set it into
+  ``version_labels`` as of the log's ``seq`` at that moment; versions are never changed afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from analytics.store.connection import Store, StoreError
+from analytics.store.ratings import LATEST, ratings_sql
+
+#: Columns of one action, in the order ``append_actions`` takes them.
+ACTION_COLUMNS = (
+    "action_id", "item_id", "action", "from_label", "to_label", "actor", "actor_role", "rationale",
+    "evidence", "policy", "run_id", "campaign_id", "review_id", "reverts", "second_review",
+)
+
+_RATINGS = ratings_sql("live_label_events", {"item_id": "e.item_id", "annotator_id": "e.annotator_id"},
+                       {"label": LATEST["label"]})
+
+#: Every item's consensus: the label with a strict majority of its ratings, NULL when none holds one.
+CONSENSUS_SQL = (
+    "SELECT item_id, CASE WHEN 2 * max(n) > sum(n) THEN arg_max(label, n) END AS label, "
+    "sum(n)::BIGINT AS n_ratings FROM (SELECT item_id, label, count(*) AS n FROM (" + _RATINGS + ") r "
+    "GROUP BY item_id, label) GROUP BY item_id"
+)
+
+
+def _effective_sql(until: str) -> str:
+    """CTEs ``live`` (actions up to ``until`` not reverted, reverts left out) and ``labeling`` (the
+    effective confirms and relabels); ``until`` is SQL for the last ``seq`` to count."""
+    return (
+        "WITH acts AS (SELECT * FROM remediation_actions WHERE coalesce(seq, 0) <= " + until + "), "
+        "live AS (SELECT * FROM acts WHERE action <> 'revert' AND action_id NOT IN "
+        "(SELECT reverts FROM acts WHERE action = 'revert' AND reverts IS NOT NULL)), "
+        "labeling AS (SELECT a.* FROM live a WHERE a.action IN ('confirm', 'relabel') AND "
+        "(NOT coalesce(a.second_review, FALSE) OR EXISTS (SELECT 1 FROM live b WHERE b.item_id = a.item_id "
+        "AND b.action = 'relabel' AND coalesce(b.second_review, FALSE) AND b.to_label = a.to_label "
+        "AND b.actor <> a.actor))) "
+    )
+
+
+def resolved_sql(until: str = "(SELECT coalesce(max(seq), 0) FROM remediation_actions)") -> str:
+    """A SELECT of every live item's ``item_id, consensus, label, excluded, provenance, action_id`` with
+    the actions up to ``seq`` ``until`` (SQL) applied; ``provenance`` is ``consensus``, ``no consensus``
+    or the source of the action that set the label (``review``, ``policy``, ``campaign``)."""
+    return (
+        _effective_sql(until)
+        + ", last_label AS (SELECT item_id, arg_max(to_label, seq) AS label, arg_max(action_id, seq) AS "
+        "action_id, arg_max(CASE WHEN policy IS NOT NULL THEN 'policy' WHEN campaign_id IS NOT NULL "
+        "THEN 'campaign' ELSE 'review' END, seq) AS source FROM labeling GROUP BY item_id), "
+        "excluded AS (SELECT DISTINCT item_id FROM live WHERE action = 'exclude'), "
+        "consensus AS (" + CONSENSUS_SQL + ") "
+        "SELECT i.item_id, c.label AS consensus, coalesce(l.label, c.label) AS label, "
+        "x.item_id IS NOT NULL AS excluded, CASE WHEN l.item_id IS NOT NULL THEN l.source "
+        "WHEN c.label IS NOT NULL THEN 'consensus' ELSE 'no consensus' END AS provenance, l.action_id "
+        "FROM (SELECT DISTINCT item_id FROM live_items) i LEFT JOIN consensus c USING (item_id) "
+        "LEFT JOIN last_label l USING (item_id) LEFT JOIN excluded x USING (item_id)"
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def last_seq(cur: duckdb.DuckDBPyConnection) -> int:
+    """The ``seq`` of the latest action (0 for an empty log)."""
+    return int(cur.execute("SELECT coalesce(max(seq), 0) FROM remediation_actions").fetchall()[0][0])
+
+
+def insert_actions(cur: duckdb.DuckDBPyConnection, actions: Sequence[dict]) -> pd.DataFrame:
+    """Append ``actions`` (dicts with ``ACTION_COLUMNS``) inside the caller's transaction, in order; return
+    them as written (with ``seq`` and ``created_at``)."""
+    if not actions:
+        return pd.DataFrame(columns=[*ACTION_COLUMNS, "seq", "created_at"])
+    now = _now()
+    rows = pd.DataFrame([{c: a.get(c) for c in ACTION_COLUMNS} for a in actions],
+                        columns=list(ACTION_COLUMNS))
+    rows["evidence"] = [None if e is None else json.dumps(e, default=str, sort_keys=True)
+                        for e in rows["evidence"]]
+    rows["second_review"] = rows["second_review"].fillna(False).astype(bool)
+    rows["pos"] = range(len(rows))
+    rows["created_at"] = now
+    cur.register("lw_new_actions", rows)
+    try:
+        cur.execute(
+            "INSERT INTO remediation_actions BY NAME SELECT * EXCLUDE (pos), "
+            "nextval('remediation_seq') AS seq "
+            "FROM (SELECT * FROM lw_new_actions ORDER BY pos)"
+        )
+    finally:
+        cur.unregister("lw_new_actions")
+    first = cur.execute("SELECT currval('remediation_seq')").fetchall()[0][0] - len(rows) + 1
+    rows["seq"] = range(first, first + len(rows))
+    return rows.drop(columns="pos")
+
+
+def vocabulary(store: Store) -> list[str]:
+    """The labels an item can be given: the label schema when one was imported, else every label seen."""
+    frame = store.query("SELECT label FROM label_schema UNION SELECT DISTINCT label FROM live_label_events "
+                        "WHERE NOT EXISTS (SELECT 1 FROM label_schema) ORDER BY 1")
+    return frame["label"].tolist()
+
+
+def current_labels(cur: duckdb.DuckDBPyConnection, items: Sequence[str]) -> dict[str, tuple]:
+    """Resolved ``(label, excluded)`` of those of ``items`` that exist, inside the caller's transaction."""
+    rows = cur.execute("SELECT item_id, label, excluded FROM (" + resolved_sql() + ") WHERE item_id IN "
+                       "(SELECT unnest(?::VARCHAR[]))", [sorted(set(items))]).fetchall()
+    return {r[0]: (r[1], bool(r[2])) for r in rows}
+
+
+_NOT_REVERTED = "action_id NOT IN (SELECT reverts FROM remediation_actions WHERE reverts IS NOT NULL)"
+
+
+def pending_second_reviews(cur: duckdb.DuckDBPyConnection,
+                           items: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Items of ``items`` whose second-review relabel still waits for another reviewer's decision (a
+    relabel, confirm or escalation by someone else after it): item → (first actor, label)."""
+    rows = cur.execute(
+        "SELECT a.item_id, a.actor, a.to_label FROM remediation_actions a WHERE a.action = 'relabel' "
+        "AND a.second_review AND a.item_id IN (SELECT unnest(?::VARCHAR[])) AND a." + _NOT_REVERTED
+        + " AND NOT EXISTS (SELECT 1 FROM remediation_actions b WHERE b.item_id = a.item_id "
+        "AND b.seq > a.seq AND b.action IN ('relabel', 'confirm', 'escalate') AND b.actor <> a.actor "
+        "AND b." + _NOT_REVERTED + ") ORDER BY a.seq", [sorted(set(items))]).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def action_state(cur: duckdb.DuckDBPyConnection, action_id: str) -> dict | None:
+    """``item_id, action, to_label, reverted`` of one action, None when there is none."""
+    rows = cur.execute(
+        "SELECT item_id, action, to_label, EXISTS (SELECT 1 FROM remediation_actions r WHERE r.reverts = ?) "
+        "FROM remediation_actions WHERE action_id = ?", [action_id, action_id]).fetchall()
+    if not rows:
+        return None
+    return dict(zip(("item_id", "action", "to_label", "reverted"), rows[0], strict=True))
+
+
+def resolved_labels(store: Store, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every item's resolved label now (``resolved_sql``), or those of ``item_ids``, sorted by item."""
+    sql = "SELECT * FROM (" + resolved_sql() + ")"
+    if item_ids is None:
+        return store.query(sql + " ORDER BY item_id")
+    return store.query(sql + " WHERE item_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY item_id",
+                       [[str(i) for i in item_ids]])
+
+
+def action_log(store: Store, *, item_id: str | None = None, actor: str | None = None,
+               action: str | None = None, policy: str | None = None, campaign_id: str | None = None,
+               since: dt.datetime | None = None, until: dt.datetime | None = None,
+               limit: int | None = None) -> pd.DataFrame:
+    """The action log, newest first, with each action's ``reverted_by`` (the revert that undid it, if any);
+    every argument given narrows it (``policy`` matches the name with or without ``@version``)."""
+    where, params = [], []
+    for column, value in (("item_id", item_id), ("actor", actor), ("action", action),
+                          ("campaign_id", campaign_id)):
+        if value:
+            where.append("a." + column + " = ?")
+            params.append(value)
+    if policy:
+        where.append("(a.policy = ? OR split_part(a.policy, '@', 1) = ?)")
+        params += [policy, policy]
+    if since is not None:
+        where.append("a.created_at >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("a.created_at < ?")
+        params.append(until)
+    sql = (
+        "SELECT a.seq, a.created_at, a.item_id, a.action, a.from_label, a.to_label, a.actor, a.actor_role, "
+        "a.rationale, a.policy, a.campaign_id, a.review_id, a.run_id, a.reverts, a.second_review, "
+        "a.evidence, a.action_id, r.action_id AS reverted_by FROM remediation_actions a "
+        "LEFT JOIN (SELECT reverts, min(action_id) AS action_id FROM remediation_actions "
+        "WHERE action = 'revert' GROUP BY reverts) r ON r.reverts = a.action_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY a.seq DESC NULLS LAST, a.created_at DESC"
+        + (" LIMIT " + str(int(limit)) if limit else "")
+    )
+    return store.query(sql, params)
+
+
+def action(store: Store, action_id: str) -> dict | None:
+    """One action as a dict, None when there is no such action."""
+    frame = store.query("SELECT * FROM remediation_actions WHERE action_id = ?", [action_id])
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+# --- versions ------------------------------------------------------------------------------------------
+
+
+def versions(store: Store) -> pd.DataFrame:
+    """Every dataset version, newest first."""
+    return store.query(
+        "SELECT version_id, parent_id, created_at, created_by, note, seq, rollback_of, items FROM "
+        "dataset_versions ORDER BY created_at DESC, version_id DESC"
+    )
+
+
+def next_version_id(cur: duckdb.DuckDBPyConnection) -> str:
+    """``v<N+1>`` for a store with N versions (inside the caller's transaction)."""
+    return f"v{cur.execute('SELECT count(*) FROM dataset_versions').fetchall()[0][0] + 1}"
+
+
+def insert_version(cur: duckdb.DuckDBPyConnection, version_id: str, *, created_by: str, note: str | None,
+                   rollback_of: str | None = None) -> dict:
+    """Snapshot the resolved labels as version ``version_id`` inside the caller's transaction (a rollback
+    copies the labels of ``rollback_of`` instead); the parent is the newest earlier version."""
+    if cur.execute("SELECT count(*) FROM dataset_versions WHERE version_id = ?",
+                   [version_id]).fetchall()[0][0]:
+        raise StoreError(f"There is a dataset version {version_id!r} already.")
+    parent = next(iter(cur.execute("SELECT version_id FROM dataset_versions ORDER BY created_at DESC, "
+                                   "version_id DESC LIMIT 1").fetchall()), None)
+    seq = last_seq(cur)
+    if rollback_of is None:
+        cur.execute(
+            "INSERT INTO version_labels (version_id, item_id, label, provenance, excluded, action_id) "
+            "SELECT ?, item_id, label, provenance, excluded, action_id FROM (" + resolved_sql(str(seq)) + ")",
+            [version_id],
+        )
+    else:
+        cur.execute(
+            "INSERT INTO version_labels (version_id, item_id, label, provenance, excluded, action_id) "
+            "SELECT ?, item_id, label, provenance, excluded, action_id FROM version_labels "
+            "WHERE version_id = ?",
+            [version_id, rollback_of],
+        )
+    items = cur.execute("SELECT count(*) FROM version_labels WHERE version_id = ?",
+                        [version_id]).fetchall()[0][0]
+    row = {"version_id": version_id, "parent_id": None if parent is None else parent[0], "created_at": _now(),
+           "created_by": created_by, "note": note, "seq": seq, "rollback_of": rollback_of,
+           "items": int(items)}
+    cur.execute(
+        "INSERT INTO dataset_versions (version_id, parent_id, created_at, created_by, note, seq, "
+        "rollback_of, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(row.values()),
+    )
+    return row
+
+
+def version_row(store: Store | duckdb.DuckDBPyConnection, version_id: str) -> dict | None:
+    """One version's row as a dict, None when there is none."""
+    cur = store.cursor() if isinstance(store, Store) else store
+    frame = cur.execute("SELECT * FROM dataset_versions WHERE version_id = ?", [version_id]).df()
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def version_labels(store: Store, version_id: str) -> pd.DataFrame:
+    """A version's labels: ``item_id, label, excluded, provenance, action_id``, sorted by item."""
+    return store.query(
+        "SELECT item_id, label, excluded, provenance, action_id FROM version_labels WHERE version_id = ? "
+        "ORDER BY item_id", [version_id],
+    )
+
+
+def version_diff(store: Store, old: str, new: str) -> pd.DataFrame:
+    """Items whose label or exclusion differs between two versions, with the action behind the new one
+    (its kind, actor, policy, campaign): ``item_id, old_label, new_label, old_excluded, new_excluded,
+    provenance, action_id, action, actor, policy, campaign_id, rationale``."""
+    return store.query(
+        "SELECT coalesce(b.item_id, a.item_id) AS item_id, a.label AS old_label, b.label AS new_label, "
+        "a.excluded AS old_excluded, b.excluded AS new_excluded, b.provenance, b.action_id, r.action, "
+        "r.actor, r.policy, r.campaign_id, r.rationale "
+        "FROM (SELECT * FROM version_labels WHERE version_id = ?) a "
+        "FULL JOIN (SELECT * FROM version_labels WHERE version_id = ?) b USING (item_id) "
+        "LEFT JOIN remediation_actions r ON r.action_id = b.action_id "
+        "WHERE a.label IS DISTINCT FROM b.label "
+        "OR coalesce(a.excluded, FALSE) <> coalesce(b.excluded, FALSE) "
+        "OR a.item_id IS NULL OR b.item_id IS NULL ORDER BY item_id",
+        [old, new],
+    )
+
+
+def version_class_counts(store: Store, old: str, new: str) -> pd.DataFrame:
+    """Per label, how many included items carry it in each version: ``label, old, new, change``."""
+    return store.query(
+        "SELECT label, count(*) FILTER (WHERE version_id = ?) AS old, count(*) FILTER (WHERE version_id = ?) "
+        "AS new, new - old AS change FROM version_labels WHERE version_id IN (?, ?) "
+        "AND NOT coalesce(excluded, FALSE) GROUP BY label ORDER BY label NULLS LAST",
+        [old, new, old, new],
+    )
+
+
+def rollback_actions(cur: duckdb.DuckDBPyConnection, seq: int) -> pd.DataFrame:
+    """What undoing every action after ``seq`` takes: the actions after it that still stand (to revert)
+    and the earlier actions that a revert after it undid (to apply again), oldest first, with a column
+    ``undo`` (``revert`` or ``reapply``)."""
+    return cur.execute(
+        _effective_sql("(SELECT coalesce(max(seq), 0) FROM remediation_actions)")
+        + "SELECT 'revert' AS undo, * FROM live WHERE seq > ? "
+        "UNION ALL BY NAME SELECT 'reapply' AS undo, t.* FROM remediation_actions r "
+        "JOIN remediation_actions t ON t.action_id = r.reverts WHERE r.action = 'revert' AND r.seq > ? "
+        "AND t.seq <= ? AND t.action_id NOT IN (SELECT action_id FROM live) ORDER BY seq",
+        [seq, seq, seq],
+    ).df()
