@@ -307,3 +307,80 @@ def rollback_actions(cur: duckdb.DuckDBPyConnection, seq: int) -> pd.DataFrame:
         "AND t.seq <= ? AND t.action_id NOT IN (SELECT action_id FROM live) ORDER BY seq",
         [seq, seq, seq],
     ).df()
+
+
+# --- policies ------------------------------------------------------------------------------------------
+
+#: Condition fields stored as columns of ``suspects`` (every other field is read from its ``signals``).
+_SUSPECT_COLUMNS = {"score": "s.score", "status": "s.status"}
+_OPS = {">=": " >= ", "<=": " <= ", ">": " > ", "<": " < ", "==": " = ", "!=": " <> "}
+_SIGNALS = ("annotator_prob", "model_suggested_prob", "n_ratings", "votes_given", "votes_suggested")
+
+
+def run_exists(store: Store, run_id: str) -> bool:
+    """Whether detection run ``run_id`` is stored."""
+    return bool(store.scalar("SELECT count(*) FROM detection_runs WHERE run_id = ?", [run_id]))
+
+
+def run_item_count(store: Store, run_id: str) -> int:
+    """How many items run ``run_id`` scored."""
+    return int(store.scalar("SELECT count(*) FROM suspects WHERE run_id = ?", [run_id]) or 0)
+
+
+def _field(name: str, numeric: bool) -> str:
+    if name in _SUSPECT_COLUMNS:
+        return _SUSPECT_COLUMNS[name]
+    if not name.isidentifier():
+        raise ValueError(f"Not a signal name: {name!r}")
+    text = "(s.signals->>'" + name + "')"
+    return "TRY_CAST(" + text + " AS DOUBLE)" if numeric else text
+
+
+def policy_candidates(store: Store, run_id: str,
+                      conditions: Sequence[tuple[str, str, object]]) -> pd.DataFrame:
+    """The items of run ``run_id`` meeting every ``(field, op, value)`` whose resolved label is still the
+    run's given label and not excluded: ``item_id, from_label, to_label`` (the suggested label), ``score``
+    and the signals a policy records as evidence, by rank."""
+    where, params = ["s.run_id = ?"], [run_id]
+    for field, op, value in conditions:
+        numeric = not isinstance(value, str)
+        where.append(_field(field, numeric) + _OPS[op] + "?")
+        params.append(value)
+    signals = ", ".join("TRY_CAST(s.signals->>'" + s + "' AS DOUBLE) AS " + s for s in _SIGNALS)
+    return store.query(
+        "WITH r AS (" + resolved_sql() + ") SELECT s.item_id, r.label AS from_label, "
+        "s.suggested_label AS to_label, s.score, " + signals + " FROM suspects s JOIN r USING (item_id) "
+        "WHERE " + " AND ".join(where) + " AND r.label IS NOT DISTINCT FROM s.given_label AND NOT r.excluded "
+        "AND s.suggested_label IS NOT NULL AND s.suggested_label IS DISTINCT FROM s.given_label "
+        "ORDER BY s.rank NULLS LAST, s.item_id",
+        params,
+    )
+
+
+def class_counts(store: Store) -> pd.DataFrame:
+    """Included items per resolved label now: ``label, before`` (items without a label are left out)."""
+    return store.query(
+        "SELECT label, count(*)::BIGINT AS before FROM (" + resolved_sql() + ") WHERE label IS NOT NULL "
+        "AND NOT excluded GROUP BY label ORDER BY label"
+    )
+
+
+def slices_of(store: Store, item_ids: Sequence[str]) -> pd.DataFrame:
+    """The slices (attribute values) the items belong to: ``key, value, items`` most items first."""
+    return store.query(
+        "SELECT key, value, count(DISTINCT item_id) AS items FROM live_item_attributes "
+        "WHERE item_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY key, value ORDER BY items DESC, key, value",
+        [[str(i) for i in item_ids]],
+    )
+
+
+def policy_runs(store: Store, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Past policy applications, one row per (policy, run, actor, transaction time), newest first."""
+    where, params = "policy IS NOT NULL", []
+    if names:
+        where += " AND split_part(policy, '@', 1) IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(names))
+    return store.query(
+        "SELECT policy, run_id, actor, created_at AS applied_at, count(*) AS items FROM remediation_actions "
+        "WHERE " + where + " GROUP BY ALL ORDER BY applied_at DESC", params,
+    )
