@@ -44,7 +44,7 @@ __all__ = ["FIELDS", "Condition", "DryRun", "Policy", "PolicyError", "apply", "d
 
 #: What a condition can test: stored signal name → (kind, meaning).
 FIELDS = {
-    "score": ("number", "the run's suspect score (0-1)"),
+    "score": ("number", "the run's suspect score: log10 odds that the given label is wrong"),
     "status": ("text", "mislabeled, no_consensus or ok"),
     "annotator_prob": ("number", "the annotators' posterior for the suggested label (Dawid-Skene)"),
     "model_suggested_prob": ("number", "the model's probability of the suggested label"),

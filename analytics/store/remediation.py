@@ -132,13 +132,15 @@ _NOT_REVERTED = "action_id NOT IN (SELECT reverts FROM remediation_actions WHERE
 def pending_second_reviews(cur: duckdb.DuckDBPyConnection,
                            items: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Items of ``items`` whose second-review relabel still waits for another reviewer's decision (a
-    relabel, confirm or escalation by someone else after it): item → (first actor, label)."""
+    relabel, confirm or escalation by someone else after it), leaving out the relabels that were
+    themselves the second review of an earlier one: item → (first actor, label)."""
     rows = cur.execute(
         "SELECT a.item_id, a.actor, a.to_label FROM remediation_actions a WHERE a.action = 'relabel' "
         "AND a.second_review AND a.item_id IN (SELECT unnest(?::VARCHAR[])) AND a." + _NOT_REVERTED
         + " AND NOT EXISTS (SELECT 1 FROM remediation_actions b WHERE b.item_id = a.item_id "
-        "AND b.seq > a.seq AND b.action IN ('relabel', 'confirm', 'escalate') AND b.actor <> a.actor "
-        "AND b." + _NOT_REVERTED + ") ORDER BY a.seq", [sorted(set(items))]).fetchall()
+        "AND b.actor <> a.actor AND b." + _NOT_REVERTED + " AND (b.seq > a.seq AND b.action IN ('relabel', "
+        "'confirm', 'escalate') OR b.seq < a.seq AND b.action = 'relabel' AND b.second_review)) "
+        "ORDER BY a.seq", [sorted(set(items))]).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
@@ -383,4 +385,63 @@ def policy_runs(store: Store, names: Sequence[str] | None = None) -> pd.DataFram
     return store.query(
         "SELECT policy, run_id, actor, created_at AS applied_at, count(*) AS items FROM remediation_actions "
         "WHERE " + where + " GROUP BY ALL ORDER BY applied_at DESC", params,
+    )
+
+
+# --- review queue --------------------------------------------------------------------------------------
+
+
+def queue_items(store: Store, run_id: str | None) -> pd.DataFrame:
+    """Every item waiting for a reviewer, with what the queue orders and explains it by.
+
+    An item waits when it was sent to review and no decision (confirm, relabel, exclude, escalate) that
+    still stands came after the request; when its latest standing decision is an escalation; or when a
+    second-review relabel waits for its second reviewer. Columns: ``item_id, reason`` (requested,
+    escalated, second review), ``requested_by, requested_at, note, cluster_id, label`` (resolved now),
+    ``suggested_label, score, annotator_prob, model_suggested_prob, split, class_share, n_classes,
+    first_reviewer, first_label, reviewed_by`` (everyone who acted on it since it entered the queue).
+    """
+    return store.query(
+        _effective_sql("(SELECT coalesce(max(seq), 0) FROM remediation_actions)")
+        + ", decisions AS (SELECT item_id, max(created_at) AS decided_at, "
+        "arg_max(action, seq) AS last_action FROM live "
+        "WHERE action IN ('confirm', 'relabel', 'exclude', 'escalate') GROUP BY item_id), "
+        "requests AS (SELECT item_id, max(requested_at) AS requested_at, arg_max(requested_by, requested_at) "
+        "AS requested_by, arg_max(note, requested_at) AS note, "
+        "arg_max(cluster_id, requested_at) AS cluster_id FROM review_requests GROUP BY item_id), "
+        "pending AS (SELECT a.item_id, arg_max(a.actor, a.seq) AS first_reviewer, arg_max(a.to_label, a.seq) "
+        "AS first_label, max(a.created_at) AS at FROM live a WHERE a.action = 'relabel' AND a.second_review "
+        "AND NOT EXISTS (SELECT 1 FROM live b WHERE b.item_id = a.item_id AND b.actor <> a.actor AND "
+        "(b.seq > a.seq AND b.action IN ('relabel', 'confirm', 'escalate') OR b.seq < a.seq "
+        "AND b.action = 'relabel' AND b.second_review)) GROUP BY a.item_id), "
+        "waiting AS (SELECT item_id, CASE WHEN p.item_id IS NOT NULL THEN 'second review' "
+        "WHEN d.last_action = 'escalate' THEN 'escalated' ELSE 'requested' END AS reason, "
+        "p.first_reviewer, p.first_label, coalesce(q.requested_at, d.decided_at, p.at) AS entered_at "
+        "FROM requests q FULL JOIN decisions d USING (item_id) FULL JOIN pending p USING (item_id) "
+        "WHERE p.item_id IS NOT NULL OR d.last_action = 'escalate' "
+        "OR (q.item_id IS NOT NULL AND (d.decided_at IS NULL OR d.decided_at < q.requested_at))), "
+        "resolved AS (" + resolved_sql() + "), "
+        "shares AS (SELECT label, count(*) / sum(count(*)) OVER () AS class_share, "
+        "count(*) OVER () AS n_classes FROM resolved WHERE label IS NOT NULL GROUP BY label) "
+        "SELECT w.item_id, w.reason, q.requested_by, q.requested_at, q.note, q.cluster_id, r.label, "
+        "s.suggested_label, s.score, "
+        "TRY_CAST(s.signals->>'annotator_prob' AS DOUBLE) AS annotator_prob, "
+        "TRY_CAST(s.signals->>'model_suggested_prob' AS DOUBLE) AS model_suggested_prob, i.split, "
+        "sh.class_share, sh.n_classes, w.first_reviewer, w.first_label, "
+        "(SELECT list(DISTINCT a.actor) FROM remediation_actions a WHERE a.item_id = w.item_id "
+        "AND a.created_at >= w.entered_at) AS reviewed_by "
+        "FROM waiting w LEFT JOIN requests q USING (item_id) LEFT JOIN resolved r USING (item_id) "
+        "LEFT JOIN (SELECT * FROM suspects WHERE run_id = ?) s USING (item_id) "
+        "LEFT JOIN (SELECT item_id, any_value(split) AS split FROM live_items GROUP BY item_id) i "
+        "USING (item_id) "
+        "LEFT JOIN shares sh ON sh.label = coalesce(r.label, s.given_label) ORDER BY w.item_id",
+        [run_id],
+    )
+
+
+def slice_memberships(store: Store, item_ids: Sequence[str]) -> pd.DataFrame:
+    """``item_id, key, value`` of the items' slice attributes."""
+    return store.query(
+        "SELECT item_id, key, value FROM live_item_attributes WHERE item_id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY ALL", [[str(i) for i in item_ids]],
     )

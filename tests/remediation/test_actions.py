@@ -92,6 +92,9 @@ def test_a_second_review_takes_effect_only_when_another_reviewer_agrees(store):
         actions.act(store, ANA, "c", "relabel", to_label="cat", rationale="me again")
     actions.act(store, BO, "c", "relabel", to_label="cat", rationale="agree")
     assert _labels(store)["c"] == "cat"
+    # the pair is complete: a later reviewer's relabel is an ordinary one and takes effect at once
+    later = actions.act(store, CY, "c", "relabel", to_label="dog", rationale="new guideline")
+    assert not later.loc[0, "second_review"] and _labels(store)["c"] == "dog"
 
 
 def test_a_disagreeing_second_review_escalates(store):
