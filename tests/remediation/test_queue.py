@@ -8,7 +8,7 @@ import pytest
 from analytics.remediation import actions, queue
 from analytics.remediation.roles import Actor, Role
 from analytics.store import Store
-from analytics.store.detection import request_review
+from analytics.store.review_requests import request_review
 
 ANA, BO = Actor("ana", Role.REVIEWER), Actor("bo", Role.REVIEWER)
 
