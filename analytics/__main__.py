@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from analytics.core.schema import INPUT_KINDS
+from analytics.remediation import cli as remediation_cli
 from analytics.store import Store, StoreError
 
 DEFAULT_DB = Path("data") / "labelwatch.duckdb"
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     retract.add_argument("--reason", required=True, help="why the import should not count (recorded)")
     retract.add_argument("--actor", default=None,
                          help="who retracts it (default: $LABELWATCH_USER, else the login name)")
+    remediation_cli.add_commands(commands)
     return parser
 
 
@@ -385,7 +387,7 @@ def _positive_int(text: str) -> int:
 
 
 _COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "summary": _summary, "batches": _batches,
-             "retract": _retract}
+             "retract": _retract, **remediation_cli.COMMANDS}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -324,6 +324,11 @@ def run_exists(store: Store, run_id: str) -> bool:
     return bool(store.scalar("SELECT count(*) FROM detection_runs WHERE run_id = ?", [run_id]))
 
 
+def latest_run(store: Store) -> str | None:
+    """The newest detection run's id, None without runs."""
+    return store.scalar("SELECT run_id FROM detection_runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
+
+
 def run_item_count(store: Store, run_id: str) -> int:
     """How many items run ``run_id`` scored."""
     return int(store.scalar("SELECT count(*) FROM suspects WHERE run_id = ?", [run_id]) or 0)
