@@ -40,6 +40,11 @@ pages = st.navigation({
     "Investigate": [
         st.Page("pages/investigate/suspects.py", title="Suspects", icon=":material/troubleshoot:"),
     ],
+    "Remediate": [
+        st.Page("pages/remediate/review.py", title="Review", icon=":material/rule:"),
+        st.Page("pages/remediate/versions.py", title="Versions", icon=":material/history:"),
+        st.Page("pages/remediate/audit.py", title="Audit trail", icon=":material/receipt_long:"),
+    ],
     "Data": [
         st.Page("pages/data/import_data.py", title="Import", icon=":material/upload_file:"),
         st.Page("pages/data/data.py", title="Data", icon=":material/database:"),

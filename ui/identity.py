@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 #: Name recorded as ``created_by`` when there is no login and no ``local_user`` in the secrets.
@@ -9,7 +11,8 @@ LOCAL_USER = "local"
 
 
 def user_name() -> str:
-    """The current user's e-mail (or name) when logged in, else ``local_user`` from the secrets, else "local".
+    """The current user's e-mail (or name) when logged in, else ``local_user`` from the secrets, else
+    ``LABELWATCH_USER`` (as the CLI), else "local".
 
     Returns
     -------
@@ -18,6 +21,6 @@ def user_name() -> str:
     """
     if st.user.get("is_logged_in"):
         return str(st.user.get("email") or st.user.get("name") or LOCAL_USER)
-    if st.secrets.load_if_toml_exists():
-        return str(st.secrets.get("local_user") or LOCAL_USER)
-    return LOCAL_USER
+    if st.secrets.load_if_toml_exists() and st.secrets.get("local_user"):
+        return str(st.secrets.get("local_user"))
+    return os.environ.get("LABELWATCH_USER") or LOCAL_USER

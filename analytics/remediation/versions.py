@@ -23,7 +23,8 @@ from analytics.remediation.roles import Actor, Role, require
 from analytics.store import Store
 from analytics.store import remediation as sql
 
-__all__ = ["VersionDiff", "create_version", "diff", "export_version", "rollback"]
+__all__ = ["VersionDiff", "create_version", "diff", "export_version", "list_versions", "rollback",
+           "version_labels"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,17 @@ class VersionDiff:
                         .astype(bool)).sum())
         return {"old": self.old, "new": self.new, "changed": len(c), "relabeled": relabeled,
                 "excluded": excluded, "included": included}
+
+
+def list_versions(store: Store) -> pd.DataFrame:
+    """Every version, newest first: ``version_id, parent_id, created_at, created_by, note, seq, rollback_of,
+    items``."""
+    return sql.versions(store)
+
+
+def version_labels(store: Store, version_id: str) -> pd.DataFrame:
+    """A version's ``item_id, label, excluded, provenance, action_id``, sorted by item."""
+    return sql.version_labels(store, version_id)
 
 
 def create_version(store: Store, actor: Actor, *, note: str | None = None,

@@ -450,3 +450,12 @@ def slice_memberships(store: Store, item_ids: Sequence[str]) -> pd.DataFrame:
         "SELECT item_id, key, value FROM live_item_attributes WHERE item_id IN (SELECT unnest(?::VARCHAR[])) "
         "ORDER BY ALL", [[str(i) for i in item_ids]],
     )
+
+
+def remediation_state(store: Store) -> tuple[int, int, int]:
+    """``(latest action seq, number of versions, number of review requests)``."""
+    row = store.cursor().execute(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM remediation_actions), (SELECT count(*) FROM "
+        "dataset_versions), (SELECT count(*) FROM review_requests)"
+    ).fetchall()[0]
+    return int(row[0]), int(row[1]), int(row[2])

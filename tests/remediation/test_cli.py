@@ -33,7 +33,8 @@ def test_a_dry_run_changes_nothing_and_apply_records_the_policy(db, capsys):
     assert main(["--db", db, "audit", "--json"]) == 0 and _json(capsys)["actions"] == []
     assert main(["--db", db, "policy", "run", EXAMPLE, "--actor", "lead", "--json"]) == 0
     assert _json(capsys)["policies"][0]["applied"] == dry["would_change"]
-    assert main(["--db", db, "audit", "--policy", "model-and-neighbours-agree", "--limit", "0", "--json"]) == 0
+    policy = ["--policy", "model-and-neighbours-agree"]
+    assert main(["--db", db, "audit", *policy, "--limit", "0", "--json"]) == 0
     logged = _json(capsys)["actions"]
     assert len(logged) == dry["would_change"] and {a["actor"] for a in logged} == {"lead"}
 

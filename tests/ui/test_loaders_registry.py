@@ -1,14 +1,17 @@
-"""Every cached loader is registered, so ``loaders.clear`` drops all of them (an import shows at once)."""
+"""Every cached loader (the Remediate pages' too) is registered, so ``loaders.clear`` drops all of them
+(an import shows at once)."""
 
 from streamlit.runtime.caching.cache_utils import CachedFunc
 
-from ui import loaders
+from ui import loaders, remediation_loaders
 
 
 def test_every_cached_loader_is_in_the_registry_once():
-    cached = {name: obj for name, obj in vars(loaders).items() if isinstance(obj, CachedFunc)}
+    cached = {name: obj for module in (loaders, remediation_loaders) for name, obj in vars(module).items()
+              if isinstance(obj, CachedFunc)}
     # cohort_order, retracted_batches and unreadable_events were once left out of a hand-written list.
-    expected = {"summary", "cohort_order", "retracted_batches", "unreadable_events", "_dawid_skene_fit"}
+    expected = {"summary", "cohort_order", "retracted_batches", "unreadable_events", "_dawid_skene_fit",
+                "review_queue", "audit_log", "version_list"}
     assert expected <= set(cached)
     assert sorted(map(id, loaders.REGISTRY)) == sorted(map(id, cached.values()))
 

@@ -1,0 +1,27 @@
+"""The audit trail: every remediation action with who, when, why, the evidence and where it came from, for
+the Audit page, the CLI and exports; and the state a cache keys remediation reads by."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from analytics.store import Store
+from analytics.store import remediation as sql
+
+__all__ = ["audit_log", "state"]
+
+
+def audit_log(store: Store, *, item_id: str | None = None, actor: str | None = None,
+              action: str | None = None, policy: str | None = None, campaign_id: str | None = None,
+              since: dt.datetime | None = None, until: dt.datetime | None = None,
+              limit: int | None = None) -> pd.DataFrame:
+    """Actions newest first, narrowed by every argument given (``analytics.store.remediation.action_log``)."""
+    return sql.action_log(store, item_id=item_id, actor=actor, action=action, policy=policy,
+                          campaign_id=campaign_id, since=since, until=until, limit=limit)
+
+
+def state(store: Store) -> tuple:
+    """``(latest action seq, versions, review requests)``: changes with every remediation write."""
+    return sql.remediation_state(store)
