@@ -98,3 +98,17 @@ def test_the_pages_say_what_to_do_when_there_is_nothing(demo_store_path, tmp_pat
         at = _page(name)
         assert not at.exception
         assert any(words in m.value for m in at.markdown), name
+
+
+def test_an_admin_dry_runs_and_applies_the_example_policy(db):
+    at = _page("policies")
+    assert not at.exception
+    assert any("would relabel" in i.value and "Within its guardrails" in i.value for i in at.info)
+    changes = at.dataframe[0].value
+    assert len(changes) > 0
+    at.button(key=f"FormSubmitter:policies.apply-Apply model-and-neighbours-agree@1 to {len(changes):,} items"
+              ).click().run()
+    assert not at.exception
+    assert any(f"{len(changes):,} actions recorded" in s.value for s in at.success)
+    with Store(db) as store:
+        assert len(sql.action_log(store, policy="model-and-neighbours-agree")) == len(changes)
