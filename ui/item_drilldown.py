@@ -91,10 +91,12 @@ def _summary(item_id: str, signals: dict) -> list[str]:
     backing = (f"; {agreeing} of {available} independent signals pick it" if available else "")
     suggested = signals["suggested_label"]
     if status == detection.NO_CONSENSUS:
+        # runs stored before the posterior was kept have no suggested_prob
+        posterior = signals.get("suggested_prob")
+        posterior = "" if posterior is None else f"posterior {posterior:.2f}; "
         return [head, f"No consensus: no label holds a strict majority of its {signals['n_ratings']} "
                       f"ratings, so there is no given label to be wrong. The evidence suggests '{suggested}' "
-                      f"(posterior {signals['suggested_prob']:.2f}; log10 odds {signals['score']:.1f} for "
-                      f"it{backing})."]
+                      f"({posterior}log10 odds {signals['score']:.1f} for it{backing})."]
     votes = f"{signals['votes_given']} of {signals['n_ratings']} ratings"
     if status == detection.MISLABELED:
         verdict = (f"flagged: the evidence favours '{suggested}' (log10 odds {signals['score']:.1f} against "
