@@ -42,13 +42,21 @@ policy = next(p for p in declared if p.name == name)
 st.caption(md(policy.words()))
 preview = rl.policy_dry_run(src, rl.state(), text, name, run_id)
 (st.warning if preview.blocked else st.info)(md(preview.verdict()))
-st.dataframe(preview.changes[["item_id", "from_label", "to_label", "score", "model_suggested_prob",
-                              "n_ratings"]], hide_index=True, key="policies.changes")
+CHANGE_COLUMNS = ["item_id", "from_label", "to_label", "score", "model_suggested_prob", "n_ratings"]
+st.dataframe(preview.changes[CHANGE_COLUMNS],
+             hide_index=True, key="policies.changes", column_config={
+                 "item_id": "Item", "from_label": "From", "to_label": "To",
+                 "score": st.column_config.NumberColumn("Score (log10 odds)", format="%.2f"),
+                 "model_suggested_prob": st.column_config.NumberColumn("Model p(to)", format="%.2f"),
+                 "n_ratings": "Ratings"})
 left, right = st.columns(2)
 left.markdown("**Class distribution**")
-left.dataframe(preview.classes, hide_index=True, key="policies.classes")
+left.dataframe(preview.classes, hide_index=True, key="policies.classes", column_config={
+    "label": "Class", "before": "Items now", "after": "After", "change": "Change",
+    "shrink": st.column_config.NumberColumn("Shrinks by", format="percent")})
 right.markdown("**Slices touched**")
-right.dataframe(preview.slices, hide_index=True, key="policies.slices")
+right.dataframe(preview.slices, hide_index=True, key="policies.slices",
+                column_config={"key": "Attribute", "value": "Value", "items": "Items changed"})
 
 with st.form("policies.apply", border=True):
     reason = st.text_input("Override the guardrails because (admins; required when blocked)",

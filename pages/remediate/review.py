@@ -33,13 +33,14 @@ if waiting.empty:
 
 second = int((waiting["reason"] == "second review").sum())
 escalated = int((waiting["reason"] == "escalated").sum())
-st.markdown(md(f"**{len(waiting):,} items wait for review**: {second:,} for a second review, {escalated:,} "
-               f"escalated, {len(waiting) - second - escalated:,} sent to review."))
+st.markdown(f"**{len(waiting):,} items wait for review**: {second:,} for a second review, {escalated:,} "
+            f"escalated, {len(waiting) - second - escalated:,} sent to review.")
 st.caption(queue.ORDER_WORDS + f" You act as {me.name} ({me.role}).")
 
 COLUMNS = ["item_id", "reason", "label", "suggested_label", "p_wrong", "impact", "needs_second_review", "why"]
+shown = waiting[COLUMNS].assign(label=waiting["label"].fillna("(no consensus)"))
 picked = st.dataframe(
-    waiting[COLUMNS], hide_index=True, key="review.table", on_select="rerun", selection_mode="single-row",
+    shown, hide_index=True, key="review.table", on_select="rerun", selection_mode="single-row",
     column_config={
         "item_id": "Item", "reason": "Why it waits", "label": "Label now", "suggested_label": "Suggested",
         "p_wrong": st.column_config.NumberColumn("P(wrong)", format="%.2f"),
