@@ -1,8 +1,8 @@
 """Reads behind the Agreement page: ratings, label-count tables, per-annotator reliability sums.
 
 A *rating* is one annotator's label of one item: the latest of their events on it (``arg_max`` by
-``labeled_at``), so a test–retest re-label never makes an annotator agree with themself. A rating carries the
-time, guideline version and campaign of that latest event and the annotator's cohort.
+``labeled_at``, then ``event_id``), so a test–retest re-label never makes an annotator agree with themself.
+A rating carries the time, guideline version and campaign of that latest event and the annotator's cohort.
 
 Every statistic of ``analytics.agreement.coefficients`` works from a label-count table (how many annotators
 gave each
@@ -164,13 +164,13 @@ def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap
             """WITH ann AS (SELECT annotator_id, (i - 1)::INTEGER AS a
                     FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(annotator_id, i)),
         lab AS (SELECT label, (i - 1)::INTEGER AS l FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(label, i)),
-        coded AS (SELECT e.item_id, e.annotator_id, e.labeled_at, ann.a, lab.l
+        coded AS (SELECT e.item_id, e.annotator_id, e.labeled_at, e.event_id, ann.a, lab.l
                   FROM live_label_events e JOIN ann USING (annotator_id) JOIN lab USING (label)
                   WHERE """
             + condition
             + "), r AS ("
             + ratings_sql("coded", {"item_key": "hash(e.item_id)", "a": "e.a"},
-                          {"l": ("e.l", "arg_max(e.l, e.labeled_at)")})
+                          {"l": ("e.l", "arg_max(e.l, (e.labeled_at, e.event_id))")})
             + """),
         cells AS (SELECT x.a AS annotator_a, y.a AS annotator_b, x.l AS label_a, y.l AS label_b, count(*) AS n
                   FROM r x JOIN r y ON x.item_key = y.item_key AND x.a < y.a GROUP BY ALL),

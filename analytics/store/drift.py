@@ -42,7 +42,7 @@ WINDOWS = {
     },
     "guideline_version": (
         "coalesce(e.guideline_version, '(none)')",
-        "arg_min(coalesce(e.guideline_version, '(none)'), e.labeled_at)",
+        "arg_min(coalesce(e.guideline_version, '(none)'), (e.labeled_at, e.event_id))",
     ),
 }
 #: What ``label_counts_by_window`` can count.

@@ -15,6 +15,7 @@ import pytest
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from analytics.store import agreement as q
+from analytics.store.consensus import coded_ratings
 from analytics.store.migrations import LATEST_VERSION
 from analytics.store.ratings import REPEATS_SQL
 from tests.builders import old_schema, write_raw
@@ -103,3 +104,23 @@ def test_migration_2_backfills_a_version_1_store(tmp_path):
         assert store.schema_version() == LATEST_VERSION
         assert store.query("SELECT * FROM rating_repeats").values.tolist() == [["i1", "a", "b2"]]
         assert sorted(q.label_counts(store)["n"].tolist()) == [1, 2]  # i1: a's latest y; i2: a and b x
+
+
+def test_a_same_instant_relabel_resolves_to_the_later_event_in_every_read(store, tmp_path):
+    # One annotator labels an item twice at the same instant: the later event (higher event_id) is the
+    # rating, in the SQL reads as in coded_ratings and in pandas (latest_counts, core.ratings).
+    ingest.ingest(store, write(tmp_path, "tie.csv", [
+        "i1,a,x,2024-01-01", "i1,a,y,2024-01-01", "i1,b,y,2024-01-01",
+        "i2,a,y,2024-01-01", "i2,a,x,2024-01-01", "i2,b,x,2024-01-01",
+    ]))
+    later = {("i1", "a"): "y", ("i1", "b"): "y", ("i2", "a"): "x", ("i2", "b"): "x"}
+    ratings = q.ratings(store)
+    assert {(r.item_id, r.annotator_id): r.label for r in ratings.itertuples()} == later
+    coded = coded_ratings(store)
+    codes = zip(coded.item_codes, coded.annotator_codes, coded.label_codes, strict=True)
+    assert {(coded.items[i], coded.annotators[a]): coded.classes[lab] for i, a, lab in codes} == later
+    counts = q.label_counts(store)
+    assert {(r.item_key, r.label): r.n for r in counts.itertuples()} == latest_counts(store)
+    assert counts["n"].tolist() == [2, 2]  # both annotators agree on each item
+    cells = q.pairwise_tables(store, min_overlap=1)
+    assert (cells["label_a"] == cells["label_b"]).all() and cells["n"].sum() == 2
