@@ -23,8 +23,6 @@ _CSV_READER = (
     "max_line_size = ?, strict_mode = true, store_rejects = true, rejects_table = 'lw_csv_errors', "
     "rejects_scan = 'lw_csv_scans')"
 )
-# The row's own columns as one struct (DuckDB does not allow *COLUMNS inside CASE or coalesce).
-_SOURCE_ROW = "struct_pack(*COLUMNS(lambda c: NOT starts_with(c, 'lw__'))) AS lw__source"
 _ARROW_VIEWS = {"lw_stage": "lw_arrow", "lw_aux": "lw_arrow_aux"}
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from analytics.core.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from analytics.ingest.csv_scan import MAX_RECORD_BYTES, CsvLayout, with_blank_lines
-from analytics.store.stage_sources import _SOURCE_ROW, Source
+from analytics.store.stage_sources import Source
 from analytics.store.validation import (
     CONTROL_CHARACTERS,
     FEATURE_COLUMN_PATTERN,
@@ -43,8 +43,8 @@ _CONTROLS = "".join(map(chr, range(32))) + "\x7f"
 _PICTURES = "".join(chr(0x2400 + i) for i in range(32)) + "\u2421"
 #: The column a reason names: "<category>: column '<name>': …".
 _NAMED_COLUMN = "^[^:]*: column '([^']*)'"
-
-
+# The row's own columns as one struct (DuckDB does not allow *COLUMNS inside CASE or coalesce).
+_SOURCE_ROW = "struct_pack(*COLUMNS(lambda c: NOT starts_with(c, 'lw__'))) AS lw__source"
 
 
 def build_stage(
