@@ -278,8 +278,9 @@ def cluster_suspects(
                     params=params)
 
 
-def _validate(suspects, features, events, attributes, slice_sizes, by, min_cluster_size, max_clusters,
-              max_dims, n_top) -> np.ndarray | None:
+def _validate(suspects: pd.DataFrame, features: np.ndarray | None, events: pd.DataFrame | None,
+              attributes: pd.DataFrame | None, slice_sizes: pd.DataFrame | None, by: list[str],
+              min_cluster_size: int, max_clusters: int, max_dims: int, n_top: int) -> np.ndarray | None:
     require_columns(suspects, SUSPECT_COLUMNS + tuple(by), "suspects")
     optional = ((events, EVENT_COLUMNS, "events"), (attributes, ATTRIBUTE_COLUMNS, "attributes"),
                 (slice_sizes, SLICE_SIZE_COLUMNS, "slice_sizes"))
@@ -327,7 +328,9 @@ def _pooled(values: pd.Series, min_size: int) -> pd.Series:
     return values.where(_sizes(values) >= min_size, OTHER)
 
 
-def _cluster_group(x, scores, *, rng, min_size, max_k, min_silhouette, min_gain, max_dims, standardize):
+def _cluster_group(x: np.ndarray | None, scores: np.ndarray, *, rng: np.random.Generator, min_size: int,
+                   max_k: int, min_silhouette: float, min_gain: float, max_dims: int,
+                   standardize: bool) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Feature clusters of one group: numbers 1..k by size, distance to own centroid, and the choice made
     (k, silhouette of the best partition, silhouette of the reference)."""
     n = len(scores)
@@ -362,7 +365,8 @@ def _cluster_group(x, scores, *, rng, min_size, max_k, min_silhouette, min_gain,
     return number[labels], distance, {"k": len(ids), "silhouette": silhouette, "reference": reference}
 
 
-def _best_partition(z, fit, check, *, max_k, min_size, seed) -> tuple[float, np.ndarray | None]:
+def _best_partition(z: np.ndarray, fit: np.ndarray, check: np.ndarray, *, max_k: int, min_size: int,
+                    seed: int) -> tuple[float, np.ndarray | None]:
     """k-means into ``max_k``, Ward's merges down to 2, small clusters absorbed: the partition with the
     highest silhouette on the ``check`` rows (the first maximum: fewest clusters), or (nan, None)."""
     with warnings.catch_warnings():

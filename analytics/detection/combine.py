@@ -192,7 +192,7 @@ def explain(*, classes: Sequence, given: int | None, suggested: int, votes: np.n
     >>> explain(classes=["1", "7", "9"], given=None, suggested=1, votes=np.array([2, 2, 1]))
     "no majority among 5 annotators: '1' ×2, '7' ×2, '9' ×1"
     """
-    def row(values) -> np.ndarray:  # an item's K counts as a 1 × K table; none are zeros
+    def row(values: np.ndarray | None) -> np.ndarray:  # an item's K counts as a 1 × K table; none are zeros
         return np.zeros((1, len(classes))) if values is None else np.asarray(values, dtype=float)[None, :]
 
     return str(_explanations(
@@ -202,9 +202,9 @@ def explain(*, classes: Sequence, given: int | None, suggested: int, votes: np.n
         neighbour_counts=row(neighbour_counts), rules=[list(rules)])[0])
 
 
-def _explanations(classes, given: np.ndarray, suggested: np.ndarray, *, votes: np.ndarray,
-                  annotator_prob: np.ndarray, model_prob: np.ndarray, neighbour_counts: np.ndarray,
-                  rules: list[list[str]]) -> np.ndarray:
+def _explanations(classes: Sequence[object] | np.ndarray, given: np.ndarray, suggested: np.ndarray, *,
+                  votes: np.ndarray, annotator_prob: np.ndarray, model_prob: np.ndarray,
+                  neighbour_counts: np.ndarray, rules: list[list[str]]) -> np.ndarray:
     """``explain`` for every item at once, built column-wise (NaN probabilities leave their part out; a
     given code of −1 means no consensus, and the votes are listed instead)."""
     at = np.arange(len(given))

@@ -76,7 +76,7 @@ class ModelOpinion:
         return fields
 
 
-def _check_labels(labels, n: int | None = None, n_classes: int | None = None) -> np.ndarray:
+def _check_labels(labels: ArrayLike, n: int | None = None, n_classes: int | None = None) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError("labels must be a 1-D array of integer class codes 0 … K − 1")
@@ -88,7 +88,7 @@ def _check_labels(labels, n: int | None = None, n_classes: int | None = None) ->
     return labels
 
 
-def _check_pred_probs(pred_probs, n: int) -> np.ndarray:
+def _check_pred_probs(pred_probs: ArrayLike, n: int) -> np.ndarray:
     p = np.asarray(pred_probs, dtype=float)
     if p.ndim != 2 or p.shape[0] != n:
         raise ValueError(f"pred_probs must have shape (N, K) with N = {n}, got {p.shape}")

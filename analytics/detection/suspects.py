@@ -460,5 +460,5 @@ def cluster_sentence(row: Mapping, *, items: int | None = None) -> str:
     return head + ("; across the whole run: " if filtered else "; ") + "; ".join(parts) + "."
 
 
-def _present(value) -> bool:
+def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value) != ""

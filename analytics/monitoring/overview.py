@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -352,7 +353,7 @@ def overview_summary(
     return _summary(counts, stats_frame, modulus, items)
 
 
-def _items(sampled: int, modulus: int, minimum: int, count) -> ItemCount:
+def _items(sampled: int, modulus: int, minimum: int, count: Callable[[int], int]) -> ItemCount:
     """The item count from a sample of ``sampled`` items at ``modulus``, or a larger sample ``count(m)``."""
     if modulus == 1 or sampled >= minimum:
         return estimate_items(sampled, modulus)
@@ -390,7 +391,7 @@ def _summary(counts: dict, stats_frame: pd.DataFrame, modulus: int, items: ItemC
     )
 
 
-def _timestamp(value) -> dt.datetime | None:
+def _timestamp(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 

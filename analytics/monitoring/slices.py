@@ -30,6 +30,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from analytics.core.stats import bh_qvalues, success_rate, wilson_interval
@@ -399,7 +400,7 @@ _EMPTY_SUMS = pd.DataFrame({"conditions": pd.Series([], dtype=object), "items": 
                             "errors": []})
 
 
-def _validate(counts: pd.DataFrame, metric: str, min_items) -> tuple[str, str, list[str]]:
+def _validate(counts: pd.DataFrame, metric: str, min_items: int) -> tuple[str, str, list[str]]:
     """The metric's (n, errors) columns and the cube's attributes, after checking the inputs."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
@@ -523,7 +524,7 @@ def _explained(table: pd.DataFrame, rows: pd.Index, alpha: float) -> list:
     return explained
 
 
-def _fisher_greater(x, n, rest_x, rest_n) -> np.ndarray:
+def _fisher_greater(x: ArrayLike, n: ArrayLike, rest_x: ArrayLike, rest_n: ArrayLike) -> np.ndarray:
     """One-sided Fisher exact p-value, H1: x/n > rest_x/rest_n, as P(X ≥ x), X hypergeometric.
 
     Equals ``scipy.stats.fisher_exact([[x, n - x], [rest_x, rest_n - rest_x]], alternative="greater")``.
@@ -533,7 +534,7 @@ def _fisher_greater(x, n, rest_x, rest_n) -> np.ndarray:
     return np.clip(np.where(np.isfinite(p), p, 1.0), 0.0, 1.0)
 
 
-def _ratio(rate, reference) -> np.ndarray:
+def _ratio(rate: ArrayLike, reference: ArrayLike) -> np.ndarray:
     """``rate / reference``; inf when only the reference is 0, NaN when both are."""
     rate, reference = np.asarray(rate, dtype=float), np.asarray(reference, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -112,12 +112,12 @@ def _filter_params(flt: EventFilter | None) -> dict:
     return {key: value for key, value in dataclasses.asdict(flt or EventFilter()).items() if value}
 
 
-def _json(value) -> str:
+def _json(value: object) -> str:
     """Strict JSON (NaN and infinities become null, numpy and time values plain)."""
     return json.dumps(_finite(value), default=_json_default, allow_nan=False)
 
 
-def _finite(value):
+def _finite(value: object) -> object:
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -127,7 +127,7 @@ def _finite(value):
     return value
 
 
-def _json_default(value):
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -139,11 +139,11 @@ def _json_default(value):
     return str(value)
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
-def _number(value) -> float | None:
+def _number(value: float | None) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 

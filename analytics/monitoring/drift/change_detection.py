@@ -267,7 +267,8 @@ def fitted_variance(series: pd.DataFrame, *, design_effect: float | None = None)
     return phi * se2 + tau2
 
 
-def _variance_components(y: np.ndarray, se2: np.ndarray, design_effect: float | None):
+def _variance_components(y: np.ndarray, se2: np.ndarray,
+                         design_effect: float | None) -> tuple[np.ndarray, np.ndarray]:
     """(φ̂, τ̂²) of every row of the (B, T) array ``y`` (see ``change_points``): arrays of shape (B,).
 
     Without sampling errors (``se2`` all 0) φ̂ is 1 and τ̂² carries all the variance; with ``design_effect``
@@ -306,13 +307,14 @@ def _relative_change(new: np.ndarray, old: np.ndarray) -> float:
     return float(np.max(np.abs(new - old) / scale, initial=0.0))
 
 
-def _constrained_moments(w, wr, r, s) -> tuple[np.ndarray, np.ndarray]:
+def _constrained_moments(w: np.ndarray, wr: np.ndarray, r: np.ndarray,
+                         s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares of r_t on φ s_t + t (t = 2τ²) per row (weights ``w``, ``wr`` = w r), under
     φ ≥ 1 and t ≥ 0: the interior solution when it is feasible, else the better of the two edges."""
     sw, sws, swss = w.sum(axis=1), w @ s, w @ (s * s)
     swr, swsr, swrr = wr.sum(axis=1), wr @ s, (wr * r).sum(axis=1)
 
-    def sse(phi, t):
+    def sse(phi: np.ndarray | float, t: np.ndarray | float) -> np.ndarray:
         return swrr - 2 * phi * swsr - 2 * t * swr + phi**2 * swss + 2 * phi * t * sws + t**2 * sw
 
     det = swss * sw - sws**2
@@ -331,7 +333,8 @@ def _constrained_moments(w, wr, r, s) -> tuple[np.ndarray, np.ndarray]:
 class _Splits:
     """Which splits of a segment of windows leave enough windows and enough time on each side."""
 
-    def __init__(self, windows, min_size: int, min_span_days: float | None, grain: str | None):
+    def __init__(self, windows: np.ndarray, min_size: int, min_span_days: float | None,
+                 grain: str | None) -> None:
         self.min_size = int(min_size)
         self.span = None
         if min_span_days is not None:
@@ -354,7 +357,8 @@ class _NullModel:
     """Null series drawn once from the fitted model, their variances re-estimated as on the data; every
     test of the series reads its null distribution from them (common random numbers)."""
 
-    def __init__(self, var, se2, design_effect, splits, n_sim, rng, tail):
+    def __init__(self, var: np.ndarray, se2: np.ndarray, design_effect: float | None, splits: _Splits,
+                 n_sim: int, rng: np.random.Generator, tail: float) -> None:
         self.splits, self.tail = splits, tail
         self.sims = rng.standard_normal((n_sim, len(var))) * np.sqrt(var) if len(var) else np.zeros((0, 0))
         if len(var) >= 2 and n_sim:
@@ -407,7 +411,8 @@ def _split_statistics(y: np.ndarray, var: np.ndarray, ks: np.ndarray) -> tuple[n
     return t[np.arange(len(t)), best], ks[best]
 
 
-def _segment_means(y, var, bounds, confidence):
+def _segment_means(y: np.ndarray, var: np.ndarray, bounds: list[int],
+                   confidence: float) -> list[tuple[int, int, float, float, float, float]]:
     """(a, b, mean, variance, low, high) per segment: weighted means, their variance q/W with q the
     residual scale of the whole segmentation, and t intervals."""
     parts = []
@@ -425,7 +430,8 @@ def _segment_means(y, var, bounds, confidence):
     return rows
 
 
-def _describe(windows, y, var, found, null, alpha, confidence, min_change):
+def _describe(windows: np.ndarray, y: np.ndarray, var: np.ndarray, found: list[int], null: _NullModel,
+              alpha: float, confidence: float, min_change: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Segments and changes, after dropping changes below ``min_change`` and those whose local re-test
     (against the two neighbouring segments joined) does not reach ``alpha``, weakest first."""
     while True:

@@ -130,7 +130,7 @@ def distribution_shift(
     return _shift(ref, cur, tuple(str(label) for label in labels), against, float(dispersion))
 
 
-def _counts(values) -> pd.Series:
+def _counts(values: pd.Series | Mapping | ArrayLike) -> pd.Series:
     if isinstance(values, pd.Series):
         return values.astype(float)
     if isinstance(values, Mapping):
@@ -138,7 +138,8 @@ def _counts(values) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float))
 
 
-def _shift(ref: np.ndarray, cur: np.ndarray, labels: tuple, against: str, dispersion: float):
+def _shift(ref: np.ndarray, cur: np.ndarray, labels: tuple[str, ...], against: str,
+           dispersion: float) -> DistributionShift:
     n_ref, n_cur = ref.sum(), cur.sum()
     nan = float("nan")
     context = (float(n_ref), float(n_cur), against, dispersion, labels)

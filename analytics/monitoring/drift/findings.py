@@ -162,7 +162,8 @@ def collapse_labels(counts: pd.DataFrame, keep: Sequence[str], other: str) -> pd
     return frame.groupby(["window", "label"], as_index=False, sort=True)["n"].sum()
 
 
-def _label_series(counts, labels, other, other_count, pairs) -> dict[str, tuple]:
+def _label_series(counts: pd.DataFrame, labels: Sequence[str], other: str | None, other_count: int,
+                  pairs: Sequence[tuple[str, str]]) -> dict[str, tuple]:
     """key → (words, unit, series, design effect) of the label shares and pair shares followed."""
     found = {}
     for label in labels:
@@ -176,7 +177,8 @@ def _label_series(counts, labels, other, other_count, pairs) -> dict[str, tuple]
     return found
 
 
-def _tested_series(inputs, counts, labels, other, other_count, pairs) -> dict[str, tuple]:
+def _tested_series(inputs: DriftInputs, counts: pd.DataFrame, labels: Sequence[str], other: str | None,
+                   other_count: int, pairs: Sequence[tuple[str, str]]) -> dict[str, tuple]:
     found = {key: (words, "share", frame, QUALITY_DESIGN_EFFECTS.get(key))
              for key, (words, frame) in quality_series(inputs).items()}
     return {**found, **_label_series(counts, labels, other, other_count, pairs)}
@@ -362,7 +364,9 @@ def declared_shift(findings: DriftFindings, expected: pd.Series) -> pd.DataFrame
     return shift_table(counts, expected=expected, grain=findings.grain, fdr=findings.fdr)
 
 
-def _redraw(results, keys, series, display, followed, other, other_count, pairs, grain) -> list:
+def _redraw(results: list[ChangePoints], keys: list[str], series: dict[str, tuple], display: DriftInputs,
+            followed: Sequence[str], other: str | None, other_count: int, pairs: Sequence[tuple[str, str]],
+            grain: str) -> list[ChangePoints]:
     """The change points with the windows of ``display`` as values and, on finer windows, each change
     dated within its week."""
     counts = collapse_labels(display.label_counts, followed, other or other_label(followed))
@@ -381,7 +385,8 @@ def _redraw(results, keys, series, display, followed, other, other_count, pairs,
     return drawn
 
 
-def _refine(result: ChangePoints, fine: pd.DataFrame, *, design_effect, grain: str) -> ChangePoints:
+def _refine(result: ChangePoints, fine: pd.DataFrame, *, design_effect: float | None,
+            grain: str) -> ChangePoints:
     """``result`` with each change dated by the finer windows of ``fine``: the split, within the window
     before the change and the window of it, with the largest studentised step between the change's two
     neighbouring segments (the finer windows' variances fitted as in ``change_points``). Sizes, intervals
@@ -416,7 +421,8 @@ def _pair_words(label: str, other: str) -> str:
     return f"share of '{label}' among '{first}'/'{second}' labels"
 
 
-def _auto_pairs(results, kept, grain, asked) -> list[tuple[str, str]]:
+def _auto_pairs(results: dict[str, ChangePoints], kept: set[str], grain: str,
+                asked: set[frozenset[str]]) -> list[tuple[str, str]]:
     """Pairs (falling label, rising label) of class shares that changed within a week of each other."""
     tolerance = pd.Timedelta(days=max(GRAIN_DAYS[grain], 7))
     moves = []

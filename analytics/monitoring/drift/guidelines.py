@@ -35,7 +35,8 @@ def _version_spans(guidelines: pd.DataFrame) -> list[tuple]:
     return spans
 
 
-def _sides(windows, grain, previous, start, following, span):
+def _sides(windows: pd.Series | pd.Index, grain: str, previous: pd.Timestamp, start: pd.Timestamp,
+           following: pd.Timestamp, span: int | None) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]:
     """Windows wholly under the previous version and wholly under the new one (the last/first ``span``)."""
     stamps = pd.to_datetime(pd.Series(windows))
     ends = stamps.map(lambda w: _window_end(w, grain))

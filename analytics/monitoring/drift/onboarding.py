@@ -10,7 +10,7 @@ import pandas as pd
 from analytics.core.stats import bh_qvalues, one_sided_lower_p, success_rate, wilson_interval
 
 
-def _compare_proportions(x1, n1, x2, n2, confidence: float) -> dict:
+def _compare_proportions(x1: float, n1: float, x2: float, n2: float, confidence: float) -> dict:
     """Difference p2 − p1 with Newcombe's hybrid-score interval and the pooled two-sided z-test p-value."""
     p1, p2 = success_rate(x1, n1), success_rate(x2, n2)
     l1, u1 = wilson_interval(x1, n1, confidence=confidence)
