@@ -35,6 +35,9 @@ ACTION_COLUMNS = (
 _RATINGS = ratings_sql("live_label_events", {"item_id": "e.item_id", "annotator_id": "e.annotator_id"},
                        {"label": LATEST["label"]})
 
+#: The ``seq`` of the latest action: "now" for the resolution.
+_NOW = "(SELECT coalesce(max(seq), 0) FROM remediation_actions)"
+
 #: Every item's consensus: the label with a strict majority of its ratings, NULL when none holds one.
 CONSENSUS_SQL = (
     "SELECT item_id, CASE WHEN 2 * max(n) > sum(n) THEN arg_max(label, n) END AS label, "
@@ -57,7 +60,7 @@ def _effective_sql(until: str) -> str:
     )
 
 
-def resolved_sql(until: str = "(SELECT coalesce(max(seq), 0) FROM remediation_actions)") -> str:
+def resolved_sql(until: str = _NOW) -> str:
     """A SELECT of every live item's ``item_id, consensus, label, excluded, provenance, action_id`` with
     the actions up to ``seq`` ``until`` (SQL) applied; ``provenance`` is ``consensus``, ``no consensus``
     or the source of the action that set the label (``review``, ``policy``, ``campaign``)."""
@@ -126,21 +129,23 @@ def current_labels(cur: duckdb.DuckDBPyConnection, items: Sequence[str]) -> dict
     return {r[0]: (r[1], bool(r[2])) for r in rows}
 
 
-_NOT_REVERTED = "action_id NOT IN (SELECT reverts FROM remediation_actions WHERE reverts IS NOT NULL)"
+#: The second-review relabels (of the CTE ``live``, aliased ``a``) still waiting for another reviewer: no
+#: relabel, confirm or escalation by someone else came after, and they were not themselves the second
+#: review of an earlier one.
+_PENDING_SECOND = (
+    "FROM live a WHERE a.action = 'relabel' AND a.second_review AND NOT EXISTS (SELECT 1 FROM live b "
+    "WHERE b.item_id = a.item_id AND b.actor <> a.actor AND (b.seq > a.seq AND b.action IN ('relabel', "
+    "'confirm', 'escalate') OR b.seq < a.seq AND b.action = 'relabel' AND b.second_review))"
+)
 
 
 def pending_second_reviews(cur: duckdb.DuckDBPyConnection,
                            items: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """Items of ``items`` whose second-review relabel still waits for another reviewer's decision (a
-    relabel, confirm or escalation by someone else after it), leaving out the relabels that were
-    themselves the second review of an earlier one: item → (first actor, label)."""
+    """Items of ``items`` whose second-review relabel still waits (``_PENDING_SECOND``): item → (first
+    actor, label)."""
     rows = cur.execute(
-        "SELECT a.item_id, a.actor, a.to_label FROM remediation_actions a WHERE a.action = 'relabel' "
-        "AND a.second_review AND a.item_id IN (SELECT unnest(?::VARCHAR[])) AND a." + _NOT_REVERTED
-        + " AND NOT EXISTS (SELECT 1 FROM remediation_actions b WHERE b.item_id = a.item_id "
-        "AND b.actor <> a.actor AND b." + _NOT_REVERTED + " AND (b.seq > a.seq AND b.action IN ('relabel', "
-        "'confirm', 'escalate') OR b.seq < a.seq AND b.action = 'relabel' AND b.second_review)) "
-        "ORDER BY a.seq", [sorted(set(items))]).fetchall()
+        _effective_sql(_NOW) + "SELECT a.item_id, a.actor, a.to_label " + _PENDING_SECOND
+        + " AND a.item_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY a.seq", [sorted(set(items))]).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
@@ -302,7 +307,7 @@ def rollback_actions(cur: duckdb.DuckDBPyConnection, seq: int) -> pd.DataFrame:
     and the earlier actions that a revert after it undid (to apply again), oldest first, with a column
     ``undo`` (``revert`` or ``reapply``)."""
     return cur.execute(
-        _effective_sql("(SELECT coalesce(max(seq), 0) FROM remediation_actions)")
+        _effective_sql(_NOW)
         + "SELECT 'revert' AS undo, * FROM live WHERE seq > ? "
         "UNION ALL BY NAME SELECT 'reapply' AS undo, t.* FROM remediation_actions r "
         "JOIN remediation_actions t ON t.action_id = r.reverts WHERE r.action = 'revert' AND r.seq > ? "
@@ -407,7 +412,7 @@ def queue_items(store: Store, run_id: str | None) -> pd.DataFrame:
     first_reviewer, first_label, reviewed_by`` (everyone who acted on it since it entered the queue).
     """
     return store.query(
-        _effective_sql("(SELECT coalesce(max(seq), 0) FROM remediation_actions)")
+        _effective_sql(_NOW)
         + ", decisions AS (SELECT item_id, max(created_at) AS decided_at, "
         "arg_max(action, seq) AS last_action FROM live "
         "WHERE action IN ('confirm', 'relabel', 'exclude', 'escalate') GROUP BY item_id), "
@@ -415,10 +420,7 @@ def queue_items(store: Store, run_id: str | None) -> pd.DataFrame:
         "AS requested_by, arg_max(note, requested_at) AS note, "
         "arg_max(cluster_id, requested_at) AS cluster_id FROM review_requests GROUP BY item_id), "
         "pending AS (SELECT a.item_id, arg_max(a.actor, a.seq) AS first_reviewer, arg_max(a.to_label, a.seq) "
-        "AS first_label, max(a.created_at) AS at FROM live a WHERE a.action = 'relabel' AND a.second_review "
-        "AND NOT EXISTS (SELECT 1 FROM live b WHERE b.item_id = a.item_id AND b.actor <> a.actor AND "
-        "(b.seq > a.seq AND b.action IN ('relabel', 'confirm', 'escalate') OR b.seq < a.seq "
-        "AND b.action = 'relabel' AND b.second_review)) GROUP BY a.item_id), "
+        "AS first_label, max(a.created_at) AS at " + _PENDING_SECOND + " GROUP BY a.item_id), "
         "waiting AS (SELECT item_id, CASE WHEN p.item_id IS NOT NULL THEN 'second review' "
         "WHEN d.last_action = 'escalate' THEN 'escalated' ELSE 'requested' END AS reason, "
         "p.first_reviewer, p.first_label, coalesce(q.requested_at, d.decided_at, p.at) AS entered_at "

@@ -17,14 +17,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "policies.example.toml"
 LEAD, ANA = Actor("lead", Role.ADMIN), Actor("ana", Role.REVIEWER)
 
 
-@pytest.fixture
-def store(demo_store_path, tmp_path):
-    copy = tmp_path / "demo.duckdb"
-    copy.write_bytes(demo_store_path.read_bytes())
-    with Store(copy) as s:
-        yield s
-
-
 def _run(store: Store) -> str:
     return store.query("SELECT run_id FROM detection_runs ORDER BY created_at DESC LIMIT 1")["run_id"][0]
 

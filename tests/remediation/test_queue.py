@@ -7,18 +7,9 @@ import pytest
 
 from analytics.remediation import actions, queue
 from analytics.remediation.roles import Actor, Role
-from analytics.store import Store
 from analytics.store.review_requests import request_review
 
 ANA, BO = Actor("ana", Role.REVIEWER), Actor("bo", Role.REVIEWER)
-
-
-@pytest.fixture
-def store(demo_store_path, tmp_path):
-    copy = tmp_path / "demo.duckdb"
-    copy.write_bytes(demo_store_path.read_bytes())
-    with Store(copy) as s:
-        yield s
 
 
 @pytest.fixture

@@ -7,18 +7,9 @@ import pytest
 
 from analytics.remediation import actions, versions
 from analytics.remediation.roles import Actor, PermissionDenied, Role
-from analytics.store import Store
 from analytics.store import remediation as sql
 
 ANA, LEAD = Actor("ana", Role.REVIEWER), Actor("lead", Role.ADMIN)
-
-
-@pytest.fixture
-def store(demo_store_path, tmp_path):
-    copy = tmp_path / "demo.duckdb"
-    copy.write_bytes(demo_store_path.read_bytes())
-    with Store(copy) as s:
-        yield s
 
 
 def test_a_version_snapshots_every_item_and_never_changes(store):
