@@ -43,6 +43,7 @@ pages = st.navigation({
     "Remediate": [
         st.Page("pages/remediate/review.py", title="Review", icon=":material/rule:"),
         st.Page("pages/remediate/policies.py", title="Policies", icon=":material/policy:"),
+        st.Page("pages/remediate/campaigns.py", title="Campaigns", icon=":material/campaign:"),
         st.Page("pages/remediate/versions.py", title="Versions", icon=":material/history:"),
         st.Page("pages/remediate/audit.py", title="Audit trail", icon=":material/receipt_long:"),
     ],

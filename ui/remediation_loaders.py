@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.remediation import actions, audit, policies, queue, versions
+from analytics.remediation import actions, audit, campaigns, policies, queue, versions
 from analytics.remediation.roles import Actor, role_book
 from ui import identity, loaders
 from ui import store as app_store
@@ -66,3 +66,33 @@ def policy_dry_run(src: loaders.Source, state: tuple, text: str, name: str, run_
 def version_labels(src: loaders.Source, state: tuple, version_id: str) -> pd.DataFrame:
     """One version's labels."""
     return versions.version_labels(app_store.current(), version_id)
+
+
+@_cached
+def campaign_list(src: loaders.Source, state: tuple) -> pd.DataFrame:
+    """Every campaign with its progress and status, newest first."""
+    return campaigns.list_campaigns(app_store.current())
+
+
+@_cached
+def campaign_progress(src: loaders.Source, state: tuple, campaign_id: str) -> campaigns.CampaignProgress:
+    """One campaign's progress, agreement and changed labels."""
+    return campaigns.campaign_progress(app_store.current(), campaign_id)
+
+
+@_cached
+def slice_values(src: loaders.Source) -> pd.DataFrame:
+    """The slices a campaign can be made of (``key, value, items``)."""
+    return campaigns.slice_values(app_store.current())
+
+
+@_cached
+def campaign_tasks(src: loaders.Source, state: tuple, campaign_id: str) -> list[dict]:
+    """The campaign as Label Studio tasks."""
+    return campaigns.label_studio_tasks(app_store.current(), campaign_id)
+
+
+@_cached
+def campaign_assignments(src: loaders.Source, state: tuple, campaign_id: str) -> pd.DataFrame:
+    """The campaign's assignments as its CSV export holds them."""
+    return campaigns.assignments(app_store.current(), campaign_id)

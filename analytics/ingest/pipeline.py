@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import errno
+import json
 import re
 import shutil
 import tempfile
@@ -62,6 +63,7 @@ from analytics.ingest.readers import IngestError, detect_kind
 from analytics.ingest.report import ValidationReport  # noqa: F401
 from analytics.ingest.rules import RuleSet
 from analytics.store import batches, item_history, stage_sources, staging
+from analytics.store import campaigns as campaign_store
 from analytics.store.connection import Store, StoreError
 from analytics.store.rules import staged_rule_hits
 from analytics.store.validation import (
@@ -139,6 +141,7 @@ def prepare(
     rules: RuleSet | None = None,
     columns: Mapping[str, str] | None = None,
     timestamps: TimeRange | None = None,
+    campaign_id: str | None = None,
 ) -> PreparedImport:
     """Read and validate one input; write nothing to the store.
 
@@ -171,6 +174,11 @@ def prepare(
         Each target must be a column of ``kind`` (``analytics.core.schema``).
     timestamps : TimeRange or None
         The plausible range of timestamps (default: ``time_range()``).
+    campaign_id : str or None
+        Label Studio exports only: the labels came back from this relabel campaign
+        (``analytics.remediation.campaigns``). Every event carries its id, and an annotation of an item
+        the campaign does not hold is rejected ("not in campaign"). A CSV, Parquet or JSONL file of events
+        names its campaign in a ``campaign_id`` column instead.
 
     Returns
     -------
@@ -189,6 +197,9 @@ def prepare(
     if not dataset or _CONTROL.search(dataset):
         raise ValueError(f"dataset {dataset!r}: expected a non-empty name without control characters")
     timestamps = timestamps or time_range()
+    if campaign_id is not None and (kind != "label-studio" or isinstance(source, pd.DataFrame | pa.Table)):
+        raise ValueError("campaign_id=... takes a Label Studio .json export (kind='label-studio'); other "
+                         "event files name their campaign in a campaign_id column")
     if isinstance(source, pd.DataFrame | pa.Table):
         if not name:
             raise ValueError(
@@ -223,7 +234,7 @@ def prepare(
     workdir = Path(tempfile.mkdtemp(prefix="labelwatch-stage-"))
     options = dict(
         dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check, rules=rules,
-        mapping=mapping, timestamps=timestamps, workdir=workdir,
+        mapping=mapping, timestamps=timestamps, workdir=workdir, campaign_id=campaign_id,
     )
 
     def stage() -> ValidationReport:
@@ -295,7 +306,7 @@ _WRITE_FAILURES = (
 def _stage(cur: duckdb.DuckDBPyConnection, kind: str, fmt: str, path: Path | None, table: pa.Table | None,
            label: str, sha: str, unit: str, *, dataset: str, model_version: str | None,
            vocabulary_check: bool, rules: RuleSet | None, mapping: dict[str, str], timestamps: TimeRange,
-           workdir: Path) -> ValidationReport:
+           workdir: Path, campaign_id: str | None = None) -> ValidationReport:
     table_kind = "events" if kind == "label-studio" else kind
     spec_options = dict(
         dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check,
@@ -307,6 +318,8 @@ def _stage(cur: duckdb.DuckDBPyConnection, kind: str, fmt: str, path: Path | Non
         if path is None:
             raise ValueError("kind='label-studio' reads a Label Studio .json export file, not a table")
         table, aux, bad = readers.read_label_studio(path, dataset, label)
+        if campaign_id is not None:
+            table, bad = _in_campaign(cur, table, bad, campaign_id, label)
         if table.num_rows == 0 and not bad:
             raise IngestError(f"{label}: the export holds no annotations; expected tasks with annotations")
         _stage_source(
@@ -361,6 +374,25 @@ def _stage(cur: duckdb.DuckDBPyConnection, kind: str, fmt: str, path: Path | Non
         return report
     by_rule, hits = staged_rule_hits(cur, rules, REPORT_REJECTS)
     return dataclasses.replace(report, rule_hits=hits, rule_hits_by_rule=by_rule, rules_source=rules.source)
+
+
+def _in_campaign(cur: duckdb.DuckDBPyConnection, table: pa.Table, bad: list, campaign_id: str,
+                 label: str) -> tuple[pa.Table, list]:
+    """Tie a Label Studio export's events to ``campaign_id``: each gets the column, and the events of items
+    the campaign does not hold become rejects."""
+    items = campaign_store.campaign_item_ids(cur, campaign_id)
+    if not items:
+        raise IngestError(f"{label}: there is no campaign {campaign_id!r} (or it holds no items); expected "
+                          "the id of a campaign this export's tasks came from")
+    rows = table.to_pylist()
+    kept = [r for r in rows if str(r.get("item_id")) in items]
+    bad = bad + [
+        (r["lw__row"], f"not in campaign: item {r.get('item_id')!r} is not one of campaign "
+         f"{campaign_id}'s items; expected only the tasks the campaign exported", json.dumps(r, default=str))
+        for r in rows if str(r.get("item_id")) not in items
+    ]
+    table = pa.Table.from_pylist(kept, schema=table.schema) if len(kept) < len(rows) else table
+    return table.append_column("campaign_id", pa.array([campaign_id] * table.num_rows, pa.string())), bad
 
 
 def _spelling_warnings(cur: duckdb.DuckDBPyConnection) -> list[str]:

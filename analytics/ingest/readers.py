@@ -289,11 +289,12 @@ def read_label_studio(
 ) -> tuple[pa.Table, pa.Table, list[tuple[int, str, str]]]:
     """Parse a Label Studio JSON export into (events, items, rejects).
 
-    Each annotation gives one event per chosen label (``choices`` results) in ``dataset``; an annotation
-    without a choice still gives a row, which validation rejects as a missing label. The items name no
-    dataset: new ones get the import's, items the store holds keep theirs. ``completed_by`` may be an id
-    or a dict with ``id``/``email``. Scalar task data fields become the item's ``text`` (text, content,
-    …), ``media_ref`` (image, audio, url, …) or slice attributes.
+    A task's item is its ``data.item_id`` when it has one (as LabelWatch's campaign export writes), else
+    its ``id``. Each annotation gives one event per chosen label (``choices`` results) in ``dataset``; an
+    annotation without a choice still gives a row, which validation rejects as a missing label. The items
+    name no dataset: new ones get the import's, items the store holds keep theirs. ``completed_by`` may be
+    an id or a dict with ``id``/``email``. Scalar task data fields become the item's ``text`` (text,
+    content, …), ``media_ref`` (image, audio, url, …) or slice attributes.
 
     Rows are numbered in the export's order. What cannot become an event is one reject row with a reason
     naming the task (its position and id) and, where there is one, the annotation: a task that is not an
@@ -328,8 +329,8 @@ def read_label_studio(
         if problem is not None:
             bad.append((len(rows) + len(bad) + 1, problem, _raw(task)))
             continue
-        item_id = _cell(task["id"])
-        where = f"task {task_number} (id {item_id})"
+        item_id = _task_item(task)
+        where = f"task {task_number} (id {_cell(task['id'])})"
         items.append({"lw__row": task_number, "item_id": item_id, **_task_fields(task.get("data") or {})})
         for annotation_number, annotation in enumerate(task.get("annotations") or [], start=1):
             at = f"{where}, annotation {annotation_number}"
@@ -348,6 +349,15 @@ def read_label_studio(
                     "dataset": dataset,
                 })
     return _to_table(rows), _to_table(items), bad
+
+
+def _task_item(task: dict) -> object:
+    """The item a task labels: ``data.item_id`` when the task carries one (LabelWatch's campaign export
+    writes it, since Label Studio numbers the tasks it imports anew), else the task's ``id``."""
+    named = (task.get("data") or {}).get("item_id")
+    if isinstance(named, str | int) and not isinstance(named, bool) and str(named).strip():
+        return _cell(named)
+    return _cell(task["id"])
 
 
 def _raw(value: object) -> str:

@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from analytics.store import Store
+from analytics.store import campaigns as campaign_sql
 from analytics.store import remediation as sql
 
 __all__ = ["audit_log", "state"]
@@ -23,5 +24,6 @@ def audit_log(store: Store, *, item_id: str | None = None, actor: str | None = N
 
 
 def state(store: Store) -> tuple:
-    """``(latest action seq, versions, review requests)``: changes with every remediation write."""
-    return sql.remediation_state(store)
+    """``(latest action seq, versions, review requests, campaigns)``: changes with every remediation
+    write."""
+    return (*sql.remediation_state(store), campaign_sql.campaign_count(store))

@@ -1,6 +1,7 @@
 """The remediation commands of the CLI (``python -m analytics`` / ``labelwatch``), for pipelines.
 
-``policy run FILE [--dry-run]``, ``versions list|create|diff|rollback|export``, ``audit``; each takes
+``policy run FILE [--dry-run]``, ``versions list|create|diff|rollback|export``,
+``campaign list|create|show|export|import|resolve``, ``audit``; each takes
 ``--actor NAME`` (default: the local user, ``LABELWATCH_USER``) whose role comes from the roles file
 (``LABELWATCH_ROLES``; without one every actor is an admin, single-user mode) and ``--json`` for one JSON
 object on stdout. Exit status: 0 done, 1 refused or invalid (the message says why), 2 store error.
@@ -9,14 +10,16 @@ object on stdout. Exit status: 0 done, 1 refused or invalid (the message says wh
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from analytics.remediation import actions, policies, versions
+from analytics.remediation import actions, campaigns, policies, versions
 from analytics.remediation.roles import Actor, PermissionDenied, local_actor, role_book
 from analytics.store import Store
 from analytics.store import remediation as sql
@@ -25,7 +28,7 @@ __all__ = ["COMMANDS", "add_commands"]
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add ``policy``, ``versions`` and ``audit`` to the CLI's sub-commands."""
+    """Add ``policy``, ``versions``, ``campaign`` and ``audit`` to the CLI's sub-commands."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--actor", default=None,
                         help="who acts (default: $LABELWATCH_USER, else the login name); the role comes from "
@@ -60,6 +63,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     export.add_argument("version")
     export.add_argument("--out", required=True, help="the file to write (.csv or .parquet)")
 
+    _add_campaign_commands(commands, common)
+
     audit = commands.add_parser("audit", parents=[common], help="the audit trail of remediation actions",
                                 description="Every remediation action, newest first.")
     for name in ("action", "policy", "campaign"):
@@ -67,6 +72,40 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     audit.add_argument("--by", default=None, help="only actions by this actor")
     audit.add_argument("--item", default=None, help="only actions on this item")
     audit.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50; 0: all)")
+
+
+def _add_campaign_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    camp = commands.add_parser("campaign", help="relabel campaigns: create, list, show, export, import, "
+                               "resolve",
+                               description="Send items back to labelers and take their labels back.")
+    camp_commands = camp.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
+    camp_commands.add_parser("list", parents=[common], help="every campaign with its progress, newest first")
+    create = camp_commands.add_parser("create", parents=[common], help="create a campaign (admins)")
+    create.add_argument("--name", required=True, help="what the labelers will see")
+    source = create.add_mutually_exclusive_group(required=True)
+    source.add_argument("--cluster", default=None, help="a cluster of the detection run")
+    source.add_argument("--slice", default=None, metavar="KEY=VALUE",
+                        help="a slice: its flagged suspects (every item with --all-items)")
+    source.add_argument("--items", default=None, metavar="FILE", help="a file of item ids, one per line")
+    create.add_argument("--all-items", action="store_true", help="with --slice: every item of the slice")
+    create.add_argument("--run", dest="run_id", default=None, help="the detection run (default: the newest)")
+    create.add_argument("--assignee", action="append", required=True,
+                        help="an assignee's annotator id (repeat for several)")
+    create.add_argument("--labels-per-item", type=int, default=1, help="labels each item gets (default 1)")
+    create.add_argument("--due", default=None, help="the due date, YYYY-MM-DD")
+    create.add_argument("--note", default=None, help="instructions or context")
+    for name, what in (("show", "one campaign's progress and agreement"),
+                       ("resolve", "record the campaign's majority labels as actions (admins)")):
+        one = camp_commands.add_parser(name, parents=[common], help=what)
+        one.add_argument("campaign")
+    export = camp_commands.add_parser("export", parents=[common],
+                                      help="write the campaign's items for a labeling tool")
+    export.add_argument("campaign")
+    export.add_argument("--out", required=True, help=".json (Label Studio tasks) or .csv")
+    back = camp_commands.add_parser("import", parents=[common],
+                                    help="import a Label Studio export of the campaign's tasks (admins)")
+    back.add_argument("campaign")
+    back.add_argument("file", help="the Label Studio JSON export")
 
 
 def _actor(args: argparse.Namespace) -> Actor:
@@ -153,6 +192,68 @@ def _audit(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _campaign(store: Store, args: argparse.Namespace) -> int:
+    command = args.campaign_command
+    if command == "list":
+        frame = campaigns.list_campaigns(store)
+        lines = [f"{r.campaign_id}  {r.status:<11} {r.labels_in:>6,}/{r.assignments:,} labels  {r.name}  "
+                 f"({r.source})" for r in frame.itertuples()] or [f"No campaigns in {store.path}."]
+        _out(args, {"campaigns": _records(frame)}, lines)
+    elif command == "create":
+        chosen = _selection(store, args)
+        due = dt.date.fromisoformat(args.due) if args.due else None
+        campaign_id = campaigns.create_campaign(
+            store, _actor(args), args.name, chosen, assignees=args.assignee,
+            labels_per_item=args.labels_per_item, due_at=due, note=args.note)
+        _out(args, {"campaign_id": campaign_id, "items": len(chosen.items), "source": chosen.source},
+             [f"Created {campaign_id}: {len(chosen.items):,} items ({chosen.source})."])
+    elif command == "show":
+        found = campaigns.campaign_progress(store, args.campaign)
+        summary = found.summary()
+        alpha = summary["agreement"].get("krippendorff_alpha")
+        lines = [f"{summary['name']} ({summary['status']}): {summary['labels_in']:,} of "
+                 f"{summary['labels_expected']:,} labels in; {summary['changed']:,} of {summary['items']:,} "
+                 "items have a different resolved label than when the campaign began."]
+        if alpha:
+            lines.append(f"Agreement within the campaign: alpha {alpha['value']:.2f} (95% CI "
+                         f"{alpha['ci_low']:.2f} to {alpha['ci_high']:.2f}, {alpha['n_items']} items).")
+        lines += [f"  {r.assignee}: {r.done:,} of {r.assigned:,}" for r in found.assignees.itertuples()]
+        _out(args, {**summary, "assignees": _records(found.assignees)}, lines)
+    elif command == "export":
+        n = campaigns.export_campaign(store, args.campaign, args.out)
+        _out(args, {"campaign_id": args.campaign, "out": args.out, "rows": n},
+             [f"Wrote {n:,} {'tasks' if args.out.lower().endswith('.json') else 'rows'} to {args.out}."])
+    elif command == "import":
+        report = campaigns.import_labels(store, _actor(args), args.campaign, args.file)
+        _out(args, {"campaign_id": args.campaign, "rows_read": report.rows_read,
+                    "accepted": report.rows_accepted, "rejected": report.rows_rejected,
+                    "by_reason": report.rejected_by_reason, "batch": report.batch_id},
+             [report.summary()])
+    else:
+        written = campaigns.resolve(store, _actor(args), args.campaign)
+        counts = written["action"].value_counts().to_dict() if len(written) else {}
+        _out(args, {"campaign_id": args.campaign, "actions": len(written), "by_action": counts},
+             [f"Recorded {len(written):,} actions from {args.campaign}: "
+              f"{counts.get('relabel', 0):,} relabels, {counts.get('confirm', 0):,} confirms."])
+    return 0
+
+
+def _selection(store: Store, args: argparse.Namespace) -> campaigns.Selection:
+    run_id = args.run_id or sql.latest_run(store)
+    if args.items:
+        lines = Path(args.items).read_text(encoding="utf-8").splitlines()
+        ids = [line.strip() for line in lines if line.strip()]
+        return campaigns.selection(store, ids, run_id=run_id)
+    if args.cluster:
+        if run_id is None:
+            raise campaigns.CampaignError("The store has no detection run: run `score` first.")
+        return campaigns.cluster_selection(store, run_id, args.cluster)
+    key, sep, value = args.slice.partition("=")
+    if not sep:
+        raise campaigns.CampaignError(f"--slice {args.slice!r}: expected KEY=VALUE, e.g. source=fax")
+    return campaigns.slice_selection(store, key.strip(), value.strip(), None if args.all_items else run_id)
+
+
 Command = Callable[[Store, argparse.Namespace], int]
 
 
@@ -160,7 +261,7 @@ def _guarded(command: Command) -> Command:
     def run(store: Store, args: argparse.Namespace) -> int:
         try:
             return command(store, args)
-        except (PermissionDenied, actions.ActionError, policies.PolicyError, ValueError) as exc:
+        except (PermissionDenied, actions.ActionError, policies.PolicyError, ValueError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     return run
@@ -168,4 +269,4 @@ def _guarded(command: Command) -> Command:
 
 #: Sub-command name → function, for the CLI's dispatch table.
 COMMANDS: dict[str, Any] = {"policy": _guarded(_policy), "versions": _guarded(_versions),
-                            "audit": _guarded(_audit)}
+                            "campaign": _guarded(_campaign), "audit": _guarded(_audit)}

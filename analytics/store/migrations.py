@@ -351,6 +351,23 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE version_labels ADD COLUMN action_id VARCHAR",
         ],
     ),
+    (
+        8,
+        [
+            # Relabel campaigns (analytics.remediation.campaigns): who created one, from what (a cluster,
+            # a slice, a selection, in words), the detection run it came from and how many labels each
+            # item should get. Each assignment (one row per item and assignee) keeps the item's resolved
+            # label when the campaign began and the suggested label it was exported with, so the campaign
+            # can say which items its labels changed.
+            "ALTER TABLE campaigns ADD COLUMN created_by VARCHAR",
+            "ALTER TABLE campaigns ADD COLUMN source VARCHAR",
+            "ALTER TABLE campaigns ADD COLUMN run_id VARCHAR",
+            "ALTER TABLE campaigns ADD COLUMN labels_per_item INTEGER",
+            "ALTER TABLE campaigns ADD COLUMN note VARCHAR",
+            "ALTER TABLE campaign_items ADD COLUMN label_before VARCHAR",
+            "ALTER TABLE campaign_items ADD COLUMN suggested_label VARCHAR",
+        ],
+    ),
 ]
 
 #: The schema version this code expects.

@@ -75,3 +75,43 @@ def test_unknown_version_and_bad_policy_file_exit_1(db, capsys, tmp_path):
     bad.write_text("[[policy]]\nname = 'x'\nversion = 1\nwhen = ['colour > 1']\n")
     assert main(["--db", db, "policy", "run", str(bad), "--dry-run"]) == 1
     assert "unknown field 'colour'" in capsys.readouterr().err
+
+
+def test_a_campaign_from_the_command_line(db, capsys, tmp_path, monkeypatch):
+    roles = tmp_path / "roles.toml"
+    roles.write_text("[roles]\nadmin = [\"lead\"]\nreviewer = [\"ana\"]\n", encoding="utf-8")
+    monkeypatch.setenv("LABELWATCH_ROLES", str(roles))
+    create = ["--db", db, "campaign", "create", "--name", "fax check", "--slice", "source=fax",
+              "--assignee", "a1", "--assignee", "a2", "--labels-per-item", "2", "--due", "2026-12-20",
+              "--json"]
+    assert main([*create, "--actor", "ana"]) == 1
+    assert "admin" in capsys.readouterr().err
+    assert main([*create, "--actor", "lead"]) == 0
+    made = _json(capsys)
+    assert made["items"] > 0 and made["source"].startswith("slice source = fax")
+    tasks = tmp_path / "tasks.json"
+    assert main(["--db", db, "campaign", "export", made["campaign_id"], "--out", str(tasks)]) == 0
+    capsys.readouterr()
+    exported = json.loads(tasks.read_text(encoding="utf-8"))
+    assert len(exported) == made["items"]
+    back = [{"id": n, "data": t["data"], "annotations": [
+        {"completed_by": who, "created_at": "2026-11-21T09:00:00Z",
+         "result": [{"type": "choices", "value": {"choices": ["3"]}}]} for who in t["meta"]["assignees"]]}
+        for n, t in enumerate(exported)]
+    answers = tmp_path / "export.json"
+    answers.write_text(json.dumps(back), encoding="utf-8")
+    assert main(["--db", db, "campaign", "import", made["campaign_id"], str(answers), "--actor", "lead",
+                 "--json"]) == 0
+    assert _json(capsys)["accepted"] == 2 * made["items"]
+    assert main(["--db", db, "campaign", "show", made["campaign_id"], "--json"]) == 0
+    shown = _json(capsys)
+    assert shown["labels_in"] == shown["labels_expected"] == 2 * made["items"]
+    assert shown["agreement"]["percent_agreement"]["value"] == 1.0
+    assert main(["--db", db, "campaign", "resolve", made["campaign_id"], "--actor", "lead", "--json"]) == 0
+    assert _json(capsys)["actions"] == made["items"]
+    assert main(["--db", db, "audit", "--campaign", made["campaign_id"], "--limit", "0", "--json"]) == 0
+    assert {a["to_label"] for a in _json(capsys)["actions"]} == {"3"}
+    assert main(["--db", db, "campaign", "list"]) == 0
+    assert "resolved" in capsys.readouterr().out
+    assert main(["--db", db, "campaign", "export", "camp-nope", "--out", str(tasks)]) == 1
+    assert "no campaign 'camp-nope'" in capsys.readouterr().err
