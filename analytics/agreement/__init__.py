@@ -6,7 +6,8 @@
   over items (``AgreementEstimate``).
 - ``two_way``: intervals over items *and* annotators (a panel drawn from a larger pool).
 - ``cohen``: Cohen's kappa for pairs of annotators, weighted and unweighted.
-- ``report``: the Agreement page's service: headline, tables per period and group, annotators, verdict.
+- ``report``: the Agreement page's service: headline, tables per period and group, annotators (the verdict
+  in words is ``analytics.narrative.agreement``).
 """
 
 from analytics.agreement.coefficients import (

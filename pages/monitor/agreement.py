@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.agreement import report as agreement_report
 from analytics.core.schema import TIME_GRAINS
+from analytics.narrative import agreement as agreement_words
 from charts import agreement as charts
 from ui import agreement_tiles, annotator_panel, chart_panel, empty_state, filters, loaders
 
@@ -42,7 +43,7 @@ if not head.overall:
 
 table, cohorts = loaders.annotator_tables(src, flt)
 with st.container(border=True, key="agreement-verdict"):
-    for line in agreement_report.verdict(head, table, cohorts):
+    for line in agreement_words.verdict(head, table, cohorts):
         st.text(line)
 agreement_tiles.show(head, key="agreement")
 modulus = loaders.agreement_sample(src, flt)

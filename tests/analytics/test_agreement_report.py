@@ -7,6 +7,7 @@ import pytest
 
 from analytics.agreement import report as agreement_report
 from analytics.agreement.estimates import AgreementEstimate
+from analytics.narrative import agreement as agreement_words
 
 
 def _estimate(value, low, high, metric="krippendorff_alpha"):
@@ -30,7 +31,7 @@ def test_verdict_reads_alpha_against_krippendorffs_thresholds_and_names_flags():
                                                                        ["declining"]]})
     cohorts = _cohorts(["unknown", "vendor", "expert"], [math.nan, 0.7, 0.9], [0.0, 0.65, 0.87],
                        [1.0, 0.75, 0.93], [0, 300, 400])
-    lines = agreement_report.verdict(
+    lines = agreement_words.verdict(
         _head(_estimate(0.85, 0.82, 0.88), _estimate(0.80, 0.78, 0.82), _estimate(0.90, 0.88, 0.92)),
         table, cohorts,
     )
@@ -49,8 +50,8 @@ def test_verdict_reads_alpha_against_krippendorffs_thresholds_and_names_flags():
 ])
 def test_verdict_bands(low, high, words):
     empty = pd.DataFrame({"annotator_id": [], "flags": []})
-    line = agreement_report.verdict(_head(_estimate((low + high) / 2, low, high)), empty,
-                                    _cohorts([], [], [], [], []))[0]
+    line = agreement_words.verdict(_head(_estimate((low + high) / 2, low, high)), empty,
+                                   _cohorts([], [], [], [], []))[0]
     assert words in line
 
 
@@ -68,7 +69,7 @@ def test_a_cohort_of_four_rows_neither_wins_nor_decides_the_verdict():
     table = pd.DataFrame({"annotator_id": [], "flags": []})
     cohorts = _cohorts(["vendor", "crowd", "expert", "inhouse"], [0.717, 0.786, 0.925, 1.0],
                        [0.685, 0.774, 0.897, 0.510], [0.747, 0.797, 0.946, 1.0], [962, 5688, 500, 4])
-    lines = agreement_report.verdict(_head(_estimate(0.61, 0.59, 0.63)), table, cohorts)
+    lines = agreement_words.verdict(_head(_estimate(0.61, 0.59, 0.63)), table, cohorts)
     assert "Least reliable cohort: vendor (72% agreement with the majority, 95% CI 68%–75%), against 92% " \
            "(90%–95%) for expert." in lines
     assert lines[-1] == "Too few rated items to compare (fewer than 20 with a majority): inhouse (4)."
@@ -77,8 +78,8 @@ def test_a_cohort_of_four_rows_neither_wins_nor_decides_the_verdict():
 
 def test_cohorts_whose_intervals_overlap_are_not_ranked():
     cohorts = _cohorts(["a", "b"], [0.70, 0.76], [0.60, 0.66], [0.79, 0.84], [80, 90])
-    lines = agreement_report.verdict(_head(_estimate(0.61, 0.59, 0.63)),
-                                     pd.DataFrame({"annotator_id": [], "flags": []}), cohorts)
+    lines = agreement_words.verdict(_head(_estimate(0.61, 0.59, 0.63)),
+                                    pd.DataFrame({"annotator_id": [], "flags": []}), cohorts)
     assert lines[-1] == ("No cohort agrees with the majority clearly less than another "
                          "(95% intervals overlap).")
 
@@ -86,8 +87,8 @@ def test_cohorts_whose_intervals_overlap_are_not_ranked():
 def test_an_alpha_without_interval_says_why():
     alpha = AgreementEstimate("krippendorff_alpha", 1.0, math.nan, math.nan, math.nan, 0.95, "none", 12, 30,
                               n_pairable=12, note="All 12 items rated twice or more are unanimous.")
-    line = agreement_report.verdict(_head(alpha), pd.DataFrame({"annotator_id": [], "flags": []}),
-                                    _cohorts([], [], [], [], []))[0]
+    line = agreement_words.verdict(_head(alpha), pd.DataFrame({"annotator_id": [], "flags": []}),
+                                   _cohorts([], [], [], [], []))[0]
     assert "without an interval" in line and "unanimous" in line
 
 
