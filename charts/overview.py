@@ -88,7 +88,7 @@ def activity_figure(
     ----------
     frame : DataFrame
         ``period, cohort`` and the metric columns (``analytics.store.overview.activity``), with an optional
-        ``partial`` column (``analytics.monitoring.overview.partial_periods``).
+        ``partial`` column (``analytics.monitoring.periods.partial_periods``).
     metric : {"events", "items", "annotators", "labels"}
         Which count to draw.
     grain : {"day", "week", "month"}

@@ -20,7 +20,7 @@ from analytics.agreement import report as agreement_report
 from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
-from analytics.monitoring import drift, overview, slices
+from analytics.monitoring import drift, overview, periods, slices
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches, detection_inputs, item_drilldown, retractions
 from analytics.store import detection as detection_queries
@@ -99,8 +99,8 @@ def summary(
 
 def _with_partial(src: Source, flt: EventFilter, frame: pd.DataFrame, grain: str) -> pd.DataFrame:
     options = filter_options(src)
-    return overview.with_partial(frame, grain=grain, flt=flt, first=options["first_date"],
-                                 last=options["last_date"])
+    return periods.with_partial(frame, grain=grain, flt=flt, first=options["first_date"],
+                                last=options["last_date"])
 
 
 @_cached

@@ -21,7 +21,7 @@ from analytics.agreement import coefficients as agreement
 from analytics.agreement import two_way
 from analytics.consensus import DawidSkene, TooManyClasses
 from analytics.core.schema import EventFilter
-from analytics.monitoring import annotators, overview
+from analytics.monitoring import annotators, periods
 from analytics.store import Store
 from analytics.store import agreement as queries
 from analytics.store import consensus as consensus_queries
@@ -157,10 +157,10 @@ def headline(
     if last is not None:
         end = last.date()
         start = end - dt.timedelta(days=days - 1)
-        current = estimates(overview.window_filter(flt, start, end))
+        current = estimates(periods.window_filter(flt, start, end))
         before_end = start - dt.timedelta(days=1)
         before_start = before_end - dt.timedelta(days=days - 1)
-        previous = estimates(overview.window_filter(flt, before_start, before_end))
+        previous = estimates(periods.window_filter(flt, before_start, before_end))
     return Headline(overall=overall, current=current, previous=previous, days=days, level=level,
                     resample=resample, annotators=n_annotators)
 

@@ -11,6 +11,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.monitoring import overview
+from analytics.monitoring.periods import covered_days, partial_periods, window_filter
 from analytics.narrative import overview as overview_words
 from analytics.store import Store
 from tests.builders import EVENT_COLUMNS, add_events
@@ -153,7 +154,7 @@ def test_agreement_of_unanimous_items_keeps_an_interval(tmp_path):
 
 def test_window_filter_never_widens_the_user_window():
     flt = EventFilter(start=dt.date(2024, 1, 15), end=dt.date(2024, 1, 20), cohorts=("crowd",))
-    narrowed = overview.window_filter(flt, dt.date(2024, 1, 1), dt.date(2024, 1, 31))
+    narrowed = window_filter(flt, dt.date(2024, 1, 1), dt.date(2024, 1, 31))
     assert (narrowed.start, narrowed.end) == (dt.date(2024, 1, 15), dt.date(2024, 1, 20))
     assert narrowed.cohorts == ("crowd",)
 
@@ -219,19 +220,19 @@ def test_estimate_items_is_m_times_the_sample_with_a_binomial_interval():
     ],
 )
 def test_periods_the_covered_days_do_not_fill_are_partial(grain, periods, expected):
-    found = overview.partial_periods(pd.Series(pd.to_datetime(periods)), grain=grain,
-                                     first=dt.date(2026, 3, 1), last=dt.date(2026, 8, 26))
+    found = partial_periods(pd.Series(pd.to_datetime(periods)), grain=grain,
+                             first=dt.date(2026, 3, 1), last=dt.date(2026, 8, 26))
     assert found.tolist() == expected
 
 
 def test_the_date_filter_narrows_the_covered_days():
     june = EventFilter(start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 30))
-    assert overview.covered_days(june, dt.date(2026, 3, 1), dt.date(2026, 8, 26)) == (
+    assert covered_days(june, dt.date(2026, 3, 1), dt.date(2026, 8, 26)) == (
         dt.date(2026, 6, 1), dt.date(2026, 6, 30))
-    assert overview.covered_days(None, None, None) == (None, None)
+    assert covered_days(None, None, None) == (None, None)
     weeks = pd.Series(pd.to_datetime(["2026-06-01", "2026-06-22", "2026-06-29"]))
-    assert overview.partial_periods(weeks, grain="week", first=dt.date(2026, 6, 1),
-                                    last=dt.date(2026, 6, 30)).tolist() == [False, False, True]
+    assert partial_periods(weeks, grain="week", first=dt.date(2026, 6, 1),
+                            last=dt.date(2026, 6, 30)).tolist() == [False, False, True]
 
 
 def test_examples_in_docstrings_run():
