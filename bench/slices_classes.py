@@ -35,6 +35,7 @@ import pandas as pd  # noqa: E402
 
 from analytics.ingest import pipeline as ingest  # noqa: E402
 from analytics.monitoring import (  # noqa: E402
+    slice_classes,
     slices,
     summary,  # noqa: E402
 )
@@ -98,7 +99,7 @@ def measure(path: pathlib.Path) -> dict:
             timed(seconds, f"discover_slices ({metric})",
                   lambda m=metric: slices.discover_slices(cube, metric=m))
             cells = timed(seconds, f"slice_class_heatmap ({metric})",
-                          lambda m=metric: slices.slice_class_heatmap(cube, metric=m))
+                          lambda m=metric: slice_classes.slice_class_heatmap(cube, metric=m))
             fig = timed(seconds, f"heatmap_figure ({metric})", lambda c=cells: slice_charts.heatmap_figure(
                 c, metric_title="rate", classes=cube.attrs["classes"], max_classes=cube.attrs["max_classes"]))
             sizes[f"heatmap columns ({metric})"] = len(fig.data[0].x)

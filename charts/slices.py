@@ -66,7 +66,7 @@ def heatmap_figure(
     Parameters
     ----------
     cells : DataFrame
-        ``analytics.monitoring.slices.slice_class_heatmap``:
+        ``analytics.monitoring.slice_classes.slice_class_heatmap``:
         ``attribute, value, label, n, noise_rate, class_rate,
         ratio`` (cells too small for a rate have NaN; ``label`` missing for the pooled other classes).
     metric_title : str

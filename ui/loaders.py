@@ -20,7 +20,7 @@ from analytics.agreement import report as agreement_report
 from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
-from analytics.monitoring import drift, overview, periods, slices
+from analytics.monitoring import drift, overview, periods, slice_classes, slices
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches, detection_inputs, item_drilldown, retractions
 from analytics.store import detection as detection_queries
@@ -377,8 +377,8 @@ def discovered_slices(src: Source, flt: EventFilter, run_id: str | None, metric:
 
 @_cached
 def slice_class_cells(src: Source, flt: EventFilter, run_id: str | None, metric: str) -> pd.DataFrame:
-    """Noise per slice and class (``analytics.monitoring.slices.slice_class_heatmap``)."""
-    return slices.slice_class_heatmap(_compared_cube(src, flt, run_id), metric=metric)
+    """Noise per slice and class (``analytics.monitoring.slice_classes.slice_class_heatmap``)."""
+    return slice_classes.slice_class_heatmap(_compared_cube(src, flt, run_id), metric=metric)
 
 
 # --- Suspects: a detection run never changes once stored, so its reads are cached by run id -------------

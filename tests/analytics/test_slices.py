@@ -11,6 +11,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from analytics.monitoring import slices
+from analytics.monitoring.slice_classes import slice_class_heatmap
 
 
 def _cube(keys, rows, *, metric_columns=("rated_items", "disputed")) -> pd.DataFrame:
@@ -193,7 +194,7 @@ def test_the_heatmap_rates_each_slice_and_class_against_the_class():
     cube = _cube(["source"], [("fax", 20, 10), ("fax", 20, 4), ("scanner", 40, 8), (None, 5, 1),
                               ("fax", 4, 2)])
     cube["label"] = ["1", "7", "1", "1", "3"]
-    heat = slices.slice_class_heatmap(cube, min_items=10)
+    heat = slice_class_heatmap(cube, min_items=10)
     assert list(heat.columns) == ["attribute", "value", "label", "n", "errors", "noise_rate", "ci_low",
                                   "ci_high", "class_rate", "ratio"]
     rows = heat.set_index(["value", "label"])
@@ -204,13 +205,13 @@ def test_the_heatmap_rates_each_slice_and_class_against_the_class():
     assert rows.loc[("fax", "1"), ["ci_low", "ci_high"]].tolist() == [pytest.approx(low), pytest.approx(high)]
     assert np.isnan(rows.loc[("fax", "3"), "noise_rate"])  # 4 items: counted, not coloured
     with pytest.raises(ValueError, match="unknown attributes"):
-        slices.slice_class_heatmap(cube, attributes=["region"])
+        slice_class_heatmap(cube, attributes=["region"])
 
 
 def test_pooled_classes_form_one_class_of_the_heatmap():
     cube = _cube(["source"], [("fax", 20, 10), ("fax", 30, 6), ("scanner", 40, 8), ("scanner", 10, 5)])
     cube["label"] = ["1", None, "1", None]  # None: the classes slice_cube pooled
-    heat = slices.slice_class_heatmap(cube, min_items=10)
+    heat = slice_class_heatmap(cube, min_items=10)
     assert heat["label"].isna().tolist() == [False, True, False, True]  # pooled last within each slice
     pooled = heat[heat["label"].isna()].set_index("value")
     assert pooled.loc["fax", ["n", "errors"]].tolist() == [30, 6]
