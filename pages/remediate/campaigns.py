@@ -116,7 +116,9 @@ if listed.empty:
     st.stop()
 
 by_status = listed["status"].value_counts()
-st.markdown(f"**{len(listed):,} campaign{'' if len(listed) == 1 else 's'}**: " + ", ".join(f"{n:,} {s}" for s, n in by_status.items()) + ".")
+plural = "" if len(listed) == 1 else "s"
+counted = ", ".join(f"{n:,} {s}" for s, n in by_status.items())
+st.markdown(f"**{len(listed):,} campaign{plural}**: {counted}.")
 table = listed.assign(progress=listed["labels_in"] / listed["assignments"].clip(lower=1))
 COLUMNS = ["name", "status", "progress", "labels_in", "assignments", "items", "due_at", "source",
            "created_by", "campaign_id"]
@@ -139,11 +141,11 @@ summary = progress.summary()
 campaign = progress.campaign
 alpha = progress.agreement.get("krippendorff_alpha")
 st.subheader(campaign["name"])
-st.markdown((
+st.markdown(
     f"**{summary['status'].capitalize()}**: {summary['labels_in']:,} of {summary['labels_expected']:,} "
     f"labels in, {summary['items_done']:,} of {summary['items']:,} items fully labeled; "
     f"**{summary['changed']:,} items** now have a different resolved label than when the campaign began."
-))
+)
 st.caption(md(f"From {campaign['source']}; created by {campaign['created_by']} on "
               f"{campaign['created_at']:%Y-%m-%d}" + (f", due {campaign['due_at']:%Y-%m-%d}"
                                                        if campaign["due_at"] == campaign["due_at"] and
