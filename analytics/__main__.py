@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=_positive_int, default=None, metavar="N",
         help="instead of the digits demo, generate and ingest N synthetic events (benchmarks)",
     )
+    demo.add_argument("--no-history", action="store_true",
+                      help="leave out the demo's remediation round (review, policy, campaign, versions)")
 
     ingest = commands.add_parser(
         "ingest",
@@ -206,6 +208,7 @@ def _open(db: str, args: argparse.Namespace) -> Store:
 
 def _demo(store: Store, args: argparse.Namespace) -> int:
     from analytics.store import summary as queries
+    from analytics.store.demo import demo_meta
     from analytics.synthetic import demo, scale
 
     started = time.perf_counter()
@@ -214,7 +217,8 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
         built = f"{args.scale:,} synthetic events (seed {args.seed})"
     else:
         try:
-            demo.build_demo_store(store, seed=args.seed, progress=_print_progress)
+            demo.build_demo_store(store, seed=args.seed, progress=_print_progress,
+                                  history=not args.no_history)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -224,6 +228,9 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
     for table in ("items", "item_attributes", "annotators", "label_events", "gold_labels", "label_schema",
                   "guidelines"):
         print(f"  {table:<16} {counts[table]:>12,}")
+    history = demo_meta(store).get("history") if args.scale is None else None
+    if history:
+        print(history)
     return 0
 
 

@@ -94,14 +94,17 @@ def cluster_selection(store: Store, run_id: str, cluster_id: str) -> Selection:
                      _suggested(found))
 
 
-def slice_selection(store: Store, key: str, value: str, run_id: str | None = None) -> Selection:
+def slice_selection(store: Store, key: str, value: str, run_id: str | None = None, *,
+                    unresolved: bool = False) -> Selection:
     """A slice (items whose attribute ``key`` is ``value``): its flagged suspects in ``run_id`` when a run
-    is given, else every item of the slice."""
-    found = sql.slice_item_ids(store, key, value, run_id)
+    is given (with ``unresolved``, also the items the run found without a consensus), else every item of
+    the slice."""
+    found = sql.slice_item_ids(store, key, value, run_id, unresolved)
+    which = ("flagged suspects and items without a consensus" if unresolved else "flagged suspects")
     if found.empty:
-        which = f"flagged suspects of run {run_id} in" if run_id else "items in"
-        raise CampaignError(f"There are no {which} the slice {key} = {value}.")
-    words = f"slice {key} = {value}" + (f" (flagged suspects of run {run_id})" if run_id else "")
+        where = f"{which} of run {run_id} in" if run_id else "items in"
+        raise CampaignError(f"There are no {where} the slice {key} = {value}.")
+    words = f"slice {key} = {value}" + (f" ({which} of run {run_id})" if run_id else "")
     return Selection(tuple(found["item_id"]), words, run_id, _suggested(found))
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
+from analytics.core.schema import NO_CONSENSUS
 from analytics.store.connection import Store
 from analytics.store.ratings import LATEST, ratings_sql
 from analytics.store.remediation import resolved_sql
@@ -163,19 +164,22 @@ def cluster_item_ids(store: Store, run_id: str, cluster_id: str) -> pd.DataFrame
     )
 
 
-def slice_item_ids(store: Store, key: str, value: str, run_id: str | None) -> pd.DataFrame:
+def slice_item_ids(store: Store, key: str, value: str, run_id: str | None,
+                   unresolved: bool = False) -> pd.DataFrame:
     """``item_id, suggested_label`` of the items whose attribute ``key`` is ``value``: the flagged suspects
-    of ``run_id`` among them when a run is given (highest score first), every item of the slice
-    otherwise (suggested label NULL)."""
+    of ``run_id`` among them when a run is given (and, with ``unresolved``, the items the run found
+    without a consensus), highest score first; every item of the slice otherwise (suggested label
+    NULL)."""
     if run_id is None:
         return store.query(
             "SELECT DISTINCT item_id, NULL::VARCHAR AS suggested_label FROM live_item_attributes "
             "WHERE key = ? AND value = ? ORDER BY item_id", [key, value],
         )
     return store.query(
-        "SELECT s.item_id, s.suggested_label FROM suspects s WHERE s.run_id = ? AND s.flagged "
+        "SELECT s.item_id, s.suggested_label FROM suspects s WHERE s.run_id = ? "
+        "AND (s.flagged OR ? AND s.status = ?) "
         "AND s.item_id IN (SELECT item_id FROM live_item_attributes WHERE key = ? AND value = ?) "
-        "ORDER BY s.score DESC NULLS LAST, s.item_id", [run_id, key, value],
+        "ORDER BY s.score DESC NULLS LAST, s.item_id", [run_id, unresolved, NO_CONSENSUS, key, value],
     )
 
 

@@ -43,6 +43,12 @@ def write_demo_truth(
         cur.unregister("demo_annotator_rows")
 
 
+def add_demo_meta(store: Store, meta: dict[str, str]) -> None:
+    """Add ``store_meta`` rows in one transaction (a key already present raises)."""
+    with store.transaction() as cur:
+        cur.executemany("INSERT INTO store_meta (key, value) VALUES (?, ?)", sorted(meta.items()))
+
+
 def demo_meta(store: Store) -> dict[str, str]:
     """All ``store_meta`` rows as a dict (empty for a store without a demo)."""
     rows = store.cursor().execute("SELECT key, value FROM store_meta ORDER BY key").fetchall()
@@ -59,3 +65,30 @@ def demo_annotator_truth(store: Store) -> pd.DataFrame:
     return store.query(
         "SELECT annotator_id, role, accuracy, note FROM demo_annotator_truth ORDER BY annotator_id"
     )
+
+
+# --- the demo's remediation history (analytics.synthetic.history) -------------------------------------------
+
+
+def flagged_suspects(store: Store, run_id: str) -> list[str]:
+    """The flagged suspects of ``run_id``, by rank."""
+    return store.query("SELECT item_id FROM suspects WHERE run_id = ? AND flagged ORDER BY rank, item_id",
+                       [run_id])["item_id"].tolist()
+
+
+def acted_items(store: Store) -> set[str]:
+    """Every item some remediation action names."""
+    return set(store.query("SELECT DISTINCT item_id FROM remediation_actions")["item_id"])
+
+
+def action_counts(store: Store) -> dict[str, int]:
+    """How many actions of each kind the log holds."""
+    rows = store.query("SELECT action, count(*) AS n FROM remediation_actions GROUP BY action ORDER BY 1")
+    return {a: int(n) for a, n in rows.itertuples(index=False)}
+
+
+def best_experts(store: Store, n: int) -> dict[str, float]:
+    """The ``n`` most accurate expert annotators of the demo with their accuracy."""
+    rows = store.query("SELECT annotator_id, accuracy FROM demo_annotator_truth WHERE role = 'expert' "
+                       "ORDER BY accuracy DESC, annotator_id LIMIT ?", [n])
+    return {a: float(p) for a, p in rows.itertuples(index=False)}

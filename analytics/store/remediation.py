@@ -351,8 +351,9 @@ def _field(name: str, numeric: bool) -> str:
 def policy_candidates(store: Store, run_id: str,
                       conditions: Sequence[tuple[str, str, object]]) -> pd.DataFrame:
     """The items of run ``run_id`` meeting every ``(field, op, value)`` whose resolved label is still the
-    run's given label and not excluded: ``item_id, from_label, to_label`` (the suggested label), ``score``
-    and the signals a policy records as evidence, by rank."""
+    run's given label, set by no action (a policy never overrides a reviewer's confirm or relabel) and not
+    excluded: ``item_id, from_label, to_label`` (the suggested label), ``score`` and the signals a policy
+    records as evidence, by rank."""
     where, params = ["s.run_id = ?"], [run_id]
     for field, op, value in conditions:
         numeric = not isinstance(value, str)
@@ -363,6 +364,7 @@ def policy_candidates(store: Store, run_id: str,
         "WITH r AS (" + resolved_sql() + ") SELECT s.item_id, r.label AS from_label, "
         "s.suggested_label AS to_label, s.score, " + signals + " FROM suspects s JOIN r USING (item_id) "
         "WHERE " + " AND ".join(where) + " AND r.label IS NOT DISTINCT FROM s.given_label AND NOT r.excluded "
+        "AND r.action_id IS NULL "
         "AND s.suggested_label IS NOT NULL AND s.suggested_label IS DISTINCT FROM s.given_label "
         "ORDER BY s.rank NULLS LAST, s.item_id",
         params,

@@ -54,11 +54,11 @@ Injected effects (what the analytics should find)
    ``duration_s`` (log-normal; median 10 s experts, 6 s crowd, 5 s vendor, 1.5 s spammers).
 
 After the imports, ``build_demo_store`` runs detection once (``analytics.detection.suspects.run_detection``,
-created by
-``demo``) so the Suspects page opens on a stored run. A mislabel is an item whose given label (the label a
-strict majority of its annotators gave) differs from ``demo_truth``; the items without such a majority (about
-13% for seed 0: 2 against 2, or 1-1-1) have no given label and land in the run's adjudication queue, where
-the truth scores the run's suggestions.
+created by ``demo``) so the Suspects page opens on a stored run, then (unless ``history=False``) plays a
+remediation round through the engine (``analytics.synthetic.history``) so the Remediate pages do too.
+A mislabel is an item whose given label (the label a strict majority of its annotators gave) differs from
+``demo_truth``; the items without such a majority (about 13% for seed 0: 2 against 2, or 1-1-1) have no
+given label and land in the run's adjudication queue, where the truth scores the run's suggestions.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def generate(seed: int = 0) -> DemoData:
 
 
 def build_demo_store(
-    store: Any, *, seed: int = 0, progress: Callable[[float, str], None] | None = None
+    store: Any, *, seed: int = 0, progress: Callable[[float, str], None] | None = None, history: bool = True
 ) -> DemoData:
     """Generate the demo and write it into ``store`` through ``analytics.ingest.pipeline``.
 
@@ -254,6 +254,9 @@ def build_demo_store(
         Passed to ``generate``.
     progress : callable(fraction, message) or None
         Called before each step with the fraction done (0–1) and what is happening.
+    history : bool
+        Also play the demo's remediation round (``analytics.synthetic.history``: versions before and
+        after, a review round, a policy run, a relabel campaign), so the Remediate pages open on content.
 
     Returns
     -------
@@ -307,8 +310,13 @@ def build_demo_store(
 
         suspects.run_detection(store, created_by="demo", random_state=seed,
                                progress=lambda f, m: report(0.9 + 0.08 * f, "Scoring the labels: " + m))
-        report(0.98, "Recording the injected truth")
+        report(0.97, "Recording the injected truth")
         demo_store.write_demo_truth(store, data.truth, data.annotator_truth, data.meta)
+        if history:
+            from analytics.synthetic import history as remediation_history
+
+            report(0.98, "Playing a remediation round: review, policy, campaign, versions")
+            remediation_history.build_history(store, seed=seed)
     report(1.0, "Demo store ready")
     return data
 

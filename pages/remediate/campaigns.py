@@ -61,7 +61,11 @@ def _create_form() -> None:
                              key="campaigns.flagged",
                              help="Off: every item of the slice (at most "
                                   f"{campaigns.MAX_ITEMS:,}).")
-            chosen = campaigns.slice_selection(app_store.current(), key, value, run_id if only else None)
+            unresolved = st.toggle("Add its items without a consensus", value=False,
+                                   disabled=run_id is None or not only, key="campaigns.unresolved",
+                                   help="The items the run found with no label holding a majority.")
+            chosen = campaigns.slice_selection(app_store.current(), key, value, run_id if only else None,
+                                               unresolved=unresolved)
         else:
             text = st.text_area("Item ids (one per line, or separated by commas)", key="campaigns.ids")
             ids = [t.strip() for t in text.replace(",", "\n").splitlines() if t.strip()]
