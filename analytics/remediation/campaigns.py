@@ -82,7 +82,7 @@ def selection(store: Store, item_ids: Sequence[str], *, run_id: str | None = Non
     """Items picked by hand (in the given order, repeats dropped); ``run_id`` supplies suggestions."""
     items = tuple(dict.fromkeys(str(i) for i in item_ids))
     suggested = sql.suggestions(store, run_id, items) if run_id else {}
-    return Selection(items, f"{source} of {len(items):,} items", run_id, suggested)
+    return Selection(items, f"{source} ({len(items):,} items)", run_id, suggested)
 
 
 def cluster_selection(store: Store, run_id: str, cluster_id: str) -> Selection:

@@ -172,7 +172,8 @@ def _campaign(store: Store, run_id: str, truth: dict, rng: np.random.Generator) 
     acted = demo_store.acted_items(store)
     fax = campaigns.slice_selection(store, "source", "fax", run_id, unresolved=True)
     chosen = campaigns.selection(store, [i for i in fax.items if i not in acted], run_id=run_id,
-                                 source="fax items without a consensus or flagged, that nobody had reviewed:")
+                                 source="the fax slice's flagged suspects and items without a "
+                                 "consensus that nobody had reviewed")
     accuracy = demo_store.best_experts(store, 3)
     campaign_id = campaigns.create_campaign(
         store, LEAD, "Fax slice: second look", chosen, assignees=list(accuracy), labels_per_item=2,

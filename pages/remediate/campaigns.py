@@ -175,7 +175,7 @@ st.dataframe(progress.assignees.assign(share=progress.assignees["done"] / progre
                  "assignee": "Assignee", "assigned": "Assigned", "done": "Labeled",
                  "share": st.column_config.ProgressColumn("Done", format="percent", min_value=0,
                                                           max_value=1)})
-items = progress.items.assign(votes=[", ".join(f"{k}: {v}" for k, v in d.items())
+items = progress.items.assign(votes=[", ".join(f"{k} ×{v}" for k, v in d.items())
                                      for d in progress.items["votes"]],
                               assignees=[", ".join(a) for a in progress.items["assignees"]])
 ITEM_COLUMNS = ["item_id", "label_before", "label", "campaign_label", "votes", "labels_in", "changed",
