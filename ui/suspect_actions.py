@@ -1,5 +1,6 @@
 """The Suspects page's two writes: start a detection run (with progress) and send items to review (the
-rows picked by hand at once; every matching item only after a confirmation that says how many)."""
+rows picked by hand at once; every matching item only after a confirmation that says how many); and the
+way to a relabel campaign of the picked rows (the Campaigns page opens with them)."""
 
 from __future__ import annotations
 
@@ -107,6 +108,12 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
         st.session_state.pop(pending, None)
         st.session_state[outcome] = (_send(src, run_id, selected, cluster_id=cluster_id, note=note),
                                      len(selected))
+    if st.button(f"Relabel campaign from the picked rows ({len(selected):,})", key=f"{key}.campaign",
+                 disabled=not selected, icon=":material/campaign:", width="stretch",
+                 help="Open the Campaigns page with these items, to send them back to labelers."):
+        st.session_state["campaigns.kind"] = "a list of item ids"
+        st.session_state["campaigns.ids"] = "\n".join(selected)
+        st.switch_page("pages/remediate/campaigns.py")
     if st.button(f"Send all {total:,} matching items…", key=f"{key}.all", disabled=total == 0,
                  icon=":material/forward_to_inbox:", width="stretch"):
         st.session_state[pending] = scope

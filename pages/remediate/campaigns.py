@@ -26,14 +26,15 @@ done = st.session_state.pop("campaigns.done", None)
 if done:
     st.success(md(done), icon=":material/check:")
 REFUSED = (ActionError, PermissionDenied, IngestError, StoreError, ValueError)
+#: Where a campaign's items come from; the Suspects page opens this page on the last with its picked rows.
+KINDS = ["a cluster", "a slice", "a list of item ids"]
 
 
 def _create_form() -> None:
     """Pick the items (a cluster of the latest run, a slice, or ids), the assignees and the due date."""
     runs = loaders.detection_runs(src, loaders.runs_version(src))
     run_id = None if runs.empty else runs["run_id"].iloc[0]
-    kind = st.radio("Items from", ["a cluster", "a slice", "a list of item ids"], horizontal=True,
-                    key="campaigns.kind")
+    kind = st.radio("Items from", KINDS, horizontal=True, key="campaigns.kind")
     chosen = None
     try:
         if kind == "a cluster":
@@ -104,7 +105,8 @@ def _create_form() -> None:
 
 
 listed = rl.campaign_list(src, rl.state())
-with st.expander("New campaign", expanded=listed.empty, icon=":material/add:"):
+with st.expander("New campaign", expanded=listed.empty or bool(st.session_state.get("campaigns.ids")),
+                 icon=":material/add:"):
     if not admin:
         st.caption(f"{me.name} ({me.role}): creating, importing and resolving campaigns need the admin role.")
     _create_form()

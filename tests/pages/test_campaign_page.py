@@ -105,3 +105,23 @@ def test_a_viewer_sees_campaigns_but_cannot_create_import_or_resolve(db, tmp_pat
     assert at.button(key="FormSubmitter:campaigns.create-Create campaign").disabled
     resolve = [b for b in at.button if b.key.startswith("FormSubmitter:campaigns.resolve")]
     assert resolve and all(b.disabled for b in resolve)
+
+
+def test_rows_picked_on_the_suspects_page_arrive_as_the_campaigns_items(db):
+    with Store(db) as store:
+        picked = store.query("SELECT item_id FROM suspects WHERE flagged ORDER BY rank LIMIT 3")["item_id"]
+    picked = picked.tolist()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    # what the Suspects page's "Relabel campaign from the picked rows" leaves before switching here
+    at.session_state["campaigns.kind"] = "a list of item ids"
+    at.session_state["campaigns.ids"] = "\n".join(picked)
+    at = at.switch_page("pages/remediate/campaigns.py").run()
+    assert not at.exception
+    assert at.text_area(key="campaigns.ids").value == "\n".join(picked)
+    assert any("**3 items**" in m.value for m in at.markdown)
+    at.text_input(key="campaigns.name").set_value("three from suspects")
+    at.text_input(key="campaigns.assignees").set_value("a1, a2")
+    at.button(key="FormSubmitter:campaigns.create-Create campaign").click().run()
+    with Store(db) as store:
+        items = store.query("SELECT DISTINCT item_id, suggested_label FROM campaign_items")
+    assert sorted(items["item_id"]) == sorted(picked) and items["suggested_label"].notna().all()
