@@ -50,23 +50,31 @@ picked = st.dataframe(
 )
 csv_download.show(waiting[COLUMNS], filename="review_queue.csv", key="review.csv")
 rows = picked.selection.rows
-position = rows[0] if rows else 0
+position = rows[0] if rows and rows[0] < len(waiting) else 0
 item = waiting.iloc[position]
-st.subheader(f"Item {item['item_id']}")
+item_id = str(item["item_id"])
+st.subheader(f"Item {md(item_id)}")
 st.caption(md(item["why"]))
+
+labels = rl.vocabulary(src)
+model = item["model_suggested_prob"]
+evidence = (f"P(wrong) {item['p_wrong']:.2f}; suggested {item['suggested_label']}"
+            + ("" if model != model else f"; the model gives it {model:.2f}"))
+if st.session_state.get("review.shown") != item_id or "review.rationale" not in st.session_state:
+    # The form's widgets keep their state by key: without this, the next item would open with the last
+    # one's decision, target and rationale.
+    st.session_state["review.shown"] = item_id
+    st.session_state["review.kind"] = "relabel" if item["suggested_label"] else "confirm"
+    suggested = item["suggested_label"]
+    st.session_state["review.target"] = suggested if suggested in labels else labels[0]
+    st.session_state["review.rationale"] = evidence
 
 with st.form("review.form", border=True):
     kinds = ["confirm", "relabel", "escalate", "exclude"]
-    kind = st.radio("Decision", kinds, index=1 if item["suggested_label"] else 0, horizontal=True,
-                    key="review.kind")
-    labels = rl.vocabulary(src)
-    default = labels.index(item["suggested_label"]) if item["suggested_label"] in labels else 0
-    target = st.selectbox("Relabel to", labels, index=default, key="review.target",
+    kind = st.radio("Decision", kinds, horizontal=True, key="review.kind")
+    target = st.selectbox("Relabel to", labels, key="review.target",
                           help="Used when the decision is relabel; the run's suggestion comes first.")
-    model = item["model_suggested_prob"]
-    evidence = (f"P(wrong) {item['p_wrong']:.2f}; suggested {item['suggested_label']}"
-                + ("" if model != model else f"; the model gives it {model:.2f}"))
-    rationale = st.text_area("Rationale (required)", value=evidence, key="review.rationale")
+    rationale = st.text_area("Rationale (required)", key="review.rationale")
     submitted = st.form_submit_button("Record decision", type="primary", disabled=me.role < Role.REVIEWER)
 if me.role < Role.REVIEWER:
     st.info(f"{me.name} is a viewer: decisions need the reviewer role.", icon=":material/lock:")
