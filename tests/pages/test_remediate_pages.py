@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.store import Store
 from analytics.store import remediation as sql
 from analytics.store.review_requests import request_review
+from ui.safe_text import md
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -54,7 +55,7 @@ def test_a_relabel_from_the_queue_shows_in_the_audit_trail_and_a_version_and_a_r
     before = _labels(db, item["item_id"])
     at.button(key="FormSubmitter:review.form-Record decision").click().run()
     assert not at.exception
-    assert any("Recorded: relabel " + item["item_id"] in s.value for s in at.success)
+    assert any("Recorded: relabel " + md(item["item_id"]) in s.value for s in at.success)
     assert _labels(db, item["item_id"]) == (item["suggested_label"], "review") != before
     assert item["item_id"] not in set(at.dataframe(key="review.table").value["item_id"])
 

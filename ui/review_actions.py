@@ -1,0 +1,99 @@
+"""The Review page's decisions: the evidence in words (the rationale a reviewer starts from), the one-key
+actions, and recording a decision before moving on to the next item of the queue.
+
+Streamlit reserves the keys C and R (clear the cache, rerun), so *confirm* is K (keep the label) and
+*relabel to the suggestion* is S. A one-key shortcut never fires while a text box has the focus: a reviewer
+types the rationale, clicks outside it (or presses Tab), then presses the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import streamlit as st
+
+from analytics.remediation import actions
+from analytics.remediation.roles import Actor, PermissionDenied
+from ui import loaders
+from ui import store as app_store
+from ui.safe_text import md
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """One one-key action: what it does (``next`` or an action kind), its key and its words."""
+
+    kind: str
+    shortcut: str
+    words: str
+
+
+#: The one-key actions, in the order the page shows them.
+KEYS = (
+    Key("next", "N", "next item"),
+    Key("confirm", "K", "confirm (keep the label)"),
+    Key("relabel", "S", "relabel to the suggestion"),
+    Key("escalate", "E", "escalate to an expert"),
+)
+
+#: The keys in words, for the page's caption.
+KEYS_WORDS = (
+    "One key acts with the rationale above and opens the next item: "
+    + " · ".join(f"**{k.shortcut}** {k.words}" for k in KEYS)
+    + ". Keys do nothing while a text box has the focus: click outside it (or press Tab) first."
+)
+
+
+def text(value: object) -> str | None:
+    """A stored string, or None for a missing one (None or NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def evidence_words(item: pd.Series, explanation: str | None) -> str:
+    """The evidence a reviewer sees, in words: the default rationale of a decision on ``item`` (a row of
+    the review queue); ``explanation`` is the detection run's (``suspects.explanation``)."""
+    suggested = text(item["suggested_label"])
+    if suggested is None:
+        return "Not scored by the latest detection run; " + str(item["why"])
+    model = item["model_suggested_prob"]
+    words = (f"P(wrong) {item['p_wrong']:.2f}; suggested {suggested}"
+             + ("" if model is None or model != model else f"; the model gives it {model:.2f}"))
+    return words + (f". Evidence: {explanation}" if explanation else "")
+
+
+def following(ids: list[str], current: str) -> str | None:
+    """The item after ``current`` in the queue ``ids`` (the first after the last); None when it is alone."""
+    if current not in ids:
+        return ids[0] if ids else None
+    if len(ids) < 2:
+        return None
+    return ids[(ids.index(current) + 1) % len(ids)]
+
+
+def record(me: Actor, item: pd.Series, kind: str, *, rationale: str, to_label: str | None,
+           run_id: str | None) -> str | None:
+    """Record ``kind`` on ``item`` (a row of the review queue) by ``me`` through the engine, which checks
+    the role and the rationale; return what was recorded in words (Markdown), or None after showing why not.
+
+    A relabel of an item that needs a second review is recorded as the first of two (the engine also
+    makes any relabel or confirm the second review of a relabel waiting for one).
+    """
+    try:
+        written = actions.act(
+            app_store.current(), me, str(item["item_id"]), kind, rationale=rationale,
+            to_label=to_label if kind == "relabel" else None, run_id=run_id,
+            evidence={"p_wrong": float(item["p_wrong"]), "impact": float(item["impact"]),
+                      "suggested_label": text(item["suggested_label"]), "run_id": run_id},
+            second_review=bool(item["needs_second_review"]) and kind == "relabel",
+        )
+    except (actions.ActionError, PermissionDenied) as exc:
+        st.error(md(exc), icon=":material/block:")
+        return None
+    loaders.clear()
+    words = ", ".join(f"{w.action} {w.item_id}" + (f" to {w.to_label}" if w.action == "relabel" else "")
+                      for w in written.itertuples())
+    waits = " It takes effect when a second reviewer agrees." if written["second_review"].any() else ""
+    return f"Recorded: {md(words)}.{waits}"
