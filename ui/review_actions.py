@@ -58,10 +58,11 @@ def evidence_words(item: pd.Series, explanation: str | None) -> str:
     suggested = text(item["suggested_label"])
     if suggested is None:
         return "Not scored by the latest detection run; " + str(item["why"])
+    words = f"P(wrong) {item['p_wrong']:.2f}; suggested {suggested}"
+    if explanation:
+        return f"{words}. Evidence: {explanation}"
     model = item["model_suggested_prob"]
-    words = (f"P(wrong) {item['p_wrong']:.2f}; suggested {suggested}"
-             + ("" if model is None or model != model else f"; the model gives it {model:.2f}"))
-    return words + (f". Evidence: {explanation}" if explanation else "")
+    return words + ("" if model is None or model != model else f"; the model gives it {model:.2f}")
 
 
 def following(ids: list[str], current: str) -> str | None:

@@ -93,9 +93,9 @@ with st.form("review.form", border=True):
     submitted = st.form_submit_button("Record decision", type="primary", disabled=not can_write)
     st.caption(ra.KEYS_WORDS)
     buttons = st.columns(len(ra.KEYS))
-    titles = {"next": "Next item", "confirm": "Confirm " + ("(no label)" if label is None else md(label)),
-              "relabel": "Relabel to " + ("(no suggestion)" if suggested is None else md(suggested)),
-              "escalate": "Escalate"}
+    titles = {"next": "Next item", "escalate": "Escalate",
+              "confirm": "Confirm " + ("(no label)" if label is None else "label " + md(label)),
+              "relabel": "Relabel to " + ("(no suggestion)" if suggested is None else md(suggested))}
     why_not = {
         "next": None,
         "confirm": "Its annotators do not agree: there is no label to confirm." if label is None else None,
