@@ -1,5 +1,8 @@
-"""Items sent to review from the Suspects page (append-only ``review_requests``): the write, one row per item
-not already requested in the run, and the list.
+"""Items sent to review (append-only ``review_requests``): the write, one row per item not already requested
+in the run; the list; and the items a slice sends (its suspects in a detection run).
+
+A request has no column for where it came from: the Suspects page keeps a cluster in ``cluster_id``, and a
+slice is named in ``note``.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ import uuid
 
 import pandas as pd
 
+from analytics.core.schema import EventFilter
 from analytics.store.connection import Store
+from analytics.store.filters import events_cte
 
 
 def request_review(store: Store, item_ids: list[str], *, run_id: str | None, cluster_id: str | None,
@@ -42,3 +47,21 @@ def review_requests(store: Store) -> pd.DataFrame:
         "SELECT requested_at, item_id, run_id, cluster_id, requested_by, note FROM review_requests "
         "ORDER BY requested_at DESC, item_id"
     )
+
+
+def slice_suspect_ids(store: Store, run_id: str, attribute: str, value: str, *,
+                      flt: EventFilter | None = None) -> list[str]:
+    """The items run ``run_id`` flagged (likely mislabeled) in the slice ``attribute = value``, strongest
+    evidence first.
+
+    Only items in view count: those with a label event passing ``flt`` (always read, so an item whose
+    every label was retracted is left out even without a filter), the items the Slices page counts a
+    slice's suspects over (``analytics.store.slices.slice_cube``).
+    """
+    cte, params = events_cte(flt)
+    return store.query(
+        cte + "SELECT s.item_id FROM suspects s WHERE s.run_id = ? AND s.flagged "
+        "AND s.item_id IN (SELECT item_id FROM live_item_attributes WHERE key = ? AND value = ?) "
+        "AND s.item_id IN (SELECT item_id FROM ev) ORDER BY s.rank, s.item_id",
+        [*params, run_id, attribute, value],
+    )["item_id"].tolist()
