@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.remediation import actions, audit, campaigns, policies, queue, versions
+from analytics.core.schema import EventFilter
+from analytics.remediation import actions, audit, campaigns, policies, queue, requests, versions
 from analytics.remediation.roles import Actor, role_book
 from ui import identity, loaders
 from ui import store as app_store
@@ -96,3 +97,11 @@ def campaign_tasks(src: loaders.Source, state: tuple, campaign_id: str) -> list[
 def campaign_assignments(src: loaders.Source, state: tuple, campaign_id: str) -> pd.DataFrame:
     """The campaign's assignments as its CSV export holds them."""
     return campaigns.assignments(app_store.current(), campaign_id)
+
+
+@_cached
+def slice_suspects(src: loaders.Source, run_id: str, attribute: str, value: str,
+                   flt: EventFilter) -> list[str]:
+    """The items run ``run_id`` flagged in the slice ``attribute = value``, in view under ``flt``
+    (``analytics.remediation.requests.slice_suspects``)."""
+    return requests.slice_suspects(app_store.current(), run_id, attribute, value, flt=flt)

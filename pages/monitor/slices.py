@@ -6,7 +6,7 @@ import streamlit as st
 from analytics.monitoring import slices
 from analytics.narrative import slices as slice_words
 from charts import slices as charts
-from ui import chart_panel, csv_download, empty_state, filters, loaders, tables
+from ui import chart_panel, csv_download, empty_state, filters, loaders, slice_review, tables
 from ui.safe_text import md
 
 TITLES = {"disagreement": "Disagreement", "gold_error": "Gold error", "suspect": "Suspect rate"}
@@ -139,10 +139,11 @@ with discovered:
     tables.show(_readable(found.found), COLUMNS, key="slices.found")
     csv_download.show(found.found, filename=f"slices_{metric}_discovered.csv", key="slices.found_csv")
 
-# Click-through: a single-attribute slice becomes the global filter, and the Suspects page opens on it.
-single = table[(table["depth"] == 1) & (table["status"] == slices.TESTED)]
+# A single-attribute slice, two ways on: its suspects (it becomes the global filter and the Suspects page
+# opens on it), or every one of them sent to review.
+single = table[table["depth"] == 1]
 if len(single):
-    st.subheader("Open a slice's suspects")
+    st.subheader("A slice's suspects")
     choice = st.selectbox("Slice", single["slice"].tolist(), key="slices.open", label_visibility="collapsed")
     chosen = single.set_index("slice").loc[choice]
 
@@ -151,8 +152,11 @@ if len(single):
         st.session_state["filters.value"] = chosen["value"]
         st.session_state["slices.go"] = True
 
-    st.button("Show its suspects", key="slices.suspects", on_click=_open_slice,
-              icon=":material/troubleshoot:", disabled=run_id is None,
-              help=None if run_id else "No detection run yet: run one on the Suspects page.")
+    show, send = st.columns(2)
+    show.button("Show its suspects", key="slices.suspects", on_click=_open_slice, width="stretch",
+                icon=":material/troubleshoot:", disabled=run_id is None,
+                help=None if run_id else "No detection run yet: run one on the Suspects page.")
+    slice_review.review_box(send, src, run_id, flt, str(chosen["attribute"]), str(chosen["value"]),
+                            key="slices.review")
     if st.session_state.pop("slices.go", False):
         st.switch_page("pages/investigate/suspects.py")
