@@ -195,3 +195,25 @@ def test_a_one_key_relabel_that_needs_a_second_review_waits_for_another_reviewer
     assert _resolved(db, item) == (suggested, "review")
     assert [(r[0], r[1], r[2], r[3]) for r in _log(db)] == [
         (item, "relabel", suggested, "ana"), (item, "relabel", suggested, "bo")]
+
+
+def test_an_item_without_consensus_cannot_be_confirmed_but_takes_the_suggestion(demo_store_path, tmp_path,
+                                                                                 monkeypatch):
+    copy = tmp_path / "demo.duckdb"
+    copy.write_bytes(demo_store_path.read_bytes())
+    with Store(copy) as store:
+        run_id = sql.latest_run(store)
+        item = store.query("SELECT item_id, suggested_label FROM suspects WHERE run_id = ? AND "
+                           "status = 'no_consensus' ORDER BY rank LIMIT 1", [run_id]).iloc[0]
+        request_review(store, [item["item_id"]], run_id=run_id, cluster_id=None, requested_by="lead")
+    monkeypatch.setenv("LABELWATCH_DB", str(copy))
+    monkeypatch.setenv("LABELWATCH_USER", "ana")
+    monkeypatch.delenv("LABELWATCH_ROLES", raising=False)
+    at = _review()
+    confirm = at.button(key="review.key.confirm")
+    assert confirm.disabled and confirm.label == "Confirm (no label)"
+    assert confirm.help == "Its annotators do not agree: there is no label to confirm."
+    assert "Evidence: " in at.text_area(key="review.rationale").value
+    at.button(key="review.key.relabel").click().run()
+    assert not at.exception
+    assert _resolved(copy, item["item_id"]) == (item["suggested_label"], "review")
