@@ -2,7 +2,7 @@
 actions, and recording a decision before moving on to the next item of the queue.
 
 Streamlit reserves the keys C and R (clear the cache, rerun), so *confirm* is K (keep the label) and
-*relabel to the suggestion* is S. A one-key shortcut never fires while a text box has the focus: a reviewer
+*relabel as suggested* is S. A one-key shortcut never fires while a text box has the focus: a reviewer
 types the rationale, clicks outside it (or presses Tab), then presses the key.
 """
 
@@ -33,7 +33,7 @@ class Key:
 KEYS = (
     Key("next", "N", "next item"),
     Key("confirm", "K", "confirm (keep the label)"),
-    Key("relabel", "S", "relabel to the suggestion"),
+    Key("relabel", "S", "relabel as suggested"),
     Key("escalate", "E", "escalate to an expert"),
 )
 

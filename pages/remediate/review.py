@@ -88,14 +88,13 @@ with st.form("review.form", border=True):
     kind = st.radio("Decision", kinds, horizontal=True, key="review.kind")
     target = st.selectbox("Relabel to", labels, key="review.target",
                           help="Used when the decision is relabel; the run's suggestion comes first.")
-    rationale = st.text_area("Rationale (required)", key="review.rationale",
-                             help="Starts as the evidence you see below; say what decided you.")
+    rationale = st.text_area("Rationale (required)", key="review.rationale")
     submitted = st.form_submit_button("Record decision", type="primary", disabled=not can_write)
     st.caption(ra.KEYS_WORDS)
     buttons = st.columns(len(ra.KEYS))
     titles = {"next": "Next item", "escalate": "Escalate",
               "confirm": "Confirm " + ("(no label)" if label is None else "label " + md(label)),
-              "relabel": "Relabel to " + ("(no suggestion)" if suggested is None else md(suggested))}
+              "relabel": "Relabel as " + ("(no suggestion)" if suggested is None else md(suggested))}
     why_not = {
         "next": None,
         "confirm": "Its annotators do not agree: there is no label to confirm." if label is None else None,

@@ -82,8 +82,8 @@ def test_the_keys_are_shown_on_their_buttons_and_in_words(db):
         "next": "n", "confirm": "k", "relabel": "s", "escalate": "e"}
     assert not any(b.disabled for b in keys.values())
     first = at.dataframe(key="review.table").value.iloc[0]
-    assert keys["relabel"].label == "Relabel to " + md(first["suggested_label"])
-    assert any("**S** relabel to the suggestion" in c.value for c in at.caption)
+    assert keys["relabel"].label == "Relabel as " + md(first["suggested_label"])
+    assert any("**S** relabel as suggested" in c.value for c in at.caption)
 
 
 def test_one_key_relabels_to_the_suggestion_with_the_evidence_and_opens_the_next_item(db):
