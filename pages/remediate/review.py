@@ -79,7 +79,7 @@ if st.session_state.get("review.shown") != item_id or "review.rationale" not in 
     detail = None if run_id is None else loaders.item_detail(src, run_id, item_id, filters.current())
     st.session_state["review.shown"] = item_id
     st.session_state["review.kind"] = "relabel" if suggested else "confirm"
-    st.session_state["review.target"] = suggested if suggested in labels else labels[0]
+    st.session_state["review.target"] = suggested if suggested in labels else next(iter(labels), None)
     st.session_state["review.rationale"] = ra.evidence_words(
         item, None if detail is None else detail["signals"].get("explanation"))
 
