@@ -1,15 +1,14 @@
 """The Review page's one-key actions in Debian's headless Chromium: what AppTest cannot press. A key moves
 to the next item or records a decision; the same letters typed into the rationale do nothing but type.
 
-The page writes, so it runs on its own server and its own copy of the demo store (six suspects sent to
-review), never on the session's shared one.
+The page writes, so it runs on its own server and its own demo store (without the demo's remediation round,
+and with six suspects sent to review), never on the session's shared one.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -29,12 +28,15 @@ SLOW = 120_000
 
 
 @pytest.fixture(scope="module")
-def review_server(demo_db, tmp_path_factory) -> str:
-    """``streamlit run app.py`` as reviewer "ana" (single-user mode: an admin) on a demo copy whose six
-    strongest suspects wait for review; yields its base URL."""
+def review_server(tmp_path_factory) -> str:
+    """``streamlit run app.py`` as reviewer "ana" (single-user mode: an admin) on a demo store whose only
+    review requests are its six strongest suspects; yields its base URL."""
     folder = tmp_path_factory.mktemp("review")
     db = folder / "demo.duckdb"
-    shutil.copyfile(demo_db, db)
+    built = subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "demo", "--no-history"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    if built.returncode != 0:
+        pytest.fail(f"building the demo store failed ({built.returncode}):\n{built.stdout}{built.stderr}")
     with Store(db) as store:
         run_id = sql.latest_run(store)
         ids = store.query("SELECT item_id FROM suspects WHERE run_id = ? AND status = 'mislabeled' "
