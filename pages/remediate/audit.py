@@ -28,8 +28,11 @@ kind = middle.selectbox("Action", ["(all)", *actions.KINDS], key="audit.action")
 policy_names = sorted({p.split("@")[0] for p in everything["policy"].dropna()})
 policy = right.selectbox("Policy", ["(all)", *policy_names], key="audit.policy")
 campaigns = sorted(everything["campaign_id"].dropna().astype(str).unique())
+listed = rl.campaign_list(src, rl.state())
+names = dict(zip(listed["campaign_id"], listed["name"], strict=True))
 campaign = campaign_box.selectbox("Campaign", ["(all)", *campaigns], key="audit.campaign",
                                   disabled=not campaigns,
+                                  format_func=lambda c: f"{names[c]} ({c})" if names.get(c) else c,
                                   help=None if campaigns else "No action came from a campaign yet.")
 days = last.number_input("Last days (0: all)", min_value=0, value=0, step=1, key="audit.days")
 since = None if not days else dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=int(days))

@@ -102,3 +102,19 @@ def test_without_a_detection_run_a_pick_says_what_is_missing(db):
     assert not at.exception
     assert at.subheader[0].value == f"Item {md(relabeled)}"
     assert any("No detection run yet" in i.value for i in at.info)
+
+
+def test_a_campaign_is_picked_by_its_name_on_the_demo_history(demo_history_store_path, tmp_path, monkeypatch):
+    copy = tmp_path / "demo.duckdb"
+    copy.write_bytes(demo_history_store_path.read_bytes())
+    monkeypatch.setenv("LABELWATCH_DB", str(copy))
+    with Store(copy) as store:
+        campaign, name = store.query("SELECT campaign_id, name FROM campaigns").iloc[0]
+        expected = len(sql.action_log(store, campaign_id=campaign))
+    at = _audit()
+    box = at.selectbox(key="audit.campaign")
+    assert box.options == ["(all)", f"{name} ({campaign})"] and not box.disabled
+    box.select(campaign).run()
+    assert not at.exception
+    table = at.dataframe(key="audit.table").value
+    assert len(table) == expected > 0 and set(table["campaign_id"]) == {campaign}
