@@ -22,7 +22,7 @@ if everything.empty:
     )
     st.stop()
 
-left, middle, right, campaign_box, last = st.columns(5)
+left, middle, right, campaign_box, last = st.columns([1, 1, 1, 1.6, 1])
 actor = left.selectbox("Actor", ["(all)", *sorted(everything["actor"].unique())], key="audit.actor")
 kind = middle.selectbox("Action", ["(all)", *actions.KINDS], key="audit.action")
 policy_names = sorted({p.split("@")[0] for p in everything["policy"].dropna()})
