@@ -9,6 +9,8 @@ import streamlit as st
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
 from analytics.ingest import rules
+from analytics.remediation import requests
+from analytics.remediation.roles import PermissionDenied, role_book
 from ui import identity, loaders
 from ui import store as app_store
 from ui.safe_text import md
@@ -135,18 +137,26 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
 
 
 def _send(src: loaders.Source, run_id: str, item_ids: list[str], *, cluster_id: str | None,
-          note: str) -> int:
-    """Save ``item_ids`` as review requests by the current user; return how many were new."""
-    added = suspects.send_to_review(app_store.open_store(src.path), item_ids, run_id=run_id,
-                                    cluster_id=cluster_id, requested_by=identity.user_name(),
-                                    note=note or None)
+          note: str) -> int | None:
+    """Save ``item_ids`` as review requests by the current user; return how many were new (None when the
+    user's role may not send)."""
+    actor = role_book().actor(identity.user_name())
+    try:
+        added = requests.send_items(app_store.open_store(src.path), actor, item_ids, run_id=run_id,
+                                    cluster_id=cluster_id, note=note or None)
+    except PermissionDenied as exc:
+        st.session_state["suspects.refused"] = str(exc)
+        return None
     loaders.remediation_history.clear()  # the drill-down's history now holds the new requests
     return added
 
 
-def _report(added: int, asked: int) -> None:
+def _report(added: int | None, asked: int) -> None:
     """Say what a send did: only new requests are a success."""
-    if added == 0:
+    refused = st.session_state.pop("suspects.refused", None)
+    if added is None:
+        st.error(md(refused or "Sending to review was refused."), icon=":material/lock:")
+    elif added == 0:
         st.info(f"Nothing added: all {_items(asked)} were already in the review requests of this run.",
                 icon=":material/info:")
     elif added < asked:

@@ -1,5 +1,6 @@
-"""Sending a slice to review: the suspects a detection run flagged in one slice (``attribute = value``) become
-review requests, which the review queue (``analytics.remediation.queue``) serves by impact.
+"""Sending items to review — a hand-picked selection, a cluster, or the suspects a detection run flagged in
+one slice (``attribute = value``) — as review requests, which the review queue
+(``analytics.remediation.queue``) serves by impact.
 
 A send is a write of the remediation workflow: it needs the reviewer role (``roles.require``), whoever calls
 it. Each item is requested once per run (``analytics.store.review_requests.request_review``), so sending a
@@ -17,7 +18,7 @@ from analytics.remediation.roles import Actor, Role, require
 from analytics.store import Store
 from analytics.store import review_requests as sql
 
-__all__ = ["SliceSend", "send_slice", "slice_note", "slice_suspects"]
+__all__ = ["SliceSend", "send_items", "send_slice", "slice_note", "slice_suspects"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,3 +66,18 @@ def send_slice(store: Store, actor: Actor, run_id: str, attribute: str, value: s
     added = sql.request_review(store, items, run_id=run_id, cluster_id=None, requested_by=actor.name,
                                note=note) if items else 0
     return SliceSend(len(items), added, note)
+
+
+def send_items(store: Store, actor: Actor, item_ids: list[str], *, run_id: str | None,
+               cluster_id: str | None = None, note: str | None = None) -> int:
+    """Send ``item_ids`` (a selection or a cluster of run ``run_id``) to review, requested by ``actor``;
+    return how many were newly requested.
+
+    Raises
+    ------
+    PermissionDenied
+        ``actor`` is a viewer.
+    """
+    require(actor, Role.REVIEWER, "send items to review")
+    return sql.request_review(store, item_ids, run_id=run_id, cluster_id=cluster_id, requested_by=actor.name,
+                              note=note)

@@ -262,6 +262,24 @@ def test_sending_everything_to_review_asks_first_and_says_when_nothing_was_added
     assert any(i.value.startswith(f"Nothing added: all {size:,} items were already") for i in app.info)
 
 
+def test_a_viewer_cannot_send_to_review(monkeypatch, writable, tmp_path):
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[roles]\nviewer = ["guest"]\n', encoding="utf-8")
+    monkeypatch.setenv("LABELWATCH_ROLES", str(roles))
+    monkeypatch.setenv("LABELWATCH_USER", "guest")
+    app = _open(monkeypatch, writable)
+    _, view, _, _ = _stored(writable)
+    chosen = view.clusters.iloc[0]
+    size = int(chosen["items"])
+    app.selectbox(key="suspects.cluster").select(chosen["cluster_id"]).run()
+    _click(app, f"Send all {size:,} matching items…")
+    _click(app, f"Yes, send {size:,} items")
+    assert not app.exception
+    assert any("reviewer" in e.value for e in app.error) and not app.success
+    with Store(writable) as store:
+        assert review_requests.review_requests(store).empty
+
+
 def test_a_pending_confirmation_can_be_cancelled_and_lapses_when_the_selection_changes(monkeypatch,
                                                                                       writable):
     app = _open(monkeypatch, writable)
