@@ -368,6 +368,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE campaign_items ADD COLUMN suggested_label VARCHAR",
         ],
     ),
+    (
+        9,
+        [
+            # Impact analyses (analytics.impact): one before/after comparison of two arms (dataset
+            # versions, or two imported prediction sets), its parameters (model, seed, evaluation set) and
+            # its result as JSON, so the Impact page and the report read it without recomputing.
+            """CREATE TABLE impact_runs (
+                impact_id VARCHAR PRIMARY KEY,
+                created_at TIMESTAMP NOT NULL,
+                created_by VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                arm_a VARCHAR NOT NULL,
+                arm_b VARCHAR NOT NULL,
+                params JSON,
+                result JSON NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 #: The schema version this code expects.
