@@ -116,8 +116,12 @@ class _Called:
         return values[:, 0], values[:, 1]
 
     def jackknife(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        left_out = weight[None, :] - np.eye(weight.size)
-        return self.evaluate(left_out)
+        values = np.empty((weight.size, 2))
+        for pattern in range(weight.size):
+            left_out = weight.copy()
+            left_out[pattern] -= 1
+            values[pattern] = self._both(left_out)
+        return values[:, 0], values[:, 1]
 
 
 def _patterns(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -710,6 +714,8 @@ def subgroup_deltas(
         higher_is_better = HIGHER_IS_BETTER.get(metric, True) if isinstance(metric, str) else True
     pa = None if prob_a is None else np.asarray(prob_a, dtype=float)
     pb = None if prob_b is None else np.asarray(prob_b, dtype=float)
+    if any(p is not None and p.shape != t.shape for p in (pa, pb)):
+        raise ValueError("prob_a and prob_b must hold one probability per item")
     names, codes = np.unique(groups, return_inverse=True)
     streams = np.random.default_rng(random_state).spawn(names.size)
     rows, methods = [], []

@@ -156,6 +156,8 @@ def test_bad_arguments_are_refused():
         paired.paired_bootstrap(y, a, b, interval="student")
     with pytest.raises(ValueError, match="lengths differ"):
         paired.paired_bootstrap(y, a, b[:-1])
+    with pytest.raises(ValueError, match="one probability per item"):
+        paired.subgroup_deltas(y, a, b, y, metric="ece", prob_a=np.ones(29), prob_b=np.ones(30))
 
 
 # --- McNemar ------------------------------------------------------------------------------------------------
