@@ -44,15 +44,20 @@ METRICS = ("accuracy", "macro_f1", "ece")
 HIGHER_IS_BETTER = {"accuracy": True, "macro_f1": True, "ece": False}
 #: Bootstrap intervals ``paired_bootstrap`` offers.
 INTERVALS = ("bca", "percentile")
+#: The interval each built-in metric gets by default (a function of (y_true, y_pred) gets BCa). ECE gets the
+#: percentile interval: it sums absolute values, and BCa's bias correction of such a non-smooth statistic
+#: made the 95% interval find a difference between two draws of one model in 8.3% of 400 simulations, the
+#: percentile interval in none (``tests/impact/test_paired_simulation.py``).
+DEFAULT_INTERVAL = {"accuracy": "bca", "macro_f1": "bca", "ece": "percentile"}
 #: McNemar's test is exact (binomial) below this many discordant items, χ² with continuity correction from it.
 MCNEMAR_EXACT_BELOW = 25
 #: Subgroups with fewer items get no "got worse" flag and stay out of the heterogeneity test.
 MIN_SUBGROUP_ITEMS = 20
 
 __all__ = [
-    "HIGHER_IS_BETTER", "INTERVALS", "MCNEMAR_EXACT_BELOW", "METRICS", "MIN_SUBGROUP_ITEMS", "Heterogeneity",
-    "McNemarResult", "PairedDelta", "SubgroupDeltas", "cochran_q", "mcnemar_table_test", "mcnemar_test",
-    "paired_bootstrap", "subgroup_deltas",
+    "DEFAULT_INTERVAL", "HIGHER_IS_BETTER", "INTERVALS", "MCNEMAR_EXACT_BELOW", "METRICS",
+    "MIN_SUBGROUP_ITEMS", "Heterogeneity", "McNemarResult", "PairedDelta", "SubgroupDeltas", "cochran_q",
+    "mcnemar_table_test", "mcnemar_test", "paired_bootstrap", "subgroup_deltas",
 ]
 
 # Bytes of resampling work (drawn indices, pattern weights, per-replicate sums) held at once.
@@ -116,8 +121,12 @@ class _Called:
         return values[:, 0], values[:, 1]
 
     def jackknife(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        left_out = weight[None, :] - np.eye(weight.size)
-        return self.evaluate(left_out)
+        values = np.empty((weight.size, 2))
+        for pattern in range(weight.size):
+            left_out = weight.copy()
+            left_out[pattern] -= 1
+            values[pattern] = self._both(left_out)
+        return values[:, 0], values[:, 1]
 
 
 def _patterns(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -291,13 +300,17 @@ class PairedDelta:
         return bool(self.ci_low > 0 or self.ci_high < 0)
 
 
-def _check_options(n_boot: int, confidence: float, interval: str) -> None:
+def _check_options(metric: str | MetricFunction, n_boot: int, confidence: float, interval: str | None) -> str:
+    """The interval to compute, after checking the options."""
     if int(n_boot) != n_boot or n_boot < 1:
         raise ValueError("n_boot must be a positive integer")
     if not 0 < confidence < 1:
         raise ValueError("confidence must lie strictly between 0 and 1")
+    if interval is None:
+        interval = DEFAULT_INTERVAL.get(metric, "bca") if isinstance(metric, str) else "bca"
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {', '.join(INTERVALS)}")
+    return interval
 
 
 def _bootstrap(t: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str | MetricFunction,
@@ -347,7 +360,7 @@ def paired_bootstrap(
     n_bins: int = 10,
     n_boot: int = 2000,
     confidence: float = 0.95,
-    interval: str = "bca",
+    interval: str | None = None,
     random_state: int | np.random.Generator | None = 0,
 ) -> PairedDelta:
     """The difference B − A of a metric with a paired bootstrap confidence interval over evaluation items.
@@ -373,9 +386,10 @@ def paired_bootstrap(
         Bootstrap replicates.
     confidence : float
         Coverage of the interval, in (0, 1).
-    interval : {"bca", "percentile"}
+    interval : {"bca", "percentile"}, optional
         Efron's BCa interval (``analytics.core.bootstrap.bca_interval``, with the jackknife over items) or the
-        percentile interval.
+        percentile interval (``percentile_interval``); default ``DEFAULT_INTERVAL[metric]``: BCa, but the
+        percentile interval for ECE.
     random_state : int, Generator or None
         Seed of the resampling: the same seed gives the same interval.
 
@@ -392,8 +406,12 @@ def paired_bootstrap(
     does not do: it would then give too narrow an interval); the two arms' predictions are fixed given the
     item (the interval is over items, not over the randomness of retraining a model: a model retrained with
     another seed varies too, and that variance is not in this interval). BCa corrects the percentile
-    interval's bias and skewness; both are first-order correct only, and with a few dozen items or a delta
-    near its bounds they undercover somewhat (``tests/impact/test_paired_simulation.py`` measures coverage).
+    interval's bias and skewness. Measured by simulation (``tests/impact/test_paired_simulation.py``): the
+    95% BCa interval of an accuracy gain covered it in 94.1–94.7% of samples of 100 to 1000 items, of a
+    macro-F1 gain in 94.0–95.1%; between two draws of one model it found a difference in 3.5% (accuracy)
+    and 4.5% (macro-F1) of samples. ECE's interval is conservative for a well-calibrated model (the
+    bootstrap of a sum of |·| near 0 is wide): it rarely calls a difference that is not there, and misses
+    small real ones.
 
     References
     ----------
@@ -408,7 +426,7 @@ def paired_bootstrap(
     >>> result.a, result.b, round(result.delta, 2), result.excludes_zero
     (0.75, 0.9, 0.15, True)
     """
-    _check_options(n_boot, confidence, interval)
+    interval = _check_options(metric, n_boot, confidence, interval)
     t, a, b = _arms(y_true, pred_a, pred_b)
     return _bootstrap(t, a, b, metric, prob_a, prob_b, n_bins, int(n_boot), confidence, interval,
                       np.random.default_rng(random_state))
@@ -663,7 +681,7 @@ def subgroup_deltas(
     n_bins: int = 10,
     n_boot: int = 2000,
     confidence: float = 0.95,
-    interval: str = "bca",
+    interval: str | None = None,
     random_state: int | np.random.Generator | None = 0,
     min_items: int = MIN_SUBGROUP_ITEMS,
     higher_is_better: bool | None = None,
@@ -699,7 +717,7 @@ def subgroup_deltas(
     The ``got_worse`` flags are per subgroup at ``confidence``: over many subgroups some flag by chance
     (about 2.5% of subgroups with no true change, at 95%); read them with the Q test and the subgroup sizes.
     """
-    _check_options(n_boot, confidence, interval)
+    interval = _check_options(metric, n_boot, confidence, interval)
     t, a, b = _arms(y_true, pred_a, pred_b)
     groups = np.asarray(subgroup)
     if groups.shape != t.shape:
@@ -710,6 +728,8 @@ def subgroup_deltas(
         higher_is_better = HIGHER_IS_BETTER.get(metric, True) if isinstance(metric, str) else True
     pa = None if prob_a is None else np.asarray(prob_a, dtype=float)
     pb = None if prob_b is None else np.asarray(prob_b, dtype=float)
+    if any(p is not None and p.shape != t.shape for p in (pa, pb)):
+        raise ValueError("prob_a and prob_b must hold one probability per item")
     names, codes = np.unique(groups, return_inverse=True)
     streams = np.random.default_rng(random_state).spawn(names.size)
     rows, methods = [], []

@@ -47,7 +47,7 @@ def test_accuracy_delta_equals_scipys_paired_bootstrap(method):
     y, a, b = _arms(1, 40)
 
     def delta(index):
-        return accuracy_score(y[index], b[index]) - accuracy_score(y[index], a[index])
+        return np.mean(y[index] == b[index]) - np.mean(y[index] == a[index])
 
     expected = _scipy_interval(40, delta, method, 7, 999)
     got = paired.paired_bootstrap(y, a, b, n_boot=999, interval=method.lower(),
@@ -70,10 +70,15 @@ def test_ece_delta_equals_scipys_paired_bootstrap():
 
     expected = _scipy_interval(120, delta, "BCa", 5, 499)
     got = paired.paired_bootstrap(y, a, b, metric="ece", prob_a=prob_a, prob_b=prob_b, n_boot=499,
-                                  random_state=5)
+                                  interval="bca", random_state=5)
     assert (got.ci_low, got.ci_high) == pytest.approx((expected.low, expected.high), rel=1e-10)
     assert got.a == pytest.approx(metrics.expected_calibration_error(y, a, prob_a), rel=1e-12)
     assert got.method == "paired bootstrap BCa over items"
+    default = paired.paired_bootstrap(y, a, b, metric="ece", prob_a=prob_a, prob_b=prob_b, n_boot=499,
+                                      random_state=5)
+    expected = _scipy_interval(120, delta, "percentile", 5, 499)
+    assert (default.ci_low, default.ci_high) == pytest.approx((expected.low, expected.high), rel=1e-10)
+    assert default.method == "paired bootstrap percentile over items"
 
 
 def test_macro_f1_on_counts_equals_sklearn_called_per_replicate():
@@ -156,6 +161,8 @@ def test_bad_arguments_are_refused():
         paired.paired_bootstrap(y, a, b, interval="student")
     with pytest.raises(ValueError, match="lengths differ"):
         paired.paired_bootstrap(y, a, b[:-1])
+    with pytest.raises(ValueError, match="one probability per item"):
+        paired.subgroup_deltas(y, a, b, y, metric="ece", prob_a=np.ones(29), prob_b=np.ones(30))
 
 
 # --- McNemar ------------------------------------------------------------------------------------------------
