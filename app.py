@@ -47,6 +47,9 @@ pages = st.navigation({
         st.Page("pages/remediate/versions.py", title="Versions", icon=":material/history:"),
         st.Page("pages/remediate/audit.py", title="Audit trail", icon=":material/receipt_long:"),
     ],
+    "Impact": [
+        st.Page("pages/impact/impact.py", title="Impact", icon=":material/insights:"),
+    ],
     "Data": [
         st.Page("pages/data/import_data.py", title="Import", icon=":material/upload_file:"),
         st.Page("pages/data/data.py", title="Data", icon=":material/database:"),

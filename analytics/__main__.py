@@ -158,6 +158,26 @@ def build_parser() -> argparse.ArgumentParser:
     retract.add_argument("--actor", default=None,
                          help="who retracts it (default: $LABELWATCH_USER, else the login name)")
     remediation_cli.add_commands(commands)
+
+    impact = commands.add_parser(
+        "impact", help="compare two arms before/after a remediation (and store the analysis)",
+        description="Label quality against gold and a model trained on each dataset version, or two imported "
+        "prediction sets (--predictions), with paired intervals overall, per class and per slice.",
+    )
+    impact.add_argument("arm_a", metavar="A", help="the version (or model version) before")
+    impact.add_argument("arm_b", metavar="B", help="the version (or model version) after")
+    impact.add_argument("--predictions", action="store_true", help="A and B are imported model versions")
+    impact.add_argument("--seed", type=int, default=0, help="seed of the model and the bootstrap (default 0)")
+    impact.add_argument("--actor", default=None, help="who runs it (default: $LABELWATCH_USER)")
+    impact.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    report = commands.add_parser(
+        "report", help="write the stakeholder report as one standalone HTML file",
+        description="Activity, quality trends, drift and slice findings, what was changed and its measured "
+        "effect, with the app's charts; opens offline.",
+    )
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--impact", default=None, metavar="ID",
+                        help="the analysis to report (default: the newest)")
     return parser
 
 
@@ -393,8 +413,47 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _impact(store: Store, args: argparse.Namespace) -> int:
+    from analytics.impact import ab
+    from analytics.narrative import impact as words
+    from analytics.remediation.roles import local_actor, role_book
+
+    book = role_book()
+    actor = book.actor(args.actor) if args.actor else local_actor(book)
+    run = ab.compare_predictions if args.predictions else ab.compare_versions
+    try:
+        result = run(store, args.arm_a, args.arm_b, created_by=actor.name, seed=args.seed)
+    except ab.ImpactError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"impact_id": result.impact_id, "kind": result.kind, "arm_a": result.arm_a,
+                          "arm_b": result.arm_b, **result.to_json()}, indent=2, default=str))
+        return 0
+    print(f"Stored analysis {result.impact_id} ({result.arm_a} → {result.arm_b}).")
+    for line in words.verdict(result):
+        print("  " + line)
+    return 0
+
+
+def _report(store: Store, args: argparse.Namespace) -> int:
+    from analytics.impact import ab
+    from charts import report
+
+    try:
+        result = ab.load_result(store, args.impact) if args.impact else ab.latest_result(store)
+    except ab.ImpactError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    page = report.build_report(store, result)
+    Path(args.out).write_text(page, encoding="utf-8")
+    which = f" with analysis {result.impact_id}." if result else " without an impact analysis (none run yet)."
+    print(f"Wrote {args.out} ({len(page.encode()) / 1e6:.1f} MB){which}")
+    return 0
+
+
 _COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "summary": _summary, "batches": _batches,
-             "retract": _retract, **remediation_cli.COMMANDS}
+             "retract": _retract, "impact": _impact, "report": _report, **remediation_cli.COMMANDS}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -48,14 +48,28 @@ from analytics.store import Store
 from analytics.store import impact as sql
 from analytics.store import remediation as remediation_sql
 
-__all__ = ["MODEL", "NO_LABEL", "ImpactError", "ImpactResult", "compare_predictions", "compare_versions",
-           "load_result", "latest_result"]
+__all__ = [
+    "MODEL",
+    "NO_LABEL",
+    "ImpactError",
+    "ImpactResult",
+    "compare_predictions",
+    "compare_versions",
+    "latest_result",
+    "list_results",
+    "load_result",
+    "prediction_models",
+]
 
 #: The label an item without one counts as (never equal to a gold label).
 NO_LABEL = "(no label)"
 #: The model trained on each arm: its name and parameters, stored with every result.
-MODEL = {"name": "logistic regression on standardised features", "C": 1.0, "max_iter": 2000,
-         "solver": "lbfgs"}
+MODEL = {
+    "name": "logistic regression on standardised features",
+    "C": 1.0,
+    "max_iter": 2000,
+    "solver": "lbfgs",
+}
 #: Bootstrap replicates of the headline intervals; the per-class and per-subgroup ones use fewer.
 N_BOOT = 2000
 N_BOOT_DETAIL = 500
@@ -88,8 +102,18 @@ class ImpactResult:
     class_mix: pd.DataFrame
     changes: pd.DataFrame
 
-    FRAMES = ("label_quality", "label_classes", "label_slices", "model_quality", "per_class", "subgroups",
-              "heterogeneity", "reliability", "class_mix", "changes")
+    FRAMES = (
+        "label_quality",
+        "label_classes",
+        "label_slices",
+        "model_quality",
+        "per_class",
+        "subgroups",
+        "heterogeneity",
+        "reliability",
+        "class_mix",
+        "changes",
+    )
 
     def to_json(self) -> dict:
         """The result as plain JSON (frames as lists of records)."""
@@ -104,13 +128,30 @@ class ImpactResult:
         """The result of a stored row (``analytics.store.impact.result``)."""
         body = row["result"]
         frames = {name: pd.DataFrame.from_records(body.get(name) or []) for name in cls.FRAMES}
-        return cls(row["impact_id"], row["kind"], row["arm_a"], row["arm_b"], pd.Timestamp(row["created_at"]),
-                   row["created_by"], body.get("summary", {}), **frames)
+        return cls(
+            row["impact_id"],
+            row["kind"],
+            row["arm_a"],
+            row["arm_b"],
+            pd.Timestamp(row["created_at"]),
+            row["created_by"],
+            body.get("summary", {}),
+            **frames,
+        )
 
 
 def _delta_row(name: str, d: paired.PairedDelta, **extra: object) -> dict:
-    return {"metric": name, "a": d.a, "b": d.b, "delta": d.delta, "ci_low": d.ci_low, "ci_high": d.ci_high,
-            "n": d.n, "method": d.method, **extra}
+    return {
+        "metric": name,
+        "a": d.a,
+        "b": d.b,
+        "delta": d.delta,
+        "ci_low": d.ci_low,
+        "ci_high": d.ci_high,
+        "n": d.n,
+        "method": d.method,
+        **extra,
+    }
 
 
 def _labels(store: Store, version_id: str) -> pd.DataFrame:
@@ -120,9 +161,17 @@ def _labels(store: Store, version_id: str) -> pd.DataFrame:
     return versions.version_labels(store, version_id).set_index("item_id")
 
 
-def compare_versions(store: Store, version_a: str, version_b: str, *, created_by: str = "local",
-                     seed: int = 0, n_boot: int = N_BOOT, confidence: float = 0.95,
-                     save: bool = True) -> ImpactResult:
+def compare_versions(
+    store: Store,
+    version_a: str,
+    version_b: str,
+    *,
+    created_by: str = "local",
+    seed: int = 0,
+    n_boot: int = N_BOOT,
+    confidence: float = 0.95,
+    save: bool = True,
+) -> ImpactResult:
     """Compare dataset versions ``version_a`` (before) and ``version_b`` (after): label quality on the gold
     items and model quality on the held-out set (see the module's words); store the result when ``save``.
 
@@ -134,25 +183,54 @@ def compare_versions(store: Store, version_a: str, version_b: str, *, created_by
     arm_a, arm_b = _labels(store, version_a), _labels(store, version_b)
     gold = sql.gold_items(store).set_index("item_id")
     if gold.empty:
-        raise ImpactError("The store holds no gold labels: import trusted labels (kind gold) to measure "
-                          "label and model quality.")
+        raise ImpactError(
+            "The store holds no gold labels: import trusted labels (kind gold) to measure "
+            "label and model quality."
+        )
     slices = sql.item_slices(store)
     opts = {"n_boot": n_boot, "confidence": confidence, "random_state": seed}
     label_parts = _label_quality(gold, arm_a, arm_b, slices, opts)
     touched, changes = _touched(store, version_a, version_b, arm_a, arm_b)
     model_parts, counts = _model_quality(store, gold, arm_a, arm_b, touched, slices, seed, opts)
-    summary = {"gold_items": len(gold), "held_out_touched": counts.pop("held_out_touched"), **counts,
-               "model": {**MODEL, "random_state": seed}, "n_boot": n_boot, "confidence": confidence,
-               "items_changed": int((arm_a["label"].reindex(arm_b.index).fillna(NO_LABEL)
-                                     != arm_b["label"].fillna(NO_LABEL)).sum())}
-    result = ImpactResult(f"imp-{uuid.uuid4().hex[:12]}", "versions", version_a, version_b, _now(), created_by,
-                          summary, **label_parts, **model_parts, changes=changes)
-    return _saved(store, result, {"seed": seed, "n_boot": n_boot, "confidence": confidence}) if save else result
+    summary = {
+        "gold_items": len(gold),
+        "held_out_touched": counts.pop("held_out_touched"),
+        **counts,
+        "model": {**MODEL, "random_state": seed},
+        "n_boot": n_boot,
+        "confidence": confidence,
+        "items_changed": int(
+            (arm_a["label"].reindex(arm_b.index).fillna(NO_LABEL) != arm_b["label"].fillna(NO_LABEL)).sum()
+        ),
+    }
+    result = ImpactResult(
+        f"imp-{uuid.uuid4().hex[:12]}",
+        "versions",
+        version_a,
+        version_b,
+        _now(),
+        created_by,
+        summary,
+        **label_parts,
+        **model_parts,
+        changes=changes,
+    )
+    return (
+        _saved(store, result, {"seed": seed, "n_boot": n_boot, "confidence": confidence}) if save else result
+    )
 
 
-def compare_predictions(store: Store, model_a: str, model_b: str, *, created_by: str = "local",
-                        seed: int = 0, n_boot: int = N_BOOT, confidence: float = 0.95,
-                        save: bool = True) -> ImpactResult:
+def compare_predictions(
+    store: Store,
+    model_a: str,
+    model_b: str,
+    *,
+    created_by: str = "local",
+    seed: int = 0,
+    n_boot: int = N_BOOT,
+    confidence: float = 0.95,
+    save: bool = True,
+) -> ImpactResult:
     """Compare two imported prediction sets (``model_version`` A before, B after) on the gold items of the
     evaluation split both scored: model quality and per subgroup, as for versions (no label quality, no
     training here).
@@ -165,8 +243,10 @@ def compare_predictions(store: Store, model_a: str, model_b: str, *, created_by:
     known = set(sql.prediction_models(store))
     for model in (model_a, model_b):
         if model not in known:
-            raise ImpactError(f"There are no predictions of model version {model!r} (imported: "
-                              f"{', '.join(sorted(known)) or 'none'}).")
+            raise ImpactError(
+                f"There are no predictions of model version {model!r} (imported: "
+                f"{', '.join(sorted(known)) or 'none'})."
+            )
     gold = sql.gold_items(store).set_index("item_id")
     held = gold[gold["split"].fillna("").str.lower().isin(EVAL_SPLITS)]
     pred_a = sql.predictions(store, model_a).set_index("item_id")
@@ -176,19 +256,47 @@ def compare_predictions(store: Store, model_a: str, model_b: str, *, created_by:
         raise ImpactError("No gold item of the evaluation split has predictions from both model versions.")
     opts = {"n_boot": n_boot, "confidence": confidence, "random_state": seed}
     y = held.loc[items, "gold"].to_numpy(dtype=object)
-    parts = _scored(y, pred_a.loc[items, "label"].to_numpy(dtype=object), pred_b.loc[items, "label"]
-                    .to_numpy(dtype=object), pred_a.loc[items, "prob"].to_numpy(float),
-                    pred_b.loc[items, "prob"].to_numpy(float), items, sql.item_slices(store), opts)
+    parts = _scored(
+        y,
+        pred_a.loc[items, "label"].to_numpy(dtype=object),
+        pred_b.loc[items, "label"].to_numpy(dtype=object),
+        pred_a.loc[items, "prob"].to_numpy(float),
+        pred_b.loc[items, "prob"].to_numpy(float),
+        items,
+        sql.item_slices(store),
+        opts,
+    )
     empty = pd.DataFrame()
-    mix = pd.DataFrame({"label": pd.Series(y).value_counts().index,
-                        "held_out": pd.Series(y).value_counts().to_numpy()})
-    summary = {"gold_items": len(gold), "held_out": len(items), "held_out_touched": 0, "trained": False,
-               "model": {"name": "imported predictions", "a": model_a, "b": model_b}, "n_boot": n_boot,
-               "confidence": confidence}
-    result = ImpactResult(f"imp-{uuid.uuid4().hex[:12]}", "predictions", model_a, model_b, _now(), created_by,
-                          summary, label_quality=empty, label_classes=empty, label_slices=empty, **parts,
-                          class_mix=mix, changes=empty)
-    return _saved(store, result, {"seed": seed, "n_boot": n_boot, "confidence": confidence}) if save else result
+    mix = pd.DataFrame(
+        {"label": pd.Series(y).value_counts().index, "held_out": pd.Series(y).value_counts().to_numpy()}
+    )
+    summary = {
+        "gold_items": len(gold),
+        "held_out": len(items),
+        "held_out_touched": 0,
+        "trained": False,
+        "model": {"name": "imported predictions", "a": model_a, "b": model_b},
+        "n_boot": n_boot,
+        "confidence": confidence,
+    }
+    result = ImpactResult(
+        f"imp-{uuid.uuid4().hex[:12]}",
+        "predictions",
+        model_a,
+        model_b,
+        _now(),
+        created_by,
+        summary,
+        label_quality=empty,
+        label_classes=empty,
+        label_slices=empty,
+        **parts,
+        class_mix=mix,
+        changes=empty,
+    )
+    return (
+        _saved(store, result, {"seed": seed, "n_boot": n_boot, "confidence": confidence}) if save else result
+    )
 
 
 def _now() -> dt.datetime:
@@ -197,9 +305,19 @@ def _now() -> dt.datetime:
 
 def _saved(store: Store, result: ImpactResult, params: dict) -> ImpactResult:
     with store.transaction() as cur:
-        sql.insert_result(cur, {"impact_id": result.impact_id, "created_at": result.created_at,
-                                "created_by": result.created_by, "kind": result.kind, "arm_a": result.arm_a,
-                                "arm_b": result.arm_b, "params": params, "result": result.to_json()})
+        sql.insert_result(
+            cur,
+            {
+                "impact_id": result.impact_id,
+                "created_at": result.created_at,
+                "created_by": result.created_by,
+                "kind": result.kind,
+                "arm_a": result.arm_a,
+                "arm_b": result.arm_b,
+                "params": params,
+                "result": result.to_json(),
+            },
+        )
     return result
 
 
@@ -211,38 +329,65 @@ def load_result(store: Store, impact_id: str) -> ImpactResult:
     return ImpactResult.from_row(row)
 
 
+def list_results(store: Store) -> pd.DataFrame:
+    """Every stored analysis, newest first: ``impact_id, created_at, created_by, kind, arm_a, arm_b,
+    params``."""
+    return sql.results(store)
+
+
+def prediction_models(store: Store) -> list[str]:
+    """The model versions with imported predictions (arms for ``compare_predictions``)."""
+    return sql.prediction_models(store)
+
+
 def latest_result(store: Store) -> ImpactResult | None:
     """The newest stored analysis, or None."""
     found = sql.latest_id(store)
     return None if found is None else load_result(store, found)
 
 
-# --- label quality -------------------------------------------------------------------------------------------
+# --- label quality -------------------------------------------------------------------------------------
 
 
 def _arm_label(arm: pd.DataFrame, items: pd.Index) -> np.ndarray:
     return arm["label"].reindex(items).fillna(NO_LABEL).to_numpy(dtype=object)
 
 
-def _label_quality(gold: pd.DataFrame, arm_a: pd.DataFrame, arm_b: pd.DataFrame, slices: pd.DataFrame,
-                   opts: dict) -> dict:
+def _label_quality(
+    gold: pd.DataFrame, arm_a: pd.DataFrame, arm_b: pd.DataFrame, slices: pd.DataFrame, opts: dict
+) -> dict:
     items = gold.index
     y = gold["gold"].to_numpy(dtype=object)
     a, b = _arm_label(arm_a, items), _arm_label(arm_b, items)
     overall = paired.paired_bootstrap(y, a, b, metric="accuracy", **opts)
     test = paired.mcnemar_test(y, a, b)
     quality = pd.DataFrame([_delta_row("accuracy", overall, p_value=test.p_value, test=test.method)])
-    classes = pd.DataFrame({"gold": y, "a": a == y, "b": b == y}).groupby("gold").agg(
-        n=("a", "size"), right_a=("a", "mean"), right_b=("b", "mean")).reset_index()
+    classes = (
+        pd.DataFrame({"gold": y, "a": a == y, "b": b == y})
+        .groupby("gold")
+        .agg(n=("a", "size"), right_a=("a", "mean"), right_b=("b", "mean"))
+        .reset_index()
+    )
     classes["delta"] = classes["right_b"] - classes["right_a"]
     per_slice = _by_slice(y, a, b, items, slices, {**opts, "n_boot": min(opts["n_boot"], N_BOOT_DETAIL)})
-    per_slice = per_slice.assign(noise_a=1 - per_slice["a"], noise_b=1 - per_slice["b"]) if len(per_slice) \
+    per_slice = (
+        per_slice.assign(noise_a=1 - per_slice["a"], noise_b=1 - per_slice["b"])
+        if len(per_slice)
         else per_slice
+    )
     return {"label_quality": quality, "label_classes": classes, "label_slices": per_slice}
 
 
-def _by_slice(y: np.ndarray, a: np.ndarray, b: np.ndarray, items: pd.Index, slices: pd.DataFrame, opts: dict,
-              prob_a: np.ndarray | None = None, prob_b: np.ndarray | None = None) -> pd.DataFrame:
+def _by_slice(
+    y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    items: pd.Index,
+    slices: pd.DataFrame,
+    opts: dict,
+    prob_a: np.ndarray | None = None,
+    prob_b: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Accuracy B − A per value of each slice attribute (items without the attribute left out)."""
     frames = []
     for key, rows in slices.groupby("key", sort=True):
@@ -250,23 +395,27 @@ def _by_slice(y: np.ndarray, a: np.ndarray, b: np.ndarray, items: pd.Index, slic
         has = value.notna().to_numpy()
         if has.sum() == 0:
             continue
-        found = paired.subgroup_deltas(y[has], a[has], b[has], value.to_numpy(dtype=object)[has],
-                                       metric="accuracy", **opts)
+        found = paired.subgroup_deltas(
+            y[has], a[has], b[has], value.to_numpy(dtype=object)[has], metric="accuracy", **opts
+        )
         table = found.table.rename(columns={"subgroup": "value"}).assign(key=key)
         het = found.heterogeneity
         table["q_p_value"], table["i_squared"] = het.p_value, het.i_squared
         frames.append(table)
     if not frames:
-        return pd.DataFrame(columns=["key", "value", "n", "a", "b", "delta", "ci_low", "ci_high", "got_worse"])
+        return pd.DataFrame(
+            columns=["key", "value", "n", "a", "b", "delta", "ci_low", "ci_high", "got_worse"]
+        )
     out = pd.concat(frames, ignore_index=True)
     return out[["key", *[c for c in out.columns if c != "key"]]]
 
 
-# --- model quality -------------------------------------------------------------------------------------------
+# --- model quality -------------------------------------------------------------------------------------
 
 
-def _touched(store: Store, version_a: str, version_b: str, arm_a: pd.DataFrame,
-             arm_b: pd.DataFrame) -> tuple[set, pd.DataFrame]:
+def _touched(
+    store: Store, version_a: str, version_b: str, arm_a: pd.DataFrame, arm_b: pd.DataFrame
+) -> tuple[set, pd.DataFrame]:
     """The items the remediation touched between the versions (label differs, an action names them, or a
     campaign between them holds them) and what was done, as ``action, source, n``."""
     row_a, row_b = (remediation_sql.version_row(store, v) for v in (version_a, version_b))
@@ -281,17 +430,30 @@ def _touched(store: Store, version_a: str, version_b: str, arm_a: pd.DataFrame,
     return items, acted.drop(columns="items")
 
 
-def _model_quality(store: Store, gold: pd.DataFrame, arm_a: pd.DataFrame, arm_b: pd.DataFrame, touched: set,
-                   slices: pd.DataFrame, seed: int, opts: dict) -> tuple[dict, dict]:
+def _model_quality(
+    store: Store,
+    gold: pd.DataFrame,
+    arm_a: pd.DataFrame,
+    arm_b: pd.DataFrame,
+    touched: set,
+    slices: pd.DataFrame,
+    seed: int,
+    opts: dict,
+) -> tuple[dict, dict]:
     items = sql.training_items(store).set_index("item_id")
     held = gold[gold["split"].fillna("").str.lower().isin(EVAL_SPLITS) & gold["features"].notna()]
     kept = held.index.difference(pd.Index(sorted(touched)))
     counts = {"held_out": len(kept), "held_out_touched": len(held) - len(kept), "trained": False}
-    empty = {name: pd.DataFrame() for name in ("model_quality", "per_class", "subgroups", "heterogeneity",
-                                               "reliability")}
+    empty = {
+        name: pd.DataFrame()
+        for name in ("model_quality", "per_class", "subgroups", "heterogeneity", "reliability")
+    }
     if items.empty or len(kept) == 0:
-        counts["why_no_model"] = ("the items carry no features" if items.empty else
-                                  "no gold item of the evaluation split is left once the touched ones are out")
+        counts["why_no_model"] = (
+            "the items carry no features"
+            if items.empty
+            else "no gold item of the evaluation split is left once the touched ones are out"
+        )
         return {**empty, "class_mix": pd.DataFrame()}, counts
     train_ids = items.index[~items["split"].fillna("").str.lower().isin(EVAL_SPLITS)]
     train_ids = train_ids.difference(held.index)
@@ -303,8 +465,12 @@ def _model_quality(store: Store, gold: pd.DataFrame, arm_a: pd.DataFrame, arm_b:
         if usable["label"].nunique() < 2:
             counts["why_no_model"] = f"arm {name.upper()} has fewer than two labelled classes to train on"
             return {**empty, "class_mix": pd.DataFrame()}, counts
-        model = make_pipeline(StandardScaler(), LogisticRegression(
-            C=MODEL["C"], max_iter=MODEL["max_iter"], solver=MODEL["solver"], random_state=seed))
+        model = make_pipeline(
+            StandardScaler(),
+            LogisticRegression(
+                C=MODEL["C"], max_iter=MODEL["max_iter"], solver=MODEL["solver"], random_state=seed
+            ),
+        )
         model.fit(np.stack(items.loc[usable.index, "features"].to_numpy()), usable["label"].to_numpy())
         proba = model.predict_proba(x_eval)
         classes = model.classes_
@@ -313,38 +479,80 @@ def _model_quality(store: Store, gold: pd.DataFrame, arm_a: pd.DataFrame, arm_b:
         counts[f"trained_{name}"] = len(usable)
     counts["trained"] = True
     y = held.loc[kept, "gold"].to_numpy(dtype=object)
-    parts = _scored(y, predictions[0][0], predictions[1][0], predictions[0][1], predictions[1][1], kept,
-                    slices, opts)
+    parts = _scored(
+        y, predictions[0][0], predictions[1][0], predictions[0][1], predictions[1][1], kept, slices, opts
+    )
     mix = pd.concat([*mixes, pd.Series(y).value_counts().rename("held_out")], axis=1).fillna(0).astype(int)
     return {**parts, "class_mix": mix.rename_axis("label").reset_index()}, counts
 
 
-def _scored(y: np.ndarray, a: np.ndarray, b: np.ndarray, prob_a: np.ndarray, prob_b: np.ndarray,
-            items: pd.Index, slices: pd.DataFrame, opts: dict) -> dict:
+def _scored(
+    y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    prob_a: np.ndarray,
+    prob_b: np.ndarray,
+    items: pd.Index,
+    slices: pd.DataFrame,
+    opts: dict,
+) -> dict:
     """The model-quality frames of two arms' predictions on the held-out items."""
     test = paired.mcnemar_test(y, a, b)
-    rows = [_delta_row("accuracy", paired.paired_bootstrap(y, a, b, metric="accuracy", **opts),
-                       p_value=test.p_value, test=test.method),
-            _delta_row("macro_f1", paired.paired_bootstrap(y, a, b, metric="macro_f1", **opts)),
-            _delta_row("ece", paired.paired_bootstrap(y, a, b, metric="ece", prob_a=prob_a, prob_b=prob_b,
-                                                      **opts))]
+    rows = [
+        _delta_row(
+            "accuracy",
+            paired.paired_bootstrap(y, a, b, metric="accuracy", **opts),
+            p_value=test.p_value,
+            test=test.method,
+        ),
+        _delta_row("macro_f1", paired.paired_bootstrap(y, a, b, metric="macro_f1", **opts)),
+        _delta_row(
+            "ece", paired.paired_bootstrap(y, a, b, metric="ece", prob_a=prob_a, prob_b=prob_b, **opts)
+        ),
+    ]
     detail = {**opts, "n_boot": min(opts["n_boot"], N_BOOT_DETAIL)}
     labels = sorted({*map(str, y)})
     per_class = []
     for label in labels:
+
         def f1(t: np.ndarray, p: np.ndarray, label: str = label) -> float:
             table = metrics.per_class_f1(t, p, labels=labels)
             return float(table.loc[table["label"] == label, "f1"].iloc[0])
+
         d = paired.paired_bootstrap(y, a, b, metric=f1, **{**detail, "interval": "percentile"})
-        per_class.append({"label": label, "f1_a": d.a, "f1_b": d.b, "delta": d.delta, "ci_low": d.ci_low,
-                          "ci_high": d.ci_high, "support": int((y == label).sum())})
-    reliability = pd.concat([metrics.reliability_table(y, a, prob_a).assign(arm="A"),
-                             metrics.reliability_table(y, b, prob_b).assign(arm="B")], ignore_index=True)
+        per_class.append(
+            {
+                "label": label,
+                "f1_a": d.a,
+                "f1_b": d.b,
+                "delta": d.delta,
+                "ci_low": d.ci_low,
+                "ci_high": d.ci_high,
+                "support": int((y == label).sum()),
+            }
+        )
+    reliability = pd.concat(
+        [
+            metrics.reliability_table(y, a, prob_a).assign(arm="A"),
+            metrics.reliability_table(y, b, prob_b).assign(arm="B"),
+        ],
+        ignore_index=True,
+    )
     subgroups = _by_slice(y, a, b, items, slices, detail)
-    het = (subgroups.groupby("key").agg(q_p_value=("q_p_value", "first"), i_squared=("i_squared", "first"))
-           .reset_index() if len(subgroups) else pd.DataFrame())
-    return {"model_quality": pd.DataFrame(rows), "per_class": pd.DataFrame(per_class), "subgroups": subgroups,
-            "heterogeneity": het, "reliability": reliability}
+    het = (
+        subgroups.groupby("key")
+        .agg(q_p_value=("q_p_value", "first"), i_squared=("i_squared", "first"))
+        .reset_index()
+        if len(subgroups)
+        else pd.DataFrame()
+    )
+    return {
+        "model_quality": pd.DataFrame(rows),
+        "per_class": pd.DataFrame(per_class),
+        "subgroups": subgroups,
+        "heterogeneity": het,
+        "reliability": reliability,
+    }
 
 
 def changed_sources(result: ImpactResult) -> Sequence[str]:

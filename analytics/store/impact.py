@@ -40,8 +40,10 @@ def training_items(store: Store) -> pd.DataFrame:
 
 def item_slices(store: Store) -> pd.DataFrame:
     """``item_id, key, value`` of every item's slice attributes."""
-    return store.query("SELECT item_id, key, value FROM live_item_attributes WHERE value IS NOT NULL "
-                       "ORDER BY key, value, item_id")
+    return store.query(
+        "SELECT item_id, key, value FROM live_item_attributes WHERE value IS NOT NULL "
+        "ORDER BY key, value, item_id"
+    )
 
 
 def acted_between(store: Store, after_seq: int, until_seq: int) -> pd.DataFrame:
@@ -49,7 +51,8 @@ def acted_between(store: Store, after_seq: int, until_seq: int) -> pd.DataFrame:
     source is ``policy@version``, ``campaign <id>`` or ``review``; and their items, as ``items``."""
     return store.query(
         "SELECT action, CASE WHEN policy IS NOT NULL THEN policy WHEN campaign_id IS NOT NULL THEN "
-        "'campaign ' || campaign_id ELSE 'review' END AS source, count(*) AS n, list(DISTINCT item_id) AS items "
+        "'campaign ' || campaign_id ELSE 'review' END AS source, count(*) AS n, "
+        "list(DISTINCT item_id) AS items "
         "FROM remediation_actions WHERE seq > ? AND seq <= ? GROUP BY ALL ORDER BY n DESC, action, source",
         [after_seq, until_seq],
     )
@@ -57,16 +60,24 @@ def acted_between(store: Store, after_seq: int, until_seq: int) -> pd.DataFrame:
 
 def campaign_items_between(store: Store, after: dt.datetime, until: dt.datetime) -> list[str]:
     """Items of the campaigns created in ``(after, until]`` (their labels came from the remediation)."""
-    rows = store.cursor().execute(
-        "SELECT DISTINCT ci.item_id FROM campaign_items ci JOIN campaigns c USING (campaign_id) "
-        "WHERE c.created_at > ? AND c.created_at <= ?", [after, until]).fetchall()
+    rows = (
+        store.cursor()
+        .execute(
+            "SELECT DISTINCT ci.item_id FROM campaign_items ci JOIN campaigns c USING (campaign_id) "
+            "WHERE c.created_at > ? AND c.created_at <= ?",
+            [after, until],
+        )
+        .fetchall()
+    )
     return [r[0] for r in rows]
 
 
 def prediction_models(store: Store) -> list[str]:
     """The model versions with imported predictions, newest import first."""
-    return store.query("SELECT model_version FROM live_predictions GROUP BY model_version "
-                       "ORDER BY max(batch_id) DESC, model_version")["model_version"].tolist()
+    return store.query(
+        "SELECT model_version FROM live_predictions GROUP BY model_version "
+        "ORDER BY max(batch_id) DESC, model_version"
+    )["model_version"].tolist()
 
 
 def predictions(store: Store, model_version: str) -> pd.DataFrame:
@@ -74,7 +85,8 @@ def predictions(store: Store, model_version: str) -> pd.DataFrame:
     ``prob`` (its probability)."""
     return store.query(
         "SELECT item_id, arg_max(label, prob) AS label, max(prob) AS prob FROM live_predictions "
-        "WHERE model_version = ? GROUP BY item_id ORDER BY item_id", [model_version],
+        "WHERE model_version = ? GROUP BY item_id ORDER BY item_id",
+        [model_version],
     )
 
 
@@ -83,23 +95,39 @@ def insert_result(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
     cur.execute(
         "INSERT INTO impact_runs (impact_id, created_at, created_by, kind, arm_a, arm_b, params, result) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [row["impact_id"], row["created_at"], row["created_by"], row["kind"], row["arm_a"], row["arm_b"],
-         json.dumps(row["params"], default=str), json.dumps(row["result"], default=str)],
+        [
+            row["impact_id"],
+            row["created_at"],
+            row["created_by"],
+            row["kind"],
+            row["arm_a"],
+            row["arm_b"],
+            json.dumps(row["params"], default=str),
+            json.dumps(row["result"], default=str),
+        ],
     )
 
 
 def results(store: Store) -> pd.DataFrame:
     """Every stored analysis without its result: ``impact_id, created_at, created_by, kind, arm_a, arm_b,
     params``, newest first."""
-    return store.query("SELECT impact_id, created_at, created_by, kind, arm_a, arm_b, params FROM impact_runs "
-                       "ORDER BY created_at DESC, impact_id DESC")
+    return store.query(
+        "SELECT impact_id, created_at, created_by, kind, arm_a, arm_b, params FROM impact_runs "
+        "ORDER BY created_at DESC, impact_id DESC"
+    )
 
 
 def result(store: Store, impact_id: str) -> dict | None:
     """One stored analysis with its ``params`` and ``result`` decoded, or None."""
-    row = store.cursor().execute(
-        "SELECT impact_id, created_at, created_by, kind, arm_a, arm_b, params, result FROM impact_runs "
-        "WHERE impact_id = ?", [impact_id]).fetchone()
+    row = (
+        store.cursor()
+        .execute(
+            "SELECT impact_id, created_at, created_by, kind, arm_a, arm_b, params, result FROM impact_runs "
+            "WHERE impact_id = ?",
+            [impact_id],
+        )
+        .fetchone()
+    )
     if row is None:
         return None
     keys = ("impact_id", "created_at", "created_by", "kind", "arm_a", "arm_b", "params", "result")
