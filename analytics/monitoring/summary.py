@@ -115,7 +115,7 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
         },
         "slices": _slices(store, flt),
         "suspects": _suspects(store, flt),
-        "impact": {},
+        "impact": _impact(store),
     }
 
 
@@ -194,6 +194,29 @@ def _suspects(store: Store, flt: EventFilter | None, top: int = 10) -> dict[str,
             for row in page.itertuples(index=False)
         ],
     }
+
+
+def _impact(store: Store) -> dict[str, Any]:
+    """The newest before/after analysis (``analytics.impact.ab``) as metric deltas with ``ci_low`` and
+    ``ci_high``, overall (``label_quality``, ``model_quality``) and per subgroup (``label_slices``, ``subgroups``); empty
+    when none was run."""
+    from analytics.impact import ab
+
+    result = ab.latest_result(store)
+    if result is None:
+        return {}
+    keep = ("metric", "key", "value", "label", "a", "b", "delta", "ci_low", "ci_high", "n", "p_value",
+            "got_worse")
+
+    def rows(frame: Any) -> list[dict[str, Any]]:
+        columns = [c for c in keep if c in frame.columns]
+        return [{c: (_number(v) if isinstance(v, float) else v) for c, v in zip(columns, r, strict=True)}
+                for r in frame[columns].itertuples(index=False)] if len(frame) else []
+
+    return {"impact_id": result.impact_id, "kind": result.kind, "arm_a": result.arm_a, "arm_b": result.arm_b,
+            "created_at": _iso(result.created_at), "held_out": result.summary.get("held_out"),
+            "label_quality": rows(result.label_quality), "model_quality": rows(result.model_quality),
+            "label_slices": rows(result.label_slices), "subgroups": rows(result.subgroups)}
 
 
 def _item_count(count: overview.ItemCount) -> dict[str, Any]:
