@@ -198,8 +198,8 @@ def _suspects(store: Store, flt: EventFilter | None, top: int = 10) -> dict[str,
 
 def _impact(store: Store) -> dict[str, Any]:
     """The newest before/after analysis (``analytics.impact.ab``) as metric deltas with ``ci_low`` and
-    ``ci_high``, overall (``label_quality``, ``model_quality``) and per subgroup (``label_slices``, ``subgroups``); empty
-    when none was run."""
+    ``ci_high``, overall (``label_quality``, ``model_quality``) and per subgroup (``label_slices``,
+    ``subgroups``); empty when none was run."""
     from analytics.impact import ab
 
     result = ab.latest_result(store)
