@@ -139,3 +139,21 @@ def test_the_cli_runs_an_analysis_and_writes_an_offline_report(analysed, tmp_pat
     assert not re.search(r"<script[^>]+src=", page) and not re.search(r"<link[^>]+href=", page)
     assert page.count("class=\"plotly-graph-div\"") >= 6
     assert "source = fax slice gained most" in page and "Measured effect (v1 → v2)" in page
+
+
+def test_per_class_f1_equals_scikit_learn_and_its_interval_brackets_it():
+    from sklearn.metrics import f1_score
+
+    from analytics.impact.ab import _per_class_f1
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, 600).astype(str)
+    a = np.where(rng.random(600) < 0.75, y, rng.integers(0, 5, 600).astype(str))  # "4" is no true class
+    b = np.where(rng.random(600) < 0.9, y, rng.integers(0, 4, 600).astype(str))
+    table = _per_class_f1(y, a, b, n_boot=400, confidence=0.95, seed=0)
+    labels = sorted(set(y))
+    assert table["label"].tolist() == labels
+    np.testing.assert_allclose(table["f1_a"], f1_score(y, a, labels=labels, average=None, zero_division=0))
+    np.testing.assert_allclose(table["f1_b"], f1_score(y, b, labels=labels, average=None, zero_division=0))
+    assert (table["ci_low"] <= table["delta"]).all() and (table["delta"] <= table["ci_high"]).all()
+    assert table["support"].tolist() == [int((y == label).sum()) for label in labels]
