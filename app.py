@@ -54,6 +54,6 @@ pages = st.navigation({
         st.Page("pages/data/import_data.py", title="Import", icon=":material/upload_file:"),
         st.Page("pages/data/data.py", title="Data", icon=":material/database:"),
     ],
-})
+}, expanded=True)  # every page in view: 14 pages would fold behind "View more" at the default
 filters.show(loaders.filter_options(loaders.source()), key="filters")
 pages.run()
