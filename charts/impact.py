@@ -94,7 +94,9 @@ def reliability_figure(table: pd.DataFrame, *, title: str = "Calibration before 
             )
         fig.update_xaxes(range=[0, 1], title_text="mean confidence", row=1, col=col)
     fig.update_yaxes(range=[0, 1.02], title_text="accuracy", row=1, col=1)
-    return styled(fig, title=title, height=360)
+    fig = styled(fig, title=title, height=380)
+    fig.update_layout(margin={"t": 84})  # room for the subplot titles under the figure's own
+    return fig
 
 
 def changes_figure(changes: pd.DataFrame, *, title: str = "What the remediation changed") -> go.Figure:

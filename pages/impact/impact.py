@@ -116,11 +116,12 @@ for metric, name, up in (
     if len(rows):
         shown.append((name, rows.iloc[0], up))
 for column, (name, row, up) in zip(tiles, shown[:4], strict=False):
+    clear = row["ci_low"] > 0 or row["ci_high"] < 0  # coloured only when the interval excludes zero
     column.metric(
         name,
         f"{row['b']:.3f}",
         f"{row['delta']:+.3f}",
-        delta_color="normal" if up else "inverse",
+        delta_color=("normal" if up else "inverse") if clear else "off",
         help=f"A {row['a']:.3f} → B {row['b']:.3f}; 95% CI of B − A {row['ci_low']:+.3f} to "
         f"{row['ci_high']:+.3f} ({row['method']}, {int(row['n']):,} items).",
     )
