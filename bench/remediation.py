@@ -39,10 +39,11 @@ escalates 20 more.
   latest run).
 
 Then a second fresh child renders the **Review page** (``pages/remediate/review.py``) through Streamlit's
-``AppTest`` with ``LABELWATCH_DB`` on that copy (``bench/agreement_page.time_page``: ``app.py``'s
-Overview renders first, as on a real visit, then the Review page's first run, every cache cold, and a
-second, cached run), as ``ana`` in single-user mode. Times are wall-clock seconds; each ratio divides a
-time by a baseline measured in the same run on the same file.
+``AppTest`` with ``LABELWATCH_DB`` on that copy (the steps of ``bench/agreement_page.time_page``:
+``app.py``'s Overview renders first, as on a real visit, then the Review page's first run, every cache
+cold, and a second, cached run), as ``ana`` in single-user mode. Times are wall-clock seconds, with the
+process's CPU time beside them; each ratio divides a time by a baseline measured in the same run on the
+same file.
 """
 
 from __future__ import annotations
