@@ -25,21 +25,22 @@ WEEKS, PER_WEEK = 16, 40
 
 
 def world_rows(*, accuracy: float = 0.92, fax_accuracy: float = 0.6, late_accuracy: float | None = None,
-               change_week: int = 8, gold: bool = True, attributes: bool = True,
+               change_week: int = 8, gold: bool = True, attributes: bool = True, fax: str = "fax",
                seed: int = 0) -> dict[str, pd.DataFrame]:
-    """The world's ``items``, ``events`` and ``gold`` rows (``truth`` too, for the tests' own checks)."""
+    """The world's ``items``, ``events`` and ``gold`` rows (``truth`` too, for the tests' own checks);
+    ``fax`` names the noisier source."""
     rng = np.random.default_rng(seed)
     items, events, golds, truths = [], [], [], []
     for week in range(WEEKS):
         for k in range(PER_WEEK):
             item = f"w{week:02d}-{k:02d}"
-            fax = k % 4 == 0
+            noisy = k % 4 == 0
             truth = LABELS[rng.integers(len(LABELS))]
-            items.append({"item_id": item, **({"source": "fax" if fax else "scanner"} if attributes else {})})
-            truths.append({"item_id": item, "truth": truth, "fax": fax, "week": week})
-            p = fax_accuracy if fax else accuracy
+            items.append({"item_id": item, **({"source": fax if noisy else "scanner"} if attributes else {})})
+            truths.append({"item_id": item, "truth": truth, "fax": noisy, "week": week})
+            p = fax_accuracy if noisy else accuracy
             if late_accuracy is not None and week >= change_week:
-                p = late_accuracy * (fax_accuracy / accuracy if fax else 1.0)
+                p = late_accuracy * (fax_accuracy / accuracy if noisy else 1.0)
             when = START + dt.timedelta(weeks=week, days=int(rng.integers(7)), hours=int(rng.integers(24)))
             for annotator in rng.choice(ANNOTATORS, size=3, replace=False):
                 if rng.random() < p:
