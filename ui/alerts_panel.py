@@ -13,7 +13,7 @@ BADGES = {BREACHED: ":red-badge[Breached]", BORDERLINE: ":orange-badge[Borderlin
           "ok": ":green-badge[OK]", NO_DATA: ":gray-badge[Not evaluated]"}
 
 
-def show(report: AlertReport | None, error: str | None, *, key: str) -> None:
+def show(report: AlertReport | None, error: str | None, *, key: str, filtered: bool = False) -> None:
     """The verdict over the alert rules, the breached (else borderline) ones in words, and every rule.
 
     Parameters
@@ -24,6 +24,9 @@ def show(report: AlertReport | None, error: str | None, *, key: str) -> None:
         Why the alerts file cannot be used (it names the file, the rule and the key).
     key : str
         Key of the panel's container.
+    filtered : bool
+        The page's sidebar filters narrow its other numbers: say under the verdict that alerts cover the
+        whole store.
 
     Notes
     -----
@@ -45,6 +48,9 @@ def show(report: AlertReport | None, error: str | None, *, key: str) -> None:
             st.success(headline, icon=":material/check_circle:")
         else:
             st.info(headline, icon=":material/notifications_off:")
+        if filtered:
+            st.caption("Alerts cover the whole store, as `python -m analytics check` does: the sidebar "
+                       "filters do not apply to them.")
         if not report.evaluations:
             st.caption(md(alert_words.source_words(report.config)))
             return

@@ -83,8 +83,19 @@ def indicator_value(indicator: Indicator, value: float | None) -> str:
 
 
 def indicator_change(change: Change, *, share: bool) -> str:
-    """A change as shown on a tile: "+1.2 pts" for a share, "+0.031" for alpha."""
-    return f"{100 * change.delta:+.1f} pts" if share else f"{change.delta:+.3f}"
+    """A change as shown on a tile: "+1.2 pts" for a share, "+0.031" for alpha; "0.0 pts" (no sign) when it
+    rounds to nothing.
+
+    Examples
+    --------
+    >>> from analytics.monitoring.indicators import Change
+    >>> [indicator_change(Change(d, -1, 1, False), share=True) for d in (0.0123, -0.0004)]
+    ['+1.2 pts', '0.0 pts']
+    """
+    shown = f"{100 * change.delta:+.1f}" if share else f"{change.delta:+.3f}"
+    if float(shown) == 0:
+        shown = shown.lstrip("+-")
+    return f"{shown} pts" if share else shown
 
 
 def change_interval(change: Change, *, share: bool) -> str:
@@ -108,34 +119,38 @@ def noise_sentence(trend: NoiseTrend | None, comparison: TrendComparison | None)
     """The label-noise indicators in one sentence for the verdict: which moved, which way, and how sure.
 
     None without a comparison. Indicators without data are left out; a change is named only when its 95%
-    interval excludes zero.
+    interval excludes zero, and an indicator without a value in the window before is said to have nothing to
+    compare with.
     """
     if trend is None or comparison is None:
         return None
     window = (f"the last {comparison.days} days" if comparison.basis == RECENT
               else f"these {comparison.days} days")
-    moved, steady = [], []
+    moved, steady, alone = [], [], []
     for indicator in trend.indicators:
         if indicator.current is None:
             continue
         name = INDICATOR_NAMES[indicator.key]
         name = name if indicator.key == "alpha" else name[0].lower() + name[1:]
+        value = indicator_value(indicator, indicator.current.value)
         change = indicator.change()
-        if change is not None and change.significant:
+        if change is None:
+            alone.append(f"{name} {value}")
+        elif change.significant:
             way = "up" if change.delta > 0 else "down"
             shown = indicator_change(change, share=indicator.share).lstrip("+-")
-            moved.append(f"{name} {way} {shown} to {indicator_value(indicator, indicator.current.value)} "
-                         f"({'better' if change.better else 'worse'})")
+            moved.append(f"{name} {way} {shown} to {value} ({'better' if change.better else 'worse'})")
         else:
-            steady.append(f"{name} {indicator_value(indicator, indicator.current.value)}")
-    if not moved and not steady:
-        return None
+            steady.append(f"{name} {value}")
     before = f"the {comparison.days} days before"
-    if not comparison.comparable or all(i.change() is None for i in trend.indicators):
-        return f"Label noise in {window}: " + ", ".join(steady) + "; nothing to compare with before."
-    if not moved:
-        return f"Label noise in {window} is within noise of {before}: " + ", ".join(steady) + "."
-    text = f"Label noise in {window} against {before}: " + "; ".join(moved)
-    if steady:
-        text += "; within noise: " + ", ".join(steady)
+    if not moved and not steady:
+        return (f"Label noise in {window}: " + ", ".join(alone) + "; nothing to compare with before."
+                if alone else None)
+    if moved:
+        text = f"Label noise in {window} against {before}: " + "; ".join(moved)
+        text += "; within noise: " + ", ".join(steady) if steady else ""
+    else:
+        text = f"Label noise in {window} is within noise of {before}: " + ", ".join(steady)
+    if alone:
+        text += "; nothing to compare with before: " + ", ".join(alone)
     return text + "."

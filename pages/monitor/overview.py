@@ -43,7 +43,7 @@ else:
         report, problem = loaders.alert_report(src, runs_version, *loaders.alert_source(src))
     except AlertConfigError as exc:
         report, problem = None, str(exc)
-    alerts_panel.show(report, problem, key="overview")
+    alerts_panel.show(report, problem, key="overview", filtered=not flt.is_empty())
     kpi_tiles.show(summary, comparison, key="kpi")
     noise_tiles.show(noise, comparison, key="noise")
 

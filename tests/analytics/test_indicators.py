@@ -149,3 +149,21 @@ def test_a_change_within_noise_is_neither_better_nor_worse():
     assert overview_words.indicator_value(share, 0.9234) == "92.3%"
     assert overview_words.indicator_change(change, share=True) == "+1.0 pts"
     assert np.isfinite(change.delta)
+
+
+def test_an_indicator_without_a_window_before_is_not_called_within_noise():
+    from analytics.monitoring.overview import TrendComparison
+
+    summary = overview.overview_summary(Store(":memory:"))
+    comparison = TrendComparison(30, dataclasses.replace(summary, events=5),
+                                 dataclasses.replace(summary, events=5), dt.date(2024, 3, 1),
+                                 dt.date(2024, 3, 30))
+    value = indicators.WindowValue
+    trend = indicators.NoiseTrend((
+        indicators.Indicator("disagreement", value(0.30, 0.25, 0.35, 300), value(0.31, 0.26, 0.36, 300)),
+        indicators.Indicator("alpha", value(0.70, 0.65, 0.75, 300), None),
+        indicators.Indicator("suspects", None, None, indicators.NO_RUN),
+    ), (dt.date(2024, 3, 1), dt.date(2024, 3, 30)), (dt.date(2024, 1, 31), dt.date(2024, 2, 29)))
+    assert overview_words.noise_sentence(trend, comparison) == (
+        "Label noise in the last 30 days is within noise of the 30 days before: disagreement rate 30.0%; "
+        "nothing to compare with before: Krippendorff's alpha 0.700.")

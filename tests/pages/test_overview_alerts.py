@@ -132,3 +132,13 @@ def test_an_alerts_ids_and_stored_slice_values_are_shown_as_text(monkeypatch, tm
     assert f"**{md('**bold** <b>x</b>')}**" in warning.value
     (rules,) = [e for e in at.expander if e.label.startswith("Alert rules")]
     assert not any("![img](" in m.value for m in rules.markdown)
+
+
+def test_under_a_filter_the_page_says_the_alerts_cover_the_whole_store(monkeypatch, demo_db):
+    note = "Alerts cover the whole store, as `python -m analytics check` does: the sidebar filters"
+    at = _app(monkeypatch, demo_db)
+    assert not any(c.value.startswith(note) for c in at.caption)
+    warning = at.warning[0].value
+    at.multiselect(key="filters.cohorts").set_value(["expert"]).run()
+    assert any(c.value.startswith(note) for c in at.caption)
+    assert at.warning[0].value == warning  # the same rules on the same store, whatever the filter
