@@ -19,7 +19,8 @@ check [--config FILE] [--json] [--strict]
     else the built-in defaults: analytics.monitoring.alerts) and print each in words, breaches first. Exit
     status 0 when no rule is breached, 1 when one is (with ``--strict``, also when a rule could not be
     evaluated for lack of data), 2 on a usage error, a missing or unusable store, or a bad alerts file, so
-    a data pipeline can gate on it. Reads the store only; never creates one.
+    a data pipeline can gate on it. Opens the store read-only (a store of an older schema must be opened
+    once by another command to migrate it); never creates one.
 batches
     Every import batch, newest first, with its retraction if it was retracted.
 retract BATCH --reason TEXT [--actor NAME]
@@ -218,7 +219,10 @@ def _escaped(match: re.Match) -> str:
 
 def _open(db: str, args: argparse.Namespace) -> Store:
     """The store the command works on; a dry run opens an existing store read-only and a missing one in
-    memory, so it creates no file."""
+    memory, so it creates no file; ``check`` opens it read-only, so gates of several pipelines (and a
+    read-only dashboard) can read one store at once."""
+    if args.command == "check":
+        return Store(db, read_only=True, adopt=args.adopt_db)
     if args.command == "ingest" and args.dry_run:
         if db == ":memory:" or not Path(db).exists():
             return Store(":memory:")

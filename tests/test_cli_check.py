@@ -138,3 +138,13 @@ def test_summary_survives_a_broken_alerts_file(tmp_path):
     assert alerts["error"].startswith(f"{where}: alert 1 (id 'x'): key 'kind': expected one of ")
     text = run_cli("--db", str(db), "summary")
     assert text.returncode == 0 and "  alerts: " + alerts["error"] in text.stdout
+
+
+def test_check_opens_the_store_read_only_so_gates_can_run_side_by_side(world, tmp_path):
+    from analytics.store import Store
+
+    config = str(_config(tmp_path, BREACHED))
+    with Store(world, read_only=True):  # another reader holds the file: only read-only opens can share it
+        result = run_cli("--db", str(world), "check", "--config", config)
+        assert result.returncode == 1, result.stderr
+        assert run_cli("--db", str(world), "summary").returncode == 2  # a read-write open is refused
