@@ -13,7 +13,14 @@ score [--model-version V] [--rules FILE] [--folds K] [--neighbours K] [--seed S]
     suspects and store the run; print the most suspicious items with their evidence.
 summary [--json]
     Every current finding; ``--json`` prints one machine-readable object (a public contract:
-    docs/ARCHITECTURE.md).
+    docs/ARCHITECTURE.md), the alert rules evaluated under ``alerts``.
+check [--config FILE] [--json] [--strict]
+    Evaluate the alert rules (``--config``, else ``$LABELWATCH_ALERTS``, else alerts.toml beside the store,
+    else the built-in defaults: analytics.monitoring.alerts) and print each in words, breaches first. Exit
+    status 0 when no rule is breached, 1 when one is (with ``--strict``, also when a rule could not be
+    evaluated for lack of data), 2 on a usage error, a missing or unusable store, or a bad alerts file, so
+    a data pipeline can gate on it. Opens the store read-only (a store of an older schema must be opened
+    once by another command to migrate it); never creates one.
 batches
     Every import batch, newest first, with its retraction if it was retracted.
 retract BATCH --reason TEXT [--actor NAME]
@@ -145,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summary.add_argument("--json", action="store_true", help="print one JSON object (for pipelines)")
 
+    check = commands.add_parser(
+        "check",
+        help="evaluate the alert thresholds; exit 1 when one is breached",
+        description="Evaluate the alert rules and print each in words. Exit status: 0 no rule breached, "
+        "1 a rule breached (--strict: or not evaluated for lack of data), 2 a usage error, a missing or "
+        "unusable store, or a bad alerts file.",
+    )
+    check.add_argument("--config", type=Path, default=None, metavar="FILE",
+                       help="the alerts file (default: $LABELWATCH_ALERTS, else alerts.toml next to the "
+                       "store, else the built-in defaults; see data/alerts.example.toml)")
+    check.add_argument("--json", action="store_true", help="print one JSON object (for pipelines)")
+    check.add_argument("--strict", action="store_true",
+                       help="also exit 1 when a rule cannot be evaluated (no detection run, no gold, ...)")
+
     commands.add_parser("batches", help="list the import batches",
                         description="List every import batch, newest first, and the retracted ones.")
     retract = commands.add_parser(
@@ -218,7 +239,10 @@ def _escaped(match: re.Match) -> str:
 
 def _open(db: str, args: argparse.Namespace) -> Store:
     """The store the command works on; a dry run opens an existing store read-only and a missing one in
-    memory, so it creates no file."""
+    memory, so it creates no file; ``check`` opens it read-only, so gates of several pipelines (and a
+    read-only dashboard) can read one store at once."""
+    if args.command == "check":
+        return Store(db, read_only=True, adopt=args.adopt_db)
     if args.command == "ingest" and args.dry_run:
         if db == ":memory:" or not Path(db).exists():
             return Store(":memory:")
@@ -324,7 +348,34 @@ def _summary(store: Store, args: argparse.Namespace) -> int:
     if suspects["run_id"]:
         print(f"  suspects: {suspects['count']:,} of {suspects['items']:,} items flagged "
               f"({suspects['run_id']})")
+    found = result["alerts"]
+    print(f"  alerts: {found['headline']}" if found["error"] is None else f"  alerts: {found['error']}")
     return 0
+
+
+def _check(store: Store, args: argparse.Namespace) -> int:
+    from analytics.monitoring import alerts
+    from analytics.monitoring import summary as summaries
+    from analytics.narrative import alerts as words
+
+    try:
+        config = alerts.alert_config(store.path, args.config)
+    except alerts.AlertConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = alerts.evaluate(store, config)
+    failing = {alerts.BREACHED, alerts.NO_DATA} if args.strict else {alerts.BREACHED}
+    status = 1 if any(e.status in failing for e in report.evaluations) else 0
+    if args.json:
+        print(json.dumps({**summaries.alerts_section(report), "store": store.path, "exit_status": status},
+                         indent=2, default=str))
+        return status
+    print(words.headline(report))
+    print(words.source_words(config))
+    order = {found: rank for rank, found in enumerate(alerts.STATUSES)}
+    for evaluation in sorted(report.evaluations, key=lambda e: order[e.status]):
+        print("  " + words.line(evaluation))
+    return status
 
 
 def _score(store: Store, args: argparse.Namespace) -> int:
@@ -452,8 +503,9 @@ def _report(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "summary": _summary, "batches": _batches,
-             "retract": _retract, "impact": _impact, "report": _report, **remediation_cli.COMMANDS}
+_COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "summary": _summary, "check": _check,
+             "batches": _batches, "retract": _retract, "impact": _impact, "report": _report,
+             **remediation_cli.COMMANDS}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,7 +20,7 @@ from analytics.agreement import report as agreement_report
 from analytics.core import sampling
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
-from analytics.monitoring import drift, overview, periods, slice_classes, slices
+from analytics.monitoring import alerts, drift, indicators, overview, periods, slice_classes, slices
 from analytics.store import agreement as agreement_queries
 from analytics.store import batches, detection_inputs, item_drilldown, retractions
 from analytics.store import detection as detection_queries
@@ -95,6 +95,44 @@ def summary(
     store = app_store.open_store(src.path)
     headline = overview.overview_summary(store, flt)
     return headline, overview.trend(store, flt, days=30, summary=headline)
+
+
+@_cached
+def noise_trend(src: Source, flt: EventFilter, run_id: str | None) -> indicators.NoiseTrend | None:
+    """The label-noise indicators of the Overview's two windows (``analytics.monitoring.indicators``).
+
+    ``run_id`` is the latest detection run (its flags give the suspect rate; it keys the cache, since a new
+    run changes no import batch). Read on the Agreement page's 1-in-m item sample on large stores.
+    """
+    _, comparison = summary(src, flt)
+    return indicators.noise_trend(app_store.open_store(src.path), flt, comparison, run_id=run_id,
+                                  sample_modulus=agreement_sample(src, flt))
+
+
+def alert_source(src: Source) -> tuple[str | None, str | None]:
+    """The store's alerts file and its text, read fresh on every run (an edit shows at once); ``(None,
+    None)`` without one. Raises ``alerts.AlertConfigError`` when the file named cannot be read."""
+    return alerts.alert_source(src.path)
+
+
+@_cached
+def alert_report(src: Source, runs: tuple, source: str | None,
+                 text: str | None) -> tuple[alerts.AlertReport | None, str | None]:
+    """``(report, None)``: the alert rules of ``text`` (None: the defaults) evaluated on the whole store,
+    as ``python -m analytics check`` evaluates them; ``(None, message)`` for a file that is wrong.
+
+    ``runs`` (``runs_version``) keys the cache to the detection runs, ``text`` to the file's content. On a
+    large store the inputs are read on the Agreement page's 1-in-m item sample.
+    """
+    try:
+        config = (alerts.AlertConfig(alerts.DEFAULT_RULES) if source is None
+                  else alerts.parse_alerts(text, source))
+    except alerts.AlertConfigError as exc:
+        return None, str(exc)
+    everything = EventFilter()
+    report = alerts.evaluate(app_store.open_store(src.path), config,
+                             sample_modulus=agreement_sample(src, everything))
+    return report, None
 
 
 def _with_partial(src: Source, flt: EventFilter, frame: pd.DataFrame, grain: str) -> pd.DataFrame:

@@ -1,11 +1,13 @@
 """Every current finding of a store as one JSON-ready dict, as ``python -m analytics summary --json`` prints.
 
 The top-level keys are a public contract (docs/ARCHITECTURE.md): ``agreement``, ``annotators``, ``drift``,
-``slices``, ``suspects`` and ``impact``, plus ``store``. Keys may be added, never renamed. Sections whose
-analytics have not landed yet hold their empty shape (no A/B); ``drift`` holds the weekly change points
-and the findings in words; ``slices`` ranks the single-attribute slices by disagreement; ``suspects`` is
-the latest detection run's on the items in view (``count``: likely mislabeled, ``no_consensus``: needing
-adjudication, ``precision`` and ``recall`` on gold items), ``{"run_id": None, "count": 0}`` without one.
+``slices``, ``suspects``, ``impact`` and ``alerts``, plus ``store``. Keys may be added, never renamed.
+Sections whose analytics have not landed yet hold their empty shape (no A/B); ``drift`` holds the weekly
+change points and the findings in words; ``slices`` ranks the single-attribute slices by disagreement;
+``suspects`` is the latest detection run's on the items in view (``count``: likely mislabeled,
+``no_consensus``: needing adjudication, ``precision`` and ``recall`` on gold items), ``{"run_id": None,
+"count": 0}`` without one; ``alerts`` holds the alert rules in force (``analytics.monitoring.alerts``)
+evaluated on the same numbers (``alerts_section``).
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from analytics.agreement import report as agreement_report
 from analytics.core.schema import EventFilter
-from analytics.monitoring import overview
+from analytics.monitoring import alerts, overview
 from analytics.store import Store
 from analytics.store import agreement as agreement_queries
 from analytics.store import summary as queries
 
 
-def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any]:
+def store_summary(store: Store, flt: EventFilter | None = None,
+                  config: alerts.AlertConfig | None = None) -> dict[str, Any]:
     """Build the summary of ``store``.
 
     Parameters
@@ -30,6 +32,9 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
         An open store.
     flt : EventFilter or None
         Restrict the agreement figures to these events; counts always cover the whole store.
+    config : AlertConfig or None
+        The alert rules to evaluate; None reads the store's (``alerts.alert_config``), and a broken alerts
+        file then shows as ``alerts.error`` instead of failing the summary.
 
     Returns
     -------
@@ -50,7 +55,9 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
                                           "change_high", "p_value"}, ...], "grain", "min_span_days",
                        "labels_followed": [...], "other_labels", "what_changed": [...],
                        "guidelines": [{"version", "effective_at", "summary"}, ...]},
-             "slices": [...], "suspects": {"run_id": None, "count": 0}, "impact": {}}
+             "slices": [...], "suspects": {"run_id": None, "count": 0}, "impact": {},
+             "alerts": {"source", "defaults", "breached": [ids], "borderline": [ids], "no_data": [ids],
+                        "headline", "rules": [...], "error"}}  # see alerts_section
 
     Examples
     --------
@@ -58,9 +65,11 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
     True
     """
     # The item count is exact here: one more scan (about a second at 1e7 events) is cheap for a command.
-    totals = overview.overview_summary(store, flt, exact_items=True)
-    head = agreement_report.headline(store, flt)
-    reliability, _ = agreement_report.annotator_tables(store, flt)
+    # Evidence computes each result once, for the sections below and the alert rules alike.
+    evidence = alerts.Evidence(store, flt)
+    totals = evidence.overview
+    head = evidence.headline
+    reliability = evidence.reliability
     guidelines = agreement_queries.guideline_changes(store)
     return {
         "store": {
@@ -107,33 +116,78 @@ def store_summary(store: Store, flt: EventFilter | None = None) -> dict[str, Any
             for row in reliability.itertuples(index=False)
         ],
         "drift": {
-            **_drift(store, flt),
+            **_drift(evidence),
             "guidelines": [
                 {"version": row.version, "effective_at": _iso(row.effective_at), "summary": row.summary}
                 for row in guidelines.itertuples(index=False)
             ],
         },
-        "slices": _slices(store, flt),
+        "slices": _slices(evidence),
         "suspects": _suspects(store, flt),
         "impact": _impact(store),
+        "alerts": _alerts(store, evidence, config),
     }
 
 
-def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
+def alerts_section(report: alerts.AlertReport) -> dict[str, Any]:
+    """An evaluated set of alert rules as JSON (``summary --json``'s ``alerts``, ``check --json``).
+
+    Returns
+    -------
+    dict
+        ``source`` (the alerts file, None for the built-in defaults), ``defaults`` (bool), ``breached``,
+        ``borderline``, ``no_data`` (the ids of the rules with that status), ``headline`` and
+        ``source_words`` (in words), ``rules``: one object per rule in file order: ``id, kind,
+        description, rule`` (the rule in words), ``params`` (its keys as the file spells them, defaults
+        filled in), ``status`` (``breached``, ``borderline``, ``ok``, ``no data``), ``message`` (what it
+        found, in words), ``value, ci_low, ci_high, n`` (the single value of agreement, suspect-rate and
+        gold rules; ``n`` counts what was tested otherwise), ``window`` (``[start, end]`` dates or None),
+        ``missing`` (why not evaluated), ``hits`` (the slices, annotators or change points behind the
+        status: ``analytics.monitoring.alerts.Hit.to_dict``); and ``error`` (None).
+    """
+    from analytics.narrative import alerts as words
+
+    config = report.config
+    return {
+        "source": config.source, "defaults": config.defaults,
+        "breached": [e.rule.id for e in report.with_status(alerts.BREACHED)],
+        "borderline": [e.rule.id for e in report.with_status(alerts.BORDERLINE)],
+        "no_data": [e.rule.id for e in report.with_status(alerts.NO_DATA)],
+        "headline": words.headline(report), "source_words": words.source_words(config),
+        "rules": [
+            {"id": e.rule.id, "kind": e.rule.kind, "description": e.rule.description,
+             "rule": words.rule_words(e.rule), "params": e.rule.params(), "status": e.status,
+             "message": words.finding(e), "value": _number(e.value), "ci_low": _number(e.low),
+             "ci_high": _number(e.high), "n": e.n,
+             "window": None if e.window is None else [_iso(day) for day in e.window],
+             "missing": e.missing, "hits": [hit.to_dict() for hit in e.hits]}
+            for e in report.evaluations
+        ],
+        "error": None,
+    }
+
+
+def _alerts(store: Store, evidence: alerts.Evidence, config: alerts.AlertConfig | None) -> dict[str, Any]:
+    """The alert rules evaluated on ``evidence``; a broken alerts file gives ``{"error": message}`` and the
+    empty shape, so the rest of the summary still prints."""
+    if config is None:
+        try:
+            config = alerts.alert_config(store.path)
+        except alerts.AlertConfigError as exc:
+            return {"source": None, "defaults": False, "breached": [], "borderline": [], "no_data": [],
+                    "headline": None, "source_words": None, "rules": [], "error": str(exc)}
+    return alerts_section(alerts.evaluate(store, config, evidence.flt, evidence=evidence))
+
+
+def _drift(evidence: alerts.Evidence) -> dict[str, Any]:
     """Change points of every quality series and followed label share, on the Drift page's weekly
     windows, and the findings in words. However many labels the store has, the shares of the
     ``drift.TOP_LABELS`` most frequent are followed one by one and the rest as one share."""
-    from analytics.monitoring import drift
     from analytics.narrative import drift as drift_words
-    from analytics.store import detection
-    from analytics.store import drift as drift_queries
 
-    runs = detection.runs(store)
-    run_id = None if runs.empty else runs["run_id"].iloc[0]
-    inputs = drift_queries.drift_inputs(store, flt, grain=drift.ANALYSIS_GRAIN, run_id=run_id)
-    if inputs.label_counts.empty:
+    findings = evidence.drift
+    if findings is None:
         return {"change_points": [], "what_changed": []}
-    findings = drift.drift_findings(inputs)
     points = [
         {"series": cp.series, "date": _iso(row.window), "before": _number(row.before),
          "after": _number(row.after),
@@ -146,12 +200,11 @@ def _drift(store: Store, flt: EventFilter | None) -> dict[str, Any]:
             "other_labels": findings.other_labels, "what_changed": drift_words.what_changed(findings)}
 
 
-def _slices(store: Store, flt: EventFilter | None) -> list[dict[str, Any]]:
+def _slices(evidence: alerts.Evidence) -> list[dict[str, Any]]:
     """Every tested single-attribute slice by disagreement rate, noisiest first, with CI and BH q-value."""
     from analytics.monitoring import slices
-    from analytics.store import slices as slice_queries
 
-    table = slices.slice_noise_table(slice_queries.slice_cube(store, flt), metric="disagreement")
+    table = slices.slice_noise_table(evidence.cube, metric="disagreement")
     tested = table[table["status"] == slices.TESTED]
     return [
         {"attribute": row.attribute, "value": row.value, "metric": "disagreement", "items": int(row.n),

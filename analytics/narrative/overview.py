@@ -5,6 +5,7 @@ when the change's interval excludes zero. Renders ``analytics.monitoring.overvie
 
 from __future__ import annotations
 
+from analytics.monitoring.indicators import Change, Indicator, NoiseTrend
 from analytics.monitoring.overview import BEFORE_FILTER, RECENT, OverviewSummary, TrendComparison
 
 
@@ -66,3 +67,90 @@ def comparison_sentence(comparison: TrendComparison) -> str:
         return (f"Nothing to compare with: no label events match the filters in the {comparison.days} days "
                 f"before {comparison.current_start:%Y-%m-%d} ({before}).")
     return f"Changes compare {window} with the {comparison.days} days before ({before})."
+
+
+#: The label-noise indicators' names (``analytics.monitoring.indicators.INDICATORS``), as tiles and
+#: sentences say them.
+INDICATOR_NAMES = {"disagreement": "Disagreement rate", "alpha": "Krippendorff's alpha",
+                   "suspects": "Suspect rate", "gold": "Consensus matches gold"}
+
+
+def indicator_value(indicator: Indicator, value: float | None) -> str:
+    """A value of an indicator as shown: a share in percent, alpha with three decimals, "n/a" when None."""
+    if value is None:
+        return "n/a"
+    return f"{value:.1%}" if indicator.share else f"{value:.3f}"
+
+
+def indicator_change(change: Change, *, share: bool) -> str:
+    """A change as shown on a tile: "+1.2 pts" for a share, "+0.031" for alpha; "0.0 pts" (no sign) when it
+    rounds to nothing.
+
+    Examples
+    --------
+    >>> from analytics.monitoring.indicators import Change
+    >>> [indicator_change(Change(d, -1, 1, False), share=True) for d in (0.0123, -0.0004)]
+    ['+1.2 pts', '0.0 pts']
+    """
+    shown = f"{100 * change.delta:+.1f}" if share else f"{change.delta:+.3f}"
+    if float(shown) == 0:
+        shown = shown.lstrip("+-")
+    return f"{shown} pts" if share else shown
+
+
+def change_interval(change: Change, *, share: bool) -> str:
+    """The change's 95% interval in words: "95% CI of the change -3.0 to +2.4 pts"."""
+    if share:
+        return f"95% CI of the change {100 * change.low:+.1f} to {100 * change.high:+.1f} pts"
+    return f"95% CI of the change {change.low:+.3f} to {change.high:+.3f}"
+
+
+def noise_window_sentence(comparison: TrendComparison) -> str:
+    """What the label-noise tiles compare, dates included."""
+    now = f"{comparison.current_start:%Y-%m-%d} – {comparison.current_end:%Y-%m-%d}"
+    before = f"{comparison.previous_start:%Y-%m-%d} – {comparison.previous_end:%Y-%m-%d}"
+    window = (f"the last {comparison.days} days of data" if comparison.basis == RECENT
+              else f"the filtered {comparison.days} days")
+    return (f"Values: {window} ({now}); changes: against the {comparison.days} days before ({before}), "
+            "coloured and with an arrow only when their 95% interval excludes zero.")
+
+
+def noise_sentence(trend: NoiseTrend | None, comparison: TrendComparison | None) -> str | None:
+    """The label-noise indicators in one sentence for the verdict: which moved, which way, and how sure.
+
+    None without a comparison. Indicators without data are left out; a change is named only when its 95%
+    interval excludes zero, and an indicator without a value in the window before is said to have nothing to
+    compare with.
+    """
+    if trend is None or comparison is None:
+        return None
+    window = (f"the last {comparison.days} days" if comparison.basis == RECENT
+              else f"these {comparison.days} days")
+    moved, steady, alone = [], [], []
+    for indicator in trend.indicators:
+        if indicator.current is None:
+            continue
+        name = INDICATOR_NAMES[indicator.key]
+        name = name if indicator.key == "alpha" else name[0].lower() + name[1:]
+        value = indicator_value(indicator, indicator.current.value)
+        change = indicator.change()
+        if change is None:
+            alone.append(f"{name} {value}")
+        elif change.significant:
+            way = "up" if change.delta > 0 else "down"
+            shown = indicator_change(change, share=indicator.share).lstrip("+-")
+            moved.append(f"{name} {way} {shown} to {value} ({'better' if change.better else 'worse'})")
+        else:
+            steady.append(f"{name} {value}")
+    before = f"the {comparison.days} days before"
+    if not moved and not steady:
+        return (f"Label noise in {window}: " + ", ".join(alone) + "; nothing to compare with before."
+                if alone else None)
+    if moved:
+        text = f"Label noise in {window} against {before}: " + "; ".join(moved)
+        text += "; within noise: " + ", ".join(steady) if steady else ""
+    else:
+        text = f"Label noise in {window} is within noise of {before}: " + ", ".join(steady)
+    if alone:
+        text += "; nothing to compare with before: " + ", ".join(alone)
+    return text + "."

@@ -1,12 +1,14 @@
-"""Overview: the verdict, KPI tiles, activity by cohort, agreement over time, label mix, labels per item."""
+"""Overview: the verdict, the alerts, KPI and label-noise tiles, activity by cohort, agreement over time,
+label mix, labels per item."""
 
 import streamlit as st
 
 from analytics.core import sampling
 from analytics.core.schema import TIME_GRAINS
+from analytics.monitoring.alerts import AlertConfigError
 from analytics.narrative import overview as overview_words
 from charts import overview as charts
-from ui import chart_panel, empty_state, filters, kpi_tiles, loaders
+from ui import alerts_panel, chart_panel, empty_state, filters, kpi_tiles, loaders, noise_tiles
 
 flt = filters.current()
 src = loaders.source()
@@ -28,10 +30,22 @@ elif summary.events == 0:
         key="overview-filtered", import_link=False,
     )
 else:
+    runs_version = loaders.runs_version(src)
+    runs = loaders.detection_runs(src, runs_version)
+    noise = loaders.noise_trend(src, flt, None if runs.empty else runs["run_id"].iloc[0])
     with st.container(border=True, key="verdict"):
         for line in overview_words.verdict(summary, comparison):
             st.text(line)
+        noise_line = overview_words.noise_sentence(noise, comparison)
+        if noise_line:
+            st.text(noise_line)
+    try:
+        report, problem = loaders.alert_report(src, runs_version, *loaders.alert_source(src))
+    except AlertConfigError as exc:
+        report, problem = None, str(exc)
+    alerts_panel.show(report, problem, key="overview", filtered=not flt.is_empty())
     kpi_tiles.show(summary, comparison, key="kpi")
+    noise_tiles.show(noise, comparison, key="noise")
 
     controls = st.columns([3, 2])
     metric = controls[0].segmented_control(
