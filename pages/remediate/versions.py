@@ -55,8 +55,9 @@ old = left.selectbox("From", ids, index=min(1, len(ids) - 1), key=f"versions.old
 new = right.selectbox("To", ids, index=0, key=f"versions.new.{len(ids)}")
 compared = rl.version_diff(src, rl.state(), old, new)
 summary = compared.summary()
-st.markdown(md(f"**{summary['changed']:,} items differ** between {old} and {new}: {summary['relabeled']:,} "
-               f"relabeled, {summary['excluded']:,} excluded, {summary['included']:,} included again."))
+st.markdown(f"**{summary['changed']:,} items differ** between " + md(old) + " and " + md(new)
+            + f": {summary['relabeled']:,} relabeled, {summary['excluded']:,} excluded, "
+            f"{summary['included']:,} included again.")
 st.dataframe(compared.changes, hide_index=True, key="versions.diff")
 st.dataframe(compared.classes, hide_index=True, key="versions.classes")
 

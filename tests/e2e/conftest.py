@@ -9,11 +9,13 @@ exits, a demo build that fails or an app script that raises ends the session at 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -49,35 +51,21 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> pathlib.Path:
-    """A demo store built through the CLI, as a user would, without the demo's remediation round (the
-    pages' tests count an item's labels and send items to review as on a team's first day; the round's
-    pages are tested through AppTest on ``demo_history_store_path`` and in their own browser tests)."""
-    path = tmp_path_factory.mktemp("e2e") / "demo.duckdb"
-    result = subprocess.run(
-        [sys.executable, "-m", "analytics", "--db", str(path), "demo", "--no-history"], cwd=ROOT,
-        capture_output=True,
-        text=True, timeout=900, check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"building the demo store failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    return path
+@contextlib.contextmanager
+def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, **env: str) -> Iterator[str]:
+    """``streamlit run app.py`` on the store ``db`` on a fresh loopback port, its first script run done;
+    yields its base URL and stops the server on leaving.
 
-
-@pytest.fixture(scope="session")
-def server(demo_db, tmp_path_factory) -> str:
-    """``streamlit run app.py`` on a fresh loopback port, its first script run done; yields its base URL.
-
-    The server's output goes to a file (an unread pipe would block the server once full) and is shown
-    when the server does not come up. Once healthy, it is warmed as ``make dashboard`` warms it
-    (``ui.warm_up``: the script health check that ``.streamlit/config.toml`` turns on runs ``app.py``
-    once): the imports and the Overview's queries happen here, under the fixture's long deadline, and a
-    script that raises fails the session at once.
+    ``env`` adds environment variables (e.g. ``LABELWATCH_USER``). The server's output goes to
+    ``log_dir/streamlit.log`` (an unread pipe would block the server once full) and is shown when the
+    server does not come up. Once healthy, it is warmed as ``make dashboard`` warms it (``ui.warm_up``: the
+    script health check that ``.streamlit/config.toml`` turns on runs ``app.py`` once): the imports and the
+    Overview's queries happen here, under the long deadline, and a script that raises fails the test at once.
+    A test that writes uses a store and a server of its own (``demo_store`` and this), never ``server``'s.
     """
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "LABELWATCH_DB": str(demo_db)}
+    log = log_dir / "streamlit.log"
+    env = {**os.environ, "LABELWATCH_DB": str(db), **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
@@ -93,15 +81,47 @@ def server(demo_db, tmp_path_factory) -> str:
         _stop(process)
         pytest.fail(f"{reason}\n--- streamlit output ---\n{log.read_text(errors='replace')}")
 
-    if not warm_up.wait_healthy(url, timeout=START_TIMEOUT_S, alive=lambda: process.poll() is None):
-        fail(f"streamlit did not answer on {url} within {START_TIMEOUT_S} s (exit code {process.poll()})")
-    ok, answer = warm_up.run_once(url, timeout=WARM_UP_TIMEOUT_S)
-    # "timeout" is Streamlit's own 60 s limit for the check, reached only on a very busy machine: the tests'
-    # waits are longer, so go on; anything else (an "error" is a script that raised) ends the session.
-    if not ok and answer != "timeout":
-        fail(f"app.py did not run cleanly on {url}: {answer}")
-    yield url
-    _stop(process)
+    try:
+        if not warm_up.wait_healthy(url, timeout=START_TIMEOUT_S, alive=lambda: process.poll() is None):
+            fail(f"streamlit did not answer on {url} within {START_TIMEOUT_S} s (exit code {process.poll()})")
+        ok, answer = warm_up.run_once(url, timeout=WARM_UP_TIMEOUT_S)
+        # "timeout" is Streamlit's own 60 s limit for the check, reached only on a very busy machine: the
+        # tests' waits are longer, so go on; anything else (an "error" is a script that raised) ends it.
+        if not ok and answer != "timeout":
+            fail(f"app.py did not run cleanly on {url}: {answer}")
+        yield url
+    finally:
+        if process.poll() is None:
+            _stop(process)
+
+
+def demo_store(path: pathlib.Path, *, history: bool = True) -> pathlib.Path:
+    """Build the demo store at ``path`` through the CLI, as a user would (``history``: with the demo's
+    remediation round); return ``path``."""
+    flags = [] if history else ["--no-history"]
+    result = subprocess.run(
+        [sys.executable, "-m", "analytics", "--db", str(path), "demo", *flags], cwd=ROOT, capture_output=True,
+        text=True, timeout=900, check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"building the demo store failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> pathlib.Path:
+    """A demo store built through the CLI, as a user would, without the demo's remediation round (the
+    pages' tests count an item's labels and send rows to review as on a team's first day); shared by the
+    session's tests, which only read it (but for a detection run and review requests of the Suspects
+    tests)."""
+    return demo_store(tmp_path_factory.mktemp("e2e") / "demo.duckdb", history=False)
+
+
+@pytest.fixture(scope="session")
+def server(demo_db, tmp_path_factory) -> str:
+    """``streamlit run app.py`` on the session's demo store (``streamlit_server``); yields its base URL."""
+    with streamlit_server(demo_db, tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -38,3 +38,11 @@ def test_the_page_opens_on_the_demo_history(db, name):
     if name == "audit":
         log = next(d.value for d in at.dataframe if "actor" in d.value.columns)
         assert {"rita", "sam", "lead", "dr-okafor"} <= set(log["actor"])
+
+
+def test_the_versions_page_says_in_bold_how_many_items_differ(db):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at = at.switch_page("pages/remediate/versions.py").run()
+    sentence = next(m.value for m in at.markdown if "items differ" in m.value)
+    assert sentence.startswith("**") and sentence.split("**")[1].endswith("items differ")
+    assert "between v1 and v2" in sentence.replace("\\", "")
