@@ -187,7 +187,7 @@ def compare_versions(
             "The store holds no gold labels: import trusted labels (kind gold) to measure "
             "label and model quality."
         )
-    slices = sql.item_slices(store)
+    slices = sql.item_slices(store, gold.index.tolist())  # every comparison is on gold items
     opts = {"n_boot": n_boot, "confidence": confidence, "random_state": seed}
     label_parts = _label_quality(gold, arm_a, arm_b, slices, opts)
     touched, changes = _touched(store, version_a, version_b, arm_a, arm_b)
@@ -263,7 +263,7 @@ def compare_predictions(
         pred_a.loc[items, "prob"].to_numpy(float),
         pred_b.loc[items, "prob"].to_numpy(float),
         items,
-        sql.item_slices(store),
+        sql.item_slices(store, items.tolist()),
         opts,
     )
     empty = pd.DataFrame()
@@ -457,7 +457,10 @@ def _model_quality(
         return {**empty, "class_mix": pd.DataFrame()}, counts
     train_ids = items.index[~items["split"].fillna("").str.lower().isin(EVAL_SPLITS)]
     train_ids = train_ids.difference(held.index)
-    x_eval = np.stack(items.loc[kept, "features"].to_numpy())
+    # one float32 matrix of every item's features, stacked once and indexed per arm
+    matrix = np.stack(items["features"].to_numpy()).astype(np.float32)
+    row = pd.Series(np.arange(len(items)), index=items.index)
+    x_eval = matrix[row.loc[kept].to_numpy()]
     predictions, mixes = [], []
     for name, arm in (("a", arm_a), ("b", arm_b)):
         usable = arm.reindex(train_ids)
@@ -471,7 +474,7 @@ def _model_quality(
                 C=MODEL["C"], max_iter=MODEL["max_iter"], solver=MODEL["solver"], random_state=seed
             ),
         )
-        model.fit(np.stack(items.loc[usable.index, "features"].to_numpy()), usable["label"].to_numpy())
+        model.fit(matrix[row.loc[usable.index].to_numpy()], usable["label"].to_numpy())
         proba = model.predict_proba(x_eval)
         classes = model.classes_
         predictions.append((classes[proba.argmax(axis=1)].astype(object), proba.max(axis=1)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 
 import duckdb
 import pandas as pd
@@ -38,11 +39,15 @@ def training_items(store: Store) -> pd.DataFrame:
     )
 
 
-def item_slices(store: Store) -> pd.DataFrame:
-    """``item_id, key, value`` of every item's slice attributes."""
+def item_slices(store: Store, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """``item_id, key, value`` of the slice attributes of ``item_ids`` (every item when None)."""
+    if item_ids is None:
+        return store.query("SELECT item_id, key, value FROM live_item_attributes WHERE value IS NOT NULL "
+                           "ORDER BY key, value, item_id")
     return store.query(
         "SELECT item_id, key, value FROM live_item_attributes WHERE value IS NOT NULL "
-        "ORDER BY key, value, item_id"
+        "AND item_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY key, value, item_id",
+        [list(map(str, item_ids))],
     )
 
 
