@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analytics.core.csv_export import to_csv
+
 
 def show(frame: pd.DataFrame, *, filename: str, key: str, label: str = "Download data (CSV)") -> None:
     """Draw a button that downloads ``frame`` as ``filename``.
@@ -21,6 +23,6 @@ def show(frame: pd.DataFrame, *, filename: str, key: str, label: str = "Download
         Button text.
     """
     st.download_button(
-        label, frame.to_csv(index=False).encode("utf-8"), file_name=filename, mime="text/csv", key=key,
+        label, to_csv(frame).encode("utf-8"), file_name=filename, mime="text/csv", key=key,
         icon=":material/download:", on_click="ignore", disabled=frame.empty,
     )

@@ -39,6 +39,7 @@ from xml.sax.saxutils import quoteattr
 import pandas as pd
 
 from analytics.agreement.estimates import AgreementEstimate, agreement_estimates
+from analytics.core.csv_export import to_csv
 from analytics.ingest.pipeline import ValidationReport, commit, prepare
 from analytics.remediation import actions
 from analytics.remediation.actions import ActionError, new_id
@@ -284,7 +285,7 @@ def export_campaign(store: Store, campaign_id: str, path: str | Path) -> int:
     if path.suffix.lower() != ".csv":
         raise CampaignError(f"{path.name}: export a campaign as .csv or .json (Label Studio tasks).")
     rows = assignments(store, campaign_id)
-    rows.to_csv(path, index=False)
+    to_csv(rows, path)
     return len(rows)
 
 

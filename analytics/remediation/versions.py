@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analytics.core.csv_export import to_csv
 from analytics.remediation.actions import ActionError, new_id
 from analytics.remediation.roles import Actor, Role, require
 from analytics.store import Store
@@ -123,7 +124,7 @@ def export_version(store: Store, version_id: str, out: str | Path) -> Path:
     if out.suffix.lower() == ".parquet":
         frame.to_parquet(out, index=False)
     elif out.suffix.lower() == ".csv":
-        frame.to_csv(out, index=False)
+        to_csv(frame, out)
     else:
         raise ActionError(f"Cannot export to {out.name}: write a .csv or a .parquet file.")
     return out

@@ -4,6 +4,7 @@ import io
 
 import streamlit as st
 
+from analytics.core.csv_export import to_csv
 from analytics.remediation import actions, versions
 from analytics.remediation.roles import PermissionDenied, Role
 from ui import empty_state, loaders
@@ -64,7 +65,7 @@ st.dataframe(compared.classes, hide_index=True, key="versions.classes")
 st.subheader("Export and roll back")
 pick = st.selectbox("Version", ids, key=f"versions.pick.{len(ids)}")
 labels = rl.version_labels(src, rl.state(), pick)
-st.download_button("Download labels (CSV)", labels.to_csv(index=False), file_name=f"labels_{pick}.csv",
+st.download_button("Download labels (CSV)", to_csv(labels), file_name=f"labels_{pick}.csv",
                    key="versions.csv")
 buffer = io.BytesIO()
 labels.to_parquet(buffer, index=False)
