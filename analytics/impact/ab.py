@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -203,21 +202,8 @@ def compare_versions(
             (arm_a["label"].reindex(arm_b.index).fillna(NO_LABEL) != arm_b["label"].fillna(NO_LABEL)).sum()
         ),
     }
-    result = ImpactResult(
-        f"imp-{uuid.uuid4().hex[:12]}",
-        "versions",
-        version_a,
-        version_b,
-        _now(),
-        created_by,
-        summary,
-        **label_parts,
-        **model_parts,
-        changes=changes,
-    )
-    return (
-        _saved(store, result, {"seed": seed, "n_boot": n_boot, "confidence": confidence}) if save else result
-    )
+    frames = {**label_parts, **model_parts, "changes": changes}
+    return _finish(store, "versions", version_a, version_b, created_by, summary, frames, seed=seed, save=save)
 
 
 def compare_predictions(
@@ -266,10 +252,8 @@ def compare_predictions(
         sql.item_slices(store, items.tolist()),
         opts,
     )
-    empty = pd.DataFrame()
-    mix = pd.DataFrame(
-        {"label": pd.Series(y).value_counts().index, "held_out": pd.Series(y).value_counts().to_numpy()}
-    )
+    counts = pd.Series(y).value_counts()
+    mix = pd.DataFrame({"label": counts.index, "held_out": counts.to_numpy()})
     summary = {
         "gold_items": len(gold),
         "held_out": len(items),
@@ -279,28 +263,21 @@ def compare_predictions(
         "n_boot": n_boot,
         "confidence": confidence,
     }
+    frames = {**parts, "class_mix": mix}
+    return _finish(store, "predictions", model_a, model_b, created_by, summary, frames, seed=seed, save=save)
+
+
+def _finish(store: Store, kind: str, arm_a: str, arm_b: str, created_by: str, summary: dict,
+            frames: dict[str, pd.DataFrame], *, seed: int, save: bool) -> ImpactResult:
+    """The result of an analysis (frames it has no part for are empty), stored when ``save``."""
     result = ImpactResult(
-        f"imp-{uuid.uuid4().hex[:12]}",
-        "predictions",
-        model_a,
-        model_b,
-        _now(),
-        created_by,
-        summary,
-        label_quality=empty,
-        label_classes=empty,
-        label_slices=empty,
-        **parts,
-        class_mix=mix,
-        changes=empty,
+        f"imp-{uuid.uuid4().hex[:12]}", kind, arm_a, arm_b, remediation_sql.now(), created_by, summary,
+        **{name: frames.get(name, pd.DataFrame()) for name in ImpactResult.FRAMES},
     )
-    return (
-        _saved(store, result, {"seed": seed, "n_boot": n_boot, "confidence": confidence}) if save else result
-    )
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if save:
+        params = {"seed": seed, "n_boot": summary["n_boot"], "confidence": summary["confidence"]}
+        _saved(store, result, params)
+    return result
 
 
 def _saved(store: Store, result: ImpactResult, params: dict) -> ImpactResult:
@@ -582,10 +559,3 @@ def _per_class_f1(y: np.ndarray, a: np.ndarray, b: np.ndarray, *, n_boot: int, c
     low, high = np.percentile(rep_b - rep_a, [tail, 100 - tail], axis=0)
     return pd.DataFrame({"label": labels, "f1_a": point_a, "f1_b": point_b, "delta": point_b - point_a,
                          "ci_low": low, "ci_high": high, "support": np.bincount(t, minlength=k)})
-
-
-def changed_sources(result: ImpactResult) -> Sequence[str]:
-    """The sources of the changes between the arms, in words (for the page and the report)."""
-    if result.changes.empty:
-        return []
-    return [f"{int(r.n):,} {r.action} ({r.source})" for r in result.changes.itertuples()]

@@ -145,18 +145,19 @@ def create_campaign(store: Store, actor: Actor, name: str, chosen: Selection, *,
     due = _due(due_at)
     campaign_id = new_id("camp")
     with store.transaction() as cur:
-        known = sql.current_labels(cur, chosen.items)
-        missing = [i for i in chosen.items if i not in set(known["item_id"])]
+        known = remediation_sql.current_labels(cur, chosen.items)
+        missing = [i for i in chosen.items if i not in known]
         if missing:
             raise CampaignError(f"There is no item {missing[0]!r} in the store ({len(missing):,} of the "
                                 f"{len(chosen.items):,} items are unknown).")
-        before = dict(zip(known["item_id"], known["label"], strict=True))
+        before = {item: label for item, (label, _) in known.items()}
         rows = [{"item_id": item, "assignee": people[(n * labels_per_item + k) % len(people)],
                  "label_before": _text(before.get(item)), "suggested_label": chosen.suggested.get(item)}
                 for n, item in enumerate(chosen.items) for k in range(labels_per_item)]
         sql.insert_campaign(cur, {
-            "campaign_id": campaign_id, "name": name, "owner": actor.name, "created_at": sql.now(),
-            "due_at": due, "created_by": actor.name, "source": chosen.source, "run_id": chosen.run_id,
+            "campaign_id": campaign_id, "name": name, "owner": actor.name,
+            "created_at": remediation_sql.now(), "due_at": due, "created_by": actor.name,
+            "source": chosen.source, "run_id": chosen.run_id,
             "labels_per_item": labels_per_item, "note": (note or "").strip() or None,
         }, pd.DataFrame(rows, columns=["item_id", "assignee", "label_before", "suggested_label"]))
     return campaign_id
@@ -180,7 +181,7 @@ def list_campaigns(store: Store) -> pd.DataFrame:
     """Every campaign, newest first, with its progress (``analytics.store.campaigns.campaigns``) and
     ``status``."""
     frame = sql.campaigns(store)
-    frame["status"] = [_status(r, sql.now()) for r in frame.itertuples()]
+    frame["status"] = [_status(r, remediation_sql.now()) for r in frame.itertuples()]
     return frame
 
 

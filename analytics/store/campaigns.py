@@ -11,16 +11,15 @@ The rules are stated in ``analytics.remediation.campaigns``; this module writes 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import duckdb
 import pandas as pd
 
-from analytics.core.schema import NO_CONSENSUS
 from analytics.store.connection import Store
 from analytics.store.ratings import LATEST, ratings_sql
 from analytics.store.remediation import resolved_sql
+from analytics.store.review_requests import slice_suspects
 
 #: The campaign's ratings: each annotator's latest label of each item among the campaign's events.
 _CAMPAIGN_RATINGS = ratings_sql(
@@ -53,21 +52,6 @@ def insert_campaign(cur: duckdb.DuckDBPyConnection, row: dict, items: pd.DataFra
                     "suggested_label FROM lw_campaign_items")
     finally:
         cur.unregister("lw_campaign_items")
-
-
-def current_labels(cur: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFrame:
-    """``item_id, label`` (resolved now) of those of ``item_ids`` the store holds, in the caller's
-    transaction."""
-    return cur.execute(
-        "SELECT item_id, label FROM (" + resolved_sql() + ") WHERE item_id IN (SELECT unnest(?::VARCHAR[])) "
-        "ORDER BY item_id", [sorted({str(i) for i in item_ids})],
-    ).df()
-
-
-def campaign_ids(store: Store | duckdb.DuckDBPyConnection) -> set[str]:
-    """Every campaign id."""
-    con = store.cursor() if isinstance(store, Store) else store
-    return {r[0] for r in con.execute("SELECT campaign_id FROM campaigns").fetchall()}
 
 
 def campaign_item_ids(cur: duckdb.DuckDBPyConnection, campaign_id: str) -> set[str]:
@@ -166,20 +150,15 @@ def cluster_item_ids(store: Store, run_id: str, cluster_id: str) -> pd.DataFrame
 
 def slice_item_ids(store: Store, key: str, value: str, run_id: str | None,
                    unresolved: bool = False) -> pd.DataFrame:
-    """``item_id, suggested_label`` of the items whose attribute ``key`` is ``value``: the flagged suspects
-    of ``run_id`` among them when a run is given (and, with ``unresolved``, the items the run found
-    without a consensus), highest score first; every item of the slice otherwise (suggested label
-    NULL)."""
-    if run_id is None:
-        return store.query(
-            "SELECT DISTINCT item_id, NULL::VARCHAR AS suggested_label FROM live_item_attributes "
-            "WHERE key = ? AND value = ? ORDER BY item_id", [key, value],
-        )
+    """``item_id, suggested_label`` of the items whose attribute ``key`` is ``value``: with a run, its
+    suspects there as the Slices page sends them to review (``analytics.store.review_requests
+    .slice_suspects``: flagged, and with ``unresolved`` also those without a consensus); without one, every
+    item of the slice (suggested label NULL)."""
+    if run_id is not None:
+        return slice_suspects(store, run_id, key, value, unresolved=unresolved)
     return store.query(
-        "SELECT s.item_id, s.suggested_label FROM suspects s WHERE s.run_id = ? "
-        "AND (s.flagged OR ? AND s.status = ?) "
-        "AND s.item_id IN (SELECT item_id FROM live_item_attributes WHERE key = ? AND value = ?) "
-        "ORDER BY s.score DESC NULLS LAST, s.item_id", [run_id, unresolved, NO_CONSENSUS, key, value],
+        "SELECT DISTINCT item_id, NULL::VARCHAR AS suggested_label FROM live_item_attributes "
+        "WHERE key = ? AND value = ? ORDER BY item_id", [key, value],
     )
 
 
@@ -199,8 +178,3 @@ def suggestions(store: Store, run_id: str, item_ids: Sequence[str]) -> dict[str,
         "(SELECT unnest(?::VARCHAR[])) AND suggested_label IS NOT NULL", [run_id, [str(i) for i in item_ids]],
     ).fetchall()
     return dict(rows)
-
-
-def now() -> dt.datetime:
-    """The store's clock: UTC without a time zone."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

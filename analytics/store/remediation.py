@@ -79,7 +79,8 @@ def resolved_sql(until: str = _NOW) -> str:
     )
 
 
-def _now() -> dt.datetime:
+def now() -> dt.datetime:
+    """The store's clock: UTC without a time zone (actions, versions, campaigns)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -93,14 +94,14 @@ def insert_actions(cur: duckdb.DuckDBPyConnection, actions: Sequence[dict]) -> p
     them as written (with ``seq`` and ``created_at``)."""
     if not actions:
         return pd.DataFrame(columns=[*ACTION_COLUMNS, "seq", "created_at"])
-    now = _now()
+    stamp = now()
     rows = pd.DataFrame([{c: a.get(c) for c in ACTION_COLUMNS} for a in actions],
                         columns=list(ACTION_COLUMNS))
     rows["evidence"] = [None if e is None else json.dumps(e, default=str, sort_keys=True)
                         for e in rows["evidence"]]
     rows["second_review"] = rows["second_review"].fillna(False).astype(bool)
     rows["pos"] = range(len(rows))
-    rows["created_at"] = now
+    rows["created_at"] = stamp
     cur.register("lw_new_actions", rows)
     try:
         cur.execute(
@@ -249,7 +250,7 @@ def insert_version(cur: duckdb.DuckDBPyConnection, version_id: str, *, created_b
         )
     items = cur.execute("SELECT count(*) FROM version_labels WHERE version_id = ?",
                         [version_id]).fetchall()[0][0]
-    row = {"version_id": version_id, "parent_id": None if parent is None else parent[0], "created_at": _now(),
+    row = {"version_id": version_id, "parent_id": None if parent is None else parent[0], "created_at": now(),
            "created_by": created_by, "note": note, "seq": seq, "rollback_of": rollback_of,
            "items": int(items)}
     cur.execute(

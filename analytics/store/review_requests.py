@@ -12,7 +12,7 @@ import uuid
 
 import pandas as pd
 
-from analytics.core.schema import EventFilter
+from analytics.core.schema import NO_CONSENSUS, EventFilter
 from analytics.store.connection import Store
 from analytics.store.filters import events_cte
 
@@ -49,10 +49,11 @@ def review_requests(store: Store) -> pd.DataFrame:
     )
 
 
-def slice_suspect_ids(store: Store, run_id: str, attribute: str, value: str, *,
-                      flt: EventFilter | None = None) -> list[str]:
-    """The items run ``run_id`` flagged (likely mislabeled) in the slice ``attribute = value``, strongest
-    evidence first.
+def slice_suspects(store: Store, run_id: str, attribute: str, value: str, *, flt: EventFilter | None = None,
+                   unresolved: bool = False) -> pd.DataFrame:
+    """``item_id, suggested_label`` of the items run ``run_id`` flagged (likely mislabeled) in the slice
+    ``attribute = value`` (with ``unresolved``, also those it found without a consensus), strongest evidence
+    first.
 
     Only items in view count: those with a label event passing ``flt`` (always read, so an item whose
     every label was retracted is left out even without a filter), the items the Slices page counts a
@@ -60,8 +61,15 @@ def slice_suspect_ids(store: Store, run_id: str, attribute: str, value: str, *,
     """
     cte, params = events_cte(flt)
     return store.query(
-        cte + "SELECT s.item_id FROM suspects s WHERE s.run_id = ? AND s.flagged "
+        cte + "SELECT s.item_id, s.suggested_label FROM suspects s WHERE s.run_id = ? "
+        "AND (s.flagged OR ? AND s.status = ?) "
         "AND s.item_id IN (SELECT item_id FROM live_item_attributes WHERE key = ? AND value = ?) "
         "AND s.item_id IN (SELECT item_id FROM ev) ORDER BY s.rank, s.item_id",
-        [*params, run_id, attribute, value],
-    )["item_id"].tolist()
+        [*params, run_id, unresolved, NO_CONSENSUS, attribute, value],
+    )
+
+
+def slice_suspect_ids(store: Store, run_id: str, attribute: str, value: str, *,
+                      flt: EventFilter | None = None) -> list[str]:
+    """The item ids of ``slice_suspects`` (the flagged ones), strongest evidence first."""
+    return slice_suspects(store, run_id, attribute, value, flt=flt)["item_id"].tolist()

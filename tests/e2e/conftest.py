@@ -65,7 +65,10 @@ def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, **env: str) -> Ite
     """
     port = _free_port()
     log = log_dir / "streamlit.log"
-    env = {**os.environ, "LABELWATCH_DB": str(db), **env}
+    # single-user mode unless the test names a roles file (a LABELWATCH_ROLES of the caller's shell is not
+    # the app's)
+    inherited = {k: v for k, v in os.environ.items() if k != "LABELWATCH_ROLES"}
+    env = {**inherited, "LABELWATCH_DB": str(db), **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [

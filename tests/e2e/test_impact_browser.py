@@ -6,10 +6,7 @@ The page is read here, but the analysis is written first, so the test has its ow
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import warnings
 
 import pytest
@@ -17,9 +14,8 @@ from playwright.sync_api import expect
 
 from analytics.impact import ab
 from analytics.store import Store
-from tests.e2e.conftest import ROOT, START_TIMEOUT_S, WARM_UP_TIMEOUT_S, _free_port, _stop
+from tests.e2e.conftest import demo_store, streamlit_server
 from tests.e2e.streamlit_page import rerun, screenshot, wait_charts, wait_idle
-from ui import warm_up
 
 pytestmark = pytest.mark.e2e
 SLOW = 120_000
@@ -29,33 +25,12 @@ SLOW = 120_000
 def impact_server(tmp_path_factory) -> str:
     """``streamlit run app.py`` on the demo (with its remediation round) and one stored analysis v1 → v2."""
     folder = tmp_path_factory.mktemp("impact")
-    db = folder / "demo.duckdb"
-    built = subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "demo"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=900, check=False)
-    if built.returncode != 0:
-        pytest.fail(f"building the demo store failed ({built.returncode}):\n{built.stdout}{built.stderr}")
+    db = demo_store(folder / "demo.duckdb")
     with warnings.catch_warnings(), Store(db) as store:
         warnings.simplefilter("ignore")
         ab.compare_versions(store, "v1", "v2", created_by="lead", n_boot=500)
-    env = {**os.environ, "LABELWATCH_DB": str(db), "LABELWATCH_USER": "lead"}
-    env.pop("LABELWATCH_ROLES", None)
-    port = _free_port()
-    log = folder / "streamlit.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    healthy = warm_up.wait_healthy(url, timeout=START_TIMEOUT_S, alive=lambda: process.poll() is None)
-    ok, answer = warm_up.run_once(url, timeout=WARM_UP_TIMEOUT_S) if healthy else (False, "not healthy")
-    if not ok and answer != "timeout":
-        _stop(process)
-        pytest.fail(f"the impact server did not start: {answer}\n{log.read_text(errors='replace')}")
-    yield url
-    _stop(process)
+    with streamlit_server(db, folder, LABELWATCH_USER="lead") as url:
+        yield url
 
 
 def test_the_impact_page_presents_and_downloads_an_offline_report(page, impact_server, tmp_path):

@@ -7,10 +7,7 @@ and with six suspects sent to review), never on the session's shared one.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,9 +15,8 @@ from playwright.sync_api import Page, expect
 from analytics.store import Store
 from analytics.store import remediation as sql
 from analytics.store.review_requests import request_review
-from tests.e2e.conftest import ROOT, START_TIMEOUT_S, WARM_UP_TIMEOUT_S, _free_port, _stop
+from tests.e2e.conftest import demo_store, streamlit_server
 from tests.e2e.streamlit_page import rerun, screenshot, wait_idle
-from ui import warm_up
 
 pytestmark = pytest.mark.e2e
 
@@ -32,35 +28,14 @@ def review_server(tmp_path_factory) -> str:
     """``streamlit run app.py`` as reviewer "ana" (single-user mode: an admin) on a demo store whose only
     review requests are its six strongest suspects; yields its base URL."""
     folder = tmp_path_factory.mktemp("review")
-    db = folder / "demo.duckdb"
-    built = subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "demo", "--no-history"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
-    if built.returncode != 0:
-        pytest.fail(f"building the demo store failed ({built.returncode}):\n{built.stdout}{built.stderr}")
+    db = demo_store(folder / "demo.duckdb", history=False)
     with Store(db) as store:
         run_id = sql.latest_run(store)
         ids = store.query("SELECT item_id FROM suspects WHERE run_id = ? AND status = 'mislabeled' "
                           "ORDER BY rank LIMIT 6", [run_id])["item_id"].tolist()
         request_review(store, ids, run_id=run_id, cluster_id=None, requested_by="lead")
-    env = {**os.environ, "LABELWATCH_DB": str(db), "LABELWATCH_USER": "ana"}
-    env.pop("LABELWATCH_ROLES", None)
-    port = _free_port()
-    log = folder / "streamlit.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    healthy = warm_up.wait_healthy(url, timeout=START_TIMEOUT_S, alive=lambda: process.poll() is None)
-    ok, answer = warm_up.run_once(url, timeout=WARM_UP_TIMEOUT_S) if healthy else (False, "not healthy")
-    if not ok and answer != "timeout":
-        _stop(process)
-        pytest.fail(f"the review server did not start: {answer}\n{log.read_text(errors='replace')}")
-    yield url
-    _stop(process)
+    with streamlit_server(db, folder, LABELWATCH_USER="ana") as url:
+        yield url
 
 
 def _item(page: Page) -> str:
