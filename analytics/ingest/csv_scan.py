@@ -173,6 +173,9 @@ def first_line(path: Path, name: str) -> str:
     text = line.decode("utf-8", errors="replace").removeprefix("\ufeff").rstrip("\r")
     if not text.strip():
         raise CsvError(f"{name}: line 1 is blank; expected a header line naming the columns")
+    if "\r" in text:  # no CSV reader can split such a header (old Mac line breaks, or a stray CR)
+        raise CsvError(f"{name}: the header (line 1) holds a carriage return not followed by a line feed; "
+                       "expected line breaks of one kind (LF or CR LF) and column names without one")
     return text
 
 

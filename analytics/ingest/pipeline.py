@@ -242,7 +242,7 @@ def prepare(
 
     prepared = PreparedImport(None, store, cur, stage, _has_aux=kind == "label-studio", _workdir=workdir)
     try:
-        prepared.report = _writing(label, stage)
+        prepared.report = _writing(label, stage, store)
         prepared._fingerprint = staging.store_fingerprint(cur)
     except BaseException:
         prepared.close()
@@ -267,39 +267,48 @@ def _mapping(columns: Mapping[str, str] | None, kind: str, label: str) -> dict[s
     return mapping
 
 
-def _writing(label: str, work: Callable[[], ValidationReport]) -> ValidationReport:
-    """Run ``work``; a failed write (a full disk, a file size limit) becomes a ``StoreError``, any other
-    operating-system error (the file cannot be read) an ``IngestError``.
+def _writing(label: str, work: Callable[[], ValidationReport], store: Store) -> ValidationReport:
+    """Run ``work``; a failed write (a full disk, a file size limit, a read-only store) becomes a
+    ``StoreError`` naming the store, any other operating-system error (the file cannot be read) an
+    ``IngestError``.
 
-    The message says what happened without the server's paths (it may be shown in the browser); DuckDB's
-    own words stay on the exception's ``__cause__``.
+    The message names the store file (the Data page shows it too) and what to do; DuckDB's own words stay on
+    the exception's ``__cause__``.
     """
     try:
         return work()
     except OSError as exc:
         if exc.errno not in _FULL:
             raise IngestError(f"{label}: cannot read the file ({exc.strerror or exc})") from exc
-        raise StoreError(f"Cannot import {label}: the disk is full; nothing was imported. Free some disk "
-                         "space (where the store and the temporary files are) and try again.") from exc
+        why = "the disk is full"
+        raise StoreError(_not_imported(label, why, store)) from exc
     except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException) as exc:
         text = str(exc).lower()
         why = next(
             (meaning for words, meaning in _WRITE_FAILURES if any(word in text for word in words)),
             "writing to the store or its temporary files failed",
         )
-        raise StoreError(
-            f"Cannot import {label}: {why}; nothing was imported. Free some disk space (where the store and "
-            "the temporary files are) and try again."
-        ) from exc
+        raise StoreError(_not_imported(label, why, store)) from exc
 
 
+def _not_imported(label: str, why: str, store: Store) -> str:
+    if why == _READ_ONLY:
+        advice = (f"Make the store {store.path} and its folder writable for this user (or point "
+                  "LABELWATCH_DB / --db at a writable store), and try again.")
+    else:
+        advice = (f"Free some disk space where the store {store.path} and the temporary files "
+                  f"({tempfile.gettempdir()}) are, and try again.")
+    return f"Cannot import {label}: {why}; nothing was imported. {advice}"
+
+
+_READ_ONLY = "the store cannot be written (read-only or no permission)"
 #: The errors of a write that found no room (no space, a file size limit, a quota).
 _FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 #: What a failed write means, by the words of the error.
 _WRITE_FAILURES = (
     (("no space left", "disk full", "not enough space"), "the disk is full"),
     (("file too large", "file size limit"), "a file size limit was reached"),
-    (("read-only", "permission denied"), "the store cannot be written (read-only or no permission)"),
+    (("read-only", "permission denied"), _READ_ONLY),
 )
 
 
@@ -526,7 +535,7 @@ def commit(store: Store, prepared: PreparedImport, *, created_by: str = "local")
         return dataclasses.replace(written, batch_id=batch_id, items=items)
 
     try:
-        return _writing(report.source, write)
+        return _writing(report.source, write, store)
     finally:
         prepared.close()
 

@@ -50,6 +50,14 @@ _LOOKS_LIKE = {b"PAR1": "a Parquet file", b"\x1f\x8b": "a gzip file", b"PK\x03\x
                b"SQLite format 3": "an SQLite database", b"{": "JSON", b"[": "JSON"}
 
 
+_ELSEWHERE = ("Point --db PATH / LABELWATCH_DB at a store in a folder this user can write (or make this one "
+              "writable).")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def _not_a_database(path: Path) -> str | None:
     """Why ``path`` (an existing file) cannot be a DuckDB database, or None when it can."""
     if path.is_dir():
@@ -121,7 +129,16 @@ class Store:
                     "LABELWATCH_DB), or create a store with `ingest` or `demo`."
                 )
             else:
-                file.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # a read-only folder, or a file where a folder should be
+                    held = next((p for p in file.parents if p.exists()), None)
+                    why = (f"{held} is a file, not a folder" if held is not None and not held.is_dir()
+                           else exc.strerror or str(exc))
+                    raise StoreError(
+                        f"Cannot create the store {self.path}: its folder {file.parent} cannot be made "
+                        f"({why}). {_ELSEWHERE}"
+                    ) from exc
         try:
             config = dict(_CONFIG) if memory_limit is None else {**_CONFIG, "memory_limit": memory_limit}
             self._con = duckdb.connect(self.path, read_only=read_only, config=config)
@@ -130,6 +147,11 @@ class Store:
                 raise StoreLockedError(
                     f"The store {self.path} is in use by another process (a running dashboard or CLI). "
                     "Stop that process, or point this one at another file with --db PATH / LABELWATCH_DB."
+                ) from exc
+            if any(words in str(exc).lower() for words in ("permission denied", "read-only file system")):
+                raise StoreError(
+                    f"Cannot open the store {self.path} for writing: the file or its folder is read-only, or "
+                    f"this user may not write there ({_first_line(exc)}). {_ELSEWHERE}"
                 ) from exc
             raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
         except duckdb.Error as exc:

@@ -23,7 +23,9 @@ if upload is None:
         "CSV or TSV (comma, semicolon, tab or `|` separated), Parquet, JSON lines (`.jsonl`, `.ndjson`) or a "
         "Label Studio JSON export. Label events need the columns `item_id, annotator_id, label, labeled_at` "
         "(columns named otherwise can be mapped once the file is chosen); the README lists every kind and "
-        "its columns.",
+        f"its columns. Files larger than {st.get_option('server.maxUploadSize'):,} MB (the upload limit, "
+        "`server.maxUploadSize`) are refused by the upload box: import them from the command line, which "
+        "has no limit.",
         key="import", import_link=False, cli_hint=True,
     )
 else:

@@ -146,7 +146,7 @@ progress = rl.campaign_progress(src, rl.state(), pick)
 summary = progress.summary()
 campaign = progress.campaign
 alpha = progress.agreement.get("krippendorff_alpha")
-st.subheader(campaign["name"])
+st.subheader(md(campaign["name"]))
 st.markdown(
     f"**{summary['status'].capitalize()}**: {summary['labels_in']:,} of {summary['labels_expected']:,} "
     f"labels in, {summary['items_done']:,} of {summary['items']:,} items fully labeled; "

@@ -139,3 +139,13 @@ def test_a_missing_store_is_created_only_when_asked(tmp_path):
     assert not path.exists()
     Store(path).close()
     assert path.exists()
+
+
+def test_a_store_whose_folder_cannot_be_made_is_a_store_error_naming_it(tmp_path):
+    """Once a FileExistsError traceback from the folder's mkdir (tests/test_store_paths.py has the read-only
+    folders)."""
+    data = tmp_path / "events.csv"
+    data.write_text("item_id\n")
+    path = data / "store.duckdb"
+    with pytest.raises(StoreError, match=f"Cannot create the store {path}: .*{data} is a file, not a folder"):
+        Store(path)

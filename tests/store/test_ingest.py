@@ -274,6 +274,10 @@ def _parquet_bytes() -> bytes:
             "unparseable JSON at line 1, column",
         ),
         ("events.txt", HEADER, "unknown file type '.txt'"),
+        # Found by tests/store/test_ingest_properties.py: Python's csv module raised on a lone CR.
+        ("events.csv", HEADER.replace("\n", "\r") + GOOD[0].replace("\n", "\r"),
+         "the header (line 1) holds a carriage return not followed by a line feed"),
+        ("items.csv", "\ri", "the header (line 1) holds a carriage return"),
     ],
 )
 def test_file_level_problems_raise_with_file_and_expectation(store, tmp_path, name, content, expected):
