@@ -23,6 +23,7 @@ from analytics.remediation.roles import Actor, Role
 from analytics.store import Store
 from analytics.store import remediation as sql
 from analytics.store.review_requests import request_review
+from tests.remediation.log_rules import check_second_reviews, decisions_twice
 
 SESSIONS = 20
 ROUNDS = 6
@@ -109,41 +110,6 @@ def _sessions(stores: list[Store], run_id: str) -> tuple[list[Call], list[str]]:
     return calls, refused
 
 
-def check_second_reviews(log: pd.DataFrame) -> Counter:
-    """The second-review rule, walked over the log in ``seq`` order: a first relabel marked for a second
-    review waits; the next confirm or relabel by another reviewer either agrees (a relabel to the same
-    label, marked as a second review) or is followed at once by that reviewer's escalation; the first
-    reviewer never answers their own; an escalation by another reviewer ends the wait. Returns how often
-    each outcome happened."""
-    seen: Counter = Counter()
-    for item, rows in log.sort_values("seq").groupby("item_id"):
-        rows = rows.reset_index(drop=True)
-        waiting = None
-        for i, row in rows.iterrows():
-            if waiting is None:
-                if row["action"] == "relabel" and row["second_review"]:
-                    waiting = (row["actor"], row["to_label"])
-                continue
-            first, first_label = waiting
-            if row["action"] == "escalate" and row["actor"] != first:
-                waiting = None  # an escalation (a disagreement's, or someone else's) ends the wait
-                continue
-            if row["action"] not in ("confirm", "relabel"):
-                continue
-            assert row["actor"] != first, f"{first} answered their own second review of {item}"
-            if row["action"] == "relabel" and row["to_label"] == first_label:
-                assert row["second_review"], f"an agreeing second review of {item} was not marked"
-                seen["agreed"] += 1
-            else:
-                after = rows.iloc[i + 1] if i + 1 < len(rows) else None
-                escalation = None if after is None else (after["action"], after["actor"], after["seq"])
-                assert escalation == ("escalate", row["actor"], row["seq"] + 1), (
-                    f"a disagreeing second review of {item} did not escalate")
-                seen["escalated"] += 1
-            waiting = None
-    return seen
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("handles", [1, 2], ids=["one-store", "two-stores-of-one-file"])
 def test_twenty_sessions_at_once_record_every_action_once_and_keep_the_rules(review_store, handles):
@@ -173,6 +139,7 @@ def test_twenty_sessions_at_once_record_every_action_once_and_keep_the_rules(rev
         # a reviewer decides an item once, whichever of their sessions acted
         twice = [k for k, n in Counter((c.actor, c.item_id) for c in calls).items() if n > 1]
         assert not twice, f"reviewed twice: {twice}"
+        assert not decisions_twice(new), "reviewed twice, by the log"
         # the second-review rule, on the whole log (the six first reviews included)
         outcomes = check_second_reviews(log)
         assert outcomes["agreed"] + outcomes["escalated"] >= 1
