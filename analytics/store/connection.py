@@ -22,6 +22,10 @@ CSV, Parquet or JSON file as a database of its own, and every write would vanish
 DuckDB database of another program (LabelWatch would add its tables to it), raises ``StoreError``;
 ``adopt=True`` adds LabelWatch's tables to such a database on purpose. ``create=False`` refuses a path where
 no file exists (a read with a mistyped path must not create an empty store).
+
+Opening a store of an older schema migrates it (``analytics.store.migrations.migrate``): the file is first
+copied to ``<store>.bak-v<N>`` (N its old schema version), and a migration that fails raises ``StoreError``
+naming that copy, with the store left at its old version.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.store.migrations import LATEST_VERSION, current_version, migrate
+from analytics.store.migrations import LATEST_VERSION, MigrationError, current_version, migrate
 
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
@@ -176,8 +180,12 @@ class Store:
                 "LABELWATCH_DB at a LabelWatch store, or pass --adopt-db to add LabelWatch's tables to it."
             )
         if not read_only:
-            with self._write_lock:
-                migrate(self._con)
+            try:
+                with self._write_lock:
+                    migrate(self._con)
+            except MigrationError as exc:
+                self._con.close()
+                raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
         elif self.schema_version() < LATEST_VERSION:
             raise StoreError(
                 f"The store {self.path} has schema version {self.schema_version()}, this LabelWatch needs "
