@@ -15,8 +15,8 @@ Operations: ``import`` (``analytics.ingest.pipeline.commit``, its rows written b
 ``analytics.store.batches.write_batch``), ``policy`` (``analytics.remediation.policies.apply``, its actions
 appended by ``analytics.store.remediation.insert_actions``), ``version``
 (``analytics.remediation.versions.create_version``, its snapshot written by
-``analytics.store.remediation.insert_version``). Every caller reaches these through the module attribute,
-so wrapping it here reaches the CLI and the app's pages alike.
+``analytics.store.remediation.insert_version``). The CLI and the app's pages reach these through the
+module attribute, so wrapping it here reaches them alike.
 """
 
 import os
