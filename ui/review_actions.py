@@ -4,6 +4,12 @@ actions, and recording a decision before moving on to the next item of the queue
 Streamlit reserves the keys C and R (clear the cache, rerun), so *confirm* is K (keep the label) and
 *relabel as suggested* is S. A one-key shortcut never fires while a text box has the focus: a reviewer
 types the rationale, clicks outside it (or presses Tab), then presses the key.
+
+A decision belongs to the item the reviewer saw. The run a press starts reads the queue afresh, and other
+sessions may have changed it since the page was drawn (the item decided, the rows moved), so the page
+keeps the row it showed (``remember``) and the press acts on that row with the form's values as sent
+(``Seen``), never on whatever row now sits at its place; the row's ``last_seq`` goes to the engine as
+``seen_seq``, which refuses the decision when the item changed since (``actions.ItemChanged``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,36 @@ KEYS_WORDS = (
 )
 
 
+#: Session-state keys: the row shown, and the form's decision, target and rationale.
+SHOWN_ROW = "review.shown_row"
+FORM_KEYS = ("review.kind", "review.target", "review.rationale")
+
+
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    """What a reviewer acted on: the queue row the page showed them and the form's values they sent."""
+
+    row: dict
+    kind: str | None
+    target: str | None
+    rationale: str
+
+
+def remember(item: pd.Series) -> None:
+    """Keep ``item`` (the queue row the page shows) for the decision a press in the next run makes."""
+    st.session_state[SHOWN_ROW] = item.to_dict()
+
+
+def seen() -> Seen | None:
+    """The row shown by the previous run and the form's values as sent, read before the page draws anything
+    (drawing the next item resets the form); None before any row was shown."""
+    row = st.session_state.get(SHOWN_ROW)
+    if row is None:
+        return None
+    kind, target, rationale = (st.session_state.get(k) for k in FORM_KEYS)
+    return Seen(row, kind, target, rationale or "")
+
+
 def text(value: object) -> str | None:
     """A stored string, or None for a missing one (None or NaN)."""
     if value is None or (isinstance(value, float) and value != value):
@@ -74,10 +110,11 @@ def following(ids: list[str], current: str) -> str | None:
     return ids[(ids.index(current) + 1) % len(ids)]
 
 
-def record(me: Actor, item: pd.Series, kind: str, *, rationale: str, to_label: str | None,
+def record(me: Actor, item: pd.Series | dict, kind: str, *, rationale: str, to_label: str | None,
            run_id: str | None) -> str | None:
-    """Record ``kind`` on ``item`` (a row of the review queue) by ``me`` through the engine, which checks
-    the role and the rationale; return what was recorded in words (Markdown), or None after showing why not.
+    """Record ``kind`` on ``item`` (the row of the review queue the reviewer saw) by ``me`` through the
+    engine, which checks the role, the rationale and that the item did not change since the row was read
+    (its ``last_seq``); return what was recorded in words (Markdown), or None after showing why not.
 
     A relabel of an item that needs a second review is recorded as the first of two (the engine also
     makes any relabel or confirm the second review of a relabel waiting for one).
@@ -89,6 +126,7 @@ def record(me: Actor, item: pd.Series, kind: str, *, rationale: str, to_label: s
             evidence={"p_wrong": float(item["p_wrong"]), "impact": float(item["impact"]),
                       "suggested_label": text(item["suggested_label"]), "run_id": run_id},
             second_review=bool(item["needs_second_review"]) and kind == "relabel",
+            seen_seq=int(item["last_seq"]),
         )
     except (actions.ActionError, PermissionDenied) as exc:
         st.error(md(exc), icon=":material/block:")

@@ -21,6 +21,14 @@ Second review: ``act`` gives a relabel ``second_review`` when the caller asks fo
 items of high impact and low clarity) or when another reviewer's second-review relabel is waiting on the
 item; a second reviewer who picks a different label (or confirms) records their action and an escalation.
 The same reviewer cannot be the second review of their own relabel.
+
+Decisions on what a reader saw: a caller that decided on a view of the item (the review queue's row, a
+policy's dry run) passes that view's ``last_seq`` as ``seen_seq``; when any action on the item came since
+(another reviewer's, the same reviewer's from another tab), the action is refused with ``ItemChanged``
+instead of being recorded against a state nobody looked at. Two reviewers cannot both be "first" on an
+item, and a reviewer cannot decide one item twice from two stale views. The checks and the append are one
+step: they run inside ``Store.transaction``, whose lock every write to the store file in the process
+takes.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from analytics.remediation.roles import Actor, Role, require
 from analytics.store import Store, StoreError
 from analytics.store import remediation as sql
 
-__all__ = ["KINDS", "ActionError", "act", "act_many", "new_id", "replay", "vocabulary"]
+__all__ = ["KINDS", "ActionError", "ItemChanged", "act", "act_many", "new_id", "replay", "vocabulary"]
 
 #: The kinds of action, in the order the pages offer them.
 KINDS = ("confirm", "relabel", "escalate", "exclude", "revert")
@@ -43,6 +51,10 @@ KINDS = ("confirm", "relabel", "escalate", "exclude", "revert")
 
 class ActionError(StoreError):
     """An action that cannot be recorded (unknown item or label, no rationale, nothing to revert, …)."""
+
+
+class ItemChanged(ActionError):
+    """An action decided on a view of the item that is out of date: another action came since."""
 
 
 def new_id(prefix: str) -> str:
@@ -58,9 +70,12 @@ def vocabulary(store: Store) -> list[str]:
 def act(store: Store, actor: Actor, item_id: str, kind: str, *, rationale: str, to_label: str | None = None,
         evidence: Mapping | None = None, run_id: str | None = None, review_id: str | None = None,
         campaign_id: str | None = None, reverts: str | None = None,
-        second_review: bool = False) -> pd.DataFrame:
+        second_review: bool = False, seen_seq: int | None = None) -> pd.DataFrame:
     """Record one action by ``actor`` (a reviewer or admin) in one transaction; return the rows written
     (the action, and an escalation when a second review disagreed).
+
+    ``seen_seq`` is the item's latest action ``seq`` in the view the decision was made on (the review
+    queue's ``last_seq``); None records the action whatever happened since.
 
     Raises
     ------
@@ -68,21 +83,22 @@ def act(store: Store, actor: Actor, item_id: str, kind: str, *, rationale: str, 
         ``actor`` is a viewer.
     ActionError
         Unknown kind, item, label or action to revert; blank rationale; a confirm of an item without a
-        label; a second review by the reviewer who made the first.
+        label; a second review by the reviewer who made the first. ``ItemChanged`` (an ``ActionError``)
+        when an action on the item came after ``seen_seq``.
     """
     return act_many(store, actor, [{
         "item_id": item_id, "action": kind, "rationale": rationale, "to_label": to_label,
         "evidence": evidence,
         "run_id": run_id, "review_id": review_id, "campaign_id": campaign_id, "reverts": reverts,
-        "second_review": second_review,
+        "second_review": second_review, "seen_seq": seen_seq,
     }])
 
 
 def act_many(store: Store, actor: Actor, actions: Sequence[Mapping], *, policy: str | None = None,
              role: Role = Role.REVIEWER) -> pd.DataFrame:
     """Record several actions (dicts with the keyword arguments of ``act`` plus ``item_id`` and
-    ``action``) by ``actor`` in one transaction: all are written or none. ``policy`` (``name@version``)
-    marks them as a policy's (and needs ``role`` admin)."""
+    ``action``, and optionally ``seen_seq``) by ``actor`` in one transaction: all are written or none.
+    ``policy`` (``name@version``) marks them as a policy's (and needs ``role`` admin)."""
     doing = "run a correction policy" if policy else "act on items"
     require(actor, role, doing)
     labels = set(vocabulary(store))
@@ -90,10 +106,22 @@ def act_many(store: Store, actor: Actor, actions: Sequence[Mapping], *, policy: 
         items = [str(a.get("item_id") or "") for a in actions]
         current = sql.current_labels(cur, items)
         pending = sql.pending_second_reviews(cur, items)
+        _unchanged(actions, sql.latest_actions(cur, items))
         written: list[dict] = []
         for a in actions:
             written += _checked(cur, actor, dict(a), labels, current, pending, policy)
         return sql.insert_actions(cur, written)
+
+
+def _unchanged(actions: Sequence[Mapping], latest: dict[str, tuple[int, str, str]]) -> None:
+    for a in actions:
+        seen = a.get("seen_seq")
+        item = str(a.get("item_id") or "")
+        if seen is None or item not in latest or latest[item][0] <= int(seen):
+            continue
+        seq, who, kind = latest[item]
+        raise ItemChanged(f"Item {item!r} changed since you saw it: {who} recorded action #{seq} ({kind}). "
+                          "Nothing was recorded; look at the item as it stands now.")
 
 
 def _checked(cur: duckdb.DuckDBPyConnection, actor: Actor, a: dict, labels: set, current: dict, pending: dict,

@@ -329,9 +329,14 @@ def resolve(store: Store, actor: Actor, campaign_id: str, *, rationale: str | No
     PermissionDenied
         ``actor`` is not an admin.
     CampaignError
-        There is no such campaign, or ``actor`` made a second-review relabel the campaign would answer.
+        There is no such campaign, or ``actor`` made a second-review relabel the campaign would answer, or
+        an item was acted on while the majority was being computed (resolve again).
     """
     require(actor, Role.ADMIN, "resolve a relabel campaign")
+    # Read before the progress the decisions rest on: an action on an item after this stops the resolve
+    # (actions.ItemChanged) rather than being overwritten by a majority computed without it.
+    cur = store.cursor()
+    seen = remediation_sql.latest_actions(cur, sorted(sql.campaign_item_ids(cur, campaign_id)))
     progress = campaign_progress(store, campaign_id, n_boot=0)
     items = progress.items
     done_before = (items["label"] == items["campaign_label"]) & (items["provenance"] == "campaign")
@@ -347,6 +352,7 @@ def resolve(store: Store, actor: Actor, campaign_id: str, *, rationale: str | No
                          f"{row.campaign_label}.",
             "evidence": {"campaign_votes": votes, "label_before": _text(row.label_before),
                          "suggested_label": _text(row.suggested_label)},
+            "seen_seq": seen.get(row.item_id, (0,))[0],
         })
     if not todo:
         return pd.DataFrame(columns=[*remediation_sql.ACTION_COLUMNS, "seq", "created_at"])

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics.remediation.actions import ActionError, act_many
+from analytics.remediation.actions import ActionError, ItemChanged, act_many
 from analytics.remediation.roles import Actor, Role, require
 from analytics.store import Store
 from analytics.store import remediation as sql
@@ -235,7 +235,8 @@ def apply(store: Store, actor: Actor, policy: Policy, run_id: str, *, confirm_re
 
     A run its guardrails block needs ``confirm_reason`` (recorded in each action's evidence). ``preview``
     is the dry run the admin saw; the items are recomputed and must be the same, so nothing is applied
-    that was not previewed. Returns the actions written.
+    that was not previewed, and none of them may have been acted on since (``actions.ItemChanged``: a
+    reviewer's decision made after the dry run is never overridden). Returns the actions written.
     """
     require(actor, Role.ADMIN, "run a correction policy")
     result = dry_run(store, policy, run_id)
@@ -245,6 +246,7 @@ def apply(store: Store, actor: Actor, policy: Policy, run_id: str, *, confirm_re
     if result.blocked and not confirm_reason:
         raise ActionError("The guardrails block this run (" + "; ".join(result.blocked) + "); an admin can "
                           "override them with a reason.")
+    seen = (preview or result).changes.set_index("item_id")["last_seq"]
     rows = []
     for r in result.changes.itertuples(index=False):
         evidence = {"run_id": run_id, "score": r.score, "annotator_prob": r.annotator_prob,
@@ -253,8 +255,12 @@ def apply(store: Store, actor: Actor, policy: Policy, run_id: str, *, confirm_re
         if result.blocked:
             evidence["guardrails_overridden"] = {"blocked": list(result.blocked), "reason": confirm_reason}
         rows.append({"item_id": r.item_id, "action": policy.action, "to_label": r.to_label, "run_id": run_id,
-                     "evidence": evidence, "rationale": policy.words()})
-    return act_many(store, actor, rows, policy=policy.ref, role=Role.ADMIN)
+                     "evidence": evidence, "rationale": policy.words(), "seen_seq": int(seen[r.item_id])})
+    try:
+        return act_many(store, actor, rows, policy=policy.ref, role=Role.ADMIN)
+    except ItemChanged as exc:
+        raise ActionError(f"The store changed since the dry run: run it again and review the new list. "
+                          f"({exc})") from exc
 
 
 def policy_history(store: Store, names: Sequence[str] | None = None) -> pd.DataFrame:

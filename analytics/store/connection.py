@@ -5,6 +5,15 @@ connection; every query takes its own ``cursor()`` (a DuckDB connection object u
 once raises "connection is busy"), and every write goes through ``transaction()``, which holds a process-wide
 lock so writes are serialised and each one commits or rolls back whole.
 
+The lock belongs to the database file, not to the ``Store`` object: DuckDB shares one database between
+every connection a process opens on a file, so two ``Store`` objects of one file (a path spelled two ways,
+or a store opened again after ``st.cache_resource`` was cleared while a session still holds the old one)
+must not write at once. What the lock buys: a write's reads (is a second review waiting? who made the
+first? which version number is next?) and its appends are one step, so a check cannot go stale before
+its write. DuckDB itself would not stop that — appends never conflict — and it serialises nothing across
+processes either, but no second process can open a file this one holds. The dashboard is the one writer
+process of its store.
+
 Another process cannot open a file that this one holds, not even read-only. Opening such a file raises
 ``StoreLockedError`` with the path and what to do.
 
@@ -13,12 +22,18 @@ CSV, Parquet or JSON file as a database of its own, and every write would vanish
 DuckDB database of another program (LabelWatch would add its tables to it), raises ``StoreError``;
 ``adopt=True`` adds LabelWatch's tables to such a database on purpose. ``create=False`` refuses a path where
 no file exists (a read with a mistyped path must not create an empty store).
+
+Opening a store of an older schema migrates it (``analytics.store.migrations.migrate``): the file is first
+copied to ``<store>.bak-v<N>`` (N its old schema version), and a migration that fails raises ``StoreError``
+naming that copy, with the store left at its old version.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +41,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.store.migrations import LATEST_VERSION, current_version, migrate
+from analytics.store.migrations import LATEST_VERSION, MigrationError, current_version, migrate
 
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
@@ -34,6 +49,24 @@ _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": F
 #: ``<db>.tmp``; without it DuckDB keeps up to 80% of RAM. A 1e7-event import stays under 1.3 GB peak with
 #: this budget (2.1 GB without) and runs no slower.
 DEFAULT_MEMORY_LIMIT = "1GB"
+
+
+#: One write lock per database file in this process (``_write_lock_of``); a lock goes with its last store.
+_WRITE_LOCKS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock_of(path: str) -> threading.RLock:
+    """The write lock shared by every ``Store`` of the file ``path`` in this process (a store in memory has
+    its own)."""
+    if path == ":memory:":
+        return threading.RLock()
+    key = os.path.realpath(path)
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(key)
+        if lock is None:
+            lock = _WRITE_LOCKS[key] = threading.RLock()
+        return lock
 
 
 class StoreError(RuntimeError):
@@ -158,7 +191,7 @@ class Store:
             raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
         # Timestamps are stored as UTC wall-clock time; naive input is read as UTC.
         self._con.execute("SET TimeZone = 'UTC'")
-        self._write_lock = threading.RLock()
+        self._write_lock = _write_lock_of(self.path)
         foreign = self._foreign_tables()
         if foreign and not adopt:
             self._con.close()
@@ -169,7 +202,12 @@ class Store:
                 "LABELWATCH_DB at a LabelWatch store, or pass --adopt-db to add LabelWatch's tables to it."
             )
         if not read_only:
-            migrate(self._con)
+            try:
+                with self._write_lock:
+                    migrate(self._con)
+            except MigrationError as exc:
+                self._con.close()
+                raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
         elif self.schema_version() < LATEST_VERSION:
             raise StoreError(
                 f"The store {self.path} has schema version {self.schema_version()}, this LabelWatch needs "

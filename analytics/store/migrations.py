@@ -7,12 +7,22 @@ memory and import time than it saves. Their uniqueness is enforced by the single
 (``Store.transaction``) instead; small dimension tables keep their keys.
 
 A migration is a version number and a list of statements; ``migrate`` applies the missing ones in order,
-each in its own transaction together with its ``schema_migrations`` row.
+all of them in one transaction together with their ``schema_migrations`` rows: a migration that fails (or
+a process killed while migrating) leaves the store as it was, at its old version, which the build that
+wrote it still opens.
+
+Before migrating a store that holds anything (not a new, empty file), ``migrate`` copies the file to
+``<store>.bak-v<N>`` beside it, N being the store's schema version before the migration (the last copy
+made from that version; a copy is written under a temporary name and renamed, so a ``.bak-v<N>`` file is
+always whole). The message of a failed migration names the copy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+from pathlib import Path
 
 import duckdb
 
@@ -402,31 +412,99 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
 
+class MigrationError(RuntimeError):
+    """A migration that failed and was rolled back: the store is at its old version, ``backup`` the copy
+    made before (None for a store in memory or one that held nothing)."""
+
+    def __init__(self, message: str, *, backup: Path | None) -> None:
+        super().__init__(message)
+        self.backup = backup
+
+
+def backup_path(path: str | Path, version: int) -> Path:
+    """Where the copy of the store ``path`` at schema ``version`` is made before migrating it.
+
+    Examples
+    --------
+    >>> backup_path("/data/labelwatch.duckdb", 11).name
+    'labelwatch.duckdb.bak-v11'
+    """
+    path = Path(path)
+    return path.with_name(f"{path.name}.bak-v{version}")
+
+
+def _applied(con: duckdb.DuckDBPyConnection) -> set[int]:
+    if not _tables(con, "schema_migrations"):
+        return set()
+    return {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def _tables(con: duckdb.DuckDBPyConnection, name: str | None = None) -> int:
+    """How many tables and views the store's own database holds (named ``name`` when given)."""
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND (? IS NULL OR table_name = ?)", [name, name]).fetchone()[0]
+
+
+def _back_up(con: duckdb.DuckDBPyConnection, version: int) -> Path | None:
+    """Copy the store's file (and its write-ahead log, if one is left) to ``backup_path`` and return it;
+    None for a store in memory. The checkpoint first writes every committed change into the file."""
+    file = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                       ).fetchone()[0]
+    if not file:
+        return None
+    con.execute("CHECKPOINT")
+    target = backup_path(file, version)
+    for source, copy in ((Path(file), target), (Path(file + ".wal"), Path(str(target) + ".wal"))):
+        if source.exists():
+            partial = copy.with_name(copy.name + ".partial")
+            shutil.copyfile(source, partial)
+            os.replace(partial, copy)
+        elif copy.exists():
+            copy.unlink()  # a log left by an earlier copy does not belong to this one
+    return target
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply every migration the store lacks, in order; return the versions applied.
+    """Apply every migration the store lacks, in order and in one transaction; return the versions applied.
 
     Missing versions are found by set, not by the highest one applied, so a store migrated by a build that
-    had a later migration but not an earlier one still gets the earlier one.
+    had a later migration but not an earlier one still gets the earlier one. A store that holds anything is
+    copied to ``backup_path(store, version)`` first.
+
+    Raises
+    ------
+    MigrationError
+        A migration failed; nothing was applied (the message names the version and the copy).
     """
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
-    )
-    have = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
-    applied = []
-    for version, statements in MIGRATIONS:
-        if version in have:
-            continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+    have = _applied(con)
+    pending = [(version, statements) for version, statements in MIGRATIONS if version not in have]
+    if not pending:
+        return []
+    old = max(have, default=0)
+    backup = _back_up(con, old) if _tables(con) else None
+    con.execute("BEGIN TRANSACTION")
+    version = None
+    try:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
+        )
+        for version, statements in pending:
             for statement in statements:
                 con.execute(statement)
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?)",
                 [version, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        applied.append(version)
-    return applied
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        kept = f"A copy made before migrating is at {backup}." if backup else "No copy was needed."
+        raise MigrationError(
+            f"Migration {version} of the store failed ({exc}); nothing was changed: the store is still at "
+            f"schema version {old}, which the LabelWatch that wrote it opens. {kept}", backup=backup,
+        ) from exc
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return [version for version, _ in pending]

@@ -150,6 +150,20 @@ def pending_second_reviews(cur: duckdb.DuckDBPyConnection,
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
+#: Each item's latest action ``seq`` (0 without actions): what a reader saw, for a write to check that
+#: nothing happened to the item since (``latest_actions``); a column of the queue and of a policy's dry run.
+_LAST_SEQ = "coalesce((SELECT max(z.seq) FROM remediation_actions z WHERE z.item_id = {item}), 0)"
+
+
+def latest_actions(cur: duckdb.DuckDBPyConnection, items: Sequence[str]) -> dict[str, tuple[int, str, str]]:
+    """The latest action on each of ``items`` that has one, inside the caller's transaction: item →
+    ``(seq, actor, action)``."""
+    rows = cur.execute(
+        "SELECT item_id, max(seq), arg_max(actor, seq), arg_max(action, seq) FROM remediation_actions "
+        "WHERE item_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY item_id", [sorted(set(items))]).fetchall()
+    return {r[0]: (int(r[1]), r[2], r[3]) for r in rows}
+
+
 def action_state(cur: duckdb.DuckDBPyConnection, action_id: str) -> dict | None:
     """``item_id, action, to_label, reverted`` of one action, None when there is none."""
     rows = cur.execute(
@@ -353,8 +367,8 @@ def policy_candidates(store: Store, run_id: str,
                       conditions: Sequence[tuple[str, str, object]]) -> pd.DataFrame:
     """The items of run ``run_id`` meeting every ``(field, op, value)`` whose resolved label is still the
     run's given label, set by no action (a policy never overrides a reviewer's confirm or relabel) and not
-    excluded: ``item_id, from_label, to_label`` (the suggested label), ``score`` and the signals a policy
-    records as evidence, by rank."""
+    excluded: ``item_id, from_label, to_label`` (the suggested label), ``score``, the signals a policy
+    records as evidence and ``last_seq`` (the item's latest action), by rank."""
     where, params = ["s.run_id = ?"], [run_id]
     for field, op, value in conditions:
         numeric = not isinstance(value, str)
@@ -363,7 +377,8 @@ def policy_candidates(store: Store, run_id: str,
     signals = ", ".join("TRY_CAST(s.signals->>'" + s + "' AS DOUBLE) AS " + s for s in _SIGNALS)
     return store.query(
         "WITH r AS (" + resolved_sql() + ") SELECT s.item_id, r.label AS from_label, "
-        "s.suggested_label AS to_label, s.score, " + signals + " FROM suspects s JOIN r USING (item_id) "
+        "s.suggested_label AS to_label, s.score, " + signals + ", " + _LAST_SEQ.format(item="s.item_id")
+        + " AS last_seq FROM suspects s JOIN r USING (item_id) "
         "WHERE " + " AND ".join(where) + " AND r.label IS NOT DISTINCT FROM s.given_label AND NOT r.excluded "
         "AND r.action_id IS NULL "
         "AND s.suggested_label IS NOT NULL AND s.suggested_label IS DISTINCT FROM s.given_label "
@@ -412,7 +427,8 @@ def queue_items(store: Store, run_id: str | None) -> pd.DataFrame:
     second-review relabel waits for its second reviewer. Columns: ``item_id, reason`` (requested,
     escalated, second review), ``requested_by, requested_at, note, cluster_id, label`` (resolved now),
     ``suggested_label, score, annotator_prob, model_suggested_prob, split, class_share, n_classes,
-    first_reviewer, first_label, reviewed_by`` (everyone who acted on it since it entered the queue).
+    first_reviewer, first_label, reviewed_by`` (everyone who acted on it since it entered the queue),
+    ``last_seq`` (its latest action's ``seq``, 0 for none: a decision passes it back as ``seen_seq``).
     """
     return store.query(
         _effective_sql(_NOW)
@@ -439,8 +455,9 @@ def queue_items(store: Store, run_id: str | None) -> pd.DataFrame:
         "TRY_CAST(s.signals->>'model_suggested_prob' AS DOUBLE) AS model_suggested_prob, i.split, "
         "sh.class_share, sh.n_classes, w.first_reviewer, w.first_label, "
         "(SELECT list(DISTINCT a.actor) FROM remediation_actions a WHERE a.item_id = w.item_id "
-        "AND a.created_at >= w.entered_at) AS reviewed_by "
-        "FROM waiting w LEFT JOIN requests q USING (item_id) LEFT JOIN resolved r USING (item_id) "
+        "AND a.created_at >= w.entered_at) AS reviewed_by, " + _LAST_SEQ.format(item="w.item_id")
+        + " AS last_seq FROM waiting w LEFT JOIN requests q USING (item_id) "
+        "LEFT JOIN resolved r USING (item_id) "
         "LEFT JOIN (SELECT * FROM suspects WHERE run_id = ?) s USING (item_id) "
         "LEFT JOIN (SELECT item_id, any_value(split) AS split FROM live_items GROUP BY item_id) i "
         "USING (item_id) "

@@ -14,6 +14,8 @@ from ui.safe_text import md
 src = loaders.source()
 me = rl.actor()
 can_write = me.role >= Role.REVIEWER
+# What the reviewer saw and sent, before this run reads the queue again (see ui.review_actions).
+acted_on = ra.seen()
 st.title("Review")
 done = st.session_state.pop("review.done", None)
 if done:
@@ -68,6 +70,7 @@ rows = picked.selection.rows
 position = rows[0] if rows and rows[0] < len(waiting) else 0
 item = waiting.iloc[position]
 item_id = ids[position]
+ra.remember(item)
 label, suggested = ra.text(item["label"]), ra.text(item["suggested_label"])
 st.subheader(f"Item {md(item_id)}")
 st.caption(f"{position + 1:,} of {len(waiting):,} in the queue. " + md(item["why"]))
@@ -115,12 +118,14 @@ if not can_write:
 if pressed == "next":
     st.session_state["review.goto"] = ra.following(ids, item_id)
     st.rerun()
-if submitted or pressed is not None:
-    chosen, to_label = (kind, target) if submitted else (pressed, suggested)
-    words = ra.record(me, item, chosen, rationale=rationale, to_label=to_label, run_id=run_id)
+if (submitted or pressed is not None) and acted_on is not None:
+    row = acted_on.row
+    chosen, to_label = ((acted_on.kind, acted_on.target) if submitted
+                        else (pressed, ra.text(row["suggested_label"])))
+    words = ra.record(me, row, chosen, rationale=acted_on.rationale, to_label=to_label, run_id=run_id)
     if words is not None:
         st.session_state["review.done"] = words
-        st.session_state["review.goto"] = ra.following(ids, item_id)
+        st.session_state["review.goto"] = ra.following(ids, str(row["item_id"]))
         st.rerun()
 
 if run_id is not None:

@@ -125,6 +125,26 @@ def test_next_skips_and_confirm_and_escalate_record_the_rationale_typed(db):
     assert at.dataframe(key="review.table").value["item_id"].tolist() == [queue[0], queue[1], queue[4]]
 
 
+def test_a_press_on_a_view_another_tab_made_stale_acts_on_nothing_it_did_not_show(db):
+    """Two tabs show the same first item; one escalates it; the other's press then re-reads a queue whose
+    first row is another item. The press is about the item that tab showed: refused (it changed), and
+    nothing is recorded on the item that took its place."""
+    one, two = _review(), _review()
+    first = one.dataframe(key="review.table").value.iloc[0]["item_id"]
+    assert _shown(two) == first
+    one.button(key="review.key.escalate").click().run()
+    assert [row[:2] for row in _log(db)] == [(first, "escalate")]
+    two.button(key="review.key.escalate").click().run()
+    assert not two.exception
+    errors = [e.value.replace("\\", "") for e in two.error]
+    assert any(f"Item '{first}' changed since you saw it: ana" in e for e in errors), errors
+    assert [row[:2] for row in _log(db)] == [(first, "escalate")]
+    assert _shown(two) != first  # the queue as it stands: ana's own decision hides the item
+    two.button(key="review.key.escalate").click().run()  # a press on the fresh view is recorded
+    assert [row[:2] for row in _log(db)] == [(first, "escalate"), (_log(db)[1][0], "escalate")]
+    assert _log(db)[1][0] != first
+
+
 def test_a_blank_rationale_is_refused_with_a_clear_message(db):
     at = _review()
     first = at.dataframe(key="review.table").value.iloc[0]["item_id"]

@@ -230,3 +230,26 @@ def test_resolving_records_the_campaign_majority_once(store, tmp_path):
     live = resolved.reindex(replayed.index)["label"]
     assert [v if isinstance(v, str) else None for v in replayed] == [v if isinstance(v, str) else None
                                                                      for v in live]
+
+
+def test_a_review_made_while_a_resolve_computes_the_majority_stops_the_resolve(store, tmp_path, monkeypatch):
+    """A reviewer relabels an item after the resolve read the item's state and before it writes: the
+    campaign's majority was computed without that decision, so nothing is written (resolving again then
+    sees it)."""
+    truth = _truth(store)
+    cid, _, path = _campaign_with_labels(store, tmp_path, lambda item, who: truth[item])
+    campaigns.import_labels(store, LEAD, cid, path)
+    original = campaigns.campaign_progress
+
+    def progress_then_a_review(*args, **kwargs):
+        progress = original(*args, **kwargs)
+        item = progress.items.dropna(subset=["campaign_label"])["item_id"].iloc[0]
+        actions.act(store, ANA, item, "escalate", rationale="looks ambiguous to me")
+        return progress
+
+    monkeypatch.setattr(campaigns, "campaign_progress", progress_then_a_review)
+    with pytest.raises(campaigns.CampaignError, match="changed since you saw it: ana"):
+        campaigns.resolve(store, LEAD, cid)
+    assert store.scalar("SELECT count(*) FROM remediation_actions WHERE campaign_id = ?", [cid]) == 0
+    monkeypatch.setattr(campaigns, "campaign_progress", original)
+    assert not campaigns.resolve(store, LEAD, cid).empty

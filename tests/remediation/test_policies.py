@@ -85,3 +85,17 @@ def test_guardrails_block_until_an_admin_overrides_with_a_reason(store):
 def test_a_class_shrink_guardrail_names_the_class(store):
     preview = policies.dry_run(store, _policy("'status == mislabeled'", max_class_shrink=0.0), _run(store))
     assert any(b.startswith("class ") and "would shrink by" in b for b in preview.blocked)
+
+
+def test_an_item_acted_on_after_the_dry_run_stops_the_apply(store):
+    """A reviewer's escalation after the admin's dry run leaves the item a candidate (an escalation sets no
+    label), but the policy must not relabel over it: the apply is refused whole."""
+    policy = policies.load_policies(EXAMPLE)[0]
+    run = _run(store)
+    preview = policies.dry_run(store, policy, run)
+    item = preview.changes["item_id"].iloc[0]
+    actions.act(store, ANA, item, "escalate", rationale="not sure: asking an expert")
+    assert item in set(policies.dry_run(store, policy, run).changes["item_id"])
+    with pytest.raises(actions.ActionError, match=f"changed since the dry run.*{item}"):
+        policies.apply(store, LEAD, policy, run, preview=preview)
+    assert store.scalar("SELECT count(*) FROM remediation_actions WHERE policy IS NOT NULL") == 0
