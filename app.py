@@ -1,5 +1,5 @@
 """LabelWatch: the file given to ``streamlit run app.py``. It serves the dashboard and, on the same port,
-the HTTP API beside it.
+the HTTP API beside it (``ui/api.py``: health, summary, check, ingest and every CLI command, with tokens).
 
 The dashboard's main page script is ``ui/frame.py`` (page config, the store, the sidebar filters, the
 navigation over ``pages/``); it lives away from ``pages/`` so that Streamlit never takes that folder for
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import api
+
 FRAME = Path(__file__).resolve().parent / "ui" / "frame.py"
 
-app = st.App(FRAME)
+app = st.App(FRAME, routes=api.ROUTES, lifespan=api.lifespan)
