@@ -52,7 +52,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, *, warm: bool = True,
+def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, *, warm: bool = True, flags: tuple = (),
                      **env: str) -> Iterator[str]:
     """``streamlit run app.py`` on the store ``db`` on a fresh port, its first script run done; yields its
     base URL and stops the server on leaving.
@@ -65,7 +65,8 @@ def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, *, warm: bool = Tr
     script health check that ``.streamlit/config.toml`` turns on runs ``app.py`` once): the imports and the
     Overview's queries happen here, under the long deadline, and a script that raises fails the test at once.
     A test that writes uses a store and a server of its own (``demo_store`` and this), never ``server``'s.
-    ``warm=False`` leaves the server cold: its first script run is the first visitor's.
+    ``warm=False`` leaves the server cold: its first script run is the first visitor's. ``flags`` adds
+    options to ``streamlit run`` (e.g. ``("--secrets.files", PATH)``).
     """
     port = _free_port()
     log = log_dir / "streamlit.log"
@@ -78,7 +79,7 @@ def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, *, warm: bool = Tr
             [
                 sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                 "--server.port", str(port),
-                "--browser.gatherUsageStats", "false",
+                "--browser.gatherUsageStats", "false", *flags,
             ],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
