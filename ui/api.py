@@ -257,7 +257,7 @@ async def check(request: Request) -> Response:
 async def _ingest(request: Request, caller: Caller, workdir: Path) -> Response:
     query = request.query_params
     name = query.get("name") or "upload.csv"
-    argv = ["ingest", name, "--json", "--kind", query.get("kind") or "events"]
+    argv = ["ingest", "--json", "--kind", query.get("kind") or "events"]
     for option in ("dataset", "model_version", "earliest", "latest"):
         if query.get(option):
             argv += ["--" + option.replace("_", "-"), query[option]]
@@ -265,6 +265,7 @@ async def _ingest(request: Request, caller: Caller, workdir: Path) -> Response:
         argv += ["--map", mapping]
     if query.get("dry_run", "").lower() in ("1", "true", "yes"):
         argv.append("--dry-run")
+    argv += ["--", name]  # a name is never read as an option
     upload = workdir / "upload" / (Path(name).name or "upload.csv")
     upload.parent.mkdir()
     with upload.open("wb") as out:

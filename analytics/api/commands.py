@@ -179,7 +179,7 @@ def _as_callers(text: str, names: Mapping[str, str]) -> str:
     return text
 
 
-class _PerThread(io.TextIOBase):
+class _PerThread:
     """Stands in for ``sys.stdout`` or ``sys.stderr``: a thread inside ``capture`` writes to its own
     buffer, every other thread (the server's own output) to the real stream."""
 

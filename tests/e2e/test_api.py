@@ -205,6 +205,14 @@ def test_ingest_answers_the_validation_report_with_its_rejects(api):
     assert status == 422 and answer["exit_status"] == 1 and answer["files"][0]["error"]
 
 
+def test_an_uploads_name_is_a_file_name_never_an_option(api):
+    events = _events(api)
+    status, _, answer = call("POST", f"{api['url']}/api/ingest?kind=events&name=--dry-run",
+                             token=api["tokens"]["ana@example.org"], body=b"item_id\n")
+    assert status == 422 and answer["files"][0]["source"] == "--dry-run" and answer["dry_run"] is False
+    assert _events(api) == events
+
+
 def test_a_body_over_the_upload_limit_is_refused_and_nothing_is_written(api):
     events = _events(api)
     rows = "".join(f"big-{i},a-1,3,2026-06-01T00:00:00\n" for i in range(40_000))  # ~1.3 MB > 1 MB

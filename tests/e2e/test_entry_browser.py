@@ -44,9 +44,13 @@ def _other_address() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def cold_server(demo_db, tmp_path_factory) -> str:
-    """A fresh ``streamlit run app.py`` (no ``--server.address``) that no script run has touched yet."""
-    with streamlit_server(demo_db, tmp_path_factory.mktemp("cold"), warm=False) as url:
+def cold_server(demo_store_path, tmp_path_factory) -> str:
+    """A fresh ``streamlit run app.py`` (no ``--server.address``) that no script run has touched yet, on a
+    copy of the demo store of its own (a dashboard holds its store: the session's server holds its own)."""
+    folder = tmp_path_factory.mktemp("cold")
+    db = folder / "demo.duckdb"
+    db.write_bytes(demo_store_path.read_bytes())
+    with streamlit_server(db, folder, warm=False) as url:
         yield url
 
 
