@@ -5,9 +5,10 @@ Commands
 demo [--seed S] [--scale N]
     Build the digits demo store (or N synthetic events for benchmarks) and print what was built.
 ingest FILE [FILE ...] [--kind K] [--dataset D] [--model-version V] [--rules FILE] [--map COLUMN=NAME]
-       [--earliest DATE] [--latest DATE] [--dry-run]
-    Validate and load files; print each file's validation report. The only command (with demo) that
-    creates the store when it is missing; --dry-run never writes, not even a new store file.
+       [--earliest DATE] [--latest DATE] [--dry-run] [--json]
+    Validate and load files; print each file's validation report (``--json``: one object with every
+    report and its rejects). The only command (with demo) that creates the store when it is missing;
+    --dry-run never writes, not even a new store file.
 score [--model-version V] [--rules FILE] [--folds K] [--neighbours K] [--seed S]
     Run detection (model second opinion, confident learning, annotators, neighbours, rules), cluster the
     suspects and store the run; print the most suspicious items with their evidence.
@@ -27,6 +28,11 @@ retract BATCH --reason TEXT [--actor NAME]
     Retract an import: every read leaves its rows out from now on (append-only; recorded with who and why).
 
 Every other command reads an existing store: a path where none exists is an error, not a new empty store.
+
+When a running dashboard holds the store (``<store>.endpoint.json`` beside it names the dashboard, and the
+dashboard answers for that store), every command but ``demo`` is sent to the dashboard's HTTP API instead
+of opening the file (DuckDB lets one process hold a store); the output and the exit status are the same,
+and files the command writes are written here. See ``analytics.api``.
 A ``--db`` that names a data file (CSV, Parquet, JSON) or another program's DuckDB database is refused;
 ``--adopt-db`` adds LabelWatch's tables to the latter on purpose. Text from files (ids, labels, reasons) is
 printed with control characters escaped, so a file cannot send escape sequences to the terminal.
@@ -49,6 +55,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from analytics.api import client, endpoint
 from analytics.core.schema import INPUT_KINDS
 from analytics.remediation import cli as remediation_cli
 from analytics.store import Store, StoreError
@@ -56,6 +63,8 @@ from analytics.store import Store, StoreError
 DEFAULT_DB = Path("data") / "labelwatch.duckdb"
 #: The commands that may create the store file.
 CREATING = ("demo", "ingest")
+#: The commands never sent to a dashboard that holds the store: ``demo`` builds a store of its own.
+LOCAL_ONLY = ("demo",)
 # C0 and C1 control characters but line breaks and tabs, and the bidirectional overrides that reorder text.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -131,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true",
         help="validate and report, but write nothing (a missing store is not created)",
     )
+    ingest.add_argument("--json", action="store_true",
+                        help="print one JSON object: each file's report with its rejects (for pipelines)")
 
     score = commands.add_parser(
         "score",
@@ -203,13 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit status."""
+    """Run the CLI and return its exit status.
+
+    When a dashboard holds the store, the command goes through its API (``analytics.api.client``);
+    otherwise it opens the store file.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     db = args.db or default_db()
     with contextlib.redirect_stdout(_Escaping(sys.stdout)), contextlib.redirect_stderr(_Escaping(sys.stderr)):
         try:
+            served = endpoint.live(db) if args.command not in LOCAL_ONLY else None
+            if served is not None:
+                return client.forward(served, argv, args)
             with _open(db, args) as store:
-                return _COMMANDS[args.command](store, args)
+                return dispatch(store, args)
         except StoreError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -217,6 +236,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The reader (e.g. `| head`) went away: not an error of ours; keep Python from complaining.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
+
+
+def dispatch(store: Store, args: argparse.Namespace) -> int:
+    """Run the parsed command ``args`` on an open ``store``; its output goes to stdout and stderr.
+
+    The CLI calls it on the store it opened, the dashboard's API on the store it holds.
+    """
+    try:
+        return _COMMANDS[args.command](store, args)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def actor_name(args: argparse.Namespace) -> str:
+    """Who runs the command: the actor the API settled, else ``--actor``, else ``$LABELWATCH_USER``, else the
+    login name."""
+    import getpass
+
+    settled = getattr(args, "as_actor", None)
+    if settled is not None:
+        return settled.name
+    return getattr(args, "actor", None) or os.environ.get("LABELWATCH_USER") or getpass.getuser()
 
 
 class _Escaping:
@@ -291,20 +333,49 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     mapping = dict(args.map)
+    # Through the API a file is read from the server's copy but named as the caller named it.
+    names = getattr(args, "source_names", {})
+    reports = []
     for path in args.files:
+        name = names.get(str(path))
         try:
             prepared = ingest.prepare(store, path, kind=args.kind, dataset=args.dataset,
                                       model_version=args.model_version, rules=ruleset, columns=mapping,
-                                      timestamps=window)
+                                      timestamps=window, name=name)
         except (ingest.IngestError, ValueError) as exc:
-            message = str(exc)
-            print(f"error: {message if str(path) in message else f'{path}: {message}'}", file=sys.stderr)
+            message, shown = str(exc), name or str(path)
+            message = message if shown in message or str(path) in message else f"{shown}: {message}"
+            print(f"error: {message}", file=sys.stderr)
+            reports.append({"source": shown, "error": message})
             status = 1
             continue
         with prepared:
-            report = prepared.report if args.dry_run else ingest.commit(store, prepared)
-        print(("[dry run, nothing written] " if args.dry_run else "") + report.summary())
+            report = prepared.report if args.dry_run else ingest.commit(store, prepared,
+                                                                         created_by=_settled(args, "local"))
+        if args.json:
+            reports.append(report_json(report))
+        else:
+            print(("[dry run, nothing written] " if args.dry_run else "") + report.summary())
+    if args.json:
+        print(json.dumps({"dry_run": bool(args.dry_run), "files": reports}, indent=2, default=str))
     return status
+
+
+def report_json(report: Any) -> dict:
+    """A ``ValidationReport`` as the JSON object ``ingest --json`` prints: its counts, reasons, rejects,
+    rule warnings, what was written, and the paragraph ``ingest`` prints."""
+    frames = {"rejects": report.rejects, "rule_hits": report.rule_hits}
+    return {
+        "source": report.source, "kind": report.kind, "file_sha256": report.file_sha256,
+        "rows_read": report.rows_read, "rows_accepted": report.rows_accepted,
+        "rows_rejected": report.rows_rejected, "rejected_by_reason": report.rejected_by_reason,
+        "already_imported": report.already_imported, "batch_id": report.batch_id,
+        "rule_hits_by_rule": report.rule_hits_by_rule, "rules_source": report.rules_source,
+        "unit": report.unit, "warnings": list(report.warnings), "items": report.items,
+        "dataset": report.dataset, "summary": report.summary(),
+        **{key: json.loads(frame.to_json(orient="records", date_format="iso"))
+           for key, frame in frames.items()},
+    }
 
 
 def _summary(store: Store, args: argparse.Namespace) -> int:
@@ -387,7 +458,7 @@ def _score(store: Store, args: argparse.Namespace) -> int:
     try:
         ruleset = rules.load_rules(path) if path is not None else None
         run_id = suspects.run_detection(
-            store, created_by=os.environ.get("USER", "cli"), model_version=args.model_version,
+            store, created_by=_settled(args, os.environ.get("USER", "cli")), model_version=args.model_version,
             rules=ruleset, n_splits=args.folds, n_neighbours=args.neighbours, random_state=args.seed,
             progress=_print_progress)
     except ValueError as exc:
@@ -431,11 +502,9 @@ def _batches(store: Store, args: argparse.Namespace) -> int:
 
 
 def _retract(store: Store, args: argparse.Namespace) -> int:
-    import getpass
-
     from analytics.store import retractions
 
-    actor = args.actor or os.environ.get("LABELWATCH_USER") or getpass.getuser()
+    actor = actor_name(args)
     try:
         done = retractions.retract_batch(store, args.batch_id, actor=actor, reason=args.reason)
     except retractions.RetractionError as exc:
@@ -444,6 +513,12 @@ def _retract(store: Store, args: argparse.Namespace) -> int:
     print(f"Retracted batch {done['batch_id']} ({done['kind']}, {done['rows_accepted']:,} rows from "
           f"{done['source']}) as {actor}: every read leaves its rows out from now on.")
     return 0
+
+
+def _settled(args: argparse.Namespace, default: str) -> str:
+    """The name of the actor the API settled for this command, else ``default`` (what the CLI records)."""
+    settled = getattr(args, "as_actor", None)
+    return default if settled is None else settled.name
 
 
 def _print_progress(fraction: float, message: str) -> None:
@@ -469,8 +544,9 @@ def _impact(store: Store, args: argparse.Namespace) -> int:
     from analytics.narrative import impact as words
     from analytics.remediation.roles import local_actor, role_book
 
-    book = role_book()
-    actor = book.actor(args.actor) if args.actor else local_actor(book)
+    settled = getattr(args, "as_actor", None)
+    book = role_book() if settled is None else None
+    actor = settled or (book.actor(args.actor) if args.actor else local_actor(book))
     run = ab.compare_predictions if args.predictions else ab.compare_versions
     try:
         result = run(store, args.arm_a, args.arm_b, created_by=actor.name, seed=args.seed)

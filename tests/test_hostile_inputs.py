@@ -161,8 +161,8 @@ def test_the_command_line_reports_each_hostile_file(cli_runs, name):
 
 def _import_page(db: pathlib.Path, monkeypatch) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(db))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    return at.switch_page("pages/data/import_data.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
+    return at.switch_page("../pages/data/import_data.py").run()
 
 
 def _plain(markdown: str) -> str:

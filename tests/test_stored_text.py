@@ -24,9 +24,9 @@ from analytics.synthetic import demo
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = (
-    "pages/monitor/overview.py", "pages/monitor/agreement.py", "pages/monitor/drift.py",
-    "pages/monitor/slices.py", "pages/investigate/suspects.py", "pages/data/import_data.py",
-    "pages/data/data.py",
+    "../pages/monitor/overview.py", "../pages/monitor/agreement.py", "../pages/monitor/drift.py",
+    "../pages/monitor/slices.py", "../pages/investigate/suspects.py", "../pages/data/import_data.py",
+    "../pages/data/data.py",
 )
 
 #: What each kind of stored string is replaced by. Every payload would change the page if rendered.
@@ -100,7 +100,7 @@ def _leaks(texts: list[str], patterns: list[str]) -> list[str]:
 @pytest.mark.parametrize("page", PAGES)
 def test_no_stored_string_renders_as_markup(monkeypatch, hostile_db, page):
     monkeypatch.setenv("LABELWATCH_DB", str(hostile_db))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120).run()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not _leaks(_markdown_texts(at), MARKDOWN_LEAKS)
@@ -113,7 +113,7 @@ def test_no_stored_string_renders_as_markup(monkeypatch, hostile_db, page):
 @pytest.mark.parametrize("page", PAGES[:5])
 def test_a_stored_slice_and_cohort_in_the_filters_stay_text(monkeypatch, hostile_db, page):
     monkeypatch.setenv("LABELWATCH_DB", str(hostile_db))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120).run()
     at.switch_page(page).run()
     at.selectbox(key="filters.attribute").set_value(ATTRIBUTE).run()
     at.selectbox(key="filters.value").set_value(ATTRIBUTE_VALUE).run()

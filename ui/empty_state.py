@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import page_files
+
 #: The CLI command that fills a store, shown where the app has nothing to display.
 CLI_HINT = "python -m analytics --db PATH ingest events.csv --kind events"
 
@@ -26,7 +28,8 @@ def show(title: str, body: str, *, key: str, import_link: bool = True, cli_hint:
         st.markdown(f"**{title}**")
         st.markdown(body)
         if import_link:
-            st.page_link("pages/data/import_data.py", label="Import data", icon=":material/upload:")
+            st.page_link(page_files.page("data/import_data.py"), label="Import data",
+                         icon=":material/upload:")
         if cli_hint:
             st.caption("Or from the command line:")
             st.code(CLI_HINT, language="bash")

@@ -10,12 +10,12 @@ from streamlit.delta_generator import DeltaGenerator
 from analytics.core.schema import EventFilter
 from analytics.remediation import requests
 from analytics.remediation.roles import PermissionDenied, Role
-from ui import loaders
+from ui import loaders, page_files
 from ui import remediation_loaders as rl
 from ui import store as app_store
 from ui.safe_text import md
 
-REVIEW_PAGE = "pages/remediate/review.py"
+REVIEW_PAGE = page_files.page("remediate/review.py")
 
 
 def review_box(slot: DeltaGenerator, src: loaders.Source, run_id: str | None, flt: EventFilter,

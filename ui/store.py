@@ -17,6 +17,7 @@ import streamlit as st
 from analytics.store import Store, batches
 from analytics.store import demo as demo_queries
 from analytics.synthetic import demo
+from ui import serving
 
 #: The store used when neither ``LABELWATCH_DB`` nor ``db_path`` in the secrets names one.
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "labelwatch.duckdb"
@@ -63,8 +64,15 @@ def open_store(path: str) -> Store:
     ------
     analytics.store.StoreLockedError
         Another process holds the file. Not cached, so the next rerun tries again.
+
+    Notes
+    -----
+    Once the store is open, the endpoint file beside it says that this dashboard holds it (``ui.serving``):
+    the CLI then sends its commands here instead of opening the file.
     """
-    return Store(path)
+    store = Store(path)
+    serving.publish(store)
+    return store
 
 
 def current() -> Store:

@@ -11,7 +11,7 @@ from analytics.detection import suspects
 from analytics.ingest import rules
 from analytics.remediation import requests
 from analytics.remediation.roles import PermissionDenied, role_book
-from ui import identity, loaders
+from ui import identity, loaders, page_files
 from ui import store as app_store
 from ui.safe_text import md
 
@@ -115,7 +115,7 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
                  help="Open the Campaigns page with these items, to send them back to labelers."):
         st.session_state["campaigns.kind"] = "a list of item ids"
         st.session_state["campaigns.ids"] = "\n".join(selected)
-        st.switch_page("pages/remediate/campaigns.py")
+        st.switch_page(page_files.page("remediate/campaigns.py"))
     if st.button(f"Send all {total:,} matching items…", key=f"{key}.all", disabled=total == 0,
                  icon=":material/forward_to_inbox:", width="stretch"):
         st.session_state[pending] = scope

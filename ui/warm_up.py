@@ -3,9 +3,10 @@
 A fresh server's first script run imports the analytics stack (pandas, scipy, statsmodels, plotly), opens
 the store (building the demo into the default store on first start) and fills the Overview's caches: on a
 2-core machine that is most of the first visitor's wait. Streamlit's script health check
-(``server.scriptHealthCheckEnabled``, on in ``.streamlit/config.toml``) runs ``app.py`` in a throw-away
-session, with the default page (the Overview) and no filters; the caches it fills are the server's, so the
-first real visitor finds them warm. ``make dashboard`` runs ``python -m ui.warm_up URL`` beside the server.
+(``server.scriptHealthCheckEnabled``, on in ``.streamlit/config.toml``) runs the main page script
+(``ui/frame.py``) in a throw-away session, with the default page (the Overview) and no filters; the caches
+it fills are the server's, so the first real visitor finds them warm. ``make dashboard`` runs
+``python -m ui.warm_up URL`` beside the server.
 
 Only the standard library is used: this runs outside Streamlit, before the app has been imported.
 """

@@ -1,6 +1,6 @@
 """The remediation commands of the CLI (``python -m analytics`` / ``labelwatch``), for pipelines.
 
-``policy run FILE [--dry-run]``, ``versions list|create|diff|rollback|export``,
+``act ITEM ACTION``, ``policy run FILE [--dry-run]``, ``versions list|create|diff|rollback|export``,
 ``campaign list|create|show|export|import|resolve``, ``audit``; each takes
 ``--actor NAME`` (default: the local user, ``LABELWATCH_USER``) whose role comes from the roles file
 (``LABELWATCH_ROLES``; without one every actor is an admin, single-user mode) and ``--json`` for one JSON
@@ -34,6 +34,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                         help="who acts (default: $LABELWATCH_USER, else the login name); the role comes from "
                         "$LABELWATCH_ROLES")
     common.add_argument("--json", action="store_true", help="print one JSON object (for pipelines)")
+
+    act = commands.add_parser("act", parents=[common], help="record a decision on one item (reviewers)",
+                              description="Confirm, relabel, escalate, exclude or revert one item's label.")
+    act.add_argument("item", help="the item id")
+    act.add_argument("action", choices=actions.KINDS, help="what to do")
+    act.add_argument("--label", default=None, help="the new label (relabel)")
+    act.add_argument("--reason", required=True, help="why (recorded with the action)")
 
     policy = commands.add_parser("policy", help="run an auto-correction policy",
                                  description="Run the policies of a TOML file on a detection run.")
@@ -109,6 +116,9 @@ def _add_campaign_commands(commands: argparse._SubParsersAction, common: argpars
 
 
 def _actor(args: argparse.Namespace) -> Actor:
+    # Through the dashboard's API the server has settled who acts (analytics.api.commands).
+    if getattr(args, "as_actor", None) is not None:
+        return args.as_actor
     book = role_book()
     return book.actor(args.actor) if args.actor else local_actor(book)
 
@@ -122,6 +132,15 @@ def _out(args: argparse.Namespace, payload: dict, lines: list[str]) -> None:
         print(json.dumps(payload, default=str, indent=2))
     else:
         print("\n".join(lines))
+
+
+def _act(store: Store, args: argparse.Namespace) -> int:
+    written = actions.act(store, _actor(args), args.item, args.action, rationale=args.reason,
+                          to_label=args.label)
+    lines = [f"Recorded {r.action} of {r.item_id} ({r.from_label or '-'} → {r.to_label or '-'}) as "
+             f"{r.actor}: {r.action_id}." for r in written.itertuples()]
+    _out(args, {"actions": _records(written)}, lines)
+    return 0
 
 
 def _policy(store: Store, args: argparse.Namespace) -> int:
@@ -268,5 +287,6 @@ def _guarded(command: Command) -> Command:
 
 
 #: Sub-command name → function, for the CLI's dispatch table.
-COMMANDS: dict[str, Any] = {"policy": _guarded(_policy), "versions": _guarded(_versions),
-                            "campaign": _guarded(_campaign), "audit": _guarded(_audit)}
+COMMANDS: dict[str, Any] = {"act": _guarded(_act), "policy": _guarded(_policy),
+                            "versions": _guarded(_versions), "campaign": _guarded(_campaign),
+                            "audit": _guarded(_audit)}

@@ -6,7 +6,7 @@ import streamlit as st
 from analytics.monitoring import slices
 from analytics.narrative import slices as slice_words
 from charts import slices as charts
-from ui import chart_panel, csv_download, empty_state, filters, loaders, slice_review, tables
+from ui import chart_panel, csv_download, empty_state, filters, loaders, page_files, slice_review, tables
 from ui.safe_text import md
 
 TITLES = {"disagreement": "Disagreement", "gold_error": "Gold error", "suspect": "Suspect rate"}
@@ -159,4 +159,4 @@ if len(single):
     slice_review.review_box(send, src, run_id, flt, str(chosen["attribute"]), str(chosen["value"]),
                             key="slices.review")
     if st.session_state.pop("slices.go", False):
-        st.switch_page("pages/investigate/suspects.py")
+        st.switch_page(page_files.page("investigate/suspects.py"))

@@ -52,9 +52,12 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, **env: str) -> Iterator[str]:
-    """``streamlit run app.py`` on the store ``db`` on a fresh loopback port, its first script run done;
-    yields its base URL and stops the server on leaving.
+def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, *, warm: bool = True, flags: tuple = (),
+                     **env: str) -> Iterator[str]:
+    """``streamlit run app.py`` on the store ``db`` on a fresh port, its first script run done; yields its
+    base URL and stops the server on leaving.
+
+    The address is left to ``.streamlit/config.toml`` (loopback), as a plain ``streamlit run app.py`` has it.
 
     ``env`` adds environment variables (e.g. ``LABELWATCH_USER``). The server's output goes to
     ``log_dir/streamlit.log`` (an unread pipe would block the server once full) and is shown when the
@@ -62,6 +65,8 @@ def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, **env: str) -> Ite
     script health check that ``.streamlit/config.toml`` turns on runs ``app.py`` once): the imports and the
     Overview's queries happen here, under the long deadline, and a script that raises fails the test at once.
     A test that writes uses a store and a server of its own (``demo_store`` and this), never ``server``'s.
+    ``warm=False`` leaves the server cold: its first script run is the first visitor's. ``flags`` adds
+    options to ``streamlit run`` (e.g. ``("--secrets.files", PATH)``).
     """
     port = _free_port()
     log = log_dir / "streamlit.log"
@@ -73,8 +78,8 @@ def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, **env: str) -> Ite
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                "--server.address", "127.0.0.1", "--server.port", str(port),
-                "--browser.gatherUsageStats", "false",
+                "--server.port", str(port),
+                "--browser.gatherUsageStats", "false", *flags,
             ],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
@@ -87,11 +92,12 @@ def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, **env: str) -> Ite
     try:
         if not warm_up.wait_healthy(url, timeout=START_TIMEOUT_S, alive=lambda: process.poll() is None):
             fail(f"streamlit did not answer on {url} within {START_TIMEOUT_S} s (exit code {process.poll()})")
-        ok, answer = warm_up.run_once(url, timeout=WARM_UP_TIMEOUT_S)
-        # "timeout" is Streamlit's own 60 s limit for the check, reached only on a very busy machine: the
-        # tests' waits are longer, so go on; anything else (an "error" is a script that raised) ends it.
-        if not ok and answer != "timeout":
-            fail(f"app.py did not run cleanly on {url}: {answer}")
+        if warm:
+            ok, answer = warm_up.run_once(url, timeout=WARM_UP_TIMEOUT_S)
+            # "timeout" is Streamlit's own 60 s limit for the check, reached only on a very busy machine: the
+            # tests' waits are longer, so go on; anything else (an "error" is a script that raised) ends it.
+            if not ok and answer != "timeout":
+                fail(f"app.py did not run cleanly on {url}: {answer}")
         yield url
     finally:
         if process.poll() is None:

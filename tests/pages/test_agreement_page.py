@@ -22,8 +22,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 @pytest.fixture
 def at(monkeypatch, demo_store_path) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    return app.switch_page("pages/monitor/agreement.py").run()
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
+    return app.switch_page("../pages/monitor/agreement.py").run()
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -85,8 +85,8 @@ def test_picking_an_annotator_shows_their_confusion_matrix_and_disagreements(at)
 
 def test_an_empty_store_explains_what_agreement_needs(monkeypatch, tmp_path):
     monkeypatch.setenv("LABELWATCH_DB", str(tmp_path / "empty.duckdb"))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    app.switch_page("pages/monitor/agreement.py").run()
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
+    app.switch_page("../pages/monitor/agreement.py").run()
     assert not app.exception and not app.metric
     assert any("No item rated by two or more annotators" in m.value for m in app.markdown)
 
@@ -111,8 +111,8 @@ def test_four_rows_from_a_new_cohort_change_no_verdict_colour_or_axis(at, monkey
     with Store(path) as store:
         ingest.ingest(store, csv, kind="events")
     monkeypatch.setenv("LABELWATCH_DB", str(path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    app.switch_page("pages/monitor/agreement.py").run()
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
+    app.switch_page("../pages/monitor/agreement.py").run()
     assert not app.exception
     lines = [t.value for t in app.text]
     assert not any("inhouse" in line and line.startswith("Least reliable") for line in lines)
@@ -160,8 +160,8 @@ def test_a_label_set_too_large_for_dawid_skene_is_said_and_the_page_renders(monk
 
     monkeypatch.setattr(limits, "MAX_MODEL_BYTES", 1_000)
     monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    app.switch_page("pages/monitor/agreement.py").run()
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
+    app.switch_page("../pages/monitor/agreement.py").run()
     assert not app.exception, [e.value for e in app.exception]
     (note,) = [i.value for i in app.info if i.value.startswith("No Dawid–Skene accuracy")]
     assert "over 10 labels" in note

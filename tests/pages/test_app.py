@@ -26,14 +26,14 @@ from analytics.synthetic import demo
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGES = (
-    "pages/monitor/overview.py", "pages/monitor/agreement.py", "pages/data/import_data.py",
-    "pages/data/data.py",
+    "../pages/monitor/overview.py", "../pages/monitor/agreement.py", "../pages/data/import_data.py",
+    "../pages/data/data.py",
 )
 
 
 def _app(monkeypatch, db: pathlib.Path, **query) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(db))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=30)
     at.query_params.update(query)
     return at
 
@@ -187,8 +187,8 @@ def test_unknown_url_values_are_dropped_from_the_filter_and_the_url(monkeypatch,
 
 def test_filters_hold_across_pages(monkeypatch, demo_db):
     at = _app(monkeypatch, demo_db, cohort="expert").run()
-    at.switch_page("pages/data/data.py").run()
-    at.switch_page("pages/monitor/overview.py").run()
+    at.switch_page("../pages/data/data.py").run()
+    at.switch_page("../pages/monitor/overview.py").run()
     assert _events_shown(at) == _expected_events(demo_db, EventFilter(cohorts=("expert",)))
 
 
@@ -207,7 +207,7 @@ def test_the_default_store_gets_the_demo_on_first_start_and_others_do_not(monkey
     default = tmp_path / "default.duckdb"
     monkeypatch.setattr("ui.store.DEFAULT_DB", default)
     monkeypatch.delenv("LABELWATCH_DB", raising=False)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
     assert not at.exception
     (status,) = at.status
     assert (status.label, status.state) == ("Demo store ready", "complete")
@@ -230,7 +230,7 @@ def test_a_demo_build_cut_off_midway_is_finished_by_the_next_start(monkeypatch, 
         ingest.ingest(store, data.vocabulary, kind="vocabulary", name="demo:seed=0/vocabulary")
         ingest.ingest(store, data.items, kind="items", name="demo:seed=0/items", dataset="digits")
         ingest.ingest(store, data.events, kind="events", name="demo:seed=0/events", dataset="digits")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
     assert not at.exception
     assert at.status[0].label == "Demo store ready"
     with Store(default) as store:
@@ -251,7 +251,7 @@ def test_a_default_store_holding_the_users_own_import_is_left_alone(monkeypatch,
     upload.write_bytes(GOOD_AND_BAD)
     with Store(default) as store:
         ingest.ingest(store, upload)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
     assert not at.exception and not at.status
     with Store(default) as store:
         assert store.scalar("SELECT count(*) FROM label_events") == 2
@@ -270,7 +270,7 @@ GOOD_AND_BAD = (
 
 def _import_page(monkeypatch, db) -> AppTest:
     at = _app(monkeypatch, db).run()
-    return at.switch_page("pages/data/import_data.py").run()
+    return at.switch_page("../pages/data/import_data.py").run()
 
 
 def _batches(db) -> int:
@@ -300,7 +300,7 @@ def test_the_import_button_commits_once_and_a_second_upload_changes_nothing(monk
     assert not at.exception
     assert at.success[0].value.startswith("Imported 2 rows as batch ")
     assert not at.button  # the report now says it is in the store; nothing left to press
-    at.switch_page("pages/monitor/overview.py").run()
+    at.switch_page("../pages/monitor/overview.py").run()
     assert _events_shown(at) == before + 2  # the Overview reads the new batch (and its later dates)
 
     again = _import_page(monkeypatch, demo_db)
@@ -330,7 +330,7 @@ def test_data_page_lists_batches_and_rejects_of_one_batch(monkeypatch, demo_db):
     at.file_uploader(key="import.upload").upload("labels.csv", GOOD_AND_BAD, "text/csv")
     at.run()
     at.button[0].click().run()
-    at.switch_page("pages/data/data.py").run()
+    at.switch_page("../pages/data/data.py").run()
     assert not at.exception
     batches = at.dataframe[1].value
     assert "labels.csv" in batches["source"].tolist()
@@ -343,7 +343,7 @@ def test_data_page_lists_batches_and_rejects_of_one_batch(monkeypatch, demo_db):
 
 def test_data_page_on_an_empty_store_explains_both_tables(monkeypatch, empty_db):
     at = _app(monkeypatch, empty_db).run()
-    at.switch_page("pages/data/data.py").run()
+    at.switch_page("../pages/data/data.py").run()
     text = " ".join(m.value for m in at.markdown)
     assert "Nothing imported yet" in text and "No rejected rows" in text
     counts = at.dataframe[0].value

@@ -38,8 +38,8 @@ def db(demo_store_path, tmp_path, monkeypatch):
 
 
 def _audit() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    return at.switch_page("pages/remediate/audit.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=90).run()
+    return at.switch_page("../pages/remediate/audit.py").run()
 
 
 def _texts(at: AppTest) -> list[str]:

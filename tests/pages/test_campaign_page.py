@@ -28,8 +28,8 @@ def db(demo_store_path, tmp_path, monkeypatch):
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    return at.switch_page("pages/remediate/campaigns.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=90).run()
+    return at.switch_page("../pages/remediate/campaigns.py").run()
 
 
 def _text(at: AppTest) -> str:
@@ -111,11 +111,11 @@ def test_rows_picked_on_the_suspects_page_arrive_as_the_campaigns_items(db):
     with Store(db) as store:
         picked = store.query("SELECT item_id FROM suspects WHERE flagged ORDER BY rank LIMIT 3")["item_id"]
     picked = picked.tolist()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=90).run()
     # what the Suspects page's "Relabel campaign from the picked rows" leaves before switching here
     at.session_state["campaigns.kind"] = "a list of item ids"
     at.session_state["campaigns.ids"] = "\n".join(picked)
-    at = at.switch_page("pages/remediate/campaigns.py").run()
+    at = at.switch_page("../pages/remediate/campaigns.py").run()
     assert not at.exception
     assert at.text_area(key="campaigns.ids").value == "\n".join(picked)
     assert any("**3 items**" in m.value for m in at.markdown)

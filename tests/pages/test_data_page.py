@@ -33,12 +33,12 @@ def store_with_extra(demo_store_path, tmp_path):
 
 def _data_page(monkeypatch, db) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(db))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    return at.switch_page("pages/data/data.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
+    return at.switch_page("../pages/data/data.py").run()
 
 
 def _events_on_overview(at: AppTest) -> int:
-    at.switch_page("pages/monitor/overview.py").run()
+    at.switch_page("../pages/monitor/overview.py").run()
     return int(next(m.value for m in at.metric if m.label == "Label events").replace(",", ""))
 
 
@@ -54,7 +54,7 @@ def test_retracting_from_the_data_page_needs_a_reason_and_a_confirmation(monkeyp
     with Store(db) as store:
         before = overview_queries.totals(store, EventFilter())["events"]
     assert _events_on_overview(at) == before
-    at.switch_page("pages/data/data.py").run()
+    at.switch_page("../pages/data/data.py").run()
     at.selectbox(key="retract.batch").set_value(batch_id)
     at.text_area(key="retract.reason").input("a test crowd, not ours")
     at.button(key="FormSubmitter:retract.form-Retract the batch").click().run()

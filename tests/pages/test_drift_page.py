@@ -28,8 +28,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 @pytest.fixture
 def at(monkeypatch, demo_store_path) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    return app.switch_page("pages/monitor/drift.py").run()
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120).run()
+    return app.switch_page("../pages/monitor/drift.py").run()
 
 
 def _findings(path, grain: str = "week"):

@@ -25,8 +25,8 @@ def db(demo_history_store_path, tmp_path, monkeypatch):
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
-    return at.switch_page("pages/impact/impact.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=240).run()
+    return at.switch_page("../pages/impact/impact.py").run()
 
 
 def test_an_analysis_run_from_the_page_shows_the_verdict_first_and_presents_without_controls(db):

@@ -19,10 +19,10 @@ def _page(monkeypatch, db: pathlib.Path, **secrets) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(db))
     monkeypatch.delenv("LABELWATCH_EARLIEST", raising=False)
     monkeypatch.delenv("LABELWATCH_LATEST", raising=False)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60)
     for key, value in secrets.items():
         at.secrets[key] = value
-    return at.run().switch_page("pages/data/import_data.py").run()
+    return at.run().switch_page("../pages/data/import_data.py").run()
 
 
 def _upload(at: AppTest, name: str, data: bytes) -> AppTest:

@@ -32,7 +32,7 @@ def demo_db(demo_store_path, tmp_path) -> pathlib.Path:
 def _app(monkeypatch, db: pathlib.Path) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(db))
     monkeypatch.delenv(alerts.ALERTS_ENV, raising=False)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -24,8 +24,8 @@ def db(demo_history_store_path, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", PAGES)
 def test_the_page_opens_on_the_demo_history(db, name):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    at = at.switch_page(f"pages/remediate/{name}.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=90).run()
+    at = at.switch_page(f"../pages/remediate/{name}.py").run()
     assert not at.exception
     text = "\n".join(m.value for m in [*at.markdown, *at.caption, *at.info])
     empty = ("Nothing waits for review", "No campaigns yet", "No versions yet", "No remediation actions yet")
@@ -41,8 +41,8 @@ def test_the_page_opens_on_the_demo_history(db, name):
 
 
 def test_the_versions_page_says_in_bold_how_many_items_differ(db):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    at = at.switch_page("pages/remediate/versions.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=90).run()
+    at = at.switch_page("../pages/remediate/versions.py").run()
     sentence = next(m.value for m in at.markdown if "items differ" in m.value)
     assert sentence.startswith("**") and sentence.split("**")[1].endswith("items differ")
     assert "between v1 and v2" in sentence.replace("\\", "")

@@ -33,8 +33,8 @@ def db(demo_store_path, tmp_path, monkeypatch):
 
 
 def _page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    return at.switch_page(f"pages/remediate/{name}.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=90).run()
+    return at.switch_page(f"../pages/remediate/{name}.py").run()
 
 
 def _labels(db: pathlib.Path, item: str) -> tuple:

@@ -37,8 +37,8 @@ def db(demo_store_path, tmp_path, monkeypatch):
 
 
 def _review() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    return at.switch_page("pages/remediate/review.py").run()
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=90).run()
+    return at.switch_page("../pages/remediate/review.py").run()
 
 
 def _log(db: pathlib.Path) -> list[tuple]:

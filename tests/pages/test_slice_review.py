@@ -29,10 +29,10 @@ def db(demo_store_path, tmp_path, monkeypatch):
 
 
 def _slices(**params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120)
     at.query_params.update(params)
     at.run()
-    at.switch_page("pages/monitor/slices.py").run()
+    at.switch_page("../pages/monitor/slices.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -71,7 +71,7 @@ def test_a_slice_goes_to_review_after_a_confirmation_that_says_how_many(db):
     assert any("Nothing added" in i.value for i in at.info)
     assert len(_requests(db)) == len(fax)
 
-    review = at.switch_page("pages/remediate/review.py").run()
+    review = at.switch_page("../pages/remediate/review.py").run()
     assert not review.exception
     assert any(f"**{len(fax):,} items wait for review**" in m.value for m in review.markdown)
     assert set(review.dataframe(key="review.table").value["item_id"]) == set(fax)

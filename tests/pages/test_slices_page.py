@@ -22,8 +22,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 @pytest.fixture
 def at(monkeypatch, demo_store_path) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    return app.switch_page("pages/monitor/slices.py").run()
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120).run()
+    return app.switch_page("../pages/monitor/slices.py").run()
 
 
 def _expected(path, metric: str, pairs: bool = False):
@@ -89,8 +89,8 @@ def test_a_store_without_attributes_explains_where_slices_come_from(monkeypatch,
     with Store(tmp_path / "s.duckdb") as store:
         ingest.ingest(store, tmp_path / "e.csv")
     monkeypatch.setenv("LABELWATCH_DB", str(tmp_path / "s.duckdb"))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    app.switch_page("pages/monitor/slices.py").run()
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
+    app.switch_page("../pages/monitor/slices.py").run()
     assert not app.exception
     assert any("No slice to compare" in m.value for m in app.markdown)
 
@@ -116,10 +116,10 @@ def test_the_ranked_table_reads_as_words_with_key_columns_first_and_a_guide(at):
 
 def test_a_slice_filter_is_explained_not_called_quiet(monkeypatch, demo_store_path):
     monkeypatch.setenv("LABELWATCH_DB", str(demo_store_path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120)
     app.query_params.update({"slice": "source", "slice_value": "fax"})
     app.run()
-    app.switch_page("pages/monitor/slices.py").run()
+    app.switch_page("../pages/monitor/slices.py").run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("slice filter keeps only the items with source" in m.value for m in app.markdown)
     assert app.text[0].value.startswith("Within source = fax: ")
@@ -143,10 +143,10 @@ def test_a_filter_on_the_only_attribute_says_there_is_nothing_within_it(monkeypa
         ingest.ingest(store, tmp_path / "items.csv", kind="items")
         ingest.ingest(store, tmp_path / "e.csv")
     monkeypatch.setenv("LABELWATCH_DB", str(tmp_path / "s.duckdb"))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60)
     app.query_params.update({"slice": "source", "slice_value": "a"})
     app.run()
-    app.switch_page("pages/monitor/slices.py").run()
+    app.switch_page("../pages/monitor/slices.py").run()
     assert not app.exception
     text = " ".join(m.value for m in app.markdown)
     assert "No other slice to compare within this one" in text and "Clear the slice filter" in text

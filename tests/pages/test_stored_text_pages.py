@@ -62,7 +62,7 @@ def _figure_strings(app: AppTest) -> list[str]:
 
 def _app(monkeypatch, path, page: str, **params) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120)
     app.query_params.update(params)
     app.run()
     app.switch_page(page).run()
@@ -71,7 +71,7 @@ def _app(monkeypatch, path, page: str, **params) -> AppTest:
 
 
 def test_overview_figures_show_cohorts_and_labels_escaped(monkeypatch, hostile_db):
-    app = _app(monkeypatch, hostile_db, "pages/monitor/overview.py")
+    app = _app(monkeypatch, hostile_db, "../pages/monitor/overview.py")
     strings = _figure_strings(app)
     assert not [s for s in strings if any(raw in s for raw in HTML)]
     figures = {json.loads(c.proto.spec)["layout"]["title"]["text"].split("<br>")[0]: json.loads(c.proto.spec)
@@ -83,7 +83,7 @@ def test_overview_figures_show_cohorts_and_labels_escaped(monkeypatch, hostile_d
 
 
 def test_slices_figures_and_texts_show_attribute_values_and_labels_escaped(monkeypatch, hostile_db):
-    app = _app(monkeypatch, hostile_db, "pages/monitor/slices.py")
+    app = _app(monkeypatch, hostile_db, "../pages/monitor/slices.py")
     strings = _figure_strings(app)
     assert not [s for s in strings if any(raw in s for raw in HTML)]
     forest, heatmap = (json.loads(c.proto.spec) for c in app.get("plotly_chart"))
@@ -93,7 +93,7 @@ def test_slices_figures_and_texts_show_attribute_values_and_labels_escaped(monke
 
 
 def test_a_slice_filter_on_a_stored_value_is_named_through_md(monkeypatch, hostile_db):
-    app = _app(monkeypatch, hostile_db, "pages/monitor/slices.py", slice="source", slice_value=VALUES[1])
+    app = _app(monkeypatch, hostile_db, "../pages/monitor/slices.py", slice="source", slice_value=VALUES[1])
     pinned = [m.value for m in app.markdown if "slice filter keeps only the items with" in m.value]
     assert pinned and md(f"source = {VALUES[1]}") in pinned[0]
     assert VALUES[1] not in pinned[0]

@@ -21,12 +21,12 @@ from analytics.store import Store, item_drilldown, review_requests
 from analytics.store import detection as queries
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PAGE = "pages/investigate/suspects.py"
+PAGE = "../pages/investigate/suspects.py"
 
 
 def _open(monkeypatch, path) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120).run()
     return app.switch_page(PAGE).run()
 
 
