@@ -33,16 +33,16 @@ EVENTS = "item_id,annotator_id,label,labeled_at\ni1,a1,cat,2024-01-01\ni2,a1,dog
 _PR_CAPBSET_DROP = 24
 #: CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER: what lets root write where the mode says no.
 _FILE_CAPABILITIES = (1, 2, 3)
-#: What the app says, as JSON: run app.py, optionally import a file through the Import page.
+#: What the app says, as JSON: run the app (ui/frame.py), optionally import a file through the Import page.
 APP = textwrap.dedent(
     """
     import json, pathlib, sys
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file("app.py", default_timeout=180).run()
+    at = AppTest.from_file("ui/frame.py", default_timeout=180).run()
     if len(sys.argv) > 1 and not at.error:
         upload = pathlib.Path(sys.argv[1])
-        at.switch_page("pages/data/import_data.py").run()
+        at.switch_page("../pages/data/import_data.py").run()
         at.file_uploader(key="import.upload").upload(upload.name, upload.read_bytes(), "text/csv").run()
         at.button[0].click().run()
     print(json.dumps({"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception],

@@ -3,8 +3,8 @@
 The store (``tests/injection_store``) holds SQL, HTML and script, Markdown and Streamlit directives as item
 and annotator ids, labels, a cohort, a slice attribute and its values, the dataset, a guideline version,
 rationales, a version note and a campaign name, all imported through files by the ordinary pipeline. Every
-page of ``app.py`` is run through AppTest, on the whole store and with the filters set from URL query
-parameters that hold payloads, and:
+page of the app (``ui/frame.py``) is run through AppTest, on the whole store and with the filters set from URL
+query parameters that hold payloads, and:
 
 * no string that reaches Markdown (bodies, captions, alerts, titles; labels of widgets, metrics, expanders
   and tabs) holds a payload that was not made inert, nor does any plotly text hold raw HTML;
@@ -33,7 +33,7 @@ from tests import injection_store as inj
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-#: Every page of app.py and the payloads it must show literally (those of the things it lists).
+#: Every page of the app and the payloads it must show literally (those of the things it lists).
 PAGES = {
     "pages/monitor/overview.py": [inj.LABEL, inj.COHORT],
     "pages/monitor/agreement.py": [inj.LABEL, inj.ANNOTATOR],
@@ -115,16 +115,17 @@ def injection_db(tmp_path_factory) -> pathlib.Path:
 
 def _run(monkeypatch, db: pathlib.Path, page: str, params: dict | None = None) -> AppTest:
     monkeypatch.setenv("LABELWATCH_DB", str(db))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=180)
     at.query_params.update(params or {})
     at.run()
-    at.switch_page(page).run()
+    at.switch_page(f"../{page}").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
 
 def test_every_page_of_the_app_is_checked():
-    registered = re.findall(r'st\.Page\("([^"]+)"', (ROOT / "app.py").read_text())
+    registered = [f"pages/{name}" for name in
+                  re.findall(r'st\.Page\(page\("([^"]+)"\)', (ROOT / "ui" / "frame.py").read_text())]
     assert sorted(registered) == sorted(PAGES)
 
 
@@ -158,7 +159,9 @@ def _count(store: Store, flt: EventFilter) -> int:
 
 
 def test_a_payload_as_a_filter_value_selects_what_it_names(injection_db):
-    with Store(injection_db, read_only=True) as store:
+    # opened as the app opens it: the app's store (cached by the pages run above) may still hold the file,
+    # and DuckDB refuses a second connection of another configuration in one process; this test only reads
+    with Store(injection_db) as store:
         events = store.query("SELECT e.item_id, e.annotator_id, a.cohort FROM label_events e "
                              "JOIN annotators a USING (annotator_id)")
         attributes = store.query("SELECT item_id, key, value FROM item_attributes")
