@@ -1,0 +1,291 @@
+"""Load: many people on one dashboard. Every page under 10 simultaneous browser sessions, against one.
+
+Usage::
+
+    .venv/bin/python bench/load.py --events 1e6 --sessions 10 --repeat 3 --out bench/README.md
+
+**The store** is built once under ``--work-dir`` (``load-<events>/store.duckdb``, reused by later runs with
+the same size) through the CLI, as a team would build it: ``demo --scale N`` (the synthetic world of
+``analytics.synthetic.scale``: 1,000 annotators, K = 10, 2–5 labels per item) and ``score`` (a real
+detection run, so Suspects, Review and the Slices page's suspect counts have content).
+
+**The server** is one ``streamlit run app.py`` on that store, warmed as ``make dashboard`` warms it
+(``ui.warm_up``), then every page is opened once so its caches hold what a later visitor of the same view
+finds. ``--sessions`` browser sessions are opened on the Import page and stay open. Then, page by page,
+``--repeat`` times:
+
+* **open alone**: one new browser session opens the page's URL (a new browser context: an empty browser
+  cache, Streamlit's JavaScript downloaded and parsed, a new Streamlit session);
+* **open together**: ``--sessions`` new sessions open it at the same moment;
+* **switch alone**: one of the open sessions clicks the page in the sidebar (what a person moving between
+  pages does: no reload, one script run);
+* **switch together**: every open session clicks it at the same moment (each goes back to the Import page
+  in between).
+
+A visit ends when the page is idle with every visible chart drawn (the browser tests' own signals,
+``tests/e2e/streamlit_page.py``), timed in the browser's clock from the navigation's start or the click.
+The **ratio** divides the median visit together by the median visit alone, measured in the same run on
+the same server; the target is ≤ 3 for every page. The browser runs on the same 2 cores as the server, so
+a visit together pays for drawing every session's page as well as for serving it: the ratio is an upper
+bound of what a person on their own machine sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import streamlit
+from playwright.async_api import async_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.first_chart import CHROMIUM, CHROMIUM_ARGS, _chromium_version, streamlit_server  # noqa: E402
+from bench.store import machine, table, write_section  # noqa: E402
+from tests.e2e.streamlit_page import RUN_MONITOR  # noqa: E402
+from ui import warm_up  # noqa: E402
+
+BEGIN, END = "<!-- bench/load.py: begin -->", "<!-- bench/load.py: end -->"
+#: The target: a page's median render with the others at once, over its median render alone.
+TARGET_RATIO = 3.0
+#: Every page of the navigation (``app.py``), by its URL path ("" is the Overview, the default page).
+PAGES = {
+    "Overview": "", "Agreement": "agreement", "Drift": "drift", "Slices": "slices", "Suspects": "suspects",
+    "Review": "review", "Policies": "policies", "Campaigns": "campaigns", "Versions": "versions",
+    "Audit trail": "audit", "Impact": "impact", "Import": "import_data", "Data": "data",
+}
+#: Resolves to ``performance.now()`` once the first script run finished, nothing runs and every visible
+#: chart has drawn; to "error" when the page shows an exception.
+_RENDERED = """
+() => {
+  if (document.querySelector("[data-testid='stException']")) return "error";
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!(app && window.__labelwatchRuns > 0
+        && app.getAttribute("data-test-connection-state") === "CONNECTED"
+        && app.getAttribute("data-test-script-state") === "notRunning"
+        && !document.querySelector("[data-testid='stStatusWidgetRunningIcon']"))) return false;
+  const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
+    .filter((c) => c.checkVisibility());
+  if (!charts.every((c) => c.querySelector(".js-plotly-plot .main-svg"))) return false;
+  return performance.now();
+}
+"""
+TIMEOUT_MS = 600_000
+#: The page every open session returns to between two switches (light: a form and no chart).
+NEUTRAL = "Import"
+MODES = ("open alone", "open together", "switch alone", "switch together")
+
+
+def build_store(work: Path, events: int) -> Path:
+    """The ``demo --scale`` store with a detection run, built once per size (reused when present)."""
+    folder = work / f"load-{events}"
+    db = folder / "store.duckdb"
+    if db.exists():
+        return db
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / "building.duckdb"
+    partial.unlink(missing_ok=True)
+    cli = [sys.executable, "-m", "analytics", "--db", str(partial)]
+    subprocess.run([*cli, "demo", "--scale", str(events)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*cli, "score"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    partial.rename(db)
+    return db
+
+
+async def _rendered(page, since: float) -> float:
+    """Seconds from ``since`` (the page's clock, ms) until the page is idle with every visible chart drawn."""
+    handle = await page.wait_for_function(_RENDERED, timeout=TIMEOUT_MS, polling=50)
+    rendered = await handle.json_value()
+    if rendered == "error":
+        text = await page.locator("[data-testid='stException']").first.inner_text()
+        raise RuntimeError(f"{page.url} raised:\n{text}")
+    return (rendered - since) / 1000
+
+
+async def open_page(browser, url: str) -> float:
+    """Open ``url`` in a new context (a new session, an empty browser cache); seconds until rendered."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 1800})
+    try:
+        await context.add_init_script(RUN_MONITOR)
+        page = await context.new_page()
+        await page.goto(url, timeout=TIMEOUT_MS)
+        return await _rendered(page, 0.0)
+    finally:
+        await context.close()
+
+
+async def switch(page, title: str) -> float:
+    """Click ``title`` in the sidebar of an open session; seconds until its run finished and it rendered."""
+    before, since = await page.evaluate("() => [window.__labelwatchRuns, performance.now()]")
+    await page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title, exact=True).click()
+    await page.wait_for_function("(n) => window.__labelwatchRuns > n", arg=before, timeout=TIMEOUT_MS)
+    return await _rendered(page, since)
+
+
+async def visits(mode: str, browser, url: str, tabs: list, title: str) -> list[float]:
+    """The seconds of each visit of one mode (``MODES``) to the page at ``url`` titled ``title``."""
+    if mode == "open alone":
+        return [await open_page(browser, url)]
+    if mode == "open together":
+        return list(await asyncio.gather(*(open_page(browser, url) for _ in tabs)))
+    if mode == "switch alone":
+        return [await switch(tabs[0], title)]
+    return list(await asyncio.gather(*(switch(tab, title) for tab in tabs)))
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the Streamlit server and by Chromium, from ``/proc``.
+
+    The server is this process's ``streamlit run`` child; Chromium is every process named ``chromium`` or
+    ``chrome`` (the browser, its renderers and helpers; the machine runs no other browser meanwhile), with
+    what their ended children used."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"server": 0.0, "browser": 0.0}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        # user + system, then the same of its ended children that were waited for (a closed tab's renderer)
+        used = sum(int(value) for value in fields[11:15]) / tick
+        if int(fields[1]) == os.getpid() and "streamlit" in cmdline:
+            totals["server"] += used
+        elif name.startswith(("chromium", "chrome")):
+            totals["browser"] += used
+    return totals
+
+
+async def measure(url: str, *, sessions: int, repeat: int) -> list[dict]:
+    """Every page, ``repeat`` times: opened alone, by ``sessions`` at once, switched to alone, at once."""
+    results = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                   headless=True)
+        contexts = [await browser.new_context(viewport={"width": 1440, "height": 1800})
+                    for _ in range(sessions)]
+        try:
+            for path in PAGES.values():  # every page's caches filled once
+                await open_page(browser, f"{url}/{path}")
+            tabs = []
+            for context in contexts:
+                await context.add_init_script(RUN_MONITOR)
+                tab = await context.new_page()
+                await tab.goto(f"{url}/{PAGES[NEUTRAL]}", timeout=TIMEOUT_MS)
+                await _rendered(tab, 0.0)
+                tabs.append(tab)
+            for name, path in PAGES.items():
+                if name == NEUTRAL:
+                    continue
+                for _ in range(repeat):
+                    found, cpu = {}, {}
+                    for mode in MODES:
+                        before = cpu_seconds()
+                        found[mode] = await visits(mode, browser, f"{url}/{path}", tabs, name)
+                        after = cpu_seconds()
+                        cpu[mode] = {who: (after[who] - before[who]) / len(found[mode]) for who in after}
+                        if mode.startswith("switch"):  # back to the neutral page, untimed
+                            back = tabs if mode.endswith("together") else tabs[:1]
+                            await asyncio.gather(*(switch(tab, NEUTRAL) for tab in back))
+                    results.extend({"page": name, "mode": mode, "seconds": seconds,
+                                    **{f"{who}_cpu": value for who, value in cpu[mode].items()}}
+                                   for mode, times in found.items() for seconds in times)
+                print(name, {mode: [round(r["seconds"], 2) for r in results
+                                    if r["page"] == name and r["mode"] == mode] for mode in MODES},
+                      file=sys.stderr)
+        finally:
+            await browser.close()
+    return results
+
+
+def _markdown(text: str) -> str:
+    """A docstring's paragraphs as Markdown: each paragraph, and each ``* `` item, on one line."""
+    items = re.split(r"\n(?=\* )|\n\n", text.strip())
+    return "\n\n".join(" ".join(item.split()) for item in items)
+
+
+def _median_max(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({max(values):.2f})"
+
+
+def report(results: list[dict], *, events: int, sessions: int, command: str, loads: tuple[float, float],
+           elapsed: float) -> str:
+    info = machine()
+    rows, cpu_rows, worst = [], [], {"open": (0.0, ""), "switch": (0.0, "")}
+    for name in PAGES:
+        times = {mode: [r["seconds"] for r in results if r["page"] == name and r["mode"] == mode]
+                 for mode in MODES}
+        if not times["open alone"]:
+            continue
+        row = [name]
+        for way in ("open", "switch"):
+            ratio = statistics.median(times[f"{way} together"]) / statistics.median(times[f"{way} alone"])
+            worst[way] = max(worst[way], (ratio, name))
+            row += [_median_max(times[f"{way} alone"]), _median_max(times[f"{way} together"]),
+                    f"{ratio:.2f}" + ("" if ratio <= TARGET_RATIO else " **FAIL**")]
+        rows.append(row)
+        chosen = [r for r in results if r["page"] == name]
+        cpu_rows.append([name, *(f"{statistics.median(r[who] for r in chosen if r['mode'] == mode):.2f}"
+                                 for mode in MODES for who in ("server_cpu", "browser_cpu"))])
+    return "\n".join([
+        BEGIN, "## Load: every page under simultaneous sessions (`bench/load.py`)", "",
+        _markdown((__doc__ or "").split("\n\n", 3)[3]), "",
+        f"Command: `{command}`  ",
+        f"Machine: {info['cores']} cores, {info['ram']} RAM, {info['cpu']}; Python {info['python']}, "
+        f"streamlit {streamlit.__version__}, Chromium {_chromium_version()}  ",
+        f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; the store: {events:,} events (`demo --scale`, "
+        f"then `score`); the machine's 1-minute load average {loads[0]:.1f} at the start and {loads[1]:.1f} "
+        f"at the end (other jobs share it); {elapsed / 60:.0f} minutes in all", "",
+        f"Seconds, median (max) over the visits; together = {sessions} sessions at the same moment; ratio = "
+        f"median together / median alone, target ≤ {TARGET_RATIO:g}.", "",
+        table(["page", "open: alone", "open: together", "open: ratio", "switch: alone", "switch: together",
+               "switch: ratio"], rows), "",
+        f"Worst ratio: opening {worst['open'][0]:.2f} ({worst['open'][1]}), switching "
+        f"{worst['switch'][0]:.2f} ({worst['switch'][1]}).", "",
+        "Where the time goes: CPU seconds per visit (median over the rounds) of the Streamlit server and of "
+        "Chromium (every browser process), read from `/proc` before and after each round and divided by its "
+        "visits.", "",
+        table(["page", *(f"{mode}: {who}" for mode in MODES for who in ("server", "browser"))], cpu_rows), "",
+        END, "",
+    ])
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=float, default=1e6, help="events in the store (default 1e6)")
+    parser.add_argument("--sessions", type=int, default=10, help="simultaneous sessions (default 10)")
+    parser.add_argument("--repeat", type=int, default=3, help="visits alone and rounds together per page")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "_work")
+    parser.add_argument("--out", type=Path, default=None, help="write this section of bench/README.md")
+    args = parser.parse_args(argv)
+    events = int(args.events)
+    db = build_store(args.work_dir, events)
+    began, load_before = time.perf_counter(), os.getloadavg()[0]
+    with streamlit_server(db) as (url, _):
+        ok, answer = warm_up.run_once(url)
+        if not ok:
+            raise RuntimeError(f"the warm-up of {url} failed: {answer}")
+        results = asyncio.run(measure(url, sessions=args.sessions, repeat=args.repeat))
+    section = report(results, events=events, sessions=args.sessions, elapsed=time.perf_counter() - began,
+                     command=".venv/bin/python bench/load.py " + " ".join(argv),
+                     loads=(load_before, os.getloadavg()[0]))
+    print(section)
+    if args.out:
+        write_section(args.out, section, begin=BEGIN, end=END)
+
+
+if __name__ == "__main__":
+    main()
