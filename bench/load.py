@@ -34,13 +34,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import datetime as dt
+import json
 import os
 import re
 import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import streamlit
@@ -49,6 +53,7 @@ from playwright.async_api import async_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analytics.api import endpoint  # noqa: E402
 from bench.first_chart import CHROMIUM, CHROMIUM_ARGS, _chromium_version, streamlit_server  # noqa: E402
 from bench.store import machine, table, write_section  # noqa: E402
 from tests.e2e.streamlit_page import RUN_MONITOR  # noqa: E402
@@ -220,8 +225,61 @@ def _median_max(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({max(values):.2f})"
 
 
-def report(results: list[dict], *, events: int, sessions: int, command: str, loads: tuple[float, float],
-           elapsed: float) -> str:
+def api_calls(db: Path, calls: int) -> dict:
+    """``calls`` simultaneous ``GET /api/summary`` (each its own thread and connection), after one alone.
+
+    The token is the dashboard's local one, from the endpoint file beside the store (``analytics.api``).
+    Returns the time alone, each call's status and seconds, whether every answer equals the one alone, and
+    the wall time of the whole burst.
+    """
+    found = endpoint.live(db)
+    if found is None:
+        raise RuntimeError(f"no live dashboard answers for {db}")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def call() -> tuple[int | str, float, bytes]:
+        request = urllib.request.Request(found.url + "/api/summary",
+                                         headers={"Authorization": f"Bearer {found.token}"})
+        began = time.perf_counter()
+        try:
+            with opener.open(request, timeout=TIMEOUT_MS / 1000) as response:
+                return response.status, time.perf_counter() - began, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, time.perf_counter() - began, b""
+        except OSError as error:
+            return type(error).__name__, time.perf_counter() - began, b""
+
+    status, alone, body = call()
+    if status != 200:
+        raise RuntimeError(f"/api/summary answered {status} alone")
+    began = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=calls) as pool:
+        answers = list(pool.map(lambda _: call(), range(calls)))
+    wall = time.perf_counter() - began
+    expected = _comparable(body)
+    return {"alone": alone, "wall": wall, "statuses": [a[0] for a in answers],
+            "seconds": [a[1] for a in answers], "same": sum(_comparable(a[2]) == expected for a in answers)}
+
+
+def _comparable(body: bytes) -> object:
+    """A summary with its numbers to 9 significant digits (DuckDB's parallel sums differ in the last bits)."""
+    def rounded(value):
+        if isinstance(value, float):
+            return float(f"{value:.9g}")
+        if isinstance(value, dict):
+            return {key: rounded(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rounded(item) for item in value]
+        return value
+
+    try:
+        return rounded(json.loads(body))
+    except ValueError:
+        return None
+
+
+def report(results: list[dict], calls: dict, *, events: int, sessions: int, command: str,
+           loads: tuple[float, float], elapsed: float) -> str:
     info = machine()
     rows, cpu_rows, worst = [], [], {"open": (0.0, ""), "switch": (0.0, "")}
     for name in PAGES:
@@ -258,6 +316,14 @@ def report(results: list[dict], *, events: int, sessions: int, command: str, loa
         "Chromium (every browser process), read from `/proc` before and after each round and divided by its "
         "visits.", "",
         table(["page", *(f"{mode}: {who}" for mode in MODES for who in ("server", "browser"))], cpu_rows), "",
+        f"**API**: {len(calls['statuses'])} simultaneous `GET /api/summary` calls (a thread and a connection "
+        "each, the dashboard's local token) after one alone: "
+        f"{sum(status == 200 for status in calls['statuses'])} answered 200 "
+        f"({', '.join(sorted({str(s) for s in calls['statuses'] if s != 200})) or 'no failure'}), "
+        f"{calls['same']} with the same summary as the call alone (to 9 significant digits: DuckDB's "
+        f"parallel sums differ in the last bits); alone {calls['alone']:.2f} s; each call of the burst "
+        f"{statistics.median(calls['seconds']):.2f} s median, {max(calls['seconds']):.2f} s max; the burst "
+        f"{calls['wall']:.1f} s in all.", "",
         END, "",
     ])
 
@@ -268,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=float, default=1e6, help="events in the store (default 1e6)")
     parser.add_argument("--sessions", type=int, default=10, help="simultaneous sessions (default 10)")
     parser.add_argument("--repeat", type=int, default=3, help="visits alone and rounds together per page")
+    parser.add_argument("--calls", type=int, default=50, help="simultaneous API summary calls (default 50)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "_work")
     parser.add_argument("--out", type=Path, default=None, help="write this section of bench/README.md")
     args = parser.parse_args(argv)
@@ -278,8 +345,10 @@ def main(argv: list[str] | None = None) -> None:
         ok, answer = warm_up.run_once(url)
         if not ok:
             raise RuntimeError(f"the warm-up of {url} failed: {answer}")
+        calls = api_calls(db, args.calls)
         results = asyncio.run(measure(url, sessions=args.sessions, repeat=args.repeat))
-    section = report(results, events=events, sessions=args.sessions, elapsed=time.perf_counter() - began,
+    section = report(results, calls, events=events, sessions=args.sessions,
+                     elapsed=time.perf_counter() - began,
                      command=".venv/bin/python bench/load.py " + " ".join(argv),
                      loads=(load_before, os.getloadavg()[0]))
     print(section)
