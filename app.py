@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.store import StoreError
-from ui import filters, loaders
+from ui import filters, identity, loaders
 from ui import store as app_store
 
 # Our own SVG, sent inline as the tab icon: with a ":material/…:" page icon the browser fetches the icon from
@@ -21,6 +21,7 @@ from ui import store as app_store
 ICON = Path(__file__).parent / "ui" / "icon.svg"
 
 st.set_page_config(page_title="LabelWatch", page_icon=ICON, layout="wide")
+identity.require_login()  # with [auth] in the secrets: the login screen, and nothing else, until logged in
 
 try:
     store = app_store.current()
