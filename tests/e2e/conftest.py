@@ -52,11 +52,14 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, **env: str) -> Iterator[str]:
+def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, *, secrets: pathlib.Path | None = None,
+                     **env: str) -> Iterator[str]:
     """``streamlit run app.py`` on the store ``db`` on a fresh loopback port, its first script run done;
     yields its base URL and stops the server on leaving.
 
-    ``env`` adds environment variables (e.g. ``LABELWATCH_USER``). The server's output goes to
+    ``env`` adds environment variables (e.g. ``LABELWATCH_USER``). ``secrets`` names the secrets file the
+    server reads (Streamlit's ``secrets.files`` option) instead of ``.streamlit/secrets.toml``, e.g. one with
+    an ``[auth]`` section. The server's output goes to
     ``log_dir/streamlit.log`` (an unread pipe would block the server once full) and is shown when the
     server does not come up. Once healthy, it is warmed as ``make dashboard`` warms it (``ui.warm_up``: the
     script health check that ``.streamlit/config.toml`` turns on runs ``app.py`` once): the imports and the
@@ -75,6 +78,7 @@ def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, **env: str) -> Ite
                 sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                 "--server.address", "127.0.0.1", "--server.port", str(port),
                 "--browser.gatherUsageStats", "false",
+                *(["--secrets.files", str(secrets)] if secrets is not None else []),
             ],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
