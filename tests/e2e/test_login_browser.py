@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from analytics.remediation import audit
 from analytics.store import Store
-from tests.e2e.conftest import demo_store, streamlit_server
+from tests.e2e.conftest import _free_port, _stop, demo_store, streamlit_server
 from tests.e2e.streamlit_page import EXPECT_TIMEOUT_MS, RUN_MONITOR, rerun, screenshot, wait_idle
 from ui import warm_up
 
@@ -33,12 +32,6 @@ ROLES = f'[roles]\nreviewer = ["{REVIEWER}"]\nadmin = ["lead@example.org"]\n'
 #: A script run, a grid's redraw and a round trip through the provider on a busy 2-core machine.
 SLOW = 180_000
 PROVIDER_TIMEOUT_S = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +63,7 @@ def provider(tmp_path_factory) -> Iterator[str]:
             pytest.fail(f"oidc-provider-mock did not answer on {url}:\n{log.read_text()}")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        _stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ runs as one local user."""
 from __future__ import annotations
 
 import pathlib
+import re
+import tomllib
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -182,3 +184,18 @@ def test_a_reviewers_decision_records_their_address_as_the_actor(db):
         log = sql.action_log(store)
     rows = log[["item_id", "actor", "actor_role"]].values.tolist()
     assert rows == [[item["item_id"], REVIEWER, "reviewer"]]
+
+
+def test_a_plain_streamlit_run_listens_on_loopback_only():
+    # exposing the app is a deliberate --server.address, once login is on (.streamlit/secrets.toml.example)
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] == "127.0.0.1"
+
+
+def test_the_secrets_example_documents_every_key_login_needs():
+    # the commented-out [auth] section, uncommented, is a section Streamlit reads
+    example = (ROOT / ".streamlit" / "secrets.toml.example").read_text(encoding="utf-8")
+    after = example[example.index("# [auth]"):]
+    section = tomllib.loads("\n".join(line.removeprefix("# ") for line in after.splitlines()
+                                      if re.match(r"# (\[auth\]|\w+ = )", line)))
+    assert set(section["auth"]) == set(AUTH)
