@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.store import StoreError
-from ui import filters, loaders
+from ui import filters, identity, loaders
 from ui import store as app_store
 from ui.page_files import page
 
@@ -25,6 +25,7 @@ from ui.page_files import page
 ICON = Path(__file__).parent / "icon.svg"
 
 st.set_page_config(page_title="LabelWatch", page_icon=ICON, layout="wide")
+identity.require_login()  # with [auth] in the secrets: the login screen, and nothing else, until logged in
 
 try:
     store = app_store.current()

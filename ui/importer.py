@@ -29,6 +29,7 @@ from streamlit.delta_generator import DeltaGenerator
 from analytics.core.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from analytics.ingest import pipeline as ingest
 from analytics.ingest import readers, rules
+from analytics.remediation.roles import PermissionDenied
 from analytics.store import Store, StoreError
 from ui import identity, loaders, validation_report
 from ui.safe_text import md
@@ -128,11 +129,11 @@ def _validate(store: Store, name: str, data: bytes, file_key: str, timestamps: i
             label = f"Import {report.rows_accepted:,} rows"
             if not st.button(label, type="primary", key=f"{file_key}.import"):
                 return report
-            created_by = identity.user_name()
+            me = identity.actor()
             # Every widget value is read above: nothing in commit can be interrupted by a rerun.
             try:
-                committed = ingest.commit(store, prepared, created_by=created_by)
-            except StoreError as exc:
+                committed = ingest.commit(store, prepared, created_by=me)
+            except (StoreError, PermissionDenied) as exc:
                 st.error(md(str(exc)))
                 return report
     loaders.clear()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from analytics.core.schema import EventFilter
 from analytics.remediation import actions, audit, campaigns, policies, queue, requests, versions
-from analytics.remediation.roles import Actor, role_book
+from analytics.remediation.roles import Actor
 from ui import identity, loaders
 from ui import store as app_store
 
@@ -22,8 +22,9 @@ def state() -> tuple:
 
 
 def actor() -> Actor:
-    """The current user with their role (single-user mode: the local user, an admin)."""
-    return role_book().actor(identity.user_name())
+    """The current user with their role (``ui.identity.actor``: the logged-in user, or in single-user mode
+    the local user)."""
+    return identity.actor()
 
 
 @_cached

@@ -1,5 +1,6 @@
 """The Data page's undo of an import: retract a batch (with a reason), see what was retracted and why, and
-the events the store holds but leaves out of every read for their timestamp."""
+the events the store holds but leaves out of every read for their timestamp. Retracting needs the admin
+role: below it the form is not drawn (and ``analytics.ingest.retraction.retract`` refuses anyway)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.ingest import retraction
+from analytics.remediation.roles import PermissionDenied, Role
 from ui import identity, loaders
 from ui import store as app_store
 from ui.safe_text import md
@@ -38,6 +40,16 @@ def show(src: loaders.Source, batches: pd.DataFrame, *, key: str) -> None:
         st.dataframe(unreadable, hide_index=True, key=f"{key}.unreadable")
     retracted = loaders.retracted_batches(src)
     live = batches.loc[~batches["batch_id"].isin(retracted["batch_id"]), "batch_id"].tolist()
+    if not identity.may(Role.ADMIN):
+        st.caption(identity.needs(Role.ADMIN, "retract an import"))
+    else:
+        _retract_box(src, batches, live, key=key)
+    if len(retracted):
+        st.markdown("**Retracted imports**")
+        st.dataframe(retracted, hide_index=True, key=f"{key}.retracted")
+
+
+def _retract_box(src: loaders.Source, batches: pd.DataFrame, live: list[str], *, key: str) -> None:
     with st.expander("Retract an import", icon=":material/undo:", expanded=False):
         st.caption(
             "A retracted import is left out of every page and command from now on. Nothing is deleted: the "
@@ -48,9 +60,6 @@ def show(src: loaders.Source, batches: pd.DataFrame, *, key: str) -> None:
             st.caption("There is no import to retract.")
         else:
             _form(src, batches.set_index("batch_id").loc[live], key=key)
-    if len(retracted):
-        st.markdown("**Retracted imports**")
-        st.dataframe(retracted, hide_index=True, key=f"{key}.retracted")
 
 
 def _form(src: loaders.Source, live: pd.DataFrame, *, key: str) -> None:
@@ -66,16 +75,16 @@ def _form(src: loaders.Source, live: pd.DataFrame, *, key: str) -> None:
     if not sure:
         st.error("Tick the box to confirm the retraction.")
         return
-    actor = identity.user_name()
+    me = identity.actor()
     try:
-        done = retraction.retract(app_store.open_store(src.path), batch_id, actor=actor, reason=reason)
-    except retraction.RetractionError as exc:
+        done = retraction.retract(app_store.open_store(src.path), batch_id, actor=me, reason=reason)
+    except (retraction.RetractionError, PermissionDenied) as exc:
         st.error(md(str(exc)))
         return
     loaders.clear()
     st.session_state[f"{key}.done"] = (
         f"Retracted batch {md(done['batch_id'])} ({md(done['kind'])}, {done['rows_accepted']:,} rows) as "
-        f"{md(actor)}: every page leaves its rows out from now on."
+        f"{md(me.name)}: every page leaves its rows out from now on."
     )
     st.rerun()
 

@@ -1,6 +1,6 @@
 """The Slices page's write: send a slice's suspects (the latest detection run's flags in it) to review, after
 a confirmation that says how many, through ``analytics.remediation.requests.send_slice`` (which checks the
-reviewer role)."""
+reviewer role). Below the reviewer role the button is not drawn: the slot says what it needs instead."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 from analytics.core.schema import EventFilter
 from analytics.remediation import requests
 from analytics.remediation.roles import PermissionDenied, Role
-from ui import loaders, page_files
+from ui import identity, loaders, page_files
 from ui import remediation_loaders as rl
 from ui import store as app_store
 from ui.safe_text import md
@@ -39,12 +39,13 @@ def review_box(slot: DeltaGenerator, src: loaders.Source, run_id: str | None, fl
         Prefix of the widget keys.
     """
     me = rl.actor()
+    if me.role < Role.REVIEWER:
+        slot.caption(identity.needs(Role.REVIEWER, "send a slice to review"))
+        return
     items = [] if run_id is None else rl.slice_suspects(src, run_id, attribute, value, flt)
     total, name = len(items), f"{attribute} = {value}"
     refused = ("No detection run yet: run one on the Suspects page." if run_id is None
-               else "The latest detection run flags no item of this slice in view." if not total
-               else f"{me.name} is a viewer: sending to review needs the reviewer role."
-               if me.role < Role.REVIEWER else None)
+               else "The latest detection run flags no item of this slice in view." if not total else None)
     pending, outcome = f"{key}.pending", f"{key}.outcome"
     # what a confirmation is for: it lapses when the run, the slice, a filter or the count changes
     scope = (run_id, attribute, value, flt, total)

@@ -1,6 +1,9 @@
 """The Suspects page's two writes: start a detection run (with progress) and send items to review (the
 rows picked by hand at once; every matching item only after a confirmation that says how many); and the
-way to a relabel campaign of the picked rows (the Campaigns page opens with them)."""
+way to a relabel campaign of the picked rows (the Campaigns page opens with them).
+
+Each control is drawn only for a role that may use it (running detection and sending to review: reviewer;
+a campaign: admin); a viewer reads the words that say so instead. The engine checks the role again."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from analytics.core.schema import EventFilter
 from analytics.detection import suspects
 from analytics.ingest import rules
 from analytics.remediation import requests
-from analytics.remediation.roles import PermissionDenied, role_book
+from analytics.remediation.roles import PermissionDenied, Role
 from ui import identity, loaders, page_files
 from ui import store as app_store
 from ui.safe_text import md
@@ -34,6 +37,9 @@ def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str,
     run_key : str
         Key of the page's run picker: the new run is selected in it.
     """
+    if not identity.may(Role.REVIEWER):
+        st.caption(identity.needs(Role.REVIEWER, "run detection"))
+        return
     store = app_store.open_store(src.path)
     rules_path = rules.find_rules_file(store.path)
     with st.expander("Run detection", expanded=not has_runs, icon=":material/troubleshoot:"):
@@ -51,7 +57,7 @@ def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str,
         if not st.button("Run detection on the filtered events", key=f"{key}.go", type="primary",
                          icon=":material/play_arrow:"):
             return
-        user = identity.user_name()
+        me = identity.actor()
         with st.status("Running detection…", expanded=True) as status:
             bar = st.progress(0.0)
 
@@ -60,10 +66,11 @@ def run_form(src: loaders.Source, flt: EventFilter, *, has_runs: bool, key: str,
 
             try:
                 run_id = suspects.run_detection(
-                    store, flt, created_by=user, model_version=None if model == CROSS_VALIDATED else model,
+                    store, flt, created_by=me, model_version=None if model == CROSS_VALIDATED else model,
                     rules=rules.load_rules(rules_path) if rules_path else None, n_splits=int(folds),
                     n_neighbours=int(neighbours), progress=progress)
-            except ValueError as exc:  # our own messages: no events, a bad rules file, too many labels
+            except (ValueError, PermissionDenied) as exc:  # our own messages: no events, a bad rules file,
+                # too many labels, a role that may not run it
                 status.update(label="Detection did not run", state="error")
                 st.error(md(exc))
                 return
@@ -100,6 +107,9 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
         Prefix of the widget keys.
     """
     st.markdown("**Send to review**")
+    if not identity.may(Role.REVIEWER):
+        st.caption(identity.needs(Role.REVIEWER, "send items to review"))
+        return
     note = st.text_input("Note for the reviewers (optional)", key=f"{key}.note")
     pending, outcome = f"{key}.pending", f"{key}.outcome"
     # what a confirmation is for: it lapses when the run, a filter or the set of items changes
@@ -110,9 +120,10 @@ def review_box(src: loaders.Source, run_id: str, *, flt: EventFilter, filters: d
         st.session_state.pop(pending, None)
         st.session_state[outcome] = (_send(src, run_id, selected, cluster_id=cluster_id, note=note),
                                      len(selected))
-    if st.button(f"Relabel campaign from the picked rows ({len(selected):,})", key=f"{key}.campaign",
-                 disabled=not selected, icon=":material/campaign:", width="stretch",
-                 help="Open the Campaigns page with these items, to send them back to labelers."):
+    if identity.may(Role.ADMIN) and st.button(
+            f"Relabel campaign from the picked rows ({len(selected):,})", key=f"{key}.campaign",
+            disabled=not selected, icon=":material/campaign:", width="stretch",
+            help="Open the Campaigns page with these items, to send them back to labelers."):
         st.session_state["campaigns.kind"] = "a list of item ids"
         st.session_state["campaigns.ids"] = "\n".join(selected)
         st.switch_page(page_files.page("remediate/campaigns.py"))
@@ -140,7 +151,7 @@ def _send(src: loaders.Source, run_id: str, item_ids: list[str], *, cluster_id: 
           note: str) -> int | None:
     """Save ``item_ids`` as review requests by the current user; return how many were new (None when the
     user's role may not send)."""
-    actor = role_book().actor(identity.user_name())
+    actor = identity.actor()
     try:
         added = requests.send_items(app_store.open_store(src.path), actor, item_ids, run_id=run_id,
                                     cluster_id=cluster_id, note=note or None)

@@ -14,11 +14,12 @@ from analytics import consensus, detection
 from analytics.core.schema import EventFilter
 from analytics.detection import clusters
 from analytics.ingest.rules import RuleSet
+from analytics.remediation.roles import Actor, Role, recorded_name
 from analytics.store import Store, detection_inputs, review_requests
 from analytics.store import detection as queries
 
 
-def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: str,
+def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: Actor | str,
                   model_version: str | None = None, rules: RuleSet | None = None, n_splits: int = 5,
                   n_neighbours: int = 10,
                   random_state: int = 0,
@@ -31,8 +32,9 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
         Writable store.
     flt : EventFilter, optional
         The events to read (the dashboard's filter).
-    created_by : str
-        Who ran it (kept with the run).
+    created_by : Actor or str
+        Who ran it (kept with the run); an ``Actor`` needs the reviewer role
+        (``analytics.remediation.roles.recorded_name``).
     model_version : str, optional
         Use these imported predictions as the model's opinion instead of a cross-validated model.
     rules : analytics.ingest.rules.RuleSet, optional
@@ -44,11 +46,15 @@ def run_detection(store: Store, flt: EventFilter | None = None, *, created_by: s
 
     Raises
     ------
+    analytics.remediation.roles.PermissionDenied
+        ``created_by`` is an ``Actor`` below the reviewer role; nothing was read or written.
     ValueError
         When no event passes the filter.
     analytics.consensus.limits.TooManyClasses
         When the label set is too large for the models to fit in memory (``consensus.check_model_size``).
     """
+    created_by = recorded_name(created_by, Role.REVIEWER, "run detection")
+
     def step(fraction: float, message: str) -> None:
         if progress is not None:
             progress(fraction, message)

@@ -62,6 +62,7 @@ from analytics.ingest.plausible_range import (  # noqa: F401
 from analytics.ingest.readers import IngestError, detect_kind
 from analytics.ingest.report import ValidationReport  # noqa: F401
 from analytics.ingest.rules import RuleSet
+from analytics.remediation.roles import Actor, Role, recorded_name
 from analytics.store import batches, item_history, stage_sources, staging
 from analytics.store import campaigns as campaign_store
 from analytics.store.connection import Store, StoreError
@@ -480,7 +481,7 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def commit(store: Store, prepared: PreparedImport, *, created_by: str = "local") -> ValidationReport:
+def commit(store: Store, prepared: PreparedImport, *, created_by: Actor | str = "local") -> ValidationReport:
     """Write a prepared import as one batch, in one transaction.
 
     The batch row, the accepted rows (with new items and annotators for events, new item versions for
@@ -493,8 +494,9 @@ def commit(store: Store, prepared: PreparedImport, *, created_by: str = "local")
     store : Store
     prepared : PreparedImport
         From ``prepare`` on the same store; it is closed afterwards.
-    created_by : str
-        Who imported (stored with the batch).
+    created_by : Actor or str
+        Who imported (stored with the batch); an ``Actor`` needs the admin role
+        (``analytics.remediation.roles.recorded_name``).
 
     Returns
     -------
@@ -503,9 +505,12 @@ def commit(store: Store, prepared: PreparedImport, *, created_by: str = "local")
 
     Raises
     ------
+    analytics.remediation.roles.PermissionDenied
+        ``created_by`` is an ``Actor`` below the admin role; nothing was written.
     StoreError
         Writing failed (a full disk): the transaction was rolled back and nothing was written.
     """
+    created_by = recorded_name(created_by, Role.ADMIN, "import a file")
     report = prepared.report
     if report.already_imported or prepared._cursor is None:
         return report

@@ -33,7 +33,9 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["Actor", "PermissionDenied", "Role", "RoleBook", "local_actor", "require", "role_book"]
+__all__ = [
+    "Actor", "PermissionDenied", "Role", "RoleBook", "local_actor", "recorded_name", "require", "role_book",
+]
 
 #: Environment variable naming the roles file.
 ROLES_ENV = "LABELWATCH_ROLES"
@@ -93,6 +95,29 @@ def require(actor: Actor, role: Role, doing: str) -> None:
         raise PermissionDenied(f"Refused to {doing}: no actor was given (who is making this change?).")
     if actor.role < role:
         raise PermissionDenied(f"{actor.name} ({actor.role}) may not {doing}: needs the {role} role.")
+
+
+def recorded_name(who: Actor | str, role: Role, doing: str) -> str:
+    """The name to record for a write by ``who``: an ``Actor`` is first checked for ``role`` (``require``);
+    a bare name is recorded as it is.
+
+    The writes that predate roles (an import, a retraction, a detection run) take either: the app passes
+    the logged-in user as an ``Actor``, so its roles hold there; the CLI, which holds the store file itself,
+    passes a name.
+
+    Examples
+    --------
+    >>> recorded_name("nightly-job", Role.ADMIN, "import a file")
+    'nightly-job'
+    >>> recorded_name(Actor("guest", Role.VIEWER), Role.ADMIN, "import a file")
+    Traceback (most recent call last):
+    ...
+    analytics.remediation.roles.PermissionDenied: guest (viewer) may not import a file: needs the admin role.
+    """
+    if isinstance(who, Actor):
+        require(who, role, doing)
+        return who.name
+    return who
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui import empty_state, importer
+from analytics.remediation.roles import Role
+from ui import empty_state, identity, importer
 from ui import store as app_store
 
 st.title("Import")
@@ -12,6 +13,9 @@ st.caption(
     "press Import, and importing the same file twice changes nothing. Items imported again add to the items "
     "the store holds (earlier values stay in the history)."
 )
+if not identity.may(Role.ADMIN):
+    st.info(identity.needs(Role.ADMIN, "import files"), icon=":material/lock:")
+    st.stop()
 # No ``type=``: Streamlit would raise on a name with another extension; the importer says what it reads.
 upload = st.file_uploader(
     "Data file", key="import.upload",

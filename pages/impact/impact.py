@@ -7,7 +7,7 @@ from analytics.impact import ab
 from analytics.narrative import impact as words
 from analytics.remediation.roles import PermissionDenied, Role, require
 from charts import impact as charts
-from ui import chart_panel, csv_download, empty_state, loaders
+from ui import chart_panel, csv_download, empty_state, identity, loaders
 from ui import impact_loaders as il
 from ui import remediation_loaders as rl
 from ui import store as app_store
@@ -26,7 +26,9 @@ if done:
     st.success(done, icon=":material/check:")
 
 stored = il.results(src, state)
-if not present:
+if not present and me.role < Role.REVIEWER:
+    st.caption(identity.needs(Role.REVIEWER, "run an analysis"))
+elif not present:
     with st.expander("Run an analysis", expanded=stored.empty, icon=":material/science:"):
         kind = st.radio(
             "Arms",
@@ -54,7 +56,7 @@ if not present:
                 "Run the analysis",
                 type="primary",
                 key="impact.run",
-                disabled=me.role < Role.REVIEWER or arm_a == arm_b,
+                disabled=arm_a == arm_b,
             )
             if go:
                 try:

@@ -13,7 +13,7 @@ from analytics.remediation import campaigns
 from analytics.remediation.actions import ActionError
 from analytics.remediation.roles import PermissionDenied, Role
 from analytics.store import StoreError
-from ui import csv_download, empty_state, filters, item_drilldown, loaders, validation_report
+from ui import csv_download, empty_state, filters, identity, item_drilldown, loaders, validation_report
 from ui import remediation_loaders as rl
 from ui import store as app_store
 from ui.safe_text import md
@@ -89,7 +89,7 @@ def _create_form() -> None:
                                      help="Two or more lets the campaign measure its own agreement.")
         due = right.date_input("Due", value=dt.date.today() + dt.timedelta(days=14), key="campaigns.due")
         note = st.text_area("Instructions for the labelers", key="campaigns.note")
-        if st.form_submit_button("Create campaign", type="primary", disabled=not admin):
+        if st.form_submit_button("Create campaign", type="primary"):
             assignees = [p.strip() for p in people.split(",") if p.strip()]
             try:
                 made = campaigns.create_campaign(app_store.current(), me, name, chosen, assignees=assignees,
@@ -105,11 +105,12 @@ def _create_form() -> None:
 
 
 listed = rl.campaign_list(src, rl.state())
-with st.expander("New campaign", expanded=listed.empty or bool(st.session_state.get("campaigns.ids")),
-                 icon=":material/add:"):
-    if not admin:
-        st.caption(f"{me.name} ({me.role}): creating, importing and resolving campaigns need the admin role.")
-    _create_form()
+if admin:
+    with st.expander("New campaign", expanded=listed.empty or bool(st.session_state.get("campaigns.ids")),
+                     icon=":material/add:"):
+        _create_form()
+else:
+    st.caption(identity.needs(Role.ADMIN, "create, import or resolve campaigns"))
 
 if listed.empty:
     empty_state.show(
@@ -205,10 +206,11 @@ with right:
 with st.expander("Label Studio labeling config"):
     st.code(campaigns.label_config(rl.vocabulary(src)), language="xml")
 
+if not admin:
+    st.stop()
 st.subheader("Take the labels back")
-upload = st.file_uploader("Label Studio export (JSON)", type=["json"], key=f"campaigns.upload.{pick}",
-                          disabled=not admin)
-if upload is not None and st.button("Import these labels", key="campaigns.import", disabled=not admin):
+upload = st.file_uploader("Label Studio export (JSON)", type=["json"], key=f"campaigns.upload.{pick}")
+if upload is not None and st.button("Import these labels", key="campaigns.import"):
     with tempfile.TemporaryDirectory(prefix="labelwatch-upload-") as folder:
         path = Path(folder) / "upload.json"
         path.write_bytes(upload.getvalue())
@@ -230,7 +232,7 @@ st.caption("Where the campaign's labels hold a strict majority, that label becom
            "evidence. Items without a majority keep their label.")
 with st.form("campaigns.resolve", border=True):
     why = st.text_input("Rationale", value=f"Relabel campaign {campaign['name']}", key="campaigns.why")
-    if st.form_submit_button(f"Record {summary['majority']:,} majority labels", disabled=not admin):
+    if st.form_submit_button(f"Record {summary['majority']:,} majority labels"):
         try:
             written = campaigns.resolve(app_store.current(), me, pick, rationale=why)
         except REFUSED as exc:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics.remediation import actions, policies
 from analytics.remediation.roles import PermissionDenied, Role
-from ui import empty_state, loaders
+from ui import empty_state, identity, loaders
 from ui import remediation_loaders as rl
 from ui import store as app_store
 from ui.safe_text import md
@@ -30,8 +30,6 @@ text = st.text_area("Policy file (TOML)", value=EXAMPLE.read_text(encoding="utf-
                     key="policies.text", disabled=not admin,
                     help="Each [[policy]] has a name, a version, an action and `when` conditions "
                     "(field op value over the run's stored signals). Admins edit; a dry run writes nothing.")
-if not admin:
-    st.caption(f"{me.name} ({me.role}): running policies needs the admin role.")
 try:
     declared = policies.parse_policies(text, "the policy file")
 except policies.PolicyError as exc:
@@ -58,11 +56,14 @@ right.markdown("**Slices touched**")
 right.dataframe(preview.slices, hide_index=True, key="policies.slices",
                 column_config={"key": "Attribute", "value": "Value", "items": "Items changed"})
 
+if not admin:
+    st.info(identity.needs(Role.ADMIN, "apply a policy"), icon=":material/lock:")
+    st.stop()
 with st.form("policies.apply", border=True):
     reason = st.text_input("Override the guardrails because (admins; required when blocked)",
                            key="policies.reason", disabled=not preview.blocked)
     if st.form_submit_button(f"Apply {policy.ref} to {len(preview.changes):,} items", type="primary",
-                             disabled=not admin or preview.changes.empty):
+                             disabled=preview.changes.empty):
         try:
             written = policies.apply(app_store.current(), me, policy, run_id, confirm_reason=reason,
                                      preview=preview)

@@ -1,12 +1,13 @@
 """Review: every item waiting for a reviewer, the most consequential first, its evidence, and the decision —
 from the form, or from the keyboard (one key per action: next, confirm, relabel to the suggestion,
-escalate)."""
+escalate). Below the reviewer role the decision form is not drawn: a viewer moves through the queue and
+reads the evidence."""
 
 import streamlit as st
 
 from analytics.remediation import queue
 from analytics.remediation.roles import Role
-from ui import csv_download, empty_state, filters, item_drilldown, loaders
+from ui import csv_download, empty_state, filters, identity, item_drilldown, loaders
 from ui import remediation_loaders as rl
 from ui import review_actions as ra
 from ui.safe_text import md
@@ -86,35 +87,37 @@ if st.session_state.get("review.shown") != item_id or "review.rationale" not in 
     st.session_state["review.rationale"] = ra.evidence_words(
         item, None if detail is None else detail["signals"].get("explanation"))
 
-with st.form("review.form", border=True):
-    kinds = ["confirm", "relabel", "escalate", "exclude"]
-    kind = st.radio("Decision", kinds, horizontal=True, key="review.kind")
-    target = st.selectbox("Relabel to", labels, key="review.target",
-                          help="Used when the decision is relabel; the run's suggestion comes first.")
-    rationale = st.text_area("Rationale (required)", key="review.rationale")
-    submitted = st.form_submit_button("Record decision", type="primary", disabled=not can_write)
-    st.caption(ra.KEYS_WORDS)
-    buttons = st.columns(len(ra.KEYS))
-    titles = {"next": "Next item", "escalate": "Escalate",
-              "confirm": "Confirm " + ("(no label)" if label is None else "label " + md(label)),
-              "relabel": "Relabel as " + ("(no suggestion)" if suggested is None else md(suggested))}
-    why_not = {
-        "next": None,
-        "confirm": "Its annotators do not agree: there is no label to confirm." if label is None else None,
-        "relabel": None if suggested in labels else "The detection run suggests no label for it.",
-        "escalate": None,
-    }
-    pressed = None
-    for column, key in zip(buttons, ra.KEYS, strict=True):
-        locked = "Decisions need the reviewer role." if key.kind != "next" and not can_write else None
-        refused = locked or why_not[key.kind]
-        if column.form_submit_button(titles[key.kind], key=f"review.key.{key.kind}", shortcut=key.shortcut,
-                                     width="stretch", disabled=refused is not None,
-                                     help=refused or key.words.capitalize()):
-            pressed = key.kind
+pressed = submitted = None
 if not can_write:
-    st.info(f"{md(me.name)} is a viewer: decisions need the reviewer role.", icon=":material/lock:")
-
+    st.info(identity.needs(Role.REVIEWER, "decide on items"), icon=":material/lock:")
+    if st.button("Next item", key="review.key.next", shortcut="N", icon=":material/skip_next:"):
+        pressed = "next"
+else:
+    with st.form("review.form", border=True):
+        kinds = ["confirm", "relabel", "escalate", "exclude"]
+        kind = st.radio("Decision", kinds, horizontal=True, key="review.kind")
+        target = st.selectbox("Relabel to", labels, key="review.target",
+                              help="Used when the decision is relabel; the run's suggestion comes first.")
+        rationale = st.text_area("Rationale (required)", key="review.rationale")
+        submitted = st.form_submit_button("Record decision", type="primary")
+        st.caption(ra.KEYS_WORDS)
+        buttons = st.columns(len(ra.KEYS))
+        titles = {"next": "Next item", "escalate": "Escalate",
+                  "confirm": "Confirm " + ("(no label)" if label is None else "label " + md(label)),
+                  "relabel": "Relabel as " + ("(no suggestion)" if suggested is None else md(suggested))}
+        why_not = {
+            "next": None,
+            "confirm": None if label is not None else "Its annotators do not agree: there is no label to "
+                                                      "confirm.",
+            "relabel": None if suggested in labels else "The detection run suggests no label for it.",
+            "escalate": None,
+        }
+        for column, key in zip(buttons, ra.KEYS, strict=True):
+            refused = why_not[key.kind]
+            if column.form_submit_button(titles[key.kind], key=f"review.key.{key.kind}",
+                                         shortcut=key.shortcut, width="stretch", disabled=refused is not None,
+                                         help=refused or key.words.capitalize()):
+                pressed = key.kind
 if pressed == "next":
     st.session_state["review.goto"] = ra.following(ids, item_id)
     st.rerun()

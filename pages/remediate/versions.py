@@ -7,7 +7,7 @@ import streamlit as st
 from analytics.core.csv_export import to_csv
 from analytics.remediation import actions, versions
 from analytics.remediation.roles import PermissionDenied, Role
-from ui import empty_state, loaders
+from ui import empty_state, identity, loaders
 from ui import remediation_loaders as rl
 from ui import store as app_store
 from ui.safe_text import md
@@ -32,14 +32,15 @@ def _write(work: object, message: str) -> None:
     st.rerun()
 
 
-with st.form("versions.create", border=True):
-    st.markdown("**Snapshot the resolved labels now**")
-    note = st.text_input("Note", key="versions.note", placeholder="e.g. after the November review round")
-    if st.form_submit_button("Create version", disabled=not admin):
-        _write(lambda: versions.create_version(app_store.current(), me, note=note or None),
-               "Created {version_id}: {items:,} items.")
-if not admin:
-    st.caption(f"{me.name} ({me.role}): creating versions and rolling back need the admin role.")
+if admin:
+    with st.form("versions.create", border=True):
+        st.markdown("**Snapshot the resolved labels now**")
+        note = st.text_input("Note", key="versions.note", placeholder="e.g. after the November review round")
+        if st.form_submit_button("Create version"):
+            _write(lambda: versions.create_version(app_store.current(), me, note=note or None),
+                   "Created {version_id}: {items:,} items.")
+else:
+    st.caption(identity.needs(Role.ADMIN, "create versions or roll back"))
 
 listed = rl.version_list(src, rl.state())
 if listed.empty:
@@ -71,8 +72,10 @@ buffer = io.BytesIO()
 labels.to_parquet(buffer, index=False)
 st.download_button("Download labels (Parquet)", buffer.getvalue(), file_name=f"labels_{pick}.parquet",
                    key="versions.parquet")
+if not admin:
+    st.stop()
 with st.form("versions.rollback", border=True):
     reason = st.text_input("Why roll back (required)", key="versions.reason")
-    if st.form_submit_button(f"Roll back to {pick}", disabled=not admin):
+    if st.form_submit_button(f"Roll back to {pick}"):
         _write(lambda: versions.rollback(app_store.current(), me, pick, reason=reason),
                "Rolled back to " + pick + ": {reverted:,} actions reverted; new version {version_id}.")

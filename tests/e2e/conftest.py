@@ -53,13 +53,15 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, *, warm: bool = True, flags: tuple = (),
-                     **env: str) -> Iterator[str]:
+                     secrets: pathlib.Path | None = None, **env: str) -> Iterator[str]:
     """``streamlit run app.py`` on the store ``db`` on a fresh port, its first script run done; yields its
     base URL and stops the server on leaving.
 
     The address is left to ``.streamlit/config.toml`` (loopback), as a plain ``streamlit run app.py`` has it.
 
-    ``env`` adds environment variables (e.g. ``LABELWATCH_USER``). The server's output goes to
+    ``env`` adds environment variables (e.g. ``LABELWATCH_USER``). ``secrets`` names the secrets file the
+    server reads (Streamlit's ``secrets.files`` option) instead of ``.streamlit/secrets.toml``, e.g. one with
+    an ``[auth]`` section. The server's output goes to
     ``log_dir/streamlit.log`` (an unread pipe would block the server once full) and is shown when the
     server does not come up. Once healthy, it is warmed as ``make dashboard`` warms it (``ui.warm_up``: the
     script health check that ``.streamlit/config.toml`` turns on runs ``app.py`` once): the imports and the
@@ -80,6 +82,7 @@ def streamlit_server(db: pathlib.Path, log_dir: pathlib.Path, *, warm: bool = Tr
                 sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                 "--server.port", str(port),
                 "--browser.gatherUsageStats", "false", *flags,
+                *(["--secrets.files", str(secrets)] if secrets is not None else []),
             ],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )

@@ -17,6 +17,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import detection
 from analytics.core.schema import EventFilter
 from analytics.detection import suspects
+from analytics.remediation import requests
+from analytics.remediation.roles import Actor, PermissionDenied, Role
 from analytics.store import Store, item_drilldown, review_requests
 from analytics.store import detection as queries
 
@@ -268,14 +270,19 @@ def test_a_viewer_cannot_send_to_review(monkeypatch, writable, tmp_path):
     monkeypatch.setenv("LABELWATCH_ROLES", str(roles))
     monkeypatch.setenv("LABELWATCH_USER", "guest")
     app = _open(monkeypatch, writable)
-    _, view, _, _ = _stored(writable)
-    chosen = view.clusters.iloc[0]
-    size = int(chosen["items"])
-    app.selectbox(key="suspects.cluster").select(chosen["cluster_id"]).run()
-    _click(app, f"Send all {size:,} matching items…")
-    _click(app, f"Yes, send {size:,} items")
     assert not app.exception
-    assert any("reviewer" in e.value for e in app.error) and not app.success
+    keys = {b.key for b in app.button}
+    assert "suspects.cluster" in {s.key for s in app.selectbox}  # reading stays open
+    writes = {"detect.go", "suspects.review.selected", "suspects.review.campaign", "suspects.review.all"}
+    assert not keys & writes
+    assert not [t for t in app.text_input if t.key == "suspects.review.note"]
+    words = " ".join(c.value for c in app.caption)
+    assert "guest (viewer) may not send items to review: needs the reviewer role" in words
+    assert "guest (viewer) may not run detection: needs the reviewer role" in words
+    with Store(writable) as store, pytest.raises(PermissionDenied, match="guest \\(viewer\\) may not"):
+        requests.send_items(store, Actor("guest", Role.VIEWER), ["x"], run_id=None)
+    with Store(writable) as store, pytest.raises(PermissionDenied, match="may not run detection"):
+        suspects.run_detection(store, created_by=Actor("guest", Role.VIEWER))
     with Store(writable) as store:
         assert review_requests.review_requests(store).empty
 
