@@ -4,9 +4,9 @@ local user.
 Login
 -----
 With an ``[auth]`` section in ``.streamlit/secrets.toml`` (an OpenID Connect provider, see
-``.streamlit/secrets.toml.example``) the app requires login: ``require_login``, called by ``ui/frame.py`` (the main page script) before
-anything else, shows a visitor who is not logged in the product's name and one "Log in" button and stops
-the run (no store is opened, no data shown). A logged-in user is their e-mail address: recorded with every
+``.streamlit/secrets.toml.example``) the app requires login: ``require_login``, called by the main page
+script (``ui/frame.py``) before anything else, shows a visitor who is not logged in the product's name and
+one "Log in" button and stops the run (no store is opened, no data shown). A logged-in user is their e-mail address: recorded with every
 write they make, and the key of their role in the roles file (``LABELWATCH_ROLES``; a full address or an
 ``@domain``, case-insensitively; anyone else gets the file's ``default``, a viewer unless it says
 otherwise). An address the provider says it has not verified (``email_verified = false``) gets the default
