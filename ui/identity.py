@@ -4,14 +4,14 @@ local user.
 Login
 -----
 With an ``[auth]`` section in ``.streamlit/secrets.toml`` (an OpenID Connect provider, see
-``.streamlit/secrets.toml.example``) the app requires login: ``require_login``, called by the main page
-script (``ui/frame.py``) before anything else, shows a visitor who is not logged in the product's name and
-one "Log in" button and stops the run (no store is opened, no data shown). A logged-in user is their e-mail address: recorded with every
-write they make, and the key of their role in the roles file (``LABELWATCH_ROLES``; a full address or an
-``@domain``, case-insensitively; anyone else gets the file's ``default``, a viewer unless it says
-otherwise). An address the provider says it has not verified (``email_verified = false``) gets the default
-as well: an unverified address could be anyone's. With login and no roles file, everyone is a viewer: a
-login alone never grants a write.
+``.streamlit/secrets.toml.example``) the app requires login: ``require_login``, called by the main page script
+(``ui/frame.py``) before anything else, shows a visitor who is not logged in the product's name and one "Log
+in" button and stops the run (no store is opened, no data shown). A logged-in user is their e-mail address:
+recorded with every write they make, and the key of their role in the roles file (``LABELWATCH_ROLES``; a full
+address or an ``@domain``, case-insensitively; anyone else gets the file's ``default``, a viewer unless it
+says otherwise). An address the provider says it has not verified (``email_verified = false``) gets the
+default as well: an unverified address could be anyone's. With login and no roles file, everyone is a viewer:
+a login alone never grants a write.
 
 Single-user mode
 ----------------
