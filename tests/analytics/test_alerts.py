@@ -224,8 +224,9 @@ def test_percent_agreement_is_the_overviews_and_days_read_the_last_days_of_data(
     assert found.window == (last - dt.timedelta(days=29), last)
     with Store(path, read_only=True) as store:
         window = overview.overview_summary(store, EventFilter(start=found.window[0], end=found.window[1]))
-    assert (found.value, found.low, found.high) == (window.percent_agreement, window.pa_ci_low,
-                                                    window.pa_ci_high)
+    # the same SQL on the same rows; DuckDB's parallel sums may differ in the last bits between two runs
+    assert (found.value, found.low, found.high) == pytest.approx(
+        (window.percent_agreement, window.pa_ci_low, window.pa_ci_high), rel=1e-12)
     assert found.status == OK and found.n == window.agreement_items < 640
 
 
