@@ -27,13 +27,14 @@ ICON = Path(__file__).parent / "icon.svg"
 st.set_page_config(page_title="LabelWatch", page_icon=ICON, layout="wide")
 identity.require_login()  # with [auth] in the secrets: the login screen, and nothing else, until logged in
 
+# No module-level name holds the store: Streamlit leaves this script's module in sys.modules["__main__"]
+# after a run, and a global there would keep the file open after its cache entry was dropped.
 try:
-    store = app_store.current()
+    app_store.ensure_demo(app_store.current())
 except StoreError as exc:
     # StoreLockedError included: the message says which file and what to do.
     st.error(str(exc))
     st.stop()
-app_store.ensure_demo(store)
 
 pages = st.navigation({
     "Monitor": [
