@@ -25,6 +25,8 @@ from analytics.core.schema import REQUIRED_COLUMNS
 from analytics.ingest import csv_scan
 
 _PARQUET_MAGIC = b"PAR1"
+#: The UTF-8 byte order mark some Windows tools write first: not part of the data.
+UTF8_BOM = b"\xef\xbb\xbf"
 _BINARY_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", _PARQUET_MAGIC: "Parquet", b"\x89PNG": "PNG"}
 #: File extensions read, and the format of each.
 FORMATS = {
@@ -214,14 +216,16 @@ def _features(value: object) -> list[float] | None:
 def read_jsonl(path: Path) -> tuple[pa.Table, list[tuple[int, str, str]]]:
     """Parse a JSON-lines file: ``(rows with lw__row = line number, [(line, reason, raw line), …])``.
 
-    Each non-blank line must be one JSON object whose values are text, numbers, booleans or null; only
-    ``features`` holds a list (of numbers). A line that breaks this is one reject: invalid UTF-8, invalid
-    JSON, nesting too deep to parse, a key given twice (JSON keeps the last value without a word), or a list
-    or object where a single value is expected.
+    A UTF-8 byte order mark opening the file is dropped. Each non-blank line must be one JSON object whose
+    values are text, numbers, booleans or null; only ``features`` holds a list (of numbers). A line that
+    breaks this is one reject: invalid UTF-8, invalid JSON, nesting too deep to parse, a key given twice (JSON
+    keeps the last value without a word), or a list or object where a single value is expected.
     """
     rows, bad = [], []
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
+            if number == 1:
+                line = line.removeprefix(UTF8_BOM)
             if not line.strip():
                 continue
             text = line.decode("utf-8", errors="replace")
@@ -304,7 +308,7 @@ def read_label_studio(
     """
     name = name or str(path)
     try:
-        tasks = _loads(path.read_bytes().decode("utf-8"))
+        tasks = _loads(path.read_bytes().removeprefix(UTF8_BOM).decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise IngestError(
             f"{name}: not UTF-8 text at byte {exc.start}; expected a Label Studio JSON export"
@@ -479,7 +483,7 @@ def detect_kind(path: str | Path, name: str | None = None) -> str:
     fmt = file_format(path, name)
     if fmt == "json":
         with path.open("rb") as fh:
-            head = fh.read(65536).decode("utf-8", errors="replace")
+            head = fh.read(65536).removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
         if head.lstrip().startswith(("[", "{")) and ('"annotations"' in head or '"data"' in head):
             return "label-studio"
         raise IngestError(

@@ -235,3 +235,20 @@ def test_detect_kind_from_columns(tmp_path, header, kind):
     path = tmp_path / "input.csv"
     path.write_text(header + "\n")
     assert detect_kind(path) == kind
+
+
+
+def test_a_byte_order_mark_opening_a_json_file_is_not_data(store, tmp_path):
+    """Some Windows tools write a UTF-8 byte order mark first; the file means the same without it."""
+    bom = b"\xef\xbb\xbf"
+    export = tmp_path / "project-1.json"
+    export.write_bytes(bom + json.dumps(LABEL_STUDIO).encode())
+    assert detect_kind(export) == "label-studio"
+    assert ingest.ingest(store, export, dataset="reviews").rows_accepted == 3
+    for first in (b"", b"\n"):  # the mark before the first record, or alone on the first line
+        lines = [{"item_id": f"i{len(first)}-{n}", "annotator_id": "a1", "label": "cat",
+                  "labeled_at": "2024-01-02"} for n in range(2)]
+        events = tmp_path / f"events{len(first)}.jsonl"
+        events.write_bytes(bom + first + b"\n".join(json.dumps(line).encode() for line in lines))
+        report = ingest.ingest(store, events, kind="events")
+        assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (2, 2, 0)
