@@ -114,7 +114,9 @@ def record(me: Actor, item: pd.Series | dict, kind: str, *, rationale: str, to_l
            run_id: str | None) -> str | None:
     """Record ``kind`` on ``item`` (the row of the review queue the reviewer saw) by ``me`` through the
     engine, which checks the role, the rationale and that the item did not change since the row was read
-    (its ``last_seq``); return what was recorded in words (Markdown), or None after showing why not.
+    (its ``last_seq``); return what was recorded in words (Markdown), or None after showing why not. When
+    the item changed since, the page runs again on the queue as it is now, saying so
+    (``review.stale``).
 
     A relabel of an item that needs a second review is recorded as the first of two (the engine also
     makes any relabel or confirm the second review of a relabel waiting for one).
@@ -128,6 +130,12 @@ def record(me: Actor, item: pd.Series | dict, kind: str, *, rationale: str, to_l
             second_review=bool(item["needs_second_review"]) and kind == "relabel",
             seen_seq=int(item["last_seq"]),
         )
+    except actions.ItemChanged as exc:
+        # This run's queue was read before the change: read it again and show the item as it is now.
+        loaders.clear()
+        st.session_state["review.stale"] = md(exc)
+        st.session_state["review.goto"] = str(item["item_id"])
+        st.rerun()
     except (actions.ActionError, PermissionDenied) as exc:
         st.error(md(exc), icon=":material/block:")
         return None

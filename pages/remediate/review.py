@@ -21,6 +21,9 @@ st.title("Review")
 done = st.session_state.pop("review.done", None)
 if done:
     st.success(done, icon=":material/check:")
+stale = st.session_state.pop("review.stale", None)
+if stale:
+    st.error(stale, icon=":material/block:")
 
 
 def _stay_on_item() -> None:
