@@ -197,7 +197,7 @@ if chosen_item.selection.rows and campaign["run_id"]:
 st.subheader("Send to the labeling tool")
 tasks = rl.campaign_tasks(src, rl.state(), pick)
 left, right = st.columns(2)
-left.download_button("Label Studio tasks (JSON)", json.dumps(tasks, indent=1, ensure_ascii=False),
+left.download_button("Label Studio tasks (JSON)", lambda: json.dumps(tasks, indent=1, ensure_ascii=False),
                      file_name=f"campaign_{pick}_tasks.json", mime="application/json", key="campaigns.json",
                      help="Import into a Label Studio project; the suggested label comes pre-filled.")
 with right:

@@ -2,6 +2,7 @@
 
 import io
 
+import pandas as pd
 import streamlit as st
 
 from analytics.core.csv_export import to_csv
@@ -19,6 +20,12 @@ done = st.session_state.pop("versions.done", None)
 if done:
     st.success(done, icon=":material/check:")
 admin = me.role >= Role.ADMIN
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def _write(work: object, message: str) -> None:
@@ -66,12 +73,12 @@ st.dataframe(compared.classes, hide_index=True, key="versions.classes")
 st.subheader("Export and roll back")
 pick = st.selectbox("Version", ids, key=f"versions.pick.{len(ids)}")
 labels = rl.version_labels(src, rl.state(), pick)
-st.download_button("Download labels (CSV)", to_csv(labels), file_name=f"labels_{pick}.csv",
-                   key="versions.csv")
-buffer = io.BytesIO()
-labels.to_parquet(buffer, index=False)
-st.download_button("Download labels (Parquet)", buffer.getvalue(), file_name=f"labels_{pick}.parquet",
-                   key="versions.parquet")
+
+# Both files are written on the click (a callable), not on every run: a version holds every item.
+st.download_button("Download labels (CSV)", lambda: to_csv(labels), file_name=f"labels_{pick}.csv",
+                   mime="text/csv", key="versions.csv")
+st.download_button("Download labels (Parquet)", lambda: _parquet(labels), file_name=f"labels_{pick}.parquet",
+                   mime="application/vnd.apache.parquet", key="versions.parquet")
 if not admin:
     st.stop()
 with st.form("versions.rollback", border=True):
