@@ -6,7 +6,9 @@ the store through here, and every write still happens in this one process, on th
 
 - ``GET /api/health`` (no token): the store file this dashboard holds, its schema version, the app's
   version and the process id; 503 when the store cannot be opened.
-- ``GET /api/summary``: exactly the object ``summary --json`` prints.
+- ``GET /api/summary``: exactly the object ``summary --json`` prints. It is computed once per state of
+  the store (``Store.state``) and of its alerts file: calls that arrive while it is being computed wait
+  for that computation, and later calls get it until a write or an alerts edit changes either.
 - ``GET /api/check[?strict=true]``: the alerts as ``check --json`` prints them; its ``exit_status`` (also in
   the ``X-LabelWatch-Exit-Status`` header) is the one ``check`` would exit with.
 - ``POST /api/ingest?kind=…&name=FILE[&dataset=…&model_version=…&map=COLUMN=NAME&earliest=…&latest=…
@@ -29,6 +31,7 @@ once, each query on its own cursor.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -54,8 +57,9 @@ from streamlit import config
 from streamlit.logger import get_logger
 
 from analytics.api import commands
+from analytics.monitoring import alerts
 from analytics.remediation.roles import Actor, PermissionDenied, Role, require, role_book
-from analytics.store import StoreError
+from analytics.store import Store, StoreError
 from ui import serving
 from ui import store as app_store
 
@@ -167,8 +171,9 @@ async def _save(upload: UploadFile | Any, target: Path) -> None:
 
 
 async def _run(caller: Caller, argv: list[str], uploads: dict[str, Path], workdir: Path,
-               said: Actor | None = None) -> commands.Result:
-    """Parse, authorise and run one CLI command line on the dashboard's store."""
+               said: Actor | None = None, share: _Shared | None = None) -> commands.Result:
+    """Parse, authorise and run one CLI command line on the dashboard's store; a read given ``share`` runs
+    once per ``summary_key`` of the store, its result shared."""
     try:
         invocation = commands.parse(argv, uploads, workdir)
     except commands.UsageError as exc:
@@ -193,6 +198,8 @@ async def _run(caller: Caller, argv: list[str], uploads: dict[str, Path], workdi
             store = app_store.current()
         except StoreError as exc:
             return commands.Result(2, "", f"error: {exc}\n", {})
+        if share is not None:
+            return share.get(summary_key(store), lambda: commands.execute(store, invocation, actor))
         with _writes if commands.writes(args) else contextlib.nullcontext():
             return commands.execute(store, invocation, actor)
 
@@ -226,8 +233,52 @@ async def health(request: Request) -> JSONResponse:
                          "schema_version": schema})
 
 
+class _Shared:
+    """One result per key, computed once: callers of a key being computed wait for it; only the latest
+    key's result is kept, and a failed computation is not kept."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._results: dict[object, concurrent.futures.Future] = {}
+
+    def get(self, key: object, compute: Any) -> commands.Result:
+        with self._guard:
+            future = self._results.get(key)
+            mine = future is None
+            if mine:
+                self._results.clear()
+                future = self._results[key] = concurrent.futures.Future()
+        if mine:
+            try:
+                result = compute()
+            except BaseException as exc:
+                future.set_exception(exc)
+                self._forget(key)
+                raise
+            future.set_result(result)
+            if result.exit_status != 0:
+                self._forget(key)
+        return future.result()
+
+    def _forget(self, key: object) -> None:
+        with self._guard:
+            self._results.pop(key, None)
+
+
+_summaries = _Shared()
+
+
+def summary_key(store: Store) -> tuple:
+    """What ``summary --json`` depends on: the store's file and state, and its alerts file's text."""
+    try:
+        source, text = alerts.alert_source(store.path)
+    except alerts.AlertConfigError as exc:
+        source, text = None, str(exc)
+    return store.path, store.state(), source, text
+
+
 async def _summary(request: Request, caller: Caller, workdir: Path) -> Response:
-    result = await _run(caller, ["summary", "--json"], {}, workdir)
+    result = await _run(caller, ["summary", "--json"], {}, workdir, share=_summaries)
     if result.exit_status != 0:
         return JSONResponse({"error": result.stderr.strip(), "exit_status": result.exit_status},
                             status_code=500)

@@ -1,13 +1,14 @@
 """Cached reads behind the pages: each loader runs one store or analytics function and caches its result.
 
 Every loader takes a ``Source`` first: the store's path and its data version (how many import batches it
-holds, when the last one was written, and how many were retracted). An import adds a batch and a
-retraction a retraction, so the version changes and every page reads fresh data without waiting for the
-``ttl``; ``clear`` drops everything at once after a commit.
+holds, when the last one was written, and how many were retracted), read once per write to the store. An
+import adds a batch and a retraction a retraction, so the version changes and every page reads fresh data
+without waiting for the ``ttl``; ``clear`` drops everything at once after a commit.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -54,7 +55,7 @@ class Source(NamedTuple):
 
 
 def source() -> Source:
-    """The current store and its data version, read fresh on every run.
+    """The current store and its data version, as of the store's latest write.
 
     Returns
     -------
@@ -62,9 +63,17 @@ def source() -> Source:
         ``version`` is ``(number of import batches, time of the latest one, number retracted)``.
     """
     store = app_store.current()
+    return Source(store.path, _data_version(store.path, store.state()))
+
+
+@functools.lru_cache(maxsize=16)
+def _data_version(path: str, state: int) -> tuple[int, str | None, int]:
+    """The data version of the store at ``path`` in its state ``state`` (``Store.state``): read once per
+    write, not twice per run of every session."""
+    store = app_store.open_store(path)
     listed = batches.list_batches(store)
     latest = str(listed["created_at"].max()) if len(listed) else None
-    return Source(store.path, (len(listed), latest, retractions.count(store)))
+    return len(listed), latest, retractions.count(store)
 
 
 @_cached
@@ -513,3 +522,4 @@ def clear() -> None:
     """Drop every cached result (every loader in ``REGISTRY``), e.g. right after an import commits."""
     for loader in REGISTRY:
         loader.clear()
+    _data_version.cache_clear()

@@ -31,6 +31,7 @@ naming that copy, with the store left at its old version.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 import weakref
@@ -51,22 +52,37 @@ _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": F
 DEFAULT_MEMORY_LIMIT = "1GB"
 
 
-#: One write lock per database file in this process (``_write_lock_of``); a lock goes with its last store.
-_WRITE_LOCKS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_WRITE_LOCKS_GUARD = threading.Lock()
+#: Numbers of store states, never reused in this process (``_FileWrites.state``).
+_STATES = itertools.count(1)
 
 
-def _write_lock_of(path: str) -> threading.RLock:
-    """The write lock shared by every ``Store`` of the file ``path`` in this process (a store in memory has
-    its own)."""
+class _FileWrites:
+    """What every ``Store`` of one database file in this process shares: the write lock, and the number of
+    the file's state, which changes with every committed write."""
+
+    __slots__ = ("__weakref__", "lock", "state")
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.state = next(_STATES)
+
+
+#: One ``_FileWrites`` per database file in this process; it goes with the file's last store.
+_FILES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_FILES_GUARD = threading.Lock()
+
+
+def _writes_of(path: str) -> _FileWrites:
+    """The write lock and state shared by every ``Store`` of the file ``path`` in this process (a store in
+    memory has its own)."""
     if path == ":memory:":
-        return threading.RLock()
+        return _FileWrites()
     key = os.path.realpath(path)
-    with _WRITE_LOCKS_GUARD:
-        lock = _WRITE_LOCKS.get(key)
-        if lock is None:
-            lock = _WRITE_LOCKS[key] = threading.RLock()
-        return lock
+    with _FILES_GUARD:
+        writes = _FILES.get(key)
+        if writes is None:
+            writes = _FILES[key] = _FileWrites()
+        return writes
 
 
 class StoreError(RuntimeError):
@@ -191,7 +207,7 @@ class Store:
             raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
         # Timestamps are stored as UTC wall-clock time; naive input is read as UTC.
         self._con.execute("SET TimeZone = 'UTC'")
-        self._write_lock = _write_lock_of(self.path)
+        self._writes = _writes_of(self.path)
         foreign = self._foreign_tables()
         if foreign and not adopt:
             self._con.close()
@@ -203,8 +219,9 @@ class Store:
             )
         if not read_only:
             try:
-                with self._write_lock:
+                with self._writes.lock:
                     migrate(self._con)
+                    self._writes.state = next(_STATES)
             except MigrationError as exc:
                 self._con.close()
                 raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
@@ -227,6 +244,16 @@ class Store:
 
     def schema_version(self) -> int:
         return current_version(self._con.cursor())
+
+    def state(self) -> int:
+        """A number for the store's content as this process last wrote it: it changes with every committed
+        write (``transaction``) and is never reused in the process.
+
+        A result computed from the store can be kept under this number: while no other process can write
+        the file (none can open a file this process holds for writing), an equal number means the same
+        content. A store opened read-only sees other processes' writes, which do not change it.
+        """
+        return self._writes.state
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor for one query (or one thread)."""
@@ -256,7 +283,7 @@ class Store:
         """
         if self.read_only:
             raise StoreError(f"The store {self.path} was opened read-only; writes are not allowed.")
-        with self._write_lock:
+        with self._writes.lock:
             cur = cursor if cursor is not None else self._con.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
@@ -266,6 +293,7 @@ class Store:
                 raise
             else:
                 cur.execute("COMMIT")
+                self._writes.state = next(_STATES)
             finally:
                 if cursor is None:
                     cur.close()

@@ -189,6 +189,8 @@ def test_a_token_acts_only_as_its_person_and_within_its_role(api):
 
 
 def test_ingest_answers_the_validation_report_with_its_rejects(api):
+    before = _events(api)
+    assert _events(api) == before  # the same state: the shared summary
     csv = (CSV_HEADER + "api-item-1,a-1,3,2026-06-01T00:00:00\napi-item-1,a-2,bogus,2026-06-01T00:00:00\n")
     status, found, answer = call("POST", f"{api['url']}/api/ingest?kind=events&name=api.csv&dataset=api",
                                  token=api["tokens"]["ana@example.org"], body=csv.encode())
@@ -199,6 +201,7 @@ def test_ingest_answers_the_validation_report_with_its_rejects(api):
     assert report["rejected_by_reason"] == {"unknown label": 1}
     assert [(r["row_number"], r["column_name"]) for r in report["rejects"]] == [(3, "label")]
     assert report["batch_id"] and report["summary"].endswith(f"Imported as batch {report['batch_id']}.")
+    assert _events(api) == before + 1  # the summary follows the write at once
     # a file that cannot be read is the CLI's exit status 1, answered 422
     status, _, answer = call("POST", f"{api['url']}/api/ingest?kind=events&name=empty.csv",
                              token=api["tokens"]["ana@example.org"], body=b"")

@@ -40,6 +40,28 @@ def test_transaction_rolls_back_on_error(tmp_path):
         assert store.scalar("SELECT count(*) FROM label_schema") == 1
 
 
+def test_the_state_changes_with_every_commit_and_only_then(tmp_path):
+    path = tmp_path / "lw.duckdb"
+    with Store(path) as store, Store(str(path)) as twin:
+        opened = store.state()
+        assert twin.state() == opened  # one file, one state, whichever Store reads it
+        store.query("SELECT count(*) FROM label_schema")
+        assert store.state() == opened  # a read changes nothing
+        with pytest.raises(RuntimeError, match="boom"), store.transaction() as cur:
+            write_raw(cur, "label_schema", [{"label": "a", "batch_id": "b1"}])
+            raise RuntimeError("boom")
+        assert store.state() == opened  # rolled back: the same content
+        with twin.transaction() as cur:
+            write_raw(cur, "label_schema", [{"label": "a", "batch_id": "b1"}])
+        committed = store.state()
+        assert committed != opened and twin.state() == committed
+        with store.transaction() as cur:
+            write_raw(cur, "label_schema", [{"label": "b", "batch_id": "b2"}])
+        assert store.state() not in (opened, committed)
+    with Store(tmp_path / "other.duckdb") as other:
+        assert other.state() not in (opened, committed)  # never reused in the process
+
+
 def test_parallel_writers_from_threads_lose_nothing(tmp_path):
     with Store(tmp_path / "lw.duckdb") as store:
         def write(worker):
