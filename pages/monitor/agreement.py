@@ -51,37 +51,46 @@ if modulus > 1:
     st.caption(f"Large store: every number on this page is estimated on a 1-in-{modulus} sample of items "
                "(all their ratings); the intervals account for it.")
 
+# Only the open tab runs and is sent (a tab click reruns the page on cached data): ten people on the
+# page pay for what each looks at, not for every tab.
 over_time, people, pairs, confusion = st.tabs(
-    ["Over time", "Annotators", "Annotator pairs", "Label confusion"]
+    ["Over time", "Annotators", "Annotator pairs", "Label confusion"],
+    key="agreement.tab", on_change="rerun",
 )
-with over_time:
-    left, right = st.columns(2)
-    grain = left.segmented_control("Period", list(TIME_GRAINS), default="week", required=True,
-                                   format_func=str.capitalize, key="agreement.grain")
-    split = right.segmented_control("Lines", ["coefficients", "cohort"], default="coefficients",
-                                    required=True, format_func=str.capitalize, key="agreement.split")
-    frame = loaders.agreement_by(src, flt, grain, level).rename(columns={"grp": "period"})
-    series = "metric"
-    if split == "cohort":
-        by_cohort = loaders.agreement_by_cohort_over_time(src, flt, grain, level)
-        frame, series = by_cohort, "cohort"
-    figure = charts.over_time_figure(frame, grain=grain, guidelines=loaders.guidelines(src), series=series,
-                                     order=loaders.cohort_order(src) if series == "cohort" else None)
-    chart_panel.show(figure, frame, filename=f"agreement_by_{grain}.csv", key="agreement-time")
-    by_version = loaders.agreement_by(src, flt, "guideline_version", level)
-    st.subheader("By guideline version")
-    chart_panel.show(charts.group_figure(by_version, title="Agreement by guideline version"), by_version,
-                     filename="agreement_by_guideline_version.csv", key="agreement-version")
-with people:
-    annotator_panel.show(src, flt, table, cohorts, key="annotators")
-with pairs:
-    top = st.slider("Annotators shown (every flagged one, then the busiest)", 5, 80, 30, key="agreement.top")
-    shown = agreement_report.heatmap_annotators(table, top)
-    pair_frame = loaders.pairwise_kappa(src, flt, tuple(shown), 5)
-    flagged = dict(zip(table["annotator_id"], table["flags"], strict=True))
-    chart_panel.show(charts.pairwise_figure(pair_frame, annotators=shown, flagged=flagged, min_overlap=5),
-                     pair_frame, filename="pairwise_kappa.csv", key="agreement-pairs")
-with confusion:
-    lift = loaders.label_confusion(src, flt)
-    chart_panel.show(charts.label_confusion_figure(lift), lift, filename="label_confusion.csv",
-                     key="agreement-confusion")
+if over_time.open:
+    with over_time:
+        left, right = st.columns(2)
+        grain = left.segmented_control("Period", list(TIME_GRAINS), default="week", required=True,
+                                       format_func=str.capitalize, key="agreement.grain")
+        split = right.segmented_control("Lines", ["coefficients", "cohort"], default="coefficients",
+                                        required=True, format_func=str.capitalize, key="agreement.split")
+        frame = loaders.agreement_by(src, flt, grain, level).rename(columns={"grp": "period"})
+        series = "metric"
+        if split == "cohort":
+            by_cohort = loaders.agreement_by_cohort_over_time(src, flt, grain, level)
+            frame, series = by_cohort, "cohort"
+        figure = charts.over_time_figure(frame, grain=grain, guidelines=loaders.guidelines(src),
+                                         series=series,
+                                         order=loaders.cohort_order(src) if series == "cohort" else None)
+        chart_panel.show(figure, frame, filename=f"agreement_by_{grain}.csv", key="agreement-time")
+        by_version = loaders.agreement_by(src, flt, "guideline_version", level)
+        st.subheader("By guideline version")
+        chart_panel.show(charts.group_figure(by_version, title="Agreement by guideline version"), by_version,
+                         filename="agreement_by_guideline_version.csv", key="agreement-version")
+if people.open:
+    with people:
+        annotator_panel.show(src, flt, table, cohorts, key="annotators")
+if pairs.open:
+    with pairs:
+        top = st.slider("Annotators shown (every flagged one, then the busiest)", 5, 80, 30,
+                        key="agreement.top")
+        shown = agreement_report.heatmap_annotators(table, top)
+        pair_frame = loaders.pairwise_kappa(src, flt, tuple(shown), 5)
+        flagged = dict(zip(table["annotator_id"], table["flags"], strict=True))
+        figure = charts.pairwise_figure(pair_frame, annotators=shown, flagged=flagged, min_overlap=5)
+        chart_panel.show(figure, pair_frame, filename="pairwise_kappa.csv", key="agreement-pairs")
+if confusion.open:
+    with confusion:
+        lift = loaders.label_confusion(src, flt)
+        chart_panel.show(charts.label_confusion_figure(lift), lift, filename="label_confusion.csv",
+                         key="agreement-confusion")

@@ -71,73 +71,83 @@ if inputs.sample_modulus > 1:
                f"{inputs.sample_modulus} sample of items (all their ratings); the label mix counts every "
                "event.")
 
+# Only the open tab runs and is sent (a tab click reruns the page on cached data): ten people on the
+# page pay for what each looks at, not for every tab.
 mix, series_tab, versions, people, relabels, shift = st.tabs(
-    ["Label mix", "Change points", "Guideline versions", "Annotators", "Re-labels", "Distribution shift"]
+    ["Label mix", "Change points", "Guideline versions", "Annotators", "Re-labels", "Distribution shift"],
+    key="drift.tab", on_change="rerun",
 )
-with mix:
-    counts = inputs.label_counts
-    order = loaders.label_order(src)
-    if findings.other_label is not None:
-        counts = drift.collapse_labels(counts, findings.labels, findings.other_label)
-        order = [*order, findings.other_label]
-    changes = [when for cp in findings.change_points for when in cp.changes["window"]]
-    figure = charts.label_mix_figure(counts, guidelines=inputs.guidelines, changes=changes, order=order)
-    chart_panel.show(figure, counts, filename=f"label_mix_by_{grain}.csv", key="drift.mix")
-with series_tab:
-    if not findings.change_points:
-        st.caption("No series changed significantly.")
-    for i, cp in enumerate(findings.change_points):
-        chart_panel.show(charts.series_figure(cp, guidelines=inputs.guidelines, window=grain), cp.values,
-                         filename=f"change_points_{i}_by_{grain}.csv", key=f"drift.series{i}")
-    if findings.change_points:
-        st.markdown("**Every change reported**")
-        _table(drift.changes_table(findings), "changes", key="drift.changes", filename="changes.csv")
-    st.markdown("**Every series tested**")
-    method = findings.change_points[0].method if findings.change_points else "binary segmentation"
-    st.caption(f"Method: {method}; a series is flagged when its Benjamini–Hochberg q < {findings.fdr:.0%}.")
-    _table(findings.series, "series", key="drift.tested", filename=f"series_tested_{findings.grain}.csv")
-with versions:
-    if findings.guidelines.empty:
-        st.caption("No guideline version changed within the filtered events.")
-    else:
-        chart_panel.show(charts.guideline_figure(findings.guidelines), findings.guidelines,
-                         filename="guideline_versions.csv", key="drift.versions")
-        _table(findings.guidelines, "guidelines", key="drift.versions_table",
-               filename="guideline_comparison.csv")
-with people:
-    table = findings.annotators.annotators
-    flagged = table.loc[table["declining"] | (table["drops"] > 0), "annotator_id"].tolist()
-    busiest = table.sort_values("loo_items", ascending=False)["annotator_id"].tolist()
-    shown = list(dict.fromkeys(flagged + busiest))[:9]
-    chart_panel.show(charts.annotators_figure(findings.annotators.windows, shown, flagged=set(flagged)),
-                     findings.annotators.windows, filename=f"annotators_by_{findings.grain}.csv",
-                     key="drift.people")
-    _table(table, "annotators", key="drift.annotators", filename="annotator_trends.csv")
-    if len(findings.onboarding):
-        st.markdown("**New cohorts: their first weeks against the rest and against their later weeks**")
-        _table(findings.onboarding, "onboarding", key="drift.onboarding", filename="onboarding.csv")
-with relabels:
-    if findings.retest is None:
-        st.caption("No item was labeled twice by the same annotator here.")
-    else:
-        retest = findings.retest
-        st.text(f"{retest.pairs:,} re-labels, {retest.changed:,} changed "
-                f"({retest.changed / retest.pairs:.0%}); trend with the gap: one-sided p = "
-                f"{charts.p_text([retest.trend_p])[0]}.")
-        chart_panel.show(charts.retest_figure(retest.by_gap), retest.by_gap, filename="retest_by_gap.csv",
-                         key="drift.retest")
-with shift:
-    reference = drift_words.shift_reference(findings.shift)
-    st.caption(f"Each week's label mix against the {reference}, or against an "
-               "expected distribution you declare: chi-square (corrected for labels clustering within "
-               "items), Cramér's V and Jensen–Shannon distance; q-values across weeks. Labels: "
-               f"{followed}.")
-    declared = st.text_area("Expected distribution (optional): one `label: share` per line",
-                            key="drift.expected", placeholder="0: 0.1\n1: 0.1\n…")
-    table = findings.shift
-    if declared.strip():
-        try:
-            table = drift.declared_shift(findings, drift.parse_expected(declared))
-        except ValueError as exc:  # our own message, quoting the line as typed
-            st.warning(safe_text.md(exc))
-    _table(table, "shift", key="drift.shift", filename="distribution_shift.csv")
+if mix.open:
+    with mix:
+        counts = inputs.label_counts
+        order = loaders.label_order(src)
+        if findings.other_label is not None:
+            counts = drift.collapse_labels(counts, findings.labels, findings.other_label)
+            order = [*order, findings.other_label]
+        changes = [when for cp in findings.change_points for when in cp.changes["window"]]
+        figure = charts.label_mix_figure(counts, guidelines=inputs.guidelines, changes=changes, order=order)
+        chart_panel.show(figure, counts, filename=f"label_mix_by_{grain}.csv", key="drift.mix")
+if series_tab.open:
+    with series_tab:
+        if not findings.change_points:
+            st.caption("No series changed significantly.")
+        for i, cp in enumerate(findings.change_points):
+            chart_panel.show(charts.series_figure(cp, guidelines=inputs.guidelines, window=grain), cp.values,
+                             filename=f"change_points_{i}_by_{grain}.csv", key=f"drift.series{i}")
+        if findings.change_points:
+            st.markdown("**Every change reported**")
+            _table(drift.changes_table(findings), "changes", key="drift.changes", filename="changes.csv")
+        st.markdown("**Every series tested**")
+        method = findings.change_points[0].method if findings.change_points else "binary segmentation"
+        st.caption(f"Method: {method}; a series is flagged when its Benjamini–Hochberg q < "
+                   f"{findings.fdr:.0%}.")
+        _table(findings.series, "series", key="drift.tested", filename=f"series_tested_{findings.grain}.csv")
+if versions.open:
+    with versions:
+        if findings.guidelines.empty:
+            st.caption("No guideline version changed within the filtered events.")
+        else:
+            chart_panel.show(charts.guideline_figure(findings.guidelines), findings.guidelines,
+                             filename="guideline_versions.csv", key="drift.versions")
+            _table(findings.guidelines, "guidelines", key="drift.versions_table",
+                   filename="guideline_comparison.csv")
+if people.open:
+    with people:
+        table = findings.annotators.annotators
+        flagged = table.loc[table["declining"] | (table["drops"] > 0), "annotator_id"].tolist()
+        busiest = table.sort_values("loo_items", ascending=False)["annotator_id"].tolist()
+        shown = list(dict.fromkeys(flagged + busiest))[:9]
+        chart_panel.show(charts.annotators_figure(findings.annotators.windows, shown, flagged=set(flagged)),
+                         findings.annotators.windows, filename=f"annotators_by_{findings.grain}.csv",
+                         key="drift.people")
+        _table(table, "annotators", key="drift.annotators", filename="annotator_trends.csv")
+        if len(findings.onboarding):
+            st.markdown("**New cohorts: their first weeks against the rest and against their later weeks**")
+            _table(findings.onboarding, "onboarding", key="drift.onboarding", filename="onboarding.csv")
+if relabels.open:
+    with relabels:
+        if findings.retest is None:
+            st.caption("No item was labeled twice by the same annotator here.")
+        else:
+            retest = findings.retest
+            st.text(f"{retest.pairs:,} re-labels, {retest.changed:,} changed "
+                    f"({retest.changed / retest.pairs:.0%}); trend with the gap: one-sided p = "
+                    f"{charts.p_text([retest.trend_p])[0]}.")
+            chart_panel.show(charts.retest_figure(retest.by_gap), retest.by_gap, filename="retest_by_gap.csv",
+                             key="drift.retest")
+if shift.open:
+    with shift:
+        reference = drift_words.shift_reference(findings.shift)
+        st.caption(f"Each week's label mix against the {reference}, or against an "
+                   "expected distribution you declare: chi-square (corrected for labels clustering within "
+                   "items), Cramér's V and Jensen–Shannon distance; q-values across weeks. Labels: "
+                   f"{followed}.")
+        declared = st.text_area("Expected distribution (optional): one `label: share` per line",
+                                key="drift.expected", placeholder="0: 0.1\n1: 0.1\n…")
+        table = findings.shift
+        if declared.strip():
+            try:
+                table = drift.declared_shift(findings, drift.parse_expected(declared))
+            except ValueError as exc:  # our own message, quoting the line as typed
+                st.warning(safe_text.md(exc))
+        _table(table, "shift", key="drift.shift", filename="distribution_shift.csv")

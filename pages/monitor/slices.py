@@ -115,29 +115,36 @@ if modulus > 1:
 if metric == "suspect":
     st.caption(f"Suspects of the latest detection run ({md(run_id)}).")
 
+# Only the open tab runs and is sent (a tab click reruns the page on cached data): ten people on the
+# page pay for what each looks at, not for every tab.
 ranked, forest, heatmap, discovered = st.tabs(
-    ["Ranked slices", "Forest plot", "Slice × class", "Discovered combinations"]
+    ["Ranked slices", "Forest plot", "Slice × class", "Discovered combinations"],
+    key="slices.tab", on_change="rerun",
 )
-with ranked:
-    tables.show(_readable(table), COLUMNS, key="slices.table")
-    csv_download.show(table, filename=f"slices_{metric}.csv", key="slices.table_csv")
-with forest:
-    chart_panel.show(charts.forest_figure(table, metric_title=slice_words.METRIC_WORDS[metric]), table,
-                     filename=f"slices_{metric}_forest.csv", key="slices.forest")
-with heatmap:
-    cells = loaders.slice_class_cells(src, flt, run_id, metric)
-    chart_panel.show(
-        charts.heatmap_figure(cells, metric_title=slice_words.METRIC_WORDS[metric], classes=classes,
-                              max_classes=max_classes),
-        cells, filename=f"slices_{metric}_by_class.csv", key="slices.heatmap",
-    )
-with discovered:
-    st.caption(f"Searched {found.candidates:,} combinations of up to {found.max_depth} attributes (a "
-               f"combination is tried only when all its parts have {found.min_items}+ items), tested "
-               f"{len(found.tested):,}; shown: those significant after false-discovery control at "
-               f"{found.alpha:.0%} and noisier than each of their parts' rest.")
-    tables.show(_readable(found.found), COLUMNS, key="slices.found")
-    csv_download.show(found.found, filename=f"slices_{metric}_discovered.csv", key="slices.found_csv")
+if ranked.open:
+    with ranked:
+        tables.show(_readable(table), COLUMNS, key="slices.table")
+        csv_download.show(table, filename=f"slices_{metric}.csv", key="slices.table_csv")
+if forest.open:
+    with forest:
+        chart_panel.show(charts.forest_figure(table, metric_title=slice_words.METRIC_WORDS[metric]), table,
+                         filename=f"slices_{metric}_forest.csv", key="slices.forest")
+if heatmap.open:
+    with heatmap:
+        cells = loaders.slice_class_cells(src, flt, run_id, metric)
+        chart_panel.show(
+            charts.heatmap_figure(cells, metric_title=slice_words.METRIC_WORDS[metric], classes=classes,
+                                  max_classes=max_classes),
+            cells, filename=f"slices_{metric}_by_class.csv", key="slices.heatmap",
+        )
+if discovered.open:
+    with discovered:
+        st.caption(f"Searched {found.candidates:,} combinations of up to {found.max_depth} attributes (a "
+                   f"combination is tried only when all its parts have {found.min_items}+ items), tested "
+                   f"{len(found.tested):,}; shown: those significant after false-discovery control at "
+                   f"{found.alpha:.0%} and noisier than each of their parts' rest.")
+        tables.show(_readable(found.found), COLUMNS, key="slices.found")
+        csv_download.show(found.found, filename=f"slices_{metric}_discovered.csv", key="slices.found_csv")
 
 # A single-attribute slice, two ways on: its suspects (it becomes the global filter and the Suspects page
 # opens on it), or every one of them sent to review.
