@@ -12,6 +12,7 @@ import streamlit as st
 from analytics.core.schema import EventFilter
 from charts import agreement as charts
 from ui import chart_panel, csv_download, loaders, safe_text
+from ui.chart_panel import built
 
 _PERCENT = st.column_config.NumberColumn(format="percent")
 _TABLE_COLUMNS = {
@@ -51,7 +52,7 @@ def show(
     key : str
         Prefix of every widget key.
     """
-    figure = charts.annotator_figure(table, cohort_order=loaders.cohort_order(src))
+    figure = built(charts.annotator_figure, table, cohort_order=loaders.cohort_order(src))
     chart_panel.show(figure, table.assign(flags=table["flags"].str.join("; ")),
                      filename="annotator_reliability.csv", key=f"{key}-scatter")
     st.subheader("Cohorts")
@@ -101,7 +102,7 @@ def _detail(src: loaders.Source, flt: EventFilter, annotator: str, *, key: str) 
         if model is not None and annotator in model.annotators_:
             matrix = model.confusion(annotator)
             chart_panel.show(
-                charts.confusion_figure(matrix, title=f"{annotator}: Dawid–Skene confusion matrix"),
+                built(charts.confusion_figure, matrix, title=f"{annotator}: Dawid–Skene confusion matrix"),
                 matrix.reset_index(), filename=f"confusion_{annotator}.csv", key=f"{key}-confusion",
             )
             if model.fallback_:

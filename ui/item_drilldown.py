@@ -11,6 +11,7 @@ from analytics.core.schema import EventFilter
 from analytics.detection import suspects as suspect_report
 from charts import suspects as charts
 from ui import chart_panel, csv_download, loaders
+from ui.chart_panel import built
 from ui.safe_text import md
 
 
@@ -43,14 +44,14 @@ def show(src: loaders.Source, run_id: str, item_id: str, *, flt: EventFilter, ke
                     + ("the item is in view because at least one of its labels passes them."
                        if events["in_filter"].any() else "none passes them, so the item is not in view."))
     chart_panel.show(
-        charts.timeline_figure(events, given=given, suggested=suggested, order=loaders.label_order(src),
-                               cohort_order=loaders.cohort_order(src)),
+        built(charts.timeline_figure, events, given=given, suggested=suggested,
+              order=loaders.label_order(src), cohort_order=loaders.cohort_order(src)),
         events, filename=f"item_{item_id}_events.csv", key=f"{key}.timeline",
     )
     model, near = st.columns(2)
     with model:
         if signals.get("model_top"):
-            chart_panel.show(charts.model_figure(signals["model_top"], given=given),
+            chart_panel.show(built(charts.model_figure, signals["model_top"], given=given),
                              pd.DataFrame(signals["model_top"]), filename=f"item_{item_id}_model.csv",
                              key=f"{key}.model")
             if signals.get("cleanlab_issue"):

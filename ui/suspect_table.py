@@ -13,6 +13,7 @@ from analytics.core.schema import EventFilter
 from analytics.detection import suspects as suspect_report
 from charts import suspects as charts
 from ui import csv_download, loaders
+from ui.chart_panel import built
 
 PAGE_SIZE = 25
 
@@ -60,7 +61,7 @@ def controls(view: suspect_report.RunView, clusters: pd.DataFrame, *, show: str 
             st.session_state[state] = points[0]["customdata"][0]
 
     if ids:
-        st.plotly_chart(charts.cluster_figure(table, selected=st.session_state.get(state)), theme=None,
+        st.plotly_chart(built(charts.cluster_figure, table, selected=st.session_state.get(state)), theme=None,
                         key=f"{key}.map", on_select=select, selection_mode="points",
                         config={"displaylogo": False})
         csv_download.show(table, filename="clusters_in_view.csv", key=f"{key}.clusters_csv",

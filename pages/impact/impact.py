@@ -11,6 +11,7 @@ from ui import chart_panel, csv_download, empty_state, identity, loaders
 from ui import impact_loaders as il
 from ui import remediation_loaders as rl
 from ui import store as app_store
+from ui.chart_panel import built
 from ui.safe_text import md
 
 src = loaders.source()
@@ -134,7 +135,8 @@ if not result.label_slices.empty:
     panels.append(
         (
             "label_slices",
-            charts.forest_figure(
+            built(
+                charts.forest_figure,
                 result.label_slices,
                 label=["key", "value"],
                 title="Label accuracy against gold by slice: B − A",
@@ -146,7 +148,8 @@ if not result.subgroups.empty:
     panels.append(
         (
             "subgroups",
-            charts.forest_figure(
+            built(
+                charts.forest_figure,
                 result.subgroups, label=["key", "value"], title="Model accuracy by subgroup: B − A"
             ),
             result.subgroups,
@@ -156,16 +159,17 @@ if not result.per_class.empty:
     panels.append(
         (
             "per_class",
-            charts.forest_figure(
+            built(
+                charts.forest_figure,
                 result.per_class, label="label", title="F1 per class on the held-out set: B − A"
             ),
             result.per_class,
         )
     )
 if not result.reliability.empty:
-    panels.append(("reliability", charts.reliability_figure(result.reliability), result.reliability))
+    panels.append(("reliability", built(charts.reliability_figure, result.reliability), result.reliability))
 if not result.changes.empty:
-    panels.append(("changes", charts.changes_figure(result.changes), result.changes))
+    panels.append(("changes", built(charts.changes_figure, result.changes), result.changes))
 
 if present:
     for name, fig, data in panels:

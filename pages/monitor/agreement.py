@@ -7,6 +7,7 @@ from analytics.core.schema import TIME_GRAINS
 from analytics.narrative import agreement as agreement_words
 from charts import agreement as charts
 from ui import agreement_tiles, annotator_panel, chart_panel, empty_state, filters, loaders
+from ui.chart_panel import built
 
 flt = filters.current()
 src = loaders.source()
@@ -69,14 +70,15 @@ if over_time.open:
         if split == "cohort":
             by_cohort = loaders.agreement_by_cohort_over_time(src, flt, grain, level)
             frame, series = by_cohort, "cohort"
-        figure = charts.over_time_figure(frame, grain=grain, guidelines=loaders.guidelines(src),
+        figure = built(charts.over_time_figure, frame, grain=grain, guidelines=loaders.guidelines(src),
                                          series=series,
                                          order=loaders.cohort_order(src) if series == "cohort" else None)
         chart_panel.show(figure, frame, filename=f"agreement_by_{grain}.csv", key="agreement-time")
         by_version = loaders.agreement_by(src, flt, "guideline_version", level)
         st.subheader("By guideline version")
-        chart_panel.show(charts.group_figure(by_version, title="Agreement by guideline version"), by_version,
-                         filename="agreement_by_guideline_version.csv", key="agreement-version")
+        figure = built(charts.group_figure, by_version, title="Agreement by guideline version")
+        chart_panel.show(figure, by_version, filename="agreement_by_guideline_version.csv",
+                         key="agreement-version")
 if people.open:
     with people:
         annotator_panel.show(src, flt, table, cohorts, key="annotators")
@@ -87,10 +89,10 @@ if pairs.open:
         shown = agreement_report.heatmap_annotators(table, top)
         pair_frame = loaders.pairwise_kappa(src, flt, tuple(shown), 5)
         flagged = dict(zip(table["annotator_id"], table["flags"], strict=True))
-        figure = charts.pairwise_figure(pair_frame, annotators=shown, flagged=flagged, min_overlap=5)
+        figure = built(charts.pairwise_figure, pair_frame, annotators=shown, flagged=flagged, min_overlap=5)
         chart_panel.show(figure, pair_frame, filename="pairwise_kappa.csv", key="agreement-pairs")
 if confusion.open:
     with confusion:
         lift = loaders.label_confusion(src, flt)
-        chart_panel.show(charts.label_confusion_figure(lift), lift, filename="label_confusion.csv",
+        chart_panel.show(built(charts.label_confusion_figure, lift), lift, filename="label_confusion.csv",
                          key="agreement-confusion")

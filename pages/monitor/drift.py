@@ -8,6 +8,7 @@ from analytics.monitoring import drift
 from analytics.narrative import drift as drift_words
 from charts import drift as charts
 from ui import chart_panel, csv_download, empty_state, filters, loaders, safe_text
+from ui.chart_panel import built
 
 _FORMATS = {"share": "%.1f%%", "points": "%+.1f pts", "number": "%.3f", "count": "localized"}
 
@@ -85,15 +86,17 @@ if mix.open:
             counts = drift.collapse_labels(counts, findings.labels, findings.other_label)
             order = [*order, findings.other_label]
         changes = [when for cp in findings.change_points for when in cp.changes["window"]]
-        figure = charts.label_mix_figure(counts, guidelines=inputs.guidelines, changes=changes, order=order)
+        figure = built(charts.label_mix_figure, counts, guidelines=inputs.guidelines, changes=changes,
+                       order=order)
         chart_panel.show(figure, counts, filename=f"label_mix_by_{grain}.csv", key="drift.mix")
 if series_tab.open:
     with series_tab:
         if not findings.change_points:
             st.caption("No series changed significantly.")
         for i, cp in enumerate(findings.change_points):
-            chart_panel.show(charts.series_figure(cp, guidelines=inputs.guidelines, window=grain), cp.values,
-                             filename=f"change_points_{i}_by_{grain}.csv", key=f"drift.series{i}")
+            figure = built(charts.series_figure, cp, guidelines=inputs.guidelines, window=grain)
+            chart_panel.show(figure, cp.values, filename=f"change_points_{i}_by_{grain}.csv",
+                             key=f"drift.series{i}")
         if findings.change_points:
             st.markdown("**Every change reported**")
             _table(drift.changes_table(findings), "changes", key="drift.changes", filename="changes.csv")
@@ -107,7 +110,7 @@ if versions.open:
         if findings.guidelines.empty:
             st.caption("No guideline version changed within the filtered events.")
         else:
-            chart_panel.show(charts.guideline_figure(findings.guidelines), findings.guidelines,
+            chart_panel.show(built(charts.guideline_figure, findings.guidelines), findings.guidelines,
                              filename="guideline_versions.csv", key="drift.versions")
             _table(findings.guidelines, "guidelines", key="drift.versions_table",
                    filename="guideline_comparison.csv")
@@ -117,8 +120,8 @@ if people.open:
         flagged = table.loc[table["declining"] | (table["drops"] > 0), "annotator_id"].tolist()
         busiest = table.sort_values("loo_items", ascending=False)["annotator_id"].tolist()
         shown = list(dict.fromkeys(flagged + busiest))[:9]
-        chart_panel.show(charts.annotators_figure(findings.annotators.windows, shown, flagged=set(flagged)),
-                         findings.annotators.windows, filename=f"annotators_by_{findings.grain}.csv",
+        figure = built(charts.annotators_figure, findings.annotators.windows, shown, flagged=set(flagged))
+        chart_panel.show(figure, findings.annotators.windows, filename=f"annotators_by_{findings.grain}.csv",
                          key="drift.people")
         _table(table, "annotators", key="drift.annotators", filename="annotator_trends.csv")
         if len(findings.onboarding):
@@ -133,8 +136,8 @@ if relabels.open:
             st.text(f"{retest.pairs:,} re-labels, {retest.changed:,} changed "
                     f"({retest.changed / retest.pairs:.0%}); trend with the gap: one-sided p = "
                     f"{charts.p_text([retest.trend_p])[0]}.")
-            chart_panel.show(charts.retest_figure(retest.by_gap), retest.by_gap, filename="retest_by_gap.csv",
-                             key="drift.retest")
+            chart_panel.show(built(charts.retest_figure, retest.by_gap), retest.by_gap,
+                             filename="retest_by_gap.csv", key="drift.retest")
 if shift.open:
     with shift:
         reference = drift_words.shift_reference(findings.shift)

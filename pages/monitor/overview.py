@@ -9,6 +9,7 @@ from analytics.monitoring.alerts import AlertConfigError
 from analytics.narrative import overview as overview_words
 from charts import overview as charts
 from ui import alerts_panel, chart_panel, empty_state, filters, kpi_tiles, loaders, noise_tiles
+from ui.chart_panel import built
 
 flt = filters.current()
 src = loaders.source()
@@ -59,8 +60,8 @@ else:
 
     activity = loaders.activity(src, flt, grain, approx_items=summary.estimated)
     chart_panel.show(
-        charts.activity_figure(activity, metric=metric, grain=grain, order=loaders.cohort_order(src),
-                               estimated_items=summary.estimated),
+        built(charts.activity_figure, activity, metric=metric, grain=grain, order=loaders.cohort_order(src),
+              estimated_items=summary.estimated),
         activity,
         filename=f"activity_by_{grain}.csv", key="activity",
     )
@@ -68,7 +69,7 @@ else:
         src, flt, grain, sample_modulus=sampling.sample_modulus(summary.events)
     )
     chart_panel.show(
-        charts.agreement_figure(agreement, grain=grain), agreement,
+        built(charts.agreement_figure, agreement, grain=grain), agreement,
         filename=f"agreement_by_{grain}.csv", key="agreement",
     )
 
@@ -76,10 +77,11 @@ else:
     with left:
         labels = loaders.label_distribution(src, flt)
         chart_panel.show(
-            charts.label_distribution_figure(labels), labels, filename="label_distribution.csv", key="labels",
+            built(charts.label_distribution_figure, labels), labels, filename="label_distribution.csv",
+            key="labels",
         )
     with right:
         chart_panel.show(
-            charts.labels_per_item_figure(summary.labels_per_item, estimated=summary.estimated),
+            built(charts.labels_per_item_figure, summary.labels_per_item, estimated=summary.estimated),
             summary.labels_per_item, filename="labels_per_item.csv", key="per-item",
         )

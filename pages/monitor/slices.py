@@ -7,6 +7,7 @@ from analytics.monitoring import slices
 from analytics.narrative import slices as slice_words
 from charts import slices as charts
 from ui import chart_panel, csv_download, empty_state, filters, loaders, page_files, slice_review, tables
+from ui.chart_panel import built
 from ui.safe_text import md
 
 TITLES = {"disagreement": "Disagreement", "gold_error": "Gold error", "suspect": "Suspect rate"}
@@ -127,14 +128,14 @@ if ranked.open:
         csv_download.show(table, filename=f"slices_{metric}.csv", key="slices.table_csv")
 if forest.open:
     with forest:
-        chart_panel.show(charts.forest_figure(table, metric_title=slice_words.METRIC_WORDS[metric]), table,
-                         filename=f"slices_{metric}_forest.csv", key="slices.forest")
+        figure = built(charts.forest_figure, table, metric_title=slice_words.METRIC_WORDS[metric])
+        chart_panel.show(figure, table, filename=f"slices_{metric}_forest.csv", key="slices.forest")
 if heatmap.open:
     with heatmap:
         cells = loaders.slice_class_cells(src, flt, run_id, metric)
         chart_panel.show(
-            charts.heatmap_figure(cells, metric_title=slice_words.METRIC_WORDS[metric], classes=classes,
-                                  max_classes=max_classes),
+            built(charts.heatmap_figure, cells, metric_title=slice_words.METRIC_WORDS[metric],
+                  classes=classes, max_classes=max_classes),
             cells, filename=f"slices_{metric}_by_class.csv", key="slices.heatmap",
         )
 if discovered.open:
