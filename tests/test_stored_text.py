@@ -3,8 +3,9 @@ HTML must never become a link, an image, a directive or markup.
 
 The store is the digits demo with every kind of stored string replaced by a payload, imported through the
 ordinary import path (so each payload is a valid value), with a detection run. Every page is run through
-AppTest, and every string that reaches Streamlit's Markdown (bodies of markdown, captions, alerts, titles;
-labels of widgets, metrics and expanders) or a plotly figure is checked for a payload that was not made inert.
+AppTest, with each of its lazy tabs open in turn (such a page produces only the open tab's content), and every
+string that reaches Streamlit's Markdown (bodies of markdown, captions, alerts, titles; labels of widgets,
+metrics and expanders) or a plotly figure is checked for a payload that was not made inert.
 The browser test in ``tests/e2e`` checks the same store for requests that leave the machine.
 """
 
@@ -21,6 +22,7 @@ from analytics.detection import suspects
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from analytics.synthetic import demo
+from tests.pages.lazy_tabs import every_tab
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = (
@@ -103,10 +105,13 @@ def test_no_stored_string_renders_as_markup(monkeypatch, hostile_db, page):
     at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=120).run()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert not _leaks(_markdown_texts(at), MARKDOWN_LEAKS)
-    assert not _leaks(_plotly_texts(at), PLOTLY_LEAKS)
+    texts = []
+    for tab in every_tab(at, page):
+        assert not _leaks(_markdown_texts(at), MARKDOWN_LEAKS), tab
+        assert not _leaks(_plotly_texts(at), PLOTLY_LEAKS), tab
+        texts += [*_markdown_texts(at), *_plotly_texts(at), *[str(t.value) for t in at.text]]
     # The payloads are shown, as text: the pages did not just leave them out.
-    shown = json.dumps([*_markdown_texts(at), *_plotly_texts(at), *[str(t.value) for t in at.text]])
+    shown = json.dumps(texts)
     assert "evil" in shown or page.endswith(("import_data.py", "data.py"))
 
 
@@ -120,5 +125,6 @@ def test_a_stored_slice_and_cohort_in_the_filters_stay_text(monkeypatch, hostile
     at.multiselect(key="filters.cohorts").set_value([COHORT]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert ATTRIBUTE in at.selectbox(key="filters.value").label.replace("\\", "")
-    assert not _leaks(_markdown_texts(at), MARKDOWN_LEAKS)
-    assert not _leaks(_plotly_texts(at), PLOTLY_LEAKS)
+    for tab in every_tab(at, page):
+        assert not _leaks(_markdown_texts(at), MARKDOWN_LEAKS), tab
+        assert not _leaks(_plotly_texts(at), PLOTLY_LEAKS), tab

@@ -21,7 +21,7 @@ from analytics.ingest import pipeline
 from analytics.store import Store, batches
 from analytics.synthetic import demo
 from tests.e2e.conftest import streamlit_server
-from tests.e2e.streamlit_page import RUN_TIMEOUT_MS, open_app, wait_charts
+from tests.e2e.streamlit_page import RUN_TIMEOUT_MS, open_app, rerun, wait_charts
 
 pytestmark = pytest.mark.e2e
 
@@ -81,7 +81,8 @@ def test_the_annotator_and_batch_downloads_write_formulas_as_text(page, hostile,
 
     # Agreement, the Annotators tab: the reliability chart's data, one row per annotator of the store.
     open_app(page, f"{url}/agreement", charts=1)
-    page.get_by_role("tab", name="Annotators", exact=True).click()
+    # a lazy tab: the click runs the page, which then sends the tab's content
+    rerun(page, page.get_by_role("tab", name="Annotators", exact=True).click)
     wait_charts(page, 1)
     rows = _download(page, "annotators-scatter.csv", "annotator_reliability.csv", tmp_path)
     ids = [r["annotator_id"] for r in rows]

@@ -4,13 +4,15 @@ parameters holding payloads, and one filter set by hand.
 
 A payload rendered as HTML would open a dialog (``alert(1)``), request ``/x`` (``<img src=x>``) or leave an
 element in the DOM; a payload rendered as Markdown would leave a link to ``javascript:``. The test listens for
-dialogs (and dismisses them, so a page cannot hang) and for requests, and checks the DOM of every page. It
-also checks that the pages show the payloads as text where they name them in the DOM (tables draw on a
-canvas; ``tests/pages/test_injection_pages.py`` reads those through AppTest).
+dialogs (and dismisses them, so a page cannot hang) and for requests, and checks the DOM of every page, with
+each of its lazy tabs opened in turn (those pages send only the open tab's content). It also checks that the
+pages show the payloads as text where they name them in the DOM (tables draw on a canvas;
+``tests/pages/test_injection_pages.py`` reads those through AppTest).
 """
 
 from __future__ import annotations
 
+import pathlib
 import re
 from urllib.parse import urlencode, urlsplit
 
@@ -20,6 +22,7 @@ from playwright.sync_api import Page, expect
 from tests import injection_store as inj
 from tests.e2e.conftest import streamlit_server
 from tests.e2e.streamlit_page import open_app, rerun, screenshot, wait_charts
+from tests.pages.lazy_tabs import LAZY_TABS
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +41,8 @@ QUERY = urlencode({"dataset": inj.DATASET, "cohort": [inj.COHORT, inj.SQL_DROP],
 INJECTED = ("img[src='x'], img[onerror], [onerror], [onload], a[href^='javascript:' i], "
             "iframe[src^='javascript:' i]")
 SCRIPTS_WITH_ALERT = "() => [...document.scripts].filter((s) => s.textContent.includes('alert(1)')).length"
+#: The lazy tabs of a page by its URL path: the labels of those after the first (open when the page loads).
+LATER_TABS = {pathlib.PurePath(page).stem: labels[1:] for page, (_, labels) in LAZY_TABS.items()}
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +92,12 @@ def test_no_payload_runs_or_renders_on_any_page(watched, injection_server, title
     if shown is not None:
         expect(page.locator("[data-testid='stMain']")).to_contain_text(shown)
     screenshot(page, "injection-" + (path or "overview"))
+    for tab in LATER_TABS.get(path, ()):
+        # a lazy tab: the click runs the page, which then sends the tab's content
+        rerun(page, page.get_by_role("tab", name=tab, exact=True).click)
+        expect(page.get_by_role("tab", name=tab, exact=True)).to_have_attribute("aria-selected", "true")
+        wait_charts(page, 0)
+        _clean(page)
 
 
 def test_a_payload_cohort_chosen_by_hand_stays_text_in_the_page_and_the_url(watched, injection_server):

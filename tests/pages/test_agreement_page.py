@@ -15,8 +15,11 @@ from analytics.agreement import report as agreement_report
 from analytics.core.schema import EventFilter
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store
+from tests.pages.lazy_tabs import every_tab, open_tab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+PAGE = "pages/monitor/agreement.py"
+TAB = "agreement.tab"
 
 
 @pytest.fixture
@@ -46,8 +49,14 @@ def test_tiles_show_the_analytics_values_and_the_verdict_names_the_injected_anno
     assert any(line.startswith("3 annotators label near chance") for line in lines)
     assert "1 annotator is declining: ann-009." in lines
     assert any(line.startswith("Least reliable cohort: vendor") for line in lines)
-    assert len(at.get("plotly_chart")) == 5  # over time, by version, reliability, pairs, label confusion
-    assert all(not b.proto.disabled for b in at.get("download_button"))
+    # only the open tab's content is produced: the charts and their downloads, one tab at a time
+    charts, downloads = {}, []
+    for tab in every_tab(at, PAGE):
+        charts[tab] = len(at.get("plotly_chart"))
+        downloads += at.get("download_button")
+    # over time, by version; reliability; pairs; label confusion
+    assert charts == {"Over time": 2, "Annotators": 1, "Annotator pairs": 1, "Label confusion": 1}
+    assert downloads and all(not b.proto.disabled for b in downloads)
 
 
 def test_a_cohort_filter_changes_the_coefficients(at, demo_store_path):
@@ -74,6 +83,7 @@ def test_cohort_lines_and_monthly_periods(at):
 
 
 def test_picking_an_annotator_shows_their_confusion_matrix_and_disagreements(at):
+    open_tab(at, TAB, "Annotators")
     at.selectbox(key="annotators.annotator").select("ann-041").run()
     assert not at.exception
     assert any("ann-041: Dawid" in c.proto.spec for c in at.get("plotly_chart"))
@@ -92,6 +102,8 @@ def test_an_empty_store_explains_what_agreement_needs(monkeypatch, tmp_path):
 
 
 def _reliability_spec(app: AppTest) -> dict:
+    """The reliability chart's figure, in the Annotators tab (opened)."""
+    open_tab(app, TAB, "Annotators")
     (spec,) = [json.loads(c.proto.spec) for c in app.get("plotly_chart")
                if "leave-one-out majority" in c.proto.spec]
     return spec
@@ -142,6 +154,7 @@ def test_intervals_over_items_and_annotators_say_so(at):
 
 
 def test_rates_in_the_annotator_table_show_their_counts(at):
+    open_tab(at, TAB, "Annotators")
     (table,) = [d.value for d in at.dataframe if "retest_text" in d.value.columns]
     assert table["retest_text"].str.fullmatch(r"no re-test|\d+ of \d+ \(\d+%\)").all()
     assert table["gold_text"].str.fullmatch(r"no gold item|\d+ of \d+ \(\d+%\)").all()
@@ -149,6 +162,7 @@ def test_rates_in_the_annotator_table_show_their_counts(at):
 
 
 def test_the_pairs_heatmap_keeps_the_near_chance_annotators_when_few_are_shown(at):
+    open_tab(at, TAB, "Annotator pairs")
     at.slider(key="agreement.top").set_value(5).run()
     (spec,) = [c.proto.spec for c in at.get("plotly_chart") if "Cohen's kappa between" in c.proto.spec]
     for spammer in ("ann-041", "ann-039", "ann-050"):
@@ -163,6 +177,7 @@ def test_a_label_set_too_large_for_dawid_skene_is_said_and_the_page_renders(monk
     app = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=60).run()
     app.switch_page("../pages/monitor/agreement.py").run()
     assert not app.exception, [e.value for e in app.exception]
+    open_tab(app, TAB, "Annotators")
     (note,) = [i.value for i in app.info if i.value.startswith("No Dawid–Skene accuracy")]
     assert "over 10 labels" in note
 

@@ -21,8 +21,11 @@ from analytics.store import Store
 from analytics.store import detection as detection_queries
 from analytics.store import drift as queries
 from charts import drift as charts
+from tests.pages.lazy_tabs import every_tab, open_tab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+PAGE = "pages/monitor/drift.py"
+TAB = "drift.tab"
 
 
 @pytest.fixture
@@ -58,7 +61,9 @@ def test_the_verdict_names_the_guideline_change_and_the_decaying_annotator(at, d
     assert lines == expected
     assert any("guideline v2" in line for line in lines)
     assert any(line.startswith("Annotator ann-009 (crowd) is declining") for line in lines)
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    titles = []  # of every tab's charts, tab by tab (only the open tab's are produced)
+    for _ in every_tab(at, PAGE):
+        titles += [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert titles[0].startswith("Label mix over time")
     assert any(t.startswith("Each metric before and after each guideline version") for t in titles)
     assert any(t.startswith("Agreement with the majority per window") for t in titles)
@@ -106,6 +111,7 @@ def _array(value) -> np.ndarray:
 def test_the_change_charts_draw_every_window_with_its_interval_under_the_segments(at, demo_store_path):
     findings = _findings(demo_store_path)
     (seven,) = [cp for cp in findings.change_points if cp.series == "share of '7' among all labels"]
+    open_tab(at, TAB, "Change points")
     charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
               for c in at.get("plotly_chart")}
     spec = charts["Share of '7' among all labels: each week and the segments between changes"]
@@ -123,20 +129,22 @@ def test_the_change_charts_draw_every_window_with_its_interval_under_the_segment
 def test_every_table_has_labels_formats_and_a_column_guide(at):
     at.toggle(key="drift.ds").set_value(True).run()
     assert not at.exception
-    guides = [e for e in at.expander if e.label == "What the columns mean"]
-    assert len(guides) == len(at.dataframe) >= 6
-    for frame in at.dataframe:
-        config = json.loads(frame.proto.columns)
-        shown = frame.value
+    frames = []  # every tab's tables, tab by tab (only the open tab's are produced)
+    for tab in every_tab(at, PAGE):
+        guides = [e for e in at.expander if e.label == "What the columns mean"]
+        assert len(guides) == len(at.dataframe), tab
+        frames += [(json.loads(frame.proto.columns), frame.value) for frame in at.dataframe]
+    assert len(frames) >= 6
+    for config, shown in frames:
         assert set(shown.columns) <= set(config), (set(shown.columns) - set(config))
         labels = [config[c]["label"] for c in shown.columns]
         assert all(label and "_" not in label for label in labels), labels
         for column in (c for c in shown.columns if c.endswith(("_p", "_q", "p_value", "q_value"))):
             assert shown[column].fillna("").str.fullmatch(r"|< 0\.001|[01]\.\d{3}").all(), column
-    tested = next(frame.value for frame in at.dataframe if "design_effect" in frame.value)
+    tested = next(shown for _, shown in frames if "design_effect" in shown)
     assert list(tested.columns[:4]) == ["series", "changes", "p_value", "q_value"]
     assert tested["p_value"].str.fullmatch(r"< 0\.001|\d\.\d{3}").all()
-    annotators = next(frame.value for frame in at.dataframe if "trend_per_30d" in frame.value)
+    annotators = next(shown for _, shown in frames if "trend_per_30d" in shown)
     assert {"ds_trend_per_30d", "ds_trend_q"} <= set(annotators.columns)
     assert annotators["ds_trend_per_30d"].notna().sum() > 50
 
@@ -148,6 +156,7 @@ def test_a_cohort_filter_leaves_out_the_vendor_onboarding(at):
 
 
 def test_a_declared_expected_distribution_replaces_the_reference(at, demo_store_path):
+    open_tab(at, TAB, "Distribution shift")
     uniform = "\n".join(f"{digit}: 1" for digit in range(10))
     at.text_area(key="drift.expected").input(uniform).run()
     assert not at.exception
@@ -160,11 +169,13 @@ def test_a_declared_expected_distribution_replaces_the_reference(at, demo_store_
 
 
 def test_the_distribution_shift_says_which_reference_it_uses(at):
+    open_tab(at, TAB, "Distribution shift")
     caption = next(c.value for c in at.caption if c.value.startswith("Each week's label mix against"))
     assert "the baseline 2026-02-23 to 2026-03-16 (816 labels)" in caption
 
 
 def test_a_bad_expected_distribution_names_its_line(at):
+    open_tab(at, TAB, "Distribution shift")
     at.text_area(key="drift.expected").input("0: 0.5\nseven\n").run()
     assert any("line 2" in w.value for w in at.warning)
     with pytest.raises(ValueError, match="line 2: label '0' given twice"):
@@ -182,6 +193,7 @@ def test_a_cohort_with_a_negligible_share_is_not_announced(demo_store_path):
 
 def test_a_bad_expected_distribution_is_quoted_as_text(at):
     """The warning quotes the line as typed (often a stored label pasted in): as text, not Markdown."""
+    open_tab(at, TAB, "Distribution shift")
     at.text_area(key="drift.expected").input("![img](http://x.test/a.png)\n").run()
     (warning,) = at.warning
     assert "line 1" in warning.value

@@ -4,7 +4,8 @@ The store (``tests/injection_store``) holds SQL, HTML and script, Markdown and S
 and annotator ids, labels, a cohort, a slice attribute and its values, the dataset, a guideline version,
 rationales, a version note and a campaign name, all imported through files by the ordinary pipeline. Every
 page of the app (``ui/frame.py``) is run through AppTest, on the whole store and with the filters set from URL
-query parameters that hold payloads, and:
+query parameters that hold payloads, with each of its tabs open in turn (a page with lazy tabs, see
+``tests/pages/lazy_tabs``, produces only the open tab's content), and:
 
 * no string that reaches Markdown (bodies, captions, alerts, titles; labels of widgets, metrics, expanders
   and tabs) holds a payload that was not made inert, nor does any plotly text hold raw HTML;
@@ -30,6 +31,7 @@ from analytics.core.schema import EventFilter
 from analytics.store import Store
 from analytics.store.filters import event_condition
 from tests import injection_store as inj
+from tests.pages.lazy_tabs import every_tab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -132,9 +134,11 @@ def test_every_page_of_the_app_is_checked():
 @pytest.mark.parametrize("page", list(PAGES))
 def test_each_page_shows_the_payloads_as_text(monkeypatch, injection_db, page):
     at = _run(monkeypatch, injection_db, page)
-    assert not _leaks(_markdown(at), MARKDOWN_LEAKS)
-    assert not _leaks(_plotly(at), PLOTLY_LEAKS)
-    shown = _shown(at)
+    shown = ""
+    for tab in every_tab(at, page):
+        assert not _leaks(_markdown(at), MARKDOWN_LEAKS), tab
+        assert not _leaks(_plotly(at), PLOTLY_LEAKS), tab
+        shown += "\n" + _shown(at)
     missing = [payload for payload in PAGES[page] if payload not in shown]
     assert not missing, f"{page} does not show {missing} literally"
 
@@ -146,8 +150,9 @@ def test_payloads_in_the_url_set_the_filters_as_values(monkeypatch, injection_db
     assert at.multiselect(key="filters.cohorts").value == [inj.COHORT]  # the unknown cohort is ignored
     assert at.selectbox(key="filters.attribute").value == inj.ATTRIBUTE
     assert at.selectbox(key="filters.value").value == inj.VALUE
-    assert not _leaks(_markdown(at), MARKDOWN_LEAKS)
-    assert not _leaks(_plotly(at), PLOTLY_LEAKS)
+    for tab in every_tab(at, page):
+        assert not _leaks(_markdown(at), MARKDOWN_LEAKS), tab
+        assert not _leaks(_plotly(at), PLOTLY_LEAKS), tab
     # The filters travel back into the URL as the same text.
     assert at.query_params["cohort"] == [inj.COHORT] or at.query_params["cohort"] == inj.COHORT
     assert at.query_params["slice_value"] in (inj.VALUE, [inj.VALUE])

@@ -15,8 +15,10 @@ from analytics.narrative import slices as slice_words
 from analytics.store import Store
 from analytics.store import detection as detection_queries
 from analytics.store import slices as queries
+from tests.pages.lazy_tabs import every_tab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+PAGE = "pages/monitor/slices.py"
 
 
 @pytest.fixture
@@ -44,7 +46,9 @@ def test_the_noisy_fax_slice_leads_the_verdict_and_the_table(at, demo_store_path
     shown = at.dataframe[0].value
     assert shown["slice"].tolist() == table["slice"].tolist()
     assert shown["slice"].iloc[0] == "source = fax" and bool(shown["significant"].iloc[0])
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    titles = []  # of every tab's charts, tab by tab (only the open tab's are produced)
+    for _ in every_tab(at, PAGE):
+        titles += [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert [t.split(",")[0].split(":")[0] for t in titles] == ["Noise rate by slice", "Slice × class"]
 
 

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store
 from charts.theme import plain
+from tests.pages.lazy_tabs import every_tab
 from ui.safe_text import md
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -84,12 +85,16 @@ def test_overview_figures_show_cohorts_and_labels_escaped(monkeypatch, hostile_d
 
 def test_slices_figures_and_texts_show_attribute_values_and_labels_escaped(monkeypatch, hostile_db):
     app = _app(monkeypatch, hostile_db, "../pages/monitor/slices.py")
-    strings = _figure_strings(app)
+    strings, figures, markdown = [], [], []  # of every tab, tab by tab (only the open tab's are produced)
+    for _ in every_tab(app, "pages/monitor/slices.py"):
+        strings += _figure_strings(app)
+        figures += [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+        markdown += [m.value for m in app.markdown]
     assert not [s for s in strings if any(raw in s for raw in HTML)]
-    forest, heatmap = (json.loads(c.proto.spec) for c in app.get("plotly_chart"))
+    forest, heatmap = figures
     assert set(forest["data"][0]["y"]) == set(plain(f"source = {v}" for v in VALUES))
     assert set(heatmap["data"][0]["x"]) == set(plain(LABELS))
-    assert not [m.value for m in app.markdown if any(raw in m.value for raw in (COHORT, LABELS[0], *VALUES))]
+    assert not [m for m in markdown if any(raw in m for raw in (COHORT, LABELS[0], *VALUES))]
 
 
 def test_a_slice_filter_on_a_stored_value_is_named_through_md(monkeypatch, hostile_db):
