@@ -174,7 +174,7 @@ def prepare(
     vocabulary_check : bool
         Reject labels missing from ``label_schema`` (only when the store has a vocabulary).
     rules : RuleSet or None
-        Events and Label Studio exports: check the accepted rows against these label rules
+        Events, Label Studio and Labelbox exports: check the accepted rows against these label rules
         (``analytics.ingest.rules.load_rules``; ``analytics.ingest.rules.find_rules_file`` says where the app
         and CLI find
         the file). Broken rules are warnings in ``report.rule_hits``, the rows are imported all the same.
