@@ -297,3 +297,13 @@ def test_kinds_and_formats_that_do_not_fit_are_refused(store, tmp_path):
 def test_the_questions_of_an_export_in_the_order_met():
     assert readers.labelbox_questions(EXPORT) == {"Sentiment": "radio", "Topics": "checklist",
                                                   "Notes": "free text", "Language": "radio"}
+
+
+def test_detection_reads_the_keys_not_the_extension(tmp_path):
+    broken_first = tmp_path / "export.jsonl"
+    broken_first.write_bytes(b"{not json\n" + EXPORT.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    assert detect_kind(broken_first) == "labelbox"
+    events = tmp_path / "events.ndjson"
+    events.write_text('{"item_id": "i1", "annotator_id": "a1", "label": "data_row", '
+                      '"labeled_at": "2024-01-01"}\n')
+    assert detect_kind(events) == "events"  # a value that reads "data_row" is not the key
