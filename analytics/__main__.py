@@ -4,11 +4,13 @@ Commands
 --------
 demo [--seed S] [--scale N]
     Build the digits demo store (or N synthetic events for benchmarks) and print what was built.
-ingest FILE [FILE ...] [--kind K] [--dataset D] [--model-version V] [--rules FILE] [--map COLUMN=NAME]
-       [--earliest DATE] [--latest DATE] [--dry-run] [--json]
+ingest FILE [FILE ...] [--kind K] [--dataset D] [--question Q] [--model-version V] [--rules FILE]
+       [--map COLUMN=NAME] [--earliest DATE] [--latest DATE] [--dry-run] [--json]
     Validate and load files; print each file's validation report (``--json``: one object with every
-    report and its rejects). The only command (with demo) that creates the store when it is missing;
-    --dry-run never writes, not even a new store file.
+    report and its rejects). ``--kind labelbox`` reads Labelbox Export v2 NDJSON files, the radio answers
+    to one classification question (``--question``, default the first radio question) as the labels.
+    The only command (with demo) that creates the store when it is missing; --dry-run never writes, not
+    even a new store file.
 score [--model-version V] [--rules FILE] [--folds K] [--neighbours K] [--seed S]
     Run detection (model second opinion, confident learning, annotators, neighbours, rules), cluster the
     suspects and store the run; print the most suspicious items with their evidence.
@@ -110,14 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser(
         "ingest",
         help="validate and load files",
-        description="Validate and load CSV, Parquet or JSONL files; print a validation report per file. "
-        "Rejected rows are kept with their reason; re-ingesting a file is a no-op.",
+        description="Validate and load CSV, Parquet or JSONL files, Label Studio JSON exports or Labelbox "
+        "NDJSON exports; print a validation report per file. Rejected rows are kept with their reason; "
+        "re-ingesting a file is a no-op.",
     )
     ingest.add_argument("files", nargs="+", type=Path, metavar="FILE", help="files to load")
     ingest.add_argument(
         "--kind", choices=INPUT_KINDS, default="events", help="what the files hold (default events)"
     )
-    ingest.add_argument("--dataset", default="default", help="dataset of items that arrive with the files")
+    ingest.add_argument("--dataset", default=None,
+                        help="dataset of items that arrive with the files (default: 'default'; a Labelbox "
+                        "export: each data row's project)")
+    ingest.add_argument("--question", default=None, metavar="NAME",
+                        help="--kind labelbox: the classification question whose radio answers are the "
+                        "labels (default: the first radio question of the file)")
     ingest.add_argument("--model-version", default=None, help="model version of predictions files")
     ingest.add_argument("--rules", type=Path, default=None, metavar="FILE",
                         help="label rules to check events against (default: $LABELWATCH_RULES, else "
@@ -325,6 +333,10 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
     from analytics.ingest import rules
 
     status = 0
+    if args.question is not None and args.kind != "labelbox":
+        print("error: --question NAME takes --kind labelbox (the question of a Labelbox export whose answers "
+              "are the labels)", file=sys.stderr)
+        return 1
     rules_path = args.rules or (rules.find_rules_file(store.path) if store.path != ":memory:" else None)
     try:
         ruleset = rules.load_rules(rules_path) if rules_path is not None else None
@@ -341,7 +353,7 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
         try:
             prepared = ingest.prepare(store, path, kind=args.kind, dataset=args.dataset,
                                       model_version=args.model_version, rules=ruleset, columns=mapping,
-                                      timestamps=window, name=name)
+                                      timestamps=window, name=name, question=args.question)
         except (ingest.IngestError, ValueError) as exc:
             message, shown = str(exc), name or str(path)
             message = message if shown in message or str(path) in message else f"{shown}: {message}"

@@ -277,6 +277,40 @@ def test_ingest_maps_columns_and_applies_the_plausible_range(tmp_path: Path) -> 
     assert wrong.returncode == 2 and "expected COLUMN=NAME" in wrong.stderr
 
 
+def test_ingest_of_a_labelbox_export_with_its_question(tmp_path: Path) -> None:
+    export = ROOT / "tests" / "data" / "labelbox" / "export.ndjson"
+    db = tmp_path / "s.duckdb"
+    result = run_cli("--db", str(db), "ingest", str(export), "--kind", "labelbox", "--json")
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(result.stdout)["files"]
+    assert (report["kind"], report["unit"], report["dataset"]) == ("labelbox", "row", None)
+    assert (report["rows_read"], report["rows_accepted"], report["rows_rejected"]) == (14, 7, 7)
+    assert [(r["row_number"], r["column_name"], r["reason"].split(": ")[0]) for r in report["rejects"]] == [
+        (3, "annotator_id", "missing value"), (4, None, "bad JSON"),
+        (6, "performance_details", "skipped label"), (8, "label", "no answer"),
+        (9, "labeled_at", "bad timestamp"), (11, "labels", "no labels"), (12, "data_row", "bad data row"),
+    ]
+    assert len(report["warnings"]) == 2 and report["items"] == {"new": 5, "changed": 0, "unchanged": 0}
+    other = tmp_path / "language.duckdb"
+    language = run_cli("--db", str(other), "ingest", str(export), "--kind", "labelbox", "--question",
+                       "Language", "--dataset", "reviews")
+    assert language.returncode == 0, language.stderr
+    assert f"{export} (labelbox): 14 rows read, 2 accepted, 12 rejected" in language.stdout
+    with Store(other, read_only=True) as store:
+        assert store.query("SELECT label FROM label_events ORDER BY event_id").label.tolist() == ["en", "fr"]
+        assert store.query("SELECT DISTINCT dataset FROM items").dataset.tolist() == ["reviews"]
+    fresh = str(tmp_path / "fresh.duckdb")  # (the store with the file answers "already imported" first)
+    unknown = run_cli("--db", fresh, "ingest", str(export), "--kind", "labelbox", "--question", "Mood")
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+    assert f"error: {export}: no label answers the question 'Mood'" in unknown.stderr
+    wrong = run_cli("--db", str(other), "ingest", str(export), "--question", "Sentiment")
+    assert wrong.returncode == 1 and "error: --question NAME takes --kind labelbox" in wrong.stderr
+    as_events = run_cli("--db", str(other), "ingest", str(export))
+    assert as_events.returncode == 1
+    assert "it looks like a Labelbox export: import it as kind 'labelbox' (--kind labelbox)" in \
+        as_events.stderr
+
+
 def test_the_plausible_range_comes_from_the_environment_and_a_wrong_one_is_an_error(tmp_path: Path) -> None:
     events = tmp_path / "e.csv"
     events.write_text("item_id,annotator_id,label,labeled_at\ni1,a1,cat,1985-06-01\ni2,a1,cat,2024-01-01\n")

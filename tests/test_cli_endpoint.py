@@ -135,6 +135,25 @@ def test_a_command_runs_on_the_servers_copies_and_reads_as_the_callers(db, tmp_p
     assert "gone.csv" in result.stderr and str(tmp_path) not in result.stdout + result.stderr
 
 
+def test_a_labelbox_export_is_imported_through_the_api_with_its_kind_and_question(db, tmp_path):
+    export = ROOT / "tests" / "data" / "labelbox" / "export.ndjson"
+    upload = tmp_path / "work" / "upload0" / "export.ndjson"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(export.read_bytes())
+    argv = ["ingest", "exports/export.ndjson", "--kind", "labelbox", "--question", "Sentiment"]
+    invocation = commands.parse(argv, {"exports/export.ndjson": upload}, tmp_path / "work")
+    args = invocation.args
+    assert (args.kind, args.question, args.dataset) == ("labelbox", "Sentiment", None)
+    with Store(db) as store:
+        result = commands.execute(store, invocation, None)
+        source = store.scalar("SELECT source FROM ingest_batches WHERE kind = 'labelbox'")
+        assert source == "exports/export.ndjson"
+        assert store.scalar("SELECT count(*) FROM label_events WHERE annotator_id LIKE '%@example.com'") == 7
+    assert result.exit_status == 0, result.stderr
+    assert result.stdout.startswith("exports/export.ndjson (labelbox): 14 rows read, 7 accepted, 7 rejected")
+    assert str(tmp_path) not in result.stdout + result.stderr
+
+
 def test_commands_that_run_at_once_keep_their_output_apart(db):
     outputs = {}
 

@@ -14,6 +14,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import types
 
 import pandas as pd
 import pytest
@@ -34,6 +35,7 @@ class Expected:
     refused: str | None = None
     unit: str = "line"
     warning: str | None = None
+    kind: str | None = None  # the command line's --kind (None: its default; the Import page guesses it)
 
 
 COUNTS = ("SELECT (SELECT count(*) FROM label_events) AS events, (SELECT count(*) FROM ingest_rejects) AS "
@@ -74,6 +76,13 @@ CASES = {
         (6, "labeled_at", BAD_TIME),  # (BC)
     ), unit="row"),
     "label_studio_deep.json": Expected(refused="JSON nested too deep to read"),
+    "labelbox.ndjson": Expected(2, (
+        (2, "annotator_id", "bad character"),  # escape sequences in created_by
+        (3, "label", "bad character"),  # \u0000 in the radio answer
+        (4, None, "bad JSON"),  # a label nested 5,000 levels deep
+        (5, "created_by", "duplicate key"),
+        (6, "labeled_at", BAD_TIME),  # (BC)
+    ), unit="row", kind="labelbox"),
     "noext": Expected(refused="no file extension; expected one of .csv"),
     "a.csv.exe": Expected(refused="unknown file type '.exe'; expected one of .csv"),
 }
@@ -93,15 +102,24 @@ def _run_cli(*args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, timeout=300)
 
 
+def _ingest_all(db: pathlib.Path) -> types.SimpleNamespace:
+    """Every hostile file imported into ``db``, one ``ingest`` call per ``--kind``; their output together."""
+    runs = []
+    for kind in dict.fromkeys(case.kind for case in CASES.values()):
+        files = [str(HOSTILE / name) for name, case in CASES.items() if case.kind == kind]
+        runs.append(_run_cli("--db", str(db), "ingest", *files, *(("--kind", kind) if kind else ())))
+    return types.SimpleNamespace(stdout="".join(run.stdout for run in runs),
+                                 stderr="".join(run.stderr for run in runs))
+
+
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory):
-    """Every hostile file imported by one ``ingest`` call into one store, then again."""
+    """Every hostile file imported by one ``ingest`` call per kind into one store, then again."""
     db = tmp_path_factory.mktemp("hostile") / "store.duckdb"
-    files = [str(HOSTILE / name) for name in CASES]
-    first = _run_cli("--db", str(db), "ingest", *files)
+    first = _ingest_all(db)
     with Store(db, read_only=True) as store:
         counts = store.query(COUNTS).iloc[0].tolist()
-    second = _run_cli("--db", str(db), "ingest", *files)
+    second = _ingest_all(db)
     return db, first, second, counts
 
 

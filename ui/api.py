@@ -11,8 +11,9 @@ the store through here, and every write still happens in this one process, on th
   for that computation, and later calls get it until a write or an alerts edit changes either.
 - ``GET /api/check[?strict=true]``: the alerts as ``check --json`` prints them; its ``exit_status`` (also in
   the ``X-LabelWatch-Exit-Status`` header) is the one ``check`` would exit with.
-- ``POST /api/ingest?kind=…&name=FILE[&dataset=…&model_version=…&map=COLUMN=NAME&earliest=…&latest=…
-  &dry_run=true]``: the file is the request body; answers what ``ingest --json`` prints (each file's
+- ``POST /api/ingest?kind=…&name=FILE[&dataset=…&model_version=…&question=…&map=COLUMN=NAME&earliest=…
+  &latest=…&dry_run=true]``: the file is the request body (``kind=labelbox&question=…``: a Labelbox export and
+  the question whose answers are the labels); answers what ``ingest --json`` prints (each file's
   validation report with its rejects) and ``exit_status``: 200 imported, 422 refused.
 - ``POST /api/cli``: any CLI command (``analytics.api.commands``): multipart fields ``argv`` (a JSON list),
   ``files`` (JSON: part name → the path as written in argv) and those parts; answers ``exit_status``,
@@ -309,7 +310,7 @@ async def _ingest(request: Request, caller: Caller, workdir: Path) -> Response:
     query = request.query_params
     name = query.get("name") or "upload.csv"
     argv = ["ingest", "--json", "--kind", query.get("kind") or "events"]
-    for option in ("dataset", "model_version", "earliest", "latest"):
+    for option in ("dataset", "model_version", "question", "earliest", "latest"):
         if query.get(option):
             argv += ["--" + option.replace("_", "-"), query[option]]
     for mapping in query.getlist("map"):

@@ -1,14 +1,17 @@
 """The Import page's work: validate an uploaded file, show the report, and import it on request.
 
 The upload is written to a private temporary folder and read by ``analytics.ingest.pipeline`` (CSV or TSV with
-comma, semicolon, tab or ``|`` delimiters, Parquet, JSON lines or a Label Studio JSON export; nothing is
-ever unpickled), and deleted at the end of the run. Every message names the file by its own name, never by
-the temporary copy. A name whose extension is not one of those gets a message, not an exception.
+comma, semicolon, tab or ``|`` delimiters, Parquet, JSON lines, a Label Studio JSON export or a Labelbox
+NDJSON export; nothing is ever unpickled), and deleted at the end of the run. Every message names the file
+by its own name, never by the temporary copy. A name whose extension is not one of those gets a message, not
+an exception.
 
 Before anything is written the user chooses what the file holds (guessed from its columns), the dataset of
-the items it creates (one the store has, or a new one), and, where the file's columns are named otherwise,
-which of its columns holds each required one. Validation writes nothing; the import button commits the
-batch, clears the cached loaders and reruns, and the page then shows the import's own report.
+the items it creates (one the store has, or a new one; for a Labelbox export, by default each data row's
+project), for a Labelbox export the classification question whose answers are the labels, and, where the
+file's columns are named otherwise, which of its columns holds each required one. Validation writes nothing;
+the import button commits the batch, clears the cached loaders and reruns, and the page then shows the
+import's own report.
 
 Timestamps outside the plausible range are rejected: ``import_earliest`` / ``import_latest`` in
 ``.streamlit/secrets.toml``, else ``LABELWATCH_EARLIEST`` / ``LABELWATCH_LATEST``, else 1990-01-01 to one
@@ -26,7 +29,13 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from analytics.core.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.core.schema import (
+    DEFAULT_DATASET,
+    EXPORT_KINDS,
+    INPUT_KINDS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+)
 from analytics.ingest import pipeline as ingest
 from analytics.ingest import readers, rules
 from analytics.remediation.roles import PermissionDenied
@@ -38,9 +47,10 @@ from ui.safe_text import md
 UPLOAD_TYPES = tuple(extension.lstrip(".") for extension in readers.FORMATS)
 
 #: Kinds whose rows can create items, which then need a dataset name.
-_KINDS_WITH_DATASET = ("events", "items", "label-studio")
+_KINDS_WITH_DATASET = ("events", "items", "label-studio", "labelbox")
 _NOT_MAPPED = "(not in the file)"
 _NEW_DATASET = "New dataset…"
+_PROJECTS = "Each data row's Labelbox project"
 
 
 def show(store: Store, name: str, data: bytes, *, key: str) -> ingest.ValidationReport | None:
@@ -99,7 +109,7 @@ def _validate(store: Store, name: str, data: bytes, file_key: str, timestamps: i
                 return None
             st.warning(md(str(exc)) + ". Choose the kind and the columns below.")
             detected = None
-        kind, dataset, model_version = _options(detected, name, key=file_key)
+        kind, dataset, model_version, question = _options(detected, path, name, key=file_key)
         columns = _column_mapping(path, name, kind, key=file_key)
         if columns is None:
             return None
@@ -108,7 +118,7 @@ def _validate(store: Store, name: str, data: bytes, file_key: str, timestamps: i
             ruleset = _rules(store)
             prepared = ingest.prepare(
                 store, path, kind=kind, name=name, dataset=dataset, model_version=model_version,
-                rules=ruleset, columns=columns, timestamps=timestamps,
+                rules=ruleset, columns=columns, timestamps=timestamps, question=question,
             )
         except (ingest.IngestError, StoreError, ValueError) as exc:  # our own messages, naming the file
             st.error(md(str(exc)))
@@ -159,10 +169,16 @@ def _rules(store: Store) -> rules.RuleSet | None:
     return rules.load_rules(path) if path is not None else None
 
 
-def _options(detected: str | None, name: str, *, key: str) -> tuple[str, str, str | None]:
-    # A Label Studio export can only be read as such; tabular files can be any other kind.
-    tabular = [k for k in INPUT_KINDS if k != "label-studio"]
-    kinds = ["label-studio"] if detected == "label-studio" else tabular
+def _options(detected: str | None, path: Path, name: str, *,
+             key: str) -> tuple[str, str | None, str | None, str | None]:
+    """What the file holds, the dataset of its new items (None: each Labelbox data row's project), the
+    model version of predictions and the question of a Labelbox export."""
+    # An export can only be read as such; tabular files can be any other kind (JSON lines also a Labelbox
+    # export the guess missed).
+    tabular = [k for k in INPUT_KINDS if k not in EXPORT_KINDS]
+    if readers.FORMATS[Path(name).suffix.lower()] == "jsonl":
+        tabular.append("labelbox")
+    kinds = [detected] if detected in EXPORT_KINDS else tabular
     columns = st.columns(3)
     kind = columns[0].selectbox(
         "Kind of data", kinds, index=kinds.index(detected) if detected in kinds else 0, key=f"{key}.kind",
@@ -170,29 +186,45 @@ def _options(detected: str | None, name: str, *, key: str) -> tuple[str, str, st
     )
     dataset = DEFAULT_DATASET
     if kind in _KINDS_WITH_DATASET:
-        dataset = _dataset(columns[1], name, key=key)
-    model_version = None
+        dataset = _dataset(columns[1], name, key=key, projects=kind == "labelbox")
+    model_version = question = None
     if kind == "predictions":
         model_version = columns[2].text_input(
             "Model version", "", key=f"{key}.model_version",
             help="Used when the file has no model_version column.",
         ).strip() or None
-    return kind, dataset, model_version
+    if kind == "labelbox":
+        radio = [q for q, answers in readers.labelbox_questions(path).items() if answers == "radio"]
+        if radio:  # without one the validation says so
+            question = columns[2].selectbox(
+                "Classification question", radio, index=0, key=f"{key}.question",
+                help="Its radio answers are the labels (checklist and free-text answers are not one class "
+                "each). A store follows one question: import another into another store.",
+            )
+    return kind, dataset, model_version, question
 
 
-def _dataset(column: DeltaGenerator, name: str, *, key: str) -> str:
-    """The dataset of the items the file creates: one the store has, or a new one named by the user."""
+def _dataset(column: DeltaGenerator, name: str, *, key: str, projects: bool = False) -> str | None:
+    """The dataset of the items the file creates: one the store has, or a new one named by the user; with
+    ``projects`` (a Labelbox export) also, and first, each data row's project (None)."""
     existing = list(loaders.filter_options(loaders.source())["datasets"])
     help_text = "Items this file creates go to this dataset, unless their rows name one."
-    if existing:
+    first = [_PROJECTS] if projects else []
+    if projects:
+        help_text = ("Items this file creates go to this dataset; by default each goes to its data row's "
+                     "Labelbox project. Items the store holds keep theirs.")
+    if existing or first:
         choice = column.selectbox(
-            "Dataset of new items", [*existing, _NEW_DATASET], index=0, key=f"{key}.dataset", help=help_text,
+            "Dataset of new items", [*first, *existing, _NEW_DATASET], index=0, key=f"{key}.dataset",
+            help=help_text,
         )
+        if choice == _PROJECTS:
+            return None
         if choice != _NEW_DATASET:
             return choice
     typed = column.text_input(
-        "Name of the new dataset" if existing else "Dataset of new items",
-        Path(name).stem if existing else DEFAULT_DATASET,
+        "Name of the new dataset" if existing or first else "Dataset of new items",
+        Path(name).stem if existing or first else DEFAULT_DATASET,
         key=f"{key}.new_dataset", help=help_text,
     ).strip()
     return typed or DEFAULT_DATASET
@@ -201,7 +233,7 @@ def _dataset(column: DeltaGenerator, name: str, *, key: str) -> str:
 def _column_mapping(path: Path, name: str, kind: str, *, key: str) -> dict[str, str] | None:
     """Which of the file's columns to read as each required column it lacks (and, on request, optional
     ones); None when a required column is still unassigned (a message says which)."""
-    if kind == "label-studio":
+    if kind in EXPORT_KINDS:
         return {}
     try:
         found = readers.header_columns(path, readers.FORMATS[Path(name).suffix.lower()], name)

@@ -16,7 +16,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 #: Input kinds accepted by ``analytics.ingest.pipeline`` and ``python -m analytics ingest --kind``.
-INPUT_KINDS = ("events", "items", "gold", "predictions", "vocabulary", "guidelines", "label-studio")
+INPUT_KINDS = (
+    "events", "items", "gold", "predictions", "vocabulary", "guidelines", "label-studio", "labelbox"
+)
+#: Input kinds read from a labeling tool's export (parsed in ``analytics.ingest.readers``): label events, and
+#: the items their tasks or data rows describe, which enrich the store's items but never move one to another
+#: dataset.
+EXPORT_KINDS = ("label-studio", "labelbox")
 
 #: Columns each tabular input kind must have, and the optional ones it understands.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {

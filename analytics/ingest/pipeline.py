@@ -50,7 +50,13 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analytics.core.schema import DEFAULT_DATASET, INPUT_KINDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from analytics.core.schema import (
+    DEFAULT_DATASET,
+    EXPORT_KINDS,
+    INPUT_KINDS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+)
 from analytics.ingest import csv_scan, readers
 from analytics.ingest.plausible_range import (  # noqa: F401
     DEFAULT_EARLIEST,
@@ -136,13 +142,14 @@ def prepare(
     *,
     kind: str = "events",
     name: str | None = None,
-    dataset: str = DEFAULT_DATASET,
+    dataset: str | None = None,
     model_version: str | None = None,
     vocabulary_check: bool = True,
     rules: RuleSet | None = None,
     columns: Mapping[str, str] | None = None,
     timestamps: TimeRange | None = None,
     campaign_id: str | None = None,
+    question: str | None = None,
 ) -> PreparedImport:
     """Read and validate one input; write nothing to the store.
 
@@ -151,21 +158,23 @@ def prepare(
     store : Store
     source : str, Path, DataFrame or pyarrow.Table
         A ``.csv``/``.tsv`` (comma, semicolon, tab or ``|`` separated), ``.parquet``, ``.jsonl``/``.ndjson``
-        file or a Label Studio ``.json`` export; or a table, then ``name`` is required and its SHA-256 is
-        taken over the Arrow IPC bytes.
+        file, a Label Studio ``.json`` export or a Labelbox ``.ndjson`` export; or a table, then ``name`` is
+        required and its SHA-256 is taken over the Arrow IPC bytes.
     kind : str
-        One of ``analytics.core.schema.INPUT_KINDS``; a ``.json`` file is always read as ``label-studio``.
+        One of ``analytics.core.schema.INPUT_KINDS``; a ``.json`` file is always read as ``label-studio``,
+        ``labelbox`` reads a JSON-lines file (``analytics.ingest.readers.read_labelbox``).
     name : str or None
         The source name shown in reports and stored with the batch (defaults to the path). An upload read
         from a private copy passes the name the user knows: its extension decides the format.
-    dataset : str
-        Dataset of items created by this import when the rows do not name one.
+    dataset : str or None
+        Dataset of items created by this import when the rows do not name one (None: ``"default"``). A
+        Labelbox export names one per data row, its project's; a dataset given here replaces it.
     model_version : str or None
         Predictions: the model version when the file has no ``model_version`` column.
     vocabulary_check : bool
         Reject labels missing from ``label_schema`` (only when the store has a vocabulary).
     rules : RuleSet or None
-        Events and Label Studio exports: check the accepted rows against these label rules
+        Events, Label Studio and Labelbox exports: check the accepted rows against these label rules
         (``analytics.ingest.rules.load_rules``; ``analytics.ingest.rules.find_rules_file`` says where the app
         and CLI find
         the file). Broken rules are warnings in ``report.rule_hits``, the rows are imported all the same.
@@ -180,6 +189,10 @@ def prepare(
         (``analytics.remediation.campaigns``). Every event carries its id, and an annotation of an item
         the campaign does not hold is rejected ("not in campaign"). A CSV, Parquet or JSONL file of events
         names its campaign in a ``campaign_id`` column instead.
+    question : str or None
+        Labelbox exports only: the classification question whose radio answers are the labels, by name;
+        None reads the first radio question of the file. A store follows one question; the batch is known by
+        the file's content, so the same file is not imported twice into one store, whatever the question.
 
     Returns
     -------
@@ -195,8 +208,13 @@ def prepare(
     """
     if kind not in INPUT_KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(INPUT_KINDS)}")
-    if not dataset or _CONTROL.search(dataset):
+    if dataset is None and kind != "labelbox":
+        dataset = DEFAULT_DATASET
+    if dataset is not None and (not dataset or _CONTROL.search(dataset)):
         raise ValueError(f"dataset {dataset!r}: expected a non-empty name without control characters")
+    if question is not None and kind != "labelbox":
+        raise ValueError("question=... takes a Labelbox export (kind='labelbox'); other kinds hold one label "
+                         "per row")
     timestamps = timestamps or time_range()
     if campaign_id is not None and (kind != "label-studio" or isinstance(source, pd.DataFrame | pa.Table)):
         raise ValueError("campaign_id=... takes a Label Studio .json export (kind='label-studio'); other "
@@ -216,12 +234,18 @@ def prepare(
     else:
         path, table = Path(source), None
         label = name or str(source)
+        if kind == "labelbox" and path.is_file() and path.stat().st_size == 0:
+            raise IngestError(f"{label}: the file is empty; expected a Labelbox NDJSON export, one data row "
+                              "per line")
         fmt = readers.file_format(path, label)
         sha = readers.file_sha256(path)
+        if kind == "labelbox" and fmt != "jsonl":
+            raise IngestError(f"{label}: a Labelbox export is NDJSON, one data row per line; expected a "
+                              ".ndjson (or .jsonl) file")
         if fmt == "json":
             kind = "label-studio"
-    mapping = _mapping(columns, "events" if kind == "label-studio" else kind, label)
-    unit = "line" if fmt in ("csv", "jsonl") else "row"
+    mapping = _mapping(columns, "events" if kind in EXPORT_KINDS else kind, label)
+    unit = "line" if fmt in ("csv", "jsonl") and kind not in EXPORT_KINDS else "row"
     cur = store.cursor()
     already = batches.find_batch(cur, sha, kind)
     if already is not None:
@@ -235,13 +259,13 @@ def prepare(
     workdir = Path(tempfile.mkdtemp(prefix="labelwatch-stage-"))
     options = dict(
         dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check, rules=rules,
-        mapping=mapping, timestamps=timestamps, workdir=workdir, campaign_id=campaign_id,
+        mapping=mapping, timestamps=timestamps, workdir=workdir, campaign_id=campaign_id, question=question,
     )
 
     def stage() -> ValidationReport:
         return _stage(cur, kind, fmt, path, table, label, sha, unit, **options)
 
-    prepared = PreparedImport(None, store, cur, stage, _has_aux=kind == "label-studio", _workdir=workdir)
+    prepared = PreparedImport(None, store, cur, stage, _has_aux=kind in EXPORT_KINDS, _workdir=workdir)
     try:
         prepared.report = _writing(label, stage, store)
         prepared._fingerprint = staging.store_fingerprint(cur)
@@ -314,35 +338,44 @@ _WRITE_FAILURES = (
 
 
 def _stage(cur: duckdb.DuckDBPyConnection, kind: str, fmt: str, path: Path | None, table: pa.Table | None,
-           label: str, sha: str, unit: str, *, dataset: str, model_version: str | None,
+           label: str, sha: str, unit: str, *, dataset: str | None, model_version: str | None,
            vocabulary_check: bool, rules: RuleSet | None, mapping: dict[str, str], timestamps: TimeRange,
-           workdir: Path, campaign_id: str | None = None) -> ValidationReport:
-    table_kind = "events" if kind == "label-studio" else kind
+           workdir: Path, campaign_id: str | None = None, question: str | None = None) -> ValidationReport:
+    table_kind = "events" if kind in EXPORT_KINDS else kind
     spec_options = dict(
         dataset=dataset, model_version=model_version, vocabulary_check=vocabulary_check,
         earliest=timestamps.earliest, latest=timestamps.latest,
     )
     bad: list = []
     items = None
-    if kind == "label-studio":
+    notes: tuple[str, ...] = ()
+    if kind in EXPORT_KINDS:
         if path is None:
-            raise ValueError("kind='label-studio' reads a Label Studio .json export file, not a table")
-        table, aux, bad = readers.read_label_studio(path, dataset, label)
-        if campaign_id is not None:
-            table, bad = _in_campaign(cur, table, bad, campaign_id, label)
-        if table.num_rows == 0 and not bad:
-            raise IngestError(f"{label}: the export holds no annotations; expected tasks with annotations")
+            raise ValueError(f"kind={kind!r} reads a labeling tool's export file, not a table")
+        if kind == "label-studio":
+            table, aux, bad = readers.read_label_studio(path, dataset, label)
+            if campaign_id is not None:
+                table, bad = _in_campaign(cur, table, bad, campaign_id, label)
+            if table.num_rows == 0 and not bad:
+                raise IngestError(f"{label}: the export holds no annotations; expected tasks with "
+                                  "annotations")
+        else:
+            export = readers.read_labelbox(path, dataset, label, question)
+            table, aux, bad, notes = export.events, export.items, export.rejects, export.warnings
         _stage_source(
             cur, "lw_aux", stage_sources.arrow_source(cur, aux, "lw_aux"), "items", label,
             {**spec_options, "vocabulary_check": False, "controls": readers.has_control_characters(aux)}, {},
         )
-        items = item_history.plan(cur, "lw_aux")
+        items = item_history.plan(cur, "lw_aux", moves=False)
     elif fmt == "jsonl":
         table, bad = readers.read_jsonl(path)
         if table.num_rows == 0 and bad:
+            hint = ""
+            if readers.looks_like_labelbox(path):
+                hint = "; it looks like a Labelbox export: import it as kind 'labelbox' (--kind labelbox)"
             raise IngestError(
                 f"{label}: no line parses as a JSON object of plain values (line {bad[0][0]}: "
-                f"{bad[0][1]}); expected JSON lines"
+                f"{bad[0][1]}); expected JSON lines{hint}"
             )
     if table is not None:
         source = stage_sources.arrow_source(cur, table, "lw_stage", unit)
@@ -375,7 +408,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, kind: str, fmt: str, path: Path | Non
     if table_kind == "items":
         items = item_history.plan(cur, "lw_stage")
     rejects = staging.first_rejects(cur, "lw_stage", REPORT_REJECTS)
-    warnings = tuple(_spelling_warnings(cur)) if table_kind in _LABELLED else ()
+    warnings = notes + (tuple(_spelling_warnings(cur)) if table_kind in _LABELLED else ())
     report = ValidationReport(
         label, kind, sha, read, read - rejected, rejected, by_reason, rejects, unit=unit, warnings=warnings,
         items=items, dataset=dataset if table_kind in ("events", "items") else None,

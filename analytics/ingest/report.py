@@ -46,14 +46,15 @@ class ValidationReport:
         The rules file the events were checked against; None when they were not checked.
     unit : str
         What ``row_number`` counts: ``"line"`` (CSV and JSON lines: the line in the file, header and blank
-        lines counted) or ``"row"`` (Parquet, tables, Label Studio exports).
+        lines counted) or ``"row"`` (Parquet, tables, Label Studio and Labelbox exports).
     warnings : tuple of str
         Things worth a look that reject nothing (labels that are one number written differently).
     items : dict of str to int or None
-        Items files and Label Studio exports: how many items are ``new``, ``changed`` (values added or
+        Items files and labeling tools' exports: how many items are ``new``, ``changed`` (values added or
         replaced; the earlier ones stay in the history) and ``unchanged``.
     dataset : str or None
-        The dataset of the items this import creates where its rows name none.
+        The dataset of the items this import creates where its rows name none (a Labelbox export read
+        without one: None, each new item goes to its data row's project).
     """
 
     source: str
@@ -118,6 +119,8 @@ class ValidationReport:
             text += f" No rule warnings ({self.rules_source})."
         if self.dataset is not None and not self.already_imported:
             text += f" New items go to dataset {self.dataset!r} unless their rows name one."
+        elif self.kind == "labelbox" and not self.already_imported:
+            text += " New items go to the dataset named after their Labelbox project."
         for warning in self.warnings:
             text += " Warning: " + warning
         if self.already_imported:

@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from analytics.core.schema import EXPORT_KINDS
 from analytics.store import item_history
 from analytics.store.connection import Store
 from analytics.store.staging import rejects_sql, store_rows_near
@@ -105,9 +106,9 @@ def write_batch(
     """Write one staged import; call inside a transaction on the cursor that holds the stage.
 
     ``dataset`` is the dataset of the items the import creates where their rows name none. Returns what
-    became of the items of an items file or a Label Studio export (``item_history.plan``), else None.
+    became of the items of an items file or a labeling tool's export (``item_history.plan``), else None.
     """
-    table_kind = "events" if kind == "label-studio" else kind
+    table_kind = "events" if kind in EXPORT_KINDS else kind
     cur.execute(
         "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -124,7 +125,7 @@ def write_batch(
     )
     items = None
     if with_aux_items:
-        items = item_history.write(cur, "lw_aux", batch_id=batch_id, dataset=dataset)
+        items = item_history.write(cur, "lw_aux", batch_id=batch_id, dataset=dataset, moves=False)
     if table_kind == "events":
         _write_events(cur, batch_id)
     elif table_kind == "items":

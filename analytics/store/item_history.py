@@ -28,16 +28,28 @@ from analytics.store.staging import STAGE_TABLES, store_rows_near
 #: The item columns besides its id and batch, in table order.
 ITEM_COLUMNS = ("dataset", "split", "created_at", "text", "media_ref", "features")
 _TEMP = ("lw_current_items", "lw_current_attributes", "lw_item_plan", "lw_attribute_plan")
-_MERGED = ", ".join("coalesce(s." + c + ", c." + c + ") AS " + c for c in ITEM_COLUMNS)
-_DIFFERS = " OR ".join("coalesce(s." + c + ", c." + c + ") IS DISTINCT FROM c." + c for c in ITEM_COLUMNS)
 
 
-def plan(cur: duckdb.DuckDBPyConnection, stage: str) -> dict[str, int]:
+def _merged(moves: bool) -> str:
+    """The columns of an item the store holds after a row of the stage adds to it."""
+    return ", ".join(("c." if c == "dataset" and not moves else "coalesce(s." + c + ", c." + c + ") AS ") + c
+                     for c in ITEM_COLUMNS)
+
+
+def _differs(moves: bool) -> str:
+    return " OR ".join("coalesce(s." + c + ", c." + c + ") IS DISTINCT FROM c." + c for c in ITEM_COLUMNS
+                       if c != "dataset" or moves)
+
+
+def plan(cur: duckdb.DuckDBPyConnection, stage: str, *, moves: bool = True) -> dict[str, int]:
     """Compare the accepted rows of an items ``stage`` with the store; return what ``write`` would do.
 
     Builds the TEMP tables ``lw_item_plan`` (one row per accepted item: ``status`` new, changed (a column),
     attributes (only attribute values) or same, with the merged columns) and ``lw_attribute_plan`` (one row
     per given attribute value: new, changed or same) on ``cur``.
+
+    With ``moves=False`` a row's ``dataset`` only names the dataset of a new item: an item the store holds
+    keeps its own (the items of a labeling tool's export, whose projects are not LabelWatch's datasets).
 
     Returns
     -------
@@ -70,9 +82,9 @@ def plan(cur: duckdb.DuckDBPyConnection, stage: str) -> dict[str, int]:
         "CREATE OR REPLACE TEMP TABLE lw_item_plan AS "
         "SELECT s.item_id, 'new' AS status, " + ", ".join("s." + c for c in ITEM_COLUMNS) + " FROM " + stage
         + " AS s ANTI JOIN lw_current_items USING (item_id) WHERE s.lw__fail IS NULL "
-        "UNION ALL SELECT s.item_id, CASE WHEN " + _DIFFERS + " THEN 'changed' WHEN s.item_id IN "
+        "UNION ALL SELECT s.item_id, CASE WHEN " + _differs(moves) + " THEN 'changed' WHEN s.item_id IN "
         "(SELECT item_id FROM lw_attribute_plan WHERE status <> 'same') THEN 'attributes' ELSE 'same' END, "
-        + _MERGED + " FROM " + stage + " AS s JOIN lw_current_items AS c USING (item_id) "
+        + _merged(moves) + " FROM " + stage + " AS s JOIN lw_current_items AS c USING (item_id) "
         "WHERE s.lw__fail IS NULL"
     )
     counts = dict(cur.execute("SELECT status, count(*) FROM lw_item_plan GROUP BY status").fetchall())
@@ -83,14 +95,15 @@ def plan(cur: duckdb.DuckDBPyConnection, stage: str) -> dict[str, int]:
     }
 
 
-def write(cur: duckdb.DuckDBPyConnection, stage: str, *, batch_id: str, dataset: str) -> dict[str, int]:
+def write(cur: duckdb.DuckDBPyConnection, stage: str, *, batch_id: str, dataset: str,
+          moves: bool = True) -> dict[str, int]:
     """Write the accepted items of ``stage`` as batch ``batch_id``; call inside the import's transaction.
 
     New items get ``dataset`` unless their row names one. An existing item's row is replaced only when a
     column changes, an attribute's only when its value is new or different; what is replaced goes to the
-    history first, marked with this batch. Returns the counts of ``plan``.
+    history first, marked with this batch. ``moves`` as for ``plan``. Returns the counts of ``plan``.
     """
-    counts = plan(cur, stage)
+    counts = plan(cur, stage, moves=moves)
     changed = "(SELECT item_id FROM lw_item_plan WHERE status = 'changed')"
     cur.execute(
         "INSERT INTO item_history SELECT i.*, ? FROM items AS i SEMI JOIN " + changed + " USING (item_id)",

@@ -1,7 +1,7 @@
 """Where an import's rows come from, as a relation DuckDB can read: a CSV file (with its layout), a Parquet
-file or an Arrow table (JSON lines, Label Studio), with each row's original values kept as ``lw__source`` for
-its reject; and the reshaping of a source before staging (wide prediction columns, feature columns, a user's
-column mapping).
+file or an Arrow table (JSON lines, Label Studio, Labelbox), with each row's original values kept as
+``lw__source`` for its reject; and the reshaping of a source before staging (wide prediction columns, feature
+columns, a user's column mapping).
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """Staging of one import in TEMP tables of one cursor: read, type, check, mark rejects; nothing persistent.
 
 ``analytics.ingest.pipeline`` holds one cursor per prepared import; the stage lives in that cursor's TEMP
-tables
-(``lw_stage``, and ``lw_aux`` for the items of a Label Studio export) until ``batches.write_batch`` copies the
-accepted rows into the store inside one transaction on the same cursor.
+tables (``lw_stage``, and ``lw_aux`` for the items of a labeling tool's export) until ``batches.write_batch``
+copies the accepted rows into the store inside one transaction on the same cursor.
 
 A stage row carries the stored columns under their store names plus ``lw__row`` (where the record is in its
-file: the line for CSV and JSON lines, the 1-based row for Parquet, tables and Label Studio exports),
+file: the line for CSV and JSON lines, the 1-based row for Parquet, tables and labeling tools' exports),
 ``lw__fail`` (``{col, why}`` of the first failed check, NULL when the row is accepted) and ``lw__raw`` (the
 source row as JSON, kept for rows rejected by a column check).
 Everything is computed in DuckDB so peak memory stays flat; nothing is pulled into pandas except the first
@@ -246,8 +245,9 @@ def _shift_past_gaps(cur: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def add_rejects(cur: duckdb.DuckDBPyConnection, stage: str, rejects: list[tuple[int, str, str]]) -> None:
-    """Add records the readers could not take (JSONL lines, bad CSV lines, Label Studio annotations) as
-    ``(row, reason, raw text)``; the column is the one the reason names (``"…: column 'x': …"``), if any."""
+    """Add records the readers could not take (JSONL lines, bad CSV lines, Label Studio annotations, Labelbox
+    lines and labels) as ``(row, reason, raw text)``; the column is the one the reason names
+    (``"…: column 'x': …"``), if any."""
     if stage not in STAGE_TABLES:
         raise ValueError(f"unknown stage table {stage!r}")
     if not rejects:

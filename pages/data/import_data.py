@@ -9,9 +9,9 @@ from ui import store as app_store
 st.title("Import")
 st.caption(
     "Label events, items with slice attributes, gold labels, model predictions, the label vocabulary, "
-    "guideline versions or a Label Studio export. The file is checked first; nothing is written until you "
-    "press Import, and importing the same file twice changes nothing. Items imported again add to the items "
-    "the store holds (earlier values stay in the history)."
+    "guideline versions, a Label Studio export or a Labelbox export. The file is checked first; nothing is "
+    "written until you press Import, and importing the same file twice changes nothing. Items imported again "
+    "add to the items the store holds (earlier values stay in the history)."
 )
 if not identity.may(Role.ADMIN):
     st.info(identity.needs(Role.ADMIN, "import files"), icon=":material/lock:")
@@ -24,9 +24,10 @@ upload = st.file_uploader(
 if upload is None:
     empty_state.show(
         "Choose a file to see its validation report",
-        "CSV or TSV (comma, semicolon, tab or `|` separated), Parquet, JSON lines (`.jsonl`, `.ndjson`) or a "
-        "Label Studio JSON export. Label events need the columns `item_id, annotator_id, label, labeled_at` "
-        "(columns named otherwise can be mapped once the file is chosen); the README lists every kind and "
+        "CSV or TSV (comma, semicolon, tab or `|` separated), Parquet, JSON lines (`.jsonl`, `.ndjson`), a "
+        "Label Studio JSON export or a Labelbox NDJSON export (Export v2). Label events need the columns "
+        "`item_id, annotator_id, label, labeled_at` (columns named otherwise can be mapped once the file is "
+        "chosen); the README lists every kind and "
         f"its columns. Files larger than {st.get_option('server.maxUploadSize'):,} MB (the upload limit, "
         "`server.maxUploadSize`) are refused by the upload box: import them from the command line, which "
         "has no limit.",

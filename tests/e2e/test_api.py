@@ -208,6 +208,20 @@ def test_ingest_answers_the_validation_report_with_its_rejects(api):
     assert status == 422 and answer["exit_status"] == 1 and answer["files"][0]["error"]
 
 
+def test_ingest_reads_a_labelbox_export_with_its_question(api):
+    export = (ROOT / "tests" / "data" / "labelbox" / "export.ndjson").read_bytes()
+    url = f"{api['url']}/api/ingest?kind=labelbox&question=Language&name=exports/lb.ndjson&dry_run=true"
+    status, _, answer = call("POST", url, token=api["tokens"]["ana@example.org"], body=export)
+    assert status == 200 and answer["exit_status"] == 0 and answer["dry_run"] is True
+    (report,) = answer["files"]
+    assert (report["source"], report["kind"], report["rows_read"], report["rows_accepted"]) == (
+        "exports/lb.ndjson", "labelbox", 14, 0)
+    # The demo store declares the digits as its vocabulary: the two answers, 'en' and 'fr', are not in it.
+    assert report["rejected_by_reason"] == {"no answer": 8, "unknown label": 2, "bad JSON": 1,
+                                            "bad data row": 1, "no labels": 1, "skipped label": 1}
+    assert report["batch_id"] is None
+
+
 def test_an_uploads_name_is_a_file_name_never_an_option(api):
     events = _events(api)
     status, _, answer = call("POST", f"{api['url']}/api/ingest?kind=events&name=--dry-run",

@@ -1,5 +1,5 @@
 """The Import page through AppTest: names, delimiters, column mapping, dataset choice, the report after
-importing, a full disk and the configured time range."""
+importing, a full disk, the configured time range, and a Labelbox export (its projects and question)."""
 
 from __future__ import annotations
 
@@ -133,3 +133,46 @@ def test_the_plausible_range_comes_from_the_secrets(monkeypatch, db):
     assert "2 rows read, 2 accepted" in widened.text[0].value
     wrong = _upload(_page(monkeypatch, db, import_latest="soon"), "old.csv", events)
     assert not wrong.exception and "'soon' is not a date or time" in _plain(wrong.error[0].value)
+
+
+LABELBOX = (ROOT / "tests" / "data" / "labelbox" / "export.ndjson").read_bytes()
+
+
+def test_a_labelbox_export_is_read_by_project_and_question_and_imported(monkeypatch, db):
+    at = _upload(_page(monkeypatch, db), "sentiment.ndjson", LABELBOX)
+    assert not at.exception and not at.error
+    kind = _widget(at.selectbox, ".kind")
+    assert (kind.options, kind.value) == (["labelbox"], "labelbox")  # an export is read only as such
+    dataset = _widget(at.selectbox, ".dataset")
+    assert dataset.options == ["Each data row's Labelbox project", "New dataset…"]
+    question = _widget(at.selectbox, ".question")
+    assert (question.options, question.value) == (["Sentiment", "Language"], "Sentiment")
+    assert not [w for w in at.selectbox if w.key and ".map." in w.key]  # no column mapping for an export
+    summary = at.text[0].value
+    assert summary.startswith("sentiment.ndjson (labelbox): 14 rows read, 7 accepted, 7 rejected")
+    assert "sentiment.ndjson, row 3: missing value: column 'annotator_id': line 1 (data row review-001)" in \
+        summary
+    assert "upload" not in summary
+    (shown,) = [d.value for d in at.dataframe if "row_number" in d.value.columns]
+    assert shown.row_number.tolist() == [3, 4, 6, 8, 9, 11, 12]
+    assert any("1 label also holds objects (logo ×1)" in _plain(w.value) for w in at.warning)
+    at.button[0].click().run()
+    assert not at.exception and at.success[0].value.startswith("Imported 7 rows as batch ")
+    with Store(db) as store:
+        assert store.scalar("SELECT kind FROM ingest_batches") == "labelbox"
+        by_dataset = store.query("SELECT dataset, count(*) AS n FROM items GROUP BY 1 ORDER BY 1")
+        assert by_dataset.values.tolist() == [["Sentiment audit", 1], ["Sentiment review", 4]]
+
+
+def test_another_question_and_a_named_dataset_are_chosen_before_importing(monkeypatch, db):
+    at = _upload(_page(monkeypatch, db), "sentiment.ndjson", LABELBOX)
+    _widget(at.selectbox, ".question").set_value("Language").run()
+    assert at.text[0].value.startswith("sentiment.ndjson (labelbox): 14 rows read, 2 accepted, 12 rejected")
+    _widget(at.selectbox, ".dataset").set_value("New dataset…").run()
+    assert _widget(at.text_input, ".new_dataset").value == "sentiment"
+    _widget(at.text_input, ".new_dataset").set_value("reviews").run()
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    with Store(db) as store:
+        assert store.query("SELECT label FROM label_events ORDER BY event_id").label.tolist() == ["en", "fr"]
+        assert store.query("SELECT DISTINCT dataset FROM items").dataset.tolist() == ["reviews"]

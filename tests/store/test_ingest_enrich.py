@@ -6,6 +6,8 @@ that replaced it (who and when are on that batch), and reads see the latest valu
 
 from __future__ import annotations
 
+import pathlib
+
 import pandas as pd
 import pytest
 
@@ -126,6 +128,24 @@ def test_a_label_studio_export_enriches_items_its_events_created_before(store, t
     assert report.rows_accepted == 1 and report.items == {"new": 0, "changed": 1, "unchanged": 0}
     assert store.query("SELECT dataset, text FROM items").values.tolist() == [["shop", "hello"]]
     assert store.query("SELECT key, value FROM item_attributes").values.tolist() == [["source", "web"]]
+
+
+def test_a_labelbox_export_enriches_items_the_store_holds_and_never_moves_them(store, tmp_path):
+    """Its data rows name their project as the dataset of new items; an item the store holds stays put."""
+    events = write(tmp_path, "events.csv",
+                   "item_id,annotator_id,label,labeled_at\nreview-001,a1,positive,2024-01-01\n")
+    first = ingest.ingest(store, events, dataset="shop")
+    export = pathlib.Path(__file__).resolve().parents[1] / "data" / "labelbox" / "export.ndjson"
+    report = ingest.ingest(store, export, kind="labelbox")
+    assert report.items == {"new": 4, "changed": 1, "unchanged": 0}
+    items = store.query("SELECT item_id, dataset, media_ref FROM items WHERE item_id IN ('review-001', "
+                        "'review-004') ORDER BY 1")
+    assert rows(items) == [["review-001", "shop", "https://storage.example.com/reviews/001.txt"],
+                           ["review-004", "Sentiment review", "https://storage.example.com/reviews/004.txt"]]
+    history = store.query("SELECT dataset, media_ref, batch_id, superseded_by FROM item_history")
+    assert rows(history) == [["shop", None, first.batch_id, report.batch_id]]
+    attributes = store.query("SELECT key, value FROM item_attributes WHERE item_id = 'review-001' ORDER BY 1")
+    assert rows(attributes) == [["external_id", "001.txt"], ["workflow_status", "DONE"]]
 
 
 def test_a_commit_rolled_back_leaves_items_and_history_as_they_were(store, tmp_path, monkeypatch):

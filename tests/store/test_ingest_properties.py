@@ -1,17 +1,18 @@
 """Property-based tests of every importer: valid files of each format and kind, mutated at random.
 
-Each example starts from a valid file (events as CSV, JSON lines, Parquet and a Label Studio export; items,
-gold labels, predictions, the vocabulary and guidelines as CSV), mutates its structure (columns and rows
-dropped, duplicated, garbled or reordered; cells replaced by hostile values: wrong types, SQL, markup,
-formulas, NUL and escape bytes, huge fields, deeply nested JSON), writes it in some encoding (UTF-8, UTF-8
-with a byte order mark, UTF-16, Latin-1) and may mutate its bytes (truncated, emptied, NUL bytes, bytes
-flipped). The importer then either refuses the file with an ``IngestError`` that names it and writes
-nothing, or imports it as one batch such that:
+Each example starts from a valid file (events as CSV, JSON lines, Parquet, a Label Studio export and a
+Labelbox export; items, gold labels, predictions, the vocabulary and guidelines as CSV), mutates its
+structure (columns and rows dropped, duplicated, garbled or reordered; cells replaced by hostile values: wrong
+types, SQL, markup, formulas, NUL and escape bytes, huge fields, deeply nested JSON), writes it in some
+encoding (UTF-8, UTF-8 with a byte order mark, UTF-16, Latin-1) and may mutate its bytes (truncated, emptied,
+NUL bytes, bytes flipped). The importer then either refuses the file with an ``IngestError`` that names it
+and writes nothing, or imports it as one batch such that:
 
 * accepted + rejected = read, in the report and in the stored batch row;
 * every row the store gained carries the new batch's id, the batch holds exactly the accepted rows, and
   ``ingest_rejects`` exactly the rejected ones (no partial batch, nothing written outside it);
-* for a file whose records are known (no byte-level mutation), rows read = records written.
+* for a file whose records are known (no byte-level mutation), rows read = records written; for a Labelbox
+  export, whose lines give one row per label, rows read >= its non-blank lines (every line is counted).
 
 Examples are derandomized (a fixed sequence, no example database) so CI sees the same files every run.
 The default profile keeps the whole module near a minute on a busy 2-core machine; the ``slow`` tests run
@@ -48,7 +49,8 @@ _SETTINGS = dict(
 BATCH_TABLES = ("label_events", "items", "annotators", "gold_labels", "predictions", "label_schema",
                 "guidelines", "ingest_rejects")
 #: The table that holds one row per accepted record, per kind (items: only the new ones).
-TARGET = {"events": "label_events", "label-studio": "label_events", "gold": "gold_labels",
+TARGET = {"events": "label_events", "label-studio": "label_events", "labelbox": "label_events",
+          "gold": "gold_labels",
           "predictions": "predictions", "vocabulary": "label_schema", "guidelines": "guidelines"}
 
 #: Valid files, as (header, rows) of text cells.
@@ -306,22 +308,78 @@ def label_studio(draw):
     return "label-studio", "export.json", data, None
 
 
+@st.composite
+def labelbox(draw):
+    """A Labelbox export: a line per row of a mutated events table, with one to three labels each, answering
+    a radio question (sometimes also a checklist, or with a bounding box), then mutated like the Label
+    Studio export; the last element is the number of non-blank lines when no byte was mutated."""
+    header, rows = draw(_mutated_table("events"))
+    lines: list[object] = []
+    for n, row in enumerate(rows):
+        cell = dict(zip(header, row, strict=False))
+        labels = []
+        for _ in range(draw(st.integers(1, 3))):
+            answer = {"name": "Answer", "value": draw(_json_value(cell.get("label", "cat")))}
+            classifications = [{"name": "Sentiment", "value": "sentiment", "radio_answer": answer}]
+            if draw(st.integers(0, 4)) == 0:
+                classifications.insert(0, {"name": "Topics", "checklist_answers": [{"value": "a"}]})
+            boxed = draw(st.integers(0, 4)) == 0
+            objects = [{"name": "box", "bounding_box": {"top": 1, "left": 2}}] if boxed else []
+            labels.append({
+                "label_details": {"created_by": draw(_json_value(cell.get("annotator_id", "a@x.org"))),
+                                  "created_at": draw(_json_value(cell.get("labeled_at", "2024-01-01")))},
+                "performance_details": {"seconds_to_create": draw(_json_value(cell.get("duration_s", "1"))),
+                                        "skipped": draw(st.integers(0, 9)) == 0},
+                "annotations": {"objects": objects, "classifications": classifications},
+            })
+        row_id = draw(st.one_of(st.just(f"dr{n}"), _json_value(cell.get("item_id", "i1"))))
+        project = {"name": draw(st.one_of(st.just("P"), _json_value("P"))), "labels": labels,
+                   "project_details": {"workflow_status": "DONE"}}
+        record = {"data_row": {"id": row_id, "row_data": draw(_json_value(cell.get("cohort", "t")))},
+                  "projects": {"p1": project}}
+        if draw(st.booleans()):
+            record["data_row"]["global_key"] = draw(_json_value(cell.get("item_id", "i1")))
+        label = labels[0]
+        targets = [record, record["data_row"], record["projects"], record["projects"]["p1"], label,
+                   label["label_details"], label["performance_details"], label["annotations"],
+                   label["annotations"]["classifications"][-1],
+                   label["annotations"]["classifications"][-1]["radio_answer"]]
+        for _ in range(draw(st.integers(0, 2))):
+            target = draw(st.sampled_from(targets))
+            key = draw(st.sampled_from(sorted(target)))
+            if draw(st.booleans()):
+                del target[key]
+            else:
+                target[key] = draw(_json_value(draw(_cell())))
+        lines.append(record)
+    if draw(st.booleans()):
+        broken = draw(st.sampled_from(['{"data_row": ', "<html>", "[1, 2]"]))
+        lines.insert(draw(st.integers(0, len(lines))), broken)
+    texts = [line if isinstance(line, str) else _dumps(line) for line in lines]
+    if draw(st.booleans()):
+        texts.insert(draw(st.integers(0, len(texts))), "")  # a blank line
+    text = "\n".join(texts) + ("\n" if draw(st.booleans()) else "")
+    data, mutated = draw(_byte_mutation(_encode(text, draw(st.sampled_from(ENCODINGS)))))
+    return "labelbox", "export.ndjson", data, None, None if mutated else sum(1 for t in texts if t.strip())
+
+
 def _counts(store: Store) -> dict[str, int]:
     return {table: store.scalar("SELECT count(*) FROM " + table) for table in (*BATCH_TABLES,
                                                                                "ingest_batches")}
 
 
 def _check_import(template: pathlib.Path, case: tuple) -> None:
-    kind, name, data, records = case
+    kind, name, data, records, *at_least = case
     with tempfile.TemporaryDirectory(prefix="labelwatch-property-") as folder:
         path = pathlib.Path(folder) / name
         path.write_bytes(data)
         shutil.copyfile(template, pathlib.Path(folder) / "store.duckdb")
         with Store(pathlib.Path(folder) / "store.duckdb") as store:
-            _check_one(store, path, kind, name, records)
+            _check_one(store, path, kind, name, records, *at_least)
 
 
-def _check_one(store: Store, path: pathlib.Path, kind: str, name: str, records: int | None) -> None:
+def _check_one(store: Store, path: pathlib.Path, kind: str, name: str, records: int | None,
+               at_least: int | None = None) -> None:
     before = _counts(store)
     try:
         report = ingest.ingest(store, path, kind=kind, name=name, model_version="m0")
@@ -334,6 +392,8 @@ def _check_one(store: Store, path: pathlib.Path, kind: str, name: str, records: 
     assert report.rows_read > 0
     if records is not None:
         assert report.rows_read == records, report.summary()
+    if at_least is not None and not report.already_imported:
+        assert report.rows_read >= at_least, report.summary()
     if report.already_imported:
         assert after == before, "a file imported before wrote rows"
         return
@@ -359,7 +419,7 @@ def _check_one(store: Store, path: pathlib.Path, kind: str, name: str, records: 
 
 STRATEGIES = {
     "events_csv": events_csv(), "kind_csv": kind_csv(), "events_jsonl": events_jsonl(),
-    "events_parquet": events_parquet(), "label_studio": label_studio(),
+    "events_parquet": events_parquet(), "label_studio": label_studio(), "labelbox": labelbox(),
 }
 
 
@@ -389,9 +449,11 @@ test_other_kinds_csv = _property("kind_csv", QUICK)
 test_events_jsonl = _property("events_jsonl", QUICK)
 test_events_parquet = _property("events_parquet", QUICK)
 test_label_studio = _property("label_studio", QUICK)
+test_labelbox = _property("labelbox", QUICK)
 
 test_events_csv_thorough = pytest.mark.slow(_property("events_csv", THOROUGH))
 test_other_kinds_csv_thorough = pytest.mark.slow(_property("kind_csv", THOROUGH))
 test_events_jsonl_thorough = pytest.mark.slow(_property("events_jsonl", THOROUGH))
 test_events_parquet_thorough = pytest.mark.slow(_property("events_parquet", THOROUGH))
 test_label_studio_thorough = pytest.mark.slow(_property("label_studio", THOROUGH))
+test_labelbox_thorough = pytest.mark.slow(_property("labelbox", THOROUGH))
