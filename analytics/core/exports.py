@@ -27,6 +27,7 @@ The index is never written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -40,7 +41,8 @@ import pandas as pd
 
 from analytics.core.csv_export import to_csv
 
-__all__ = ["EXTENSIONS", "FORMATS", "MIME_TYPES", "NAMES", "ExportError", "format_for", "to_bytes", "write"]
+__all__ = ["EXTENSIONS", "FORMATS", "MIME_TYPES", "NAMES", "ExportError", "Written", "format_for", "to_bytes",
+           "write"]
 
 #: The table formats, in the order the pages offer them.
 FORMATS = ("csv", "parquet", "jsonl")
@@ -59,6 +61,19 @@ _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "
 
 class ExportError(ValueError):
     """An export that cannot be written as asked (an unknown format, a file name that names none)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Written:
+    """What an export wrote: the file, its format and how many rows (items, actions, tasks) it holds."""
+
+    path: Path
+    format: str
+    rows: int
+
+    def words(self, what: str) -> str:
+        """The CLI's line, e.g. "Wrote 1,797 items to v3.parquet (Parquet)."."""
+        return f"Wrote {self.rows:,} {what} to {self.path} ({NAMES[self.format]})."
 
 
 def format_for(path: str | Path, fmt: str | None = None, *, formats: Iterable[str] = FORMATS) -> str:

@@ -130,25 +130,42 @@ def suspects_table(store: Store, run_id: str, *, flt: EventFilter | None = None,
 
 
 def export_suspects(store: Store, run_id: str, out: str | Path, fmt: str | None = None, *,
-                    status: str | None = None) -> tuple[str, int]:
-    """Write run ``run_id``'s items (of ``status``; None: every status) to ``out`` as ``fmt`` (one of
-    ``SUSPECT_FORMATS``; None: from the extension), ``npz`` being cleanlab's arrays of the whole run.
+                    status: str | None = None) -> exports.Written:
+    """Write run ``run_id``'s items to ``out``: a table (``suspects_table``) of the items of ``status``
+    (None: every status), or with ``npz`` cleanlab's arrays of the whole run (``cleanlab_arrays``).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    run_id : str
+        The run.
+    out : str or Path
+        The file to write (replaced if it exists).
+    fmt : {"csv", "parquet", "jsonl", "npz"}, optional
+        The format; None: from ``out``'s extension.
+    status : str, optional
+        ``mislabeled``, ``no_consensus`` or ``ok``; not with ``npz`` (cleanlab needs every item).
 
     Returns
     -------
-    (str, int)
-        The format written and the rows (items) in the file.
+    Written
+        The file, its format and the items in it.
 
     Raises
     ------
     ExportError
-        An unknown format or extension, no such run, or (``npz``) a run without its arrays.
+        An unknown format or extension, no such run, a status with ``npz``, or (``npz``) a run without its
+        arrays. Nothing is written.
     """
     fmt = exports.format_for(out, fmt, formats=SUSPECT_FORMATS)
     if fmt == "npz":
+        if status is not None:
+            raise exports.ExportError("cleanlab's arrays hold every item the run's model scored: leave out "
+                                      "the status to write them")
         arrays = cleanlab_arrays(store, run_id)
         Path(out).write_bytes(arrays.to_npz())
-        return fmt, len(arrays.labels)
+        return exports.Written(Path(out), fmt, len(arrays.labels))
     frame = suspects_table(store, run_id, status=status)
     exports.write(frame, out, fmt)
-    return fmt, len(frame)
+    return exports.Written(Path(out), fmt, len(frame))

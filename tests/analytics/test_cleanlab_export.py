@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.core.exports import ExportError
+from analytics.core.exports import ExportError, Written
 from analytics.detection import export, suspects
 from analytics.store import Store
 from analytics.store import detection as queries
@@ -121,15 +121,18 @@ def test_cleanlab_on_the_exported_arrays_flags_what_the_run_flagged(demo, tmp_pa
 
 def test_a_table_export_of_the_run(imported, tmp_path):
     store, run_id = imported
-    assert export.export_suspects(store, run_id, tmp_path / "all.jsonl") == ("jsonl", 6)
+    assert export.export_suspects(store, run_id, tmp_path / "all.jsonl") == Written(tmp_path / "all.jsonl",
+                                                                                     "jsonl", 6)
     rows = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(r["item_id"] for r in rows) == ["i1", "i2", "i3", "i4", "i5", "i6"]
     assert list(rows[0]) == ["rank", "item_id", "status", "score", "given_label", "suggested_label",
                              "agreeing", "available", "cluster_id", "explanation"]
-    fmt, n = export.export_suspects(store, run_id, tmp_path / "x.parquet", status="no_consensus")
-    assert (fmt, n) == ("parquet", 1)
+    written = export.export_suspects(store, run_id, tmp_path / "x.parquet", status="no_consensus")
+    assert (written.format, written.rows) == ("parquet", 1)
     assert pd.read_parquet(tmp_path / "x.parquet")["item_id"].tolist() == ["i3"]
-    assert export.export_suspects(store, run_id, tmp_path / "run.bin", "npz") == ("npz", 5)
+    assert export.export_suspects(store, run_id, tmp_path / "run.bin", "npz").rows == 5
+    with pytest.raises(ExportError, match="leave out the status"):
+        export.export_suspects(store, run_id, tmp_path / "run.npz", status="ok")
 
 
 def test_refusals_name_the_run_and_what_to_do(imported, tmp_path):
