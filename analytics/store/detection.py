@@ -220,6 +220,11 @@ def run_pred_probs(store: Store, run_id: str) -> tuple[pd.DataFrame, np.ndarray]
     return frame, matrix
 
 
+def has_pred_probs(store: Store, run_id: str) -> bool:
+    """Whether run ``run_id`` kept what its confident learning ran on (``run_pred_probs``)."""
+    return bool(store.scalar("SELECT EXISTS (SELECT 1 FROM run_pred_probs WHERE run_id = ?)", [run_id]))
+
+
 def runs_version(store: Store) -> tuple:
     """``(number of runs, time of the newest)``: changes whenever a run is stored."""
     row = store.cursor().execute("SELECT count(*), max(created_at) FROM detection_runs").fetchone()

@@ -262,6 +262,7 @@ def test_a_run_keeps_what_confident_learning_ran_on(store):
     q.save_run(store, _run(store), created_by="t")  # no model: no rows
     assert len(store.query("SELECT * FROM run_pred_probs")) == 3
     assert q.run_pred_probs(store, "nope")[1].shape == (0, 0)
+    assert q.has_pred_probs(store, run_id) and not q.has_pred_probs(store, "nope")
 
 
 def test_runs_stored_before_schema_10_have_no_arrays_and_say_so(tmp_path):
