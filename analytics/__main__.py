@@ -14,6 +14,11 @@ ingest FILE [FILE ...] [--kind K] [--dataset D] [--question Q] [--model-version 
 score [--model-version V] [--rules FILE] [--folds K] [--neighbours K] [--seed S]
     Run detection (model second opinion, confident learning, annotators, neighbours, rules), cluster the
     suspects and store the run; print the most suspicious items with their evidence.
+suspects export [RUN] --out FILE [--format csv|parquet|jsonl|npz] [--status STATUS] [--json]
+    Write a detection run's items (default: the newest run; every status unless --status) as CSV, Parquet
+    or JSON Lines, or the run in cleanlab's form (``npz``: ``labels``, ``pred_probs``, ``item_ids``,
+    ``classes``, ``consensus``, ``run_id``; ``analytics.detection.export``). The format comes from the
+    file's extension unless --format names it.
 summary [--json]
     Every current finding; ``--json`` prints one machine-readable object (a public contract:
     docs/ARCHITECTURE.md), the alert rules evaluated under ``alerts``.
@@ -58,7 +63,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from analytics.api import client, endpoint
-from analytics.core.schema import INPUT_KINDS
+from analytics.core.schema import INPUT_KINDS, STATUSES
+from analytics.detection.export import SUSPECT_FORMATS
 from analytics.remediation import cli as remediation_cli
 from analytics.store import Store, StoreError
 
@@ -165,6 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--neighbours", type=int, default=10, help="nearest neighbours per item (default 10)")
     score.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     score.add_argument("--top", type=int, default=10, help="suspects to print (default 10)")
+
+    suspects = commands.add_parser(
+        "suspects", help="export a detection run's items, or the run in cleanlab's form",
+        description="Export the items a detection run scored.")
+    suspects_commands = suspects.add_subparsers(dest="suspects_command", required=True, metavar="ACTION")
+    export = suspects_commands.add_parser(
+        "export", help="write a run's items (CSV, Parquet, JSON Lines) or its cleanlab arrays (.npz)",
+        description="Write a detection run's items as a table, or the arrays its confident learning ran on "
+        "in cleanlab's form: an .npz with labels (int, N), pred_probs (float, N x K), item_ids, classes, "
+        "consensus and run_id, for cleanlab.filter.find_label_issues(labels, pred_probs).")
+    export.add_argument("run_id", nargs="?", default=None, metavar="RUN",
+                        help="the detection run (default: the newest)")
+    export.add_argument("--out", required=True, help="the file to write (.csv, .parquet, .jsonl or .npz)")
+    remediation_cli.add_format_option(export, SUSPECT_FORMATS, "npz: cleanlab's labels and pred_probs")
+    export.add_argument("--status", choices=[*STATUSES, "all"], default="all",
+                        help="only the items of this status (default all; not for npz, which holds every "
+                        "item the model scored)")
+    export.add_argument("--json", action="store_true", help="print one JSON object (for pipelines)")
 
     summary = commands.add_parser(
         "summary", help="print every current finding", description="Print every current finding of the store."
@@ -495,6 +519,31 @@ def _score(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _suspects(store: Store, args: argparse.Namespace) -> int:
+    from analytics.core.exports import ExportError
+    from analytics.detection import export
+    from analytics.store import detection as queries
+
+    try:
+        run_id = args.run_id
+        if run_id is None:
+            found = queries.runs(store)
+            if found.empty:
+                raise ExportError("The store has no detection run: run `score` first.")
+            run_id = str(found["run_id"].iloc[0])
+        written = export.export_suspects(store, run_id, args.out, args.format,
+                                         status=None if args.status == "all" else args.status)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"run_id": run_id, "out": args.out, "format": written.format, "rows": written.rows},
+                         indent=2))
+    else:
+        print(written.words(f"items of run {run_id}"))
+    return 0
+
+
 def _batches(store: Store, args: argparse.Namespace) -> int:
     from analytics.store import batches, retractions
 
@@ -591,7 +640,8 @@ def _report(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "summary": _summary, "check": _check,
+_COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "suspects": _suspects, "summary": _summary,
+             "check": _check,
              "batches": _batches, "retract": _retract, "impact": _impact, "report": _report,
              **remediation_cli.COMMANDS}
 

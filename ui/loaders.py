@@ -449,6 +449,12 @@ def run_params(src: Source, run_id: str) -> dict:
 
 
 @_cached
+def run_has_pred_probs(src: Source, run_id: str) -> bool:
+    """Whether a run kept its cleanlab arrays (``analytics.store.detection.has_pred_probs``)."""
+    return detection_queries.has_pred_probs(app_store.open_store(src.path), run_id)
+
+
+@_cached
 def run_view(src: Source, run_id: str, flt: EventFilter) -> suspects.RunView:
     """The run's items in view under ``flt``, counted by status and cluster, with precision on gold."""
     return suspects.run_view(detection_queries.view_counts(app_store.open_store(src.path), run_id, flt))
@@ -474,13 +480,6 @@ def suspects_page(src: Source, run_id: str, flt: EventFilter, filters: tuple, li
     ``suspects_page``'s filters)."""
     return detection_queries.suspects_page(app_store.open_store(src.path), run_id, flt=flt, limit=limit,
                                            offset=offset, with_total=with_total, **dict(filters))
-
-
-@_cached
-def suspects_all(src: Source, run_id: str, flt: EventFilter, filters: tuple) -> pd.DataFrame:
-    """Every item in view matching ``filters`` (for the download), by status, strongest evidence first."""
-    return detection_queries.suspects_page(app_store.open_store(src.path), run_id, flt=flt, limit=None,
-                                           with_total=False, **dict(filters))[0]
 
 
 @_cached

@@ -95,12 +95,6 @@ def campaign_tasks(src: loaders.Source, state: tuple, campaign_id: str) -> list[
 
 
 @_cached
-def campaign_assignments(src: loaders.Source, state: tuple, campaign_id: str) -> pd.DataFrame:
-    """The campaign's assignments as its CSV export holds them."""
-    return campaigns.assignments(app_store.current(), campaign_id)
-
-
-@_cached
 def slice_suspects(src: loaders.Source, run_id: str, attribute: str, value: str,
                    flt: EventFilter) -> list[str]:
     """The items run ``run_id`` flagged in the slice ``attribute = value``, in view under ``flt``

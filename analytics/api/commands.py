@@ -6,8 +6,8 @@ same parser, the same functions, the same stdout, stderr and exit status; only t
 
 - a file the command reads is the uploaded copy, stored under its own name (its extension decides the
   format); an import records the caller's name for it;
-- a file the command writes (``--out``) is written here and sent back, for the caller to write where it
-  asked;
+- a file the command writes (``--out``) is written here, under the caller's file name (its extension
+  decides the format when ``--format`` does not), and sent back, for the caller to write where it asked;
 - every server path in the output is replaced by the caller's text, so the output reads as the caller's.
 
 Output is captured per thread (``capture``), so requests served at once never mix their output.
@@ -39,6 +39,7 @@ INPUTS: dict[tuple[str, str | None], tuple[str, ...]] = {
 #: (command, sub-command) → the destinations that name files the command writes.
 OUTPUTS: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("versions", "export"): ("out",), ("campaign", "export"): ("out",), ("report", None): ("out",),
+    ("suspects", "export"): ("out",), ("audit", None): ("out",),
 }
 
 #: What a person's token needs for each command; reads are a viewer's. ``None``: not through the API.
@@ -54,8 +55,8 @@ _ROLES: dict[tuple[str, str | None], Role | None] = {
 
 def command_of(args: argparse.Namespace) -> tuple[str, str | None]:
     """``(command, sub-command)`` of parsed arguments, e.g. ``("versions", "export")``."""
-    sub = next((getattr(args, name) for name in ("policy_command", "versions_command", "campaign_command")
-                if getattr(args, name, None)), None)
+    sub = next((getattr(args, name) for name in ("policy_command", "versions_command", "campaign_command",
+                                                 "suspects_command") if getattr(args, name, None)), None)
     return args.command, sub
 
 

@@ -33,6 +33,32 @@ if TYPE_CHECKING:
 
 
 @dataclasses.dataclass(frozen=True)
+class CleanlabInputs:
+    """The arrays confident learning ran on in a detection run, in cleanlab's terms: the items with a model
+    opinion, in the run's item order.
+
+    Attributes
+    ----------
+    item_ids : ndarray of str, shape (M,)
+        The items.
+    labels : ndarray of int64, shape (M,)
+        Each item's label as the run held it, as a code into the run's classes: the given label (a strict
+        majority of its ratings) where the item has a consensus, else the Dawid–Skene label of its
+        annotators (the labels the model was trained on and cleanlab checked).
+    pred_probs : ndarray of float64, shape (M, K)
+        The model's out-of-sample probabilities (rows sum to 1; columns in the run's class order).
+    consensus : ndarray of bool, shape (M,)
+        Whether the item has a consensus (``labels`` is its given label); cleanlab's flags are kept only
+        for these.
+    """
+
+    item_ids: np.ndarray
+    labels: np.ndarray
+    pred_probs: np.ndarray
+    consensus: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
 class Detection:
     """A detection run's result: one row per item, and what produced it.
 
@@ -65,6 +91,9 @@ class Detection:
         the fit on the annotators alone.
     params : dict
         Every option, the model's provenance and the weights: stored with the run.
+    cleanlab_inputs : CleanlabInputs or None
+        What confident learning ran on (None when no item had a model opinion): stored with the run, so
+        the run can be exported in cleanlab's form.
     """
 
     items: pd.DataFrame
@@ -72,6 +101,7 @@ class Detection:
     model: ModelOpinion | None
     annotators: pd.DataFrame
     params: dict
+    cleanlab_inputs: CleanlabInputs | None = None
 
 
 def majority_codes(votes: np.ndarray) -> np.ndarray:
@@ -191,10 +221,13 @@ def score_items(item_codes: ArrayLike, annotator_codes: ArrayLike, label_codes: 
     with_model = ~np.isnan(full_probs[:, 0])
 
     issue, quality = np.zeros(n, dtype=bool), np.full(n, np.nan)
+    cleanlab_inputs = None
     if with_model.any():
         step(0.7, "confident learning (cleanlab)")
         where = np.flatnonzero(with_model)
-        found = find_label_issues(resolved[where], full_probs[where], filter_by=filter_by)
+        cleanlab_inputs = CleanlabInputs(items.astype(str).to_numpy()[where],
+                                         resolved[where].astype(np.int64), full_probs[where], agreed[where])
+        found = find_label_issues(cleanlab_inputs.labels, cleanlab_inputs.pred_probs, filter_by=filter_by)
         issue[where[found["item"]]] = found["is_label_issue"].to_numpy()
         quality[where[found["item"]]] = found["label_quality"].to_numpy()
     issue &= agreed
@@ -302,7 +335,7 @@ def score_items(item_codes: ArrayLike, annotator_codes: ArrayLike, label_codes: 
     reliability = pd.DataFrame({"annotator_id": crowd.annotators_.to_numpy(),
                                 "skill": crowd.skills_.to_numpy(), "n_ratings": crowd.n_ratings_.to_numpy()})
     step(1.0, "done")
-    return Detection(frame, classes, model, reliability, params)
+    return Detection(frame, classes, model, reliability, params, cleanlab_inputs)
 
 
 def _ragged(columns: list[np.ndarray], present: np.ndarray, fields: tuple[str, ...] = ()) -> pd.Series:

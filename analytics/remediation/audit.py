@@ -4,6 +4,7 @@ the Audit page, the CLI and exports; and the state a cache keys remediation read
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 
@@ -11,7 +12,7 @@ from analytics.store import Store
 from analytics.store import campaigns as campaign_sql
 from analytics.store import remediation as sql
 
-__all__ = ["audit_log", "state"]
+__all__ = ["audit_log", "export_rows", "state"]
 
 
 def audit_log(store: Store, *, item_id: str | None = None, actor: str | None = None,
@@ -21,6 +22,15 @@ def audit_log(store: Store, *, item_id: str | None = None, actor: str | None = N
     """Actions newest first, narrowed by every argument given (``analytics.store.remediation.action_log``)."""
     return sql.action_log(store, item_id=item_id, actor=actor, action=action, policy=policy,
                           campaign_id=campaign_id, since=since, until=until, limit=limit)
+
+
+def export_rows(actions: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``audit_log`` as the exports write them: every column, with ``evidence`` (stored as JSON text)
+    as the object it holds, so JSON Lines nest it (CSV and Parquet write it as JSON text again)."""
+    if "evidence" not in actions:
+        return actions
+    parsed = [json.loads(v) if isinstance(v, str) else None for v in actions["evidence"]]
+    return actions.assign(evidence=pd.Series(parsed, index=actions.index, dtype=object))
 
 
 def state(store: Store) -> tuple:

@@ -5,10 +5,11 @@ labels back.
    (``labels_per_item``, at most the number of assignees; assignments go round the assignees in item
    order, so each item's labelers differ and the work is shared evenly), a due date and a note. The
    campaign keeps each item's resolved label at that moment and the detection run's suggested label.
-2. **Export** for a labeling tool: a CSV (one row per assignment) or Label Studio's task-import JSON, one
-   task per item with ``data.item_id``, its text or media, and the suggested label as a pre-annotation
-   (a ``predictions`` result of ``choices`` for the control ``LABEL_CONTROL`` of the config
-   ``label_config`` writes).
+2. **Export** for a labeling tool: a table of the assignments (CSV, Parquet or JSON Lines; one row per
+   item and assignee) or Label Studio's task-import JSON, one task per item with ``data.item_id``, its
+   text or media, and the suggested label as a pre-annotation (a ``predictions`` result of ``choices``
+   for the control ``LABEL_CONTROL`` of the config ``label_config`` writes). The campaign's results (one
+   row per item: ``campaign_items``) export in the same three table formats.
 3. **Import** the tool's export (Label Studio JSON) as label events tied to the campaign
    (``analytics.ingest.pipeline.prepare(..., campaign_id=...)``): the same validation report and rejects
    as any import, and annotations of items outside the campaign are rejected. The new labels are ratings
@@ -39,7 +40,7 @@ from xml.sax.saxutils import quoteattr
 import pandas as pd
 
 from analytics.agreement.estimates import AgreementEstimate, agreement_estimates
-from analytics.core.csv_export import to_csv
+from analytics.core import exports
 from analytics.ingest.pipeline import ValidationReport, commit, prepare
 from analytics.remediation import actions
 from analytics.remediation.actions import ActionError, new_id
@@ -49,7 +50,8 @@ from analytics.store import campaigns as sql
 from analytics.store import remediation as remediation_sql
 
 __all__ = [
-    "LABEL_CONTROL", "CampaignError", "CampaignProgress", "Selection", "campaign_progress",
+    "CAMPAIGN_FORMATS", "LABEL_CONTROL", "TABLES", "CampaignError", "CampaignProgress", "Selection",
+    "campaign_items", "campaign_progress",
     "cluster_selection", "create_campaign", "export_campaign", "import_labels", "label_config",
     "label_studio_tasks", "list_campaigns", "resolve", "selection", "slice_selection", "slice_values",
     "assignments",
@@ -61,6 +63,10 @@ LABEL_CONTROL = "label"
 MAX_ITEMS = 50_000
 #: Ratings of the campaign needed before its agreement is estimated.
 MIN_AGREEMENT_ITEMS = 5
+#: The tables ``export_campaign`` writes besides Label Studio's tasks.
+TABLES = ("assignments", "items")
+#: What ``export_campaign`` writes: Label Studio's tasks (``json``) or a table.
+CAMPAIGN_FORMATS = ("json", *exports.FORMATS)
 
 
 class CampaignError(ActionError):
@@ -228,13 +234,30 @@ class CampaignProgress:
         }
 
 
-def campaign_progress(store: Store, campaign_id: str, *, n_boot: int = 500) -> CampaignProgress:
-    """The campaign's progress, agreement and effect on the resolved labels (see the module's words)."""
-    campaign = _campaign(store, campaign_id)
+def _items(store: Store, campaign_id: str) -> pd.DataFrame:
     items = sql.campaign_items(store, campaign_id)
     items["changed"] = items["label"].fillna("\0") != items["label_before"].fillna("\0")
     items["votes"] = [{str(k): int(n) for k, n in v.items()} if isinstance(v, dict) else {}
                       for v in items["votes"]]
+    return items
+
+
+def campaign_items(store: Store, campaign_id: str) -> pd.DataFrame:
+    """The campaign's results, one row per item (its items table, as the exports write it):
+    ``campaign_id, item_id, assignees`` (a list), ``label_before, suggested_label, label`` (the item's
+    resolved label now), ``provenance, labels_in`` (labels received from the campaign), ``campaign_label``
+    (the campaign's strict majority, missing without one), ``votes`` (label → count) and ``changed`` (the
+    resolved label differs from ``label_before``)."""
+    _campaign(store, campaign_id)
+    items = _items(store, campaign_id)
+    items.insert(0, "campaign_id", campaign_id)
+    return items
+
+
+def campaign_progress(store: Store, campaign_id: str, *, n_boot: int = 500) -> CampaignProgress:
+    """The campaign's progress, agreement and effect on the resolved labels (see the module's words)."""
+    campaign = _campaign(store, campaign_id)
+    items = _items(store, campaign_id)
     counts = sql.campaign_counts(store, campaign_id)
     pairable = int((counts.groupby("item_id")["n"].sum() >= 2).sum()) if not counts.empty else 0
     agreement = {} if pairable < MIN_AGREEMENT_ITEMS else agreement_estimates(
@@ -275,19 +298,51 @@ def label_studio_tasks(store: Store, campaign_id: str) -> list[dict]:
     return tasks
 
 
-def export_campaign(store: Store, campaign_id: str, path: str | Path) -> int:
-    """Write the campaign for a labeling tool: ``.json`` as Label Studio tasks, ``.csv`` one row per
-    assignment (``analytics.store.campaigns.export_rows``). Returns the rows or tasks written."""
-    path = Path(path)
-    if path.suffix.lower() == ".json":
+def export_campaign(store: Store, campaign_id: str, path: str | Path, fmt: str | None = None, *,
+                    table: str | None = None) -> exports.Written:
+    """Write the campaign to ``path``.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    campaign_id : str
+        The campaign.
+    path : str or Path
+        The file to write (replaced if it exists).
+    fmt : {"json", "csv", "parquet", "jsonl"}, optional
+        ``json``: Label Studio's task-import JSON (``label_studio_tasks``), one task per item; the others a
+        table (``analytics.core.exports``). None: from ``path``'s extension (``.json``: the tasks).
+    table : {"assignments", "items"}, optional
+        The table: ``assignments`` (the default; one row per item and assignee, what a labeling tool
+        needs: ``assignments``) or ``items`` (the campaign's results, one row per item:
+        ``campaign_items``).
+
+    Returns
+    -------
+    Written
+        The file, its format and the rows (tasks for ``json``) in it.
+
+    Raises
+    ------
+    CampaignError
+        No such campaign, an unknown table, or the items table asked for as Label Studio tasks.
+    ExportError
+        An unknown format, or none given and the extension names none; nothing is written.
+    """
+    fmt = exports.format_for(path, fmt, formats=CAMPAIGN_FORMATS)
+    if table not in (None, *TABLES):
+        raise CampaignError(f"unknown table {table!r}: use one of {', '.join(TABLES)}")
+    if fmt == "json":
+        if table == "items":
+            raise CampaignError("Label Studio's tasks (.json) are the campaign for a labeling tool; write "
+                                "the items table as .csv, .parquet or .jsonl.")
         tasks = label_studio_tasks(store, campaign_id)
-        path.write_text(json.dumps(tasks, indent=1, ensure_ascii=False), encoding="utf-8")
-        return len(tasks)
-    if path.suffix.lower() != ".csv":
-        raise CampaignError(f"{path.name}: export a campaign as .csv or .json (Label Studio tasks).")
-    rows = assignments(store, campaign_id)
-    to_csv(rows, path)
-    return len(rows)
+        Path(path).write_text(json.dumps(tasks, indent=1, ensure_ascii=False), encoding="utf-8")
+        return exports.Written(Path(path), fmt, len(tasks))
+    rows = campaign_items(store, campaign_id) if table == "items" else assignments(store, campaign_id)
+    exports.write(rows, path, fmt)
+    return exports.Written(Path(path), fmt, len(rows))
 
 
 def assignments(store: Store, campaign_id: str) -> pd.DataFrame:

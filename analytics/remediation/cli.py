@@ -19,12 +19,22 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.remediation import actions, campaigns, policies, versions
+from analytics.core import exports
+from analytics.remediation import actions, audit, campaigns, policies, versions
 from analytics.remediation.roles import Actor, PermissionDenied, local_actor, role_book
 from analytics.store import Store
 from analytics.store import remediation as sql
 
-__all__ = ["COMMANDS", "add_commands"]
+__all__ = ["COMMANDS", "add_commands", "add_format_option"]
+
+
+def add_format_option(parser: argparse.ArgumentParser, formats: tuple[str, ...], what: str = "") -> None:
+    """``--format`` of a command that writes ``--out``: one of ``formats``, by default the one the file's
+    extension names. Not argparse's ``choices``: an unknown format is refused by the export itself
+    (``analytics.core.exports.format_for``) with exit status 1 and the choices in the message."""
+    parser.add_argument("--format", default=None, metavar="FORMAT",
+                        help=" | ".join(formats) + (f"; {what}" if what else "")
+                        + " (default: the one the --out file's extension names)")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -66,9 +76,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                                        help="return the labels to an earlier version (admins)")
     rollback.add_argument("version")
     rollback.add_argument("--reason", required=True, help="why (recorded with every revert)")
-    export = ver_commands.add_parser("export", parents=[common], help="write a version as CSV or Parquet")
+    export = ver_commands.add_parser("export", parents=[common],
+                                     help="write a version as CSV, Parquet or JSON Lines")
     export.add_argument("version")
-    export.add_argument("--out", required=True, help="the file to write (.csv or .parquet)")
+    export.add_argument("--out", required=True, help="the file to write (.csv, .parquet or .jsonl)")
+    add_format_option(export, exports.FORMATS)
 
     _add_campaign_commands(commands, common)
 
@@ -78,7 +90,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         audit.add_argument("--" + name, default=None, help=f"only actions of this {name}")
     audit.add_argument("--by", default=None, help="only actions by this actor")
     audit.add_argument("--item", default=None, help="only actions on this item")
-    audit.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50; 0: all)")
+    audit.add_argument("--limit", type=int, default=None,
+                       help="at most this many rows (default 50, with --out all; 0: all)")
+    audit.add_argument("--out", default=None,
+                       help="write the actions to this file (.csv, .parquet or .jsonl), not to the screen")
+    add_format_option(audit, exports.FORMATS)
 
 
 def _add_campaign_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -105,10 +121,15 @@ def _add_campaign_commands(commands: argparse._SubParsersAction, common: argpars
                        ("resolve", "record the campaign's majority labels as actions (admins)")):
         one = camp_commands.add_parser(name, parents=[common], help=what)
         one.add_argument("campaign")
-    export = camp_commands.add_parser("export", parents=[common],
-                                      help="write the campaign's items for a labeling tool")
+    export = camp_commands.add_parser(
+        "export", parents=[common], help="write the campaign for a labeling tool, or its results",
+        description="Label Studio tasks (.json), or a table as CSV, Parquet or JSON Lines: the assignments "
+        "(one row per item and assignee) or, with --table items, the campaign's results per item.")
     export.add_argument("campaign")
-    export.add_argument("--out", required=True, help=".json (Label Studio tasks) or .csv")
+    export.add_argument("--out", required=True, help=".json (Label Studio tasks), .csv, .parquet or .jsonl")
+    add_format_option(export, campaigns.CAMPAIGN_FORMATS, "json: Label Studio tasks")
+    export.add_argument("--table", choices=campaigns.TABLES, default=None,
+                        help="the table of a .csv, .parquet or .jsonl: assignments (default) or items")
     back = camp_commands.add_parser("import", parents=[common],
                                     help="import a Label Studio export of the campaign's tasks (admins)")
     back.add_argument("campaign")
@@ -197,14 +218,22 @@ def _versions(store: Store, args: argparse.Namespace) -> int:
         _out(args, row, [f"Rolled back to {args.version}: {row['reverted']:,} actions reverted, "
                          f"{row['reapplied']:,} re-applied; new version {row['version_id']}."])
     else:
-        path = versions.export_version(store, args.version, args.out)
-        _out(args, {"version": args.version, "out": str(path)}, [f"Wrote {args.version} to {path}."])
+        written = versions.export_version(store, args.version, args.out, args.format)
+        _out(args, {"version": args.version, "out": str(written.path), "format": written.format,
+                    "rows": written.rows}, [written.words(f"items of {args.version}")])
     return 0
 
 
 def _audit(store: Store, args: argparse.Namespace) -> int:
+    limit = (0 if args.out else 50) if args.limit is None else args.limit
+    fmt = exports.format_for(args.out, args.format) if args.out else None
     frame = sql.action_log(store, item_id=args.item, actor=args.by, action=args.action, policy=args.policy,
-                           campaign_id=args.campaign, limit=args.limit or None)
+                           campaign_id=args.campaign, limit=limit or None)
+    if args.out:
+        exports.write(audit.export_rows(frame), args.out, fmt)
+        written = exports.Written(Path(args.out), fmt, len(frame))
+        _out(args, {"out": args.out, "format": fmt, "rows": len(frame)}, [written.words("actions")])
+        return 0
     lines = [f"{r.created_at:%Y-%m-%d %H:%M} {r.actor:<12} {r.action:<9} {r.item_id}  "
              f"{r.from_label or ''}→{r.to_label or ''}  {r.rationale}" for r in frame.itertuples()]
     _out(args, {"actions": _records(frame)}, lines or ["No remediation actions match."])
@@ -239,9 +268,10 @@ def _campaign(store: Store, args: argparse.Namespace) -> int:
         lines += [f"  {r.assignee}: {r.done:,} of {r.assigned:,}" for r in found.assignees.itertuples()]
         _out(args, {**summary, "assignees": _records(found.assignees)}, lines)
     elif command == "export":
-        n = campaigns.export_campaign(store, args.campaign, args.out)
-        _out(args, {"campaign_id": args.campaign, "out": args.out, "rows": n},
-             [f"Wrote {n:,} {'tasks' if args.out.lower().endswith('.json') else 'rows'} to {args.out}."])
+        written = campaigns.export_campaign(store, args.campaign, args.out, args.format, table=args.table)
+        what = "tasks" if written.format == "json" else "items" if args.table == "items" else "assignments"
+        _out(args, {"campaign_id": args.campaign, "out": args.out, "format": written.format,
+                    "rows": written.rows}, [written.words(what)])
     elif command == "import":
         report = campaigns.import_labels(store, _actor(args), args.campaign, args.file)
         _out(args, {"campaign_id": args.campaign, "rows_read": report.rows_read,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics.core.csv_export import to_csv
+from analytics.core import exports
 from analytics.remediation.actions import ActionError, new_id
 from analytics.remediation.roles import Actor, Role, require
 from analytics.store import Store
@@ -114,17 +114,30 @@ def diff(store: Store, old: str, new: str) -> VersionDiff:
     return VersionDiff(old, new, sql.version_diff(store, old, new), sql.version_class_counts(store, old, new))
 
 
-def export_version(store: Store, version_id: str, out: str | Path) -> Path:
-    """Write a version's ``item_id, label, excluded, provenance, action_id`` to ``out`` (``.csv`` or
-    ``.parquet``, by its suffix); returns the path."""
+def export_version(store: Store, version_id: str, out: str | Path, fmt: str | None = None) -> exports.Written:
+    """Write a version's ``item_id, label, excluded, provenance, action_id`` (sorted by item) to ``out``.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    version_id : str
+        The version.
+    out : str or Path
+        The file to write (replaced if it exists).
+    fmt : {"csv", "parquet", "jsonl"}, optional
+        The format (``analytics.core.exports``); None: from ``out``'s extension.
+
+    Raises
+    ------
+    ActionError
+        No such version.
+    ExportError
+        An unknown format, or none given and the extension names none; nothing is written.
+    """
+    fmt = exports.format_for(out, fmt)
     if sql.version_row(store, version_id) is None:
         raise ActionError(f"There is no dataset version {version_id!r}.")
-    out = Path(out)
     frame = sql.version_labels(store, version_id)
-    if out.suffix.lower() == ".parquet":
-        frame.to_parquet(out, index=False)
-    elif out.suffix.lower() == ".csv":
-        to_csv(frame, out)
-    else:
-        raise ActionError(f"Cannot export to {out.name}: write a .csv or a .parquet file.")
-    return out
+    exports.write(frame, out, fmt)
+    return exports.Written(Path(out), fmt, len(frame))

@@ -5,9 +5,11 @@ item's drill-down is ``item_drilldown``; items sent to review are ``review_reque
 A run (``detection_runs``) keeps its parameters (the model's provenance and cross-validated quality, the
 filter it ran on, the weights) so results are reproducible and comparable; ``suspects`` holds one row per
 item scored (status, rank within it, score, the evidence in words, every signal as JSON),
-``suspect_clusters`` the run's mislabeling patterns and ``run_annotators`` the annotators' reliability at
-the time of the run. Reads of a run count only its items in view under the global filter (``_in_view``):
-without a filter they never touch the label events; with one, they read them through ``events_cte``.
+``suspect_clusters`` the run's mislabeling patterns, ``run_annotators`` the annotators' reliability at
+the time of the run and ``run_pred_probs`` what confident learning ran on (each item's label as the run
+held it and the model's probabilities, for an export in cleanlab's form). Reads of a run count only its
+items in view under the global filter (``_in_view``): without a filter they never touch the label events;
+with one, they read them through ``events_cte``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from analytics.store.filters import events_cte
 
 if TYPE_CHECKING:  # the results this module stores; the store does not depend on detection at run time
     from analytics.detection.clusters import Clusters
-    from analytics.detection.run import Detection
+    from analytics.detection.run import CleanlabInputs, Detection
 
 #: The signals kept as JSON per suspect (columns of ``analytics.detection.run.Detection.items``).
 SIGNAL_COLUMNS = (
@@ -96,6 +98,12 @@ def save_run(store: Store, detection: Detection, *, clusters: Clusters | None = 
         cur.execute("INSERT INTO run_annotators SELECT ?, annotator_id, skill, n_ratings "
                     "FROM lw_run_annotators", [run_id])
         cur.unregister("lw_run_annotators")
+        inputs = detection.cleanlab_inputs
+        if inputs is not None and len(inputs.item_ids):
+            cur.register("lw_run_probs", _probability_rows(inputs, detection.classes))
+            cur.execute("INSERT INTO run_pred_probs SELECT ?, row, item_id, label, consensus, pred_probs "
+                        "FROM lw_run_probs", [run_id])
+            cur.unregister("lw_run_probs")
         if clusters is not None and len(clusters.summary):
             summary = clusters.summary
             cur.executemany(
@@ -106,6 +114,21 @@ def save_run(store: Store, detection: Detection, *, clusters: Clusters | None = 
                  for row in summary.to_dict("records")],
             )
     return run_id
+
+
+def _probability_rows(inputs: CleanlabInputs, classes: pd.Index) -> pa.Table:
+    """``CleanlabInputs`` as the rows of ``run_pred_probs``, assembled in Arrow (one list of K doubles per
+    item from the flat matrix, never a Python list per item)."""
+    m, k = inputs.pred_probs.shape
+    offsets = pa.array(np.arange(0, (m + 1) * k, k, dtype=np.int64))
+    probs = pa.LargeListArray.from_arrays(offsets, pa.array(np.ascontiguousarray(inputs.pred_probs,
+                                                                               dtype=np.float64).ravel()))
+    names = classes.astype(str).to_numpy()
+    return pa.table({"row": pa.array(np.arange(m, dtype=np.int64)),
+                     "item_id": pa.array(inputs.item_ids.astype(str)),
+                     "label": pa.array(names[inputs.labels]),
+                     "consensus": pa.array(np.asarray(inputs.consensus, dtype=bool)),
+                     "pred_probs": probs})
 
 
 def _filter_params(flt: EventFilter | None) -> dict:
@@ -168,6 +191,38 @@ def runs(store: Store) -> pd.DataFrame:
         [MISLABELED, NO_CONSENSUS],
     )
     return frame.assign(filter=[json.loads(text) for text in frame["filter"]])
+
+
+def run_pred_probs(store: Store, run_id: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """What confident learning ran on in run ``run_id``, in the order it saw the items.
+
+    Returns
+    -------
+    (DataFrame, ndarray)
+        ``item_id, label, consensus`` per item with a model opinion, and the (M, K) float64 matrix of the
+        model's probabilities in the order of the run's classes (``run_params(...)["classes"]``). Empty
+        (M = 0, K = 0) for a run without a model opinion, a run stored before they were kept, or no run.
+    """
+    cur = store.cursor()
+    try:
+        table = cur.sql("SELECT item_id, label, consensus, pred_probs FROM run_pred_probs "
+                        "WHERE run_id = ? ORDER BY row", params=[run_id]).to_arrow_table()
+    finally:
+        cur.close()
+    frame = table.select(["item_id", "label", "consensus"]).to_pandas()
+    if not table.num_rows:
+        return frame, np.zeros((0, 0))
+    probs = table["pred_probs"].combine_chunks()
+    widths = probs.value_lengths().to_numpy()
+    if (widths != widths[0]).any():
+        raise ValueError(f"run {run_id!r} holds probability rows of different lengths")
+    matrix = probs.flatten().to_numpy(zero_copy_only=False).astype(np.float64).reshape(len(frame), widths[0])
+    return frame, matrix
+
+
+def has_pred_probs(store: Store, run_id: str) -> bool:
+    """Whether run ``run_id`` kept what its confident learning ran on (``run_pred_probs``)."""
+    return bool(store.scalar("SELECT EXISTS (SELECT 1 FROM run_pred_probs WHERE run_id = ?)", [run_id]))
 
 
 def runs_version(store: Store) -> tuple:

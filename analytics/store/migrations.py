@@ -396,6 +396,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        10,
+        [
+            # What confident learning ran on in a detection run, so the run can be exported in cleanlab's
+            # form (analytics.detection.export): one row per item with a model opinion, in the order
+            # cleanlab saw them (``row``), the label the run held (its given label, else the Dawid–Skene
+            # label) and the model's out-of-sample probabilities in the order of the run's classes
+            # (``detection_runs.params->'classes'``). Runs stored before have no rows here.
+            """CREATE TABLE run_pred_probs (
+                run_id VARCHAR NOT NULL,
+                row BIGINT NOT NULL,
+                item_id VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                consensus BOOLEAN NOT NULL,
+                pred_probs DOUBLE[] NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 #: The schema version this code expects.

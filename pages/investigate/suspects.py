@@ -4,8 +4,10 @@ grouped into patterns, down to one item's history. Every number counts the run's
 import streamlit as st
 
 from analytics import detection
+from analytics.detection import export
 from analytics.detection import suspects as suspect_report
-from ui import csv_download, empty_state, filters, item_drilldown, loaders, suspect_actions, suspect_table
+from ui import empty_state, export_download, filters, item_drilldown, loaders, suspect_actions, suspect_table
+from ui import store as app_store
 
 flt = filters.current()
 src = loaders.source()
@@ -65,10 +67,21 @@ page, selected = suspect_table.show(src, run_id, flt, chosen, total=total, key="
 
 download, review = st.columns(2)
 with download:
-    if st.toggle("Prepare a CSV of every matching item", key="suspects.prepare_csv"):
-        csv_download.show(loaders.suspects_all(src, run_id, flt, tuple(sorted(chosen.items()))),
-                          filename=f"{run_id}_suspects.csv", key="suspects.csv",
-                          label=f"Download {total:,} items (CSV)")
+    store = app_store.current()  # read when a button is pressed: every matching item, or the whole run
+    arrays = {"npz": lambda: export.cleanlab_arrays(store, run_id).to_npz()}
+    has_arrays = loaders.run_has_pred_probs(src, run_id)
+    fmt = export_download.show(
+        lambda: export.suspects_table(store, run_id, flt=flt, **chosen), stem=f"{run_id}_suspects",
+        key="suspects.export", label=f"Download {total:,} items", others=arrays if has_arrays else None,
+        other_labels={"npz": "Download the run for cleanlab (.npz)"}, disabled=not total)
+    if fmt == "npz":
+        st.caption("cleanlab's form of the whole run (every item its model scored, whatever the filters): "
+                   "`labels` (int, N) and `pred_probs` (N × K) for `cleanlab.filter.find_label_issues`, "
+                   "with `item_ids`, `classes`, `consensus` and `run_id` to join them back.")
+    elif not has_arrays:
+        st.caption("No cleanlab export for this run: " + (
+            "it was stored before runs kept their probabilities; run detection again to get one."
+            if params.get("model") else "it had no model opinion (no features, no imported predictions)."))
 with review, st.container(border=True):
     suspect_actions.review_box(src, run_id, flt=flt, filters=chosen, total=total, selected=selected,
                                what=what, cluster_id=cluster, key="suspects.review")

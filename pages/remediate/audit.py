@@ -5,8 +5,8 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics.remediation import actions
-from ui import csv_download, empty_state, filters, item_drilldown, loaders
+from analytics.remediation import actions, audit
+from ui import empty_state, export_download, filters, item_drilldown, loaders
 from ui import remediation_loaders as rl
 from ui.safe_text import md
 
@@ -58,7 +58,8 @@ picked = st.dataframe(
         "evidence": "Evidence", "action_id": "Action id",
     },
 )
-csv_download.show(shown[COLUMNS], filename="audit_trail.csv", key="audit.csv")
+export_download.show(lambda: audit.export_rows(shown), stem="audit_trail", key="audit.export",
+                     label=f"Download these {len(shown):,} actions", disabled=shown.empty)
 rows = [r for r in picked.selection.rows if r < len(shown)]
 if not rows:
     st.caption("Pick a row (its left edge) to open that item's full story here: why it was flagged, every "

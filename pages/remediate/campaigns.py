@@ -13,12 +13,13 @@ from analytics.remediation import campaigns
 from analytics.remediation.actions import ActionError
 from analytics.remediation.roles import PermissionDenied, Role
 from analytics.store import StoreError
-from ui import csv_download, empty_state, filters, identity, item_drilldown, loaders, validation_report
+from ui import empty_state, export_download, filters, identity, item_drilldown, loaders, validation_report
 from ui import remediation_loaders as rl
 from ui import store as app_store
 from ui.safe_text import md
 
 src = loaders.source()
+store = app_store.current()  # the exports read it when their button is pressed
 me = rl.actor()
 admin = me.role >= Role.ADMIN
 st.title("Relabel campaigns")
@@ -189,7 +190,9 @@ chosen_item = st.dataframe(items[ITEM_COLUMNS], hide_index=True, key="campaigns.
     "item_id": "Item", "label_before": "Label at start", "label": "Label now", "campaign_label":
     "Campaign majority", "votes": "Campaign votes", "labels_in": "Labels in", "changed": "Changed",
     "provenance": "Label from", "suggested_label": "Suggested", "assignees": "Assignees"})
-csv_download.show(items[ITEM_COLUMNS], filename=f"campaign_{pick}_items.csv", key="campaigns.items_csv")
+export_download.show(lambda: campaigns.campaign_items(store, pick), stem=f"campaign_{pick}_items",
+                     key="campaigns.items_file", label="Download the items",
+                     help="One row per item: its label before and now, the campaign's votes and majority.")
 if chosen_item.selection.rows and campaign["run_id"]:
     item_drilldown.show(src, campaign["run_id"], items["item_id"].iloc[chosen_item.selection.rows[0]],
                         flt=filters.current(), key="campaigns.drill")
@@ -201,8 +204,9 @@ left.download_button("Label Studio tasks (JSON)", lambda: json.dumps(tasks, inde
                      file_name=f"campaign_{pick}_tasks.json", mime="application/json", key="campaigns.json",
                      help="Import into a Label Studio project; the suggested label comes pre-filled.")
 with right:
-    csv_download.show(rl.campaign_assignments(src, rl.state(), pick), label="Assignments (CSV)",
-                      filename=f"campaign_{pick}_assignments.csv", key="campaigns.csv")
+    export_download.show(lambda: campaigns.assignments(store, pick), stem=f"campaign_{pick}_assignments",
+                         key="campaigns.assignments_file", label="Assignments",
+                         help="One row per item and assignee, for any other labeling tool.")
 with st.expander("Label Studio labeling config"):
     st.code(campaigns.label_config(rl.vocabulary(src)), language="xml")
 

@@ -1,14 +1,10 @@
 """Dataset versions: snapshots of every item's resolved label, what changed between two, rollback, export."""
 
-import io
-
-import pandas as pd
 import streamlit as st
 
-from analytics.core.csv_export import to_csv
 from analytics.remediation import actions, versions
 from analytics.remediation.roles import PermissionDenied, Role
-from ui import empty_state, identity, loaders
+from ui import empty_state, export_download, identity, loaders
 from ui import remediation_loaders as rl
 from ui import store as app_store
 from ui.safe_text import md
@@ -20,12 +16,6 @@ done = st.session_state.pop("versions.done", None)
 if done:
     st.success(done, icon=":material/check:")
 admin = me.role >= Role.ADMIN
-
-
-def _parquet(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
 
 
 def _write(work: object, message: str) -> None:
@@ -74,11 +64,8 @@ st.subheader("Export and roll back")
 pick = st.selectbox("Version", ids, key=f"versions.pick.{len(ids)}")
 labels = rl.version_labels(src, rl.state(), pick)
 
-# Both files are written on the click (a callable), not on every run: a version holds every item.
-st.download_button("Download labels (CSV)", lambda: to_csv(labels), file_name=f"labels_{pick}.csv",
-                   mime="text/csv", key="versions.csv")
-st.download_button("Download labels (Parquet)", lambda: _parquet(labels), file_name=f"labels_{pick}.parquet",
-                   mime="application/vnd.apache.parquet", key="versions.parquet")
+# The file is written on the click (a callable), not on every run: a version holds every item.
+export_download.show(labels, stem=f"labels_{pick}", key="versions.labels", label="Download labels")
 if not admin:
     st.stop()
 with st.form("versions.rollback", border=True):

@@ -99,7 +99,7 @@ def test_the_exports_hold_every_item_with_its_suggestion(store, tmp_path):
     cid = campaigns.create_campaign(store, LEAD, "export me", chosen, assignees=["a1", "a2"],
                                     labels_per_item=2)
     tasks_file, csv_file = tmp_path / "tasks.json", tmp_path / "tasks.csv"
-    assert campaigns.export_campaign(store, cid, tasks_file) == len(chosen.items)
+    assert campaigns.export_campaign(store, cid, tasks_file).rows == len(chosen.items)
     tasks = json.loads(tasks_file.read_text(encoding="utf-8"))
     assert [t["data"]["item_id"] for t in tasks] == sorted(chosen.items)
     for task in tasks:
@@ -111,11 +111,12 @@ def test_the_exports_hold_every_item_with_its_suggestion(store, tmp_path):
     control = config.find("Choices")
     assert control.get("name") == campaigns.LABEL_CONTROL
     assert [c.get("value") for c in control.findall("Choice")] == ["cat", 'say "no" & <b>']
-    assert campaigns.export_campaign(store, cid, csv_file) == 2 * len(chosen.items)
+    assert campaigns.export_campaign(store, cid, csv_file).rows == 2 * len(chosen.items)
     exported = pd.read_csv(csv_file)
     assert exported.groupby("item_id").size().eq(2).all() and set(exported["assignee"]) == {"a1", "a2"}
-    with pytest.raises(campaigns.CampaignError, match=r"\.csv or \.json"):
+    with pytest.raises(ValueError, match=r"name the file \.json, \.csv, \.parquet, \.jsonl"):
         campaigns.export_campaign(store, cid, tmp_path / "tasks.xlsx")
+    assert not (tmp_path / "tasks.xlsx").exists()
 
 
 def _campaign_with_labels(store, tmp_path, answer):

@@ -47,10 +47,10 @@ def test_rollback_restores_labels_on_the_record(store, tmp_path):
     assert (now["label"], now["excluded"]) == (item["label"], False)
     reverts = sql.action_log(store, action="revert")
     assert set(reverts["rationale"]) == {"Rollback to v1: bad relabel"} and set(reverts["actor"]) == {"lead"}
-    out = versions.export_version(store, "v3", tmp_path / "v3.parquet")
-    exported = pd.read_parquet(out)
+    written = versions.export_version(store, "v3", tmp_path / "v3.parquet")
+    exported = pd.read_parquet(written.path)
     assert list(exported.columns) == ["item_id", "label", "excluded", "provenance", "action_id"]
-    assert len(exported) == done["items"]
+    assert len(exported) == done["items"] == written.rows and written.format == "parquet"
 
 
 def test_versions_need_an_admin(store):

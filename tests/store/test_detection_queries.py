@@ -246,3 +246,41 @@ def test_runs_stored_before_statuses_get_the_status_their_signals_imply(tmp_path
         statuses = store.query("SELECT item_id, status FROM suspects ORDER BY item_id")
     assert statuses["status"].tolist() == [detection.NO_CONSENSUS, detection.MISLABELED, detection.HOLDS,
                                            detection.NO_CONSENSUS]
+
+
+def test_a_run_keeps_what_confident_learning_ran_on(store):
+    # imported probabilities for i1, i2, i3 (classes cat, dog); i4 was not scored
+    imported = np.array([[0.75, 0.25], [0.25, 0.75], [0.5, 0.5], [np.nan, np.nan]])
+    result = _run(store, pred_probs=imported, model_version="m")
+    run_id = q.save_run(store, result, created_by="t")
+    rows, probs = q.run_pred_probs(store, run_id)
+    inputs = result.cleanlab_inputs
+    assert rows["item_id"].tolist() == inputs.item_ids.tolist() == ["i1", "i2", "i3"]
+    assert rows["label"].tolist() == [["cat", "dog"][c] for c in inputs.labels] == ["cat", "dog", "dog"]
+    assert rows["consensus"].tolist() == [True, True, True]
+    assert probs.tolist() == inputs.pred_probs.tolist() == imported[:3].tolist()
+    q.save_run(store, _run(store), created_by="t")  # no model: no rows
+    assert len(store.query("SELECT * FROM run_pred_probs")) == 3
+    assert q.run_pred_probs(store, "nope")[1].shape == (0, 0)
+    assert q.has_pred_probs(store, run_id) and not q.has_pred_probs(store, "nope")
+
+
+def test_runs_stored_before_schema_10_have_no_arrays_and_say_so(tmp_path):
+    import duckdb
+
+    from analytics.core.exports import ExportError
+    from analytics.detection import export
+
+    path = tmp_path / "v9.duckdb"
+    con = duckdb.connect(str(path))
+    old_schema(con, range(1, 10))
+    write_raw(con, "detection_runs", [{"run_id": "run-old", "created_at": dt.datetime(2026, 1, 1),
+                                       "created_by": "t", "params": json.dumps({"classes": ["cat", "dog"],
+                                                                                "model": {"model": "m"}})}])
+    con.close()
+    with Store(path) as store:
+        assert store.schema_version() == 10
+        assert q.run_pred_probs(store, "run-old")[0].empty
+        with pytest.raises(ExportError, match="^Run run-old was stored before LabelWatch kept a run's "
+                                              "probabilities: run detection again"):
+            export.cleanlab_arrays(store, "run-old")
