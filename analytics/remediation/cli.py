@@ -1,7 +1,8 @@
 """The remediation commands of the CLI (``python -m analytics`` / ``labelwatch``), for pipelines.
 
-``act ITEM ACTION``, ``policy run FILE [--dry-run]``, ``versions list|create|diff|rollback|export``,
-``campaign list|create|show|export|import|resolve``, ``audit``; each takes
+``queue``, ``act ITEM ACTION``, ``policy run FILE [--dry-run]``,
+``versions list|create|diff|rollback|export``, ``campaign list|create|show|export|import|resolve``, ``audit``;
+each takes
 ``--actor NAME`` (default: the local user, ``LABELWATCH_USER``) whose role comes from the roles file
 (``LABELWATCH_ROLES``; without one every actor is an admin, single-user mode) and ``--json`` for one JSON
 object on stdout. Exit status: 0 done, 1 refused or invalid (the message says why), 2 store error.
@@ -20,9 +21,10 @@ from typing import Any
 import pandas as pd
 
 from analytics.core import exports
-from analytics.remediation import actions, audit, campaigns, policies, versions
+from analytics.remediation import actions, audit, campaigns, policies, queue, versions
 from analytics.remediation.roles import Actor, PermissionDenied, local_actor, role_book
 from analytics.store import Store
+from analytics.store import detection as detection_queries
 from analytics.store import remediation as sql
 
 __all__ = ["COMMANDS", "add_commands", "add_format_option"]
@@ -38,12 +40,25 @@ def add_format_option(parser: argparse.ArgumentParser, formats: tuple[str, ...],
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add ``policy``, ``versions``, ``campaign`` and ``audit`` to the CLI's sub-commands."""
+    """Add ``queue``, ``act``, ``policy``, ``versions``, ``campaign`` and ``audit`` to the CLI."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--actor", default=None,
                         help="who acts (default: $LABELWATCH_USER, else the login name); the role comes from "
                         "$LABELWATCH_ROLES")
     common.add_argument("--json", action="store_true", help="print one JSON object (for pipelines)")
+
+    queue_ = commands.add_parser(
+        "queue", parents=[common], help="the review queue, highest impact first",
+        description="The items waiting for a decision (requested, escalated, or waiting for a second "
+        "review), highest impact first, as the Review page orders them. Each row's last_seq is what "
+        "`act --seen-seq` takes, so that a decision on an item that changed meanwhile is refused.")
+    queue_.add_argument("--reviewer", default=None,
+                        help="the queue as this reviewer sees it: without the items they decided since the "
+                        "item entered the queue, nor those waiting for their own second opinion (default: "
+                        "everyone's)")
+    queue_.add_argument("--run", dest="run_id", default=None,
+                        help="the detection run whose evidence orders the queue (default: the newest)")
+    queue_.add_argument("--limit", type=int, default=20, help="at most this many rows (default 20; 0: all)")
 
     act = commands.add_parser("act", parents=[common], help="record a decision on one item (reviewers)",
                               description="Confirm, relabel, escalate, exclude or revert one item's label.")
@@ -51,6 +66,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     act.add_argument("action", choices=actions.KINDS, help="what to do")
     act.add_argument("--label", default=None, help="the new label (relabel)")
     act.add_argument("--reason", required=True, help="why (recorded with the action)")
+    act.add_argument("--seen-seq", type=int, default=None, metavar="SEQ",
+                     help="the item's last_seq as `queue` showed it: refuse if the item changed since")
 
     policy = commands.add_parser("policy", help="run an auto-correction policy",
                                  description="Run the policies of a TOML file on a detection run.")
@@ -155,9 +172,29 @@ def _out(args: argparse.Namespace, payload: dict, lines: list[str]) -> None:
         print("\n".join(lines))
 
 
+def _queue(store: Store, args: argparse.Namespace) -> int:
+    run_id = args.run_id
+    if run_id is None:
+        listed = detection_queries.runs(store)
+        run_id = None if listed.empty else str(listed["run_id"].iloc[0])
+    waiting = queue.review_queue(store, reviewer=args.reviewer, run_id=run_id)
+    shown = waiting if args.limit == 0 else waiting.head(max(args.limit, 0))
+    columns = ["item_id", "reason", "label", "suggested_label", "impact", "needs_second_review",
+               "first_reviewer", "first_label", "last_seq", "why"]
+    whose = f" for {args.reviewer}" if args.reviewer else ""
+    lines = [f"{len(waiting):,} items wait for a decision{whose}"
+             + (f" (the first {len(shown):,})" if len(shown) < len(waiting) else "") + "."]
+    lines += [f"  {r.item_id}: {r.label if isinstance(r.label, str) else '-'} → "
+              f"{r.suggested_label if isinstance(r.suggested_label, str) else '-'}  ({r.reason}; impact "
+              f"{r.impact:.2f}{'; needs a second review' if r.needs_second_review else ''}; last_seq "
+              f"{int(r.last_seq)})" for r in shown.itertuples()]
+    _out(args, {"run_id": run_id, "waiting": len(waiting), "queue": _records(shown[columns])}, lines)
+    return 0
+
+
 def _act(store: Store, args: argparse.Namespace) -> int:
     written = actions.act(store, _actor(args), args.item, args.action, rationale=args.reason,
-                          to_label=args.label)
+                          to_label=args.label, seen_seq=args.seen_seq)
     lines = [f"Recorded {r.action} of {r.item_id} ({r.from_label or '-'} → {r.to_label or '-'}) as "
              f"{r.actor}: {r.action_id}." for r in written.itertuples()]
     _out(args, {"actions": _records(written)}, lines)
@@ -317,6 +354,6 @@ def _guarded(command: Command) -> Command:
 
 
 #: Sub-command name → function, for the CLI's dispatch table.
-COMMANDS: dict[str, Any] = {"act": _guarded(_act), "policy": _guarded(_policy),
+COMMANDS: dict[str, Any] = {"queue": _guarded(_queue), "act": _guarded(_act), "policy": _guarded(_policy),
                             "versions": _guarded(_versions), "campaign": _guarded(_campaign),
                             "audit": _guarded(_audit)}

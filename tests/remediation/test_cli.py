@@ -10,6 +10,10 @@ import pandas as pd
 import pytest
 
 from analytics.__main__ import main
+from analytics.remediation import queue, requests
+from analytics.remediation.roles import Actor, Role
+from analytics.store import Store
+from analytics.store import detection as detection_queries
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "data" / "policies.example.toml")
 
@@ -115,3 +119,37 @@ def test_a_campaign_from_the_command_line(db, capsys, tmp_path, monkeypatch):
     assert "resolved" in capsys.readouterr().out
     assert main(["--db", db, "campaign", "export", "camp-nope", "--out", str(tasks)]) == 1
     assert "no campaign 'camp-nope'" in capsys.readouterr().err
+
+
+def test_the_queue_is_the_review_pages_and_a_stale_last_seq_is_refused(db, capsys):
+    with Store(db) as store:  # the lead sends the run's ten strongest suspects to review
+        run_id = detection_queries.runs(store)["run_id"].iloc[0]
+        top = store.query("SELECT item_id FROM suspects WHERE run_id = ? ORDER BY score DESC, item_id "
+                          "LIMIT 10", [run_id])["item_id"].tolist()
+        assert requests.send_items(store, Actor("lead", Role.ADMIN), top, run_id=run_id) == 10
+    assert main(["--db", db, "queue", "--limit", "0", "--json"]) == 0
+    found = _json(capsys)
+    with Store(db) as store:
+        expected = queue.review_queue(store, run_id=run_id)
+    assert found["run_id"] == run_id and found["waiting"] == len(expected) > 1
+    assert [r["item_id"] for r in found["queue"]] == expected["item_id"].tolist()  # the page's order
+    assert [r["last_seq"] for r in found["queue"]] == expected["last_seq"].tolist()
+    assert main(["--db", db, "queue", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.startswith(f"{len(expected):,} items wait for a decision (the first 1).")
+
+    item = next(r for r in found["queue"] if r["reason"] == "requested")
+    seen = str(item["last_seq"])
+    assert main(["--db", db, "act", item["item_id"], "escalate", "--reason", "unsure", "--actor", "ana",
+                 "--seen-seq", seen]) == 0
+    capsys.readouterr()
+    # rita decides on the view she read before ana's escalation: refused, nothing written
+    relabel = ["relabel", "--label", item["suggested_label"], "--reason", "the model is right",
+               "--actor", "rita"]
+    assert main(["--db", db, "act", item["item_id"], *relabel, "--seen-seq", seen]) == 1
+    assert "changed since you saw it" in capsys.readouterr().err
+    assert main(["--db", db, "audit", "--item", item["item_id"], "--json"]) == 0
+    assert [a["action"] for a in _json(capsys)["actions"]] == ["escalate"]
+    assert main(["--db", db, "queue", "--limit", "0", "--json"]) == 0
+    now = next(r for r in _json(capsys)["queue"] if r["item_id"] == item["item_id"])
+    assert now["reason"] == "escalated" and now["last_seq"] > item["last_seq"]
+    assert main(["--db", db, "act", item["item_id"], *relabel, "--seen-seq", str(now["last_seq"])]) == 0
