@@ -354,7 +354,7 @@ def labelbox(draw):
                    label["annotations"]["classifications"][-1],
                    label["annotations"]["classifications"][-1]["radio_answer"]]
         for _ in range(draw(st.integers(0, 2))):
-            target = draw(st.sampled_from(targets))
+            target = draw(st.sampled_from([t for t in targets if t]))  # a dict emptied by a deletion: no key
             key = draw(st.sampled_from(sorted(target)))
             if draw(st.booleans()):
                 del target[key]
