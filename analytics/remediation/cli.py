@@ -24,7 +24,6 @@ from analytics.core import exports
 from analytics.remediation import actions, audit, campaigns, policies, queue, versions
 from analytics.remediation.roles import Actor, PermissionDenied, local_actor, role_book
 from analytics.store import Store
-from analytics.store import detection as detection_queries
 from analytics.store import remediation as sql
 
 __all__ = ["COMMANDS", "add_commands", "add_format_option"]
@@ -173,10 +172,7 @@ def _out(args: argparse.Namespace, payload: dict, lines: list[str]) -> None:
 
 
 def _queue(store: Store, args: argparse.Namespace) -> int:
-    run_id = args.run_id
-    if run_id is None:
-        listed = detection_queries.runs(store)
-        run_id = None if listed.empty else str(listed["run_id"].iloc[0])
+    run_id = args.run_id or sql.latest_run(store)
     waiting = queue.review_queue(store, reviewer=args.reviewer, run_id=run_id)
     shown = waiting if args.limit == 0 else waiting.head(max(args.limit, 0))
     columns = ["item_id", "reason", "label", "suggested_label", "impact", "needs_second_review",
