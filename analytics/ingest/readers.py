@@ -226,34 +226,39 @@ def read_jsonl(path: Path) -> tuple[pa.Table, list[tuple[int, str, str]]]:
     keeps the last value without a word), or a list or object where a single value is expected.
     """
     rows, bad = [], []
+    for number, line, text in _lines(path):
+        try:
+            record = _loads(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            bad.append((number, "invalid encoding: expected UTF-8 text", text))
+            continue
+        except RecursionError:
+            bad.append((number, "bad JSON: expected a JSON object of plain values, got values nested "
+                        "too deep to read", text))
+            continue
+        except ValueError as exc:
+            bad.append((number, f"bad JSON: expected a JSON object ({exc.msg} at character "
+                        f"{exc.pos}), got {text.strip()[:100]!r}", text))
+            continue
+        reason = _jsonl_record_problem(record, text)
+        if reason is not None:
+            bad.append((number, reason, text))
+            continue
+        rows.append({"lw__row": number, **{
+            key: _features(value) if key == "features" else _cell(value) for key, value in record.items()
+        }})
+    return _to_table(rows), bad
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes, str]]:
+    """Each non-blank line of a JSON-lines file: ``(line number, its bytes, its text with undecodable
+    bytes replaced)``; a UTF-8 byte order mark opening the file is dropped."""
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
             if number == 1:
                 line = line.removeprefix(UTF8_BOM)
-            if not line.strip():
-                continue
-            text = line.decode("utf-8", errors="replace")
-            try:
-                record = _loads(line.decode("utf-8"))
-            except UnicodeDecodeError:
-                bad.append((number, "invalid encoding: expected UTF-8 text", text))
-                continue
-            except RecursionError:
-                bad.append((number, "bad JSON: expected a JSON object of plain values, got values nested "
-                            "too deep to read", text))
-                continue
-            except ValueError as exc:
-                bad.append((number, f"bad JSON: expected a JSON object ({exc.msg} at character "
-                            f"{exc.pos}), got {text.strip()[:100]!r}", text))
-                continue
-            reason = _jsonl_record_problem(record, text)
-            if reason is not None:
-                bad.append((number, reason, text))
-                continue
-            rows.append({"lw__row": number, **{
-                key: _features(value) if key == "features" else _cell(value) for key, value in record.items()
-            }})
-    return _to_table(rows), bad
+            if line.strip():
+                yield number, line, line.decode("utf-8", errors="replace")
 
 
 def _jsonl_record_problem(record: object, text: str) -> str | None:
@@ -606,27 +611,21 @@ def read_labelbox(
 
 def _ndjson_lines(path: Path) -> Iterator[tuple[int, object, str | None, str]]:
     """Each non-blank line: ``(line number, parsed value, None, text)`` or ``(line, None, reason, text)``."""
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if number == 1:
-                line = line.removeprefix(UTF8_BOM)
-            if not line.strip():
-                continue
-            text = line.decode("utf-8", errors="replace")
-            value, problem = None, None
-            try:
-                value = _loads(line.decode("utf-8"))
-            except UnicodeDecodeError:
-                problem = f"invalid encoding: line {number}: expected UTF-8 text"
-            except RecursionError:
-                problem = (f"bad JSON: line {number}: expected a JSON object, got values nested too deep to "
-                           "read")
-            except ValueError as exc:
-                decoding = isinstance(exc, json.JSONDecodeError)
-                why = f"{exc.msg} at character {exc.pos}" if decoding else str(exc)
-                problem = (f"bad JSON: line {number}: expected a JSON object ({why[:100]}), got "
-                           f"{text.strip()[:100]!r}")
-            yield number, value, problem, text
+    for number, line, text in _lines(path):
+        value, problem = None, None
+        try:
+            value = _loads(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            problem = f"invalid encoding: line {number}: expected UTF-8 text"
+        except RecursionError:
+            problem = (f"bad JSON: line {number}: expected a JSON object, got values nested too deep to "
+                       "read")
+        except ValueError as exc:
+            decoding = isinstance(exc, json.JSONDecodeError)
+            why = f"{exc.msg} at character {exc.pos}" if decoding else str(exc)
+            problem = (f"bad JSON: line {number}: expected a JSON object ({why[:100]}), got "
+                       f"{text.strip()[:100]!r}")
+        yield number, value, problem, text
 
 
 def _labels_of(record: object) -> Iterator[dict]:
