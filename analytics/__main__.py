@@ -1,9 +1,14 @@
-"""LabelWatch's command line: ``python -m analytics [--db PATH] COMMAND``.
+"""LabelWatch's command line: ``python -m analytics [--db PATH] [--lake DIR] COMMAND``.
+
+``--lake DIR`` (default ``$LABELWATCH_LAKE``) makes the store read its label events, items, gold labels and
+predictions from the Parquet lake DIR in place (``analytics.store.lake``); the store remembers its lake, so
+later commands need only ``--db``.
 
 Commands
 --------
-demo [--seed S] [--scale N]
-    Build the digits demo store (or N synthetic events for benchmarks) and print what was built.
+demo [--seed S] [--scale N [--lake DIR]]
+    Build the digits demo store (or N synthetic events for benchmarks; with ``--lake``, written as a
+    Parquet lake that the store reads in place) and print what was built.
 ingest FILE [FILE ...] [--kind K] [--dataset D] [--question Q] [--model-version V] [--rules FILE]
        [--map COLUMN=NAME] [--earliest DATE] [--latest DATE] [--dry-run] [--json]
     Validate and load files; print each file's validation report (``--json``: one object with every
@@ -82,6 +87,12 @@ def default_db() -> str:
     return os.environ.get("LABELWATCH_DB") or str(DEFAULT_DB)
 
 
+def default_lake() -> str | None:
+    """The lake used without ``--lake``: ``$LABELWATCH_LAKE``, else none (the store's own, or the one it
+    was bound to)."""
+    return os.environ.get("LABELWATCH_LAKE", "").strip() or None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analytics",
@@ -97,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest when missing, required by every other command",
     )
     parser.add_argument(
+        "--lake", default=None, metavar="DIR",
+        help="a folder of hive-partitioned Parquet files (events/, items/, item_attributes/, gold/, "
+        "predictions/, annotators/) that the store reads in place of imports (default: $LABELWATCH_LAKE); "
+        "the store remembers it",
+    )
+    parser.add_argument(
         "--adopt-db", action="store_true",
         help="add LabelWatch's tables to a DuckDB database of another program (refused without it)",
     )
@@ -110,8 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument(
         "--scale", type=_positive_int, default=None, metavar="N",
-        help="instead of the digits demo, generate and ingest N synthetic events (benchmarks)",
+        help="instead of the digits demo, generate and ingest N synthetic events (benchmarks); with --lake "
+        "DIR, write them as a Parquet lake in DIR that the store reads in place",
     )
+    demo.add_argument("--lake", default=argparse.SUPPRESS, metavar="DIR",
+                      help="with --scale N: write the events, items, attributes and annotators as a Parquet "
+                      "lake in DIR (a new folder) and bind the store to it")
     demo.add_argument("--no-history", action="store_true",
                       help="leave out the demo's remediation round (review, policy, campaign, versions)")
 
@@ -315,13 +336,16 @@ def _open(db: str, args: argparse.Namespace) -> Store:
     """The store the command works on; a dry run opens an existing store read-only and a missing one in
     memory, so it creates no file; ``check`` opens it read-only, so gates of several pipelines (and a
     read-only dashboard) can read one store at once."""
+    lake = getattr(args, "lake", None) or default_lake()
     if args.command == "check":
-        return Store(db, read_only=True, adopt=args.adopt_db)
+        return Store(db, read_only=True, adopt=args.adopt_db, lake=lake)
     if args.command == "ingest" and args.dry_run:
         if db == ":memory:" or not Path(db).exists():
             return Store(":memory:")
-        return Store(db, read_only=True, adopt=args.adopt_db)
-    return Store(db, create=args.command in CREATING, adopt=args.adopt_db)
+        return Store(db, read_only=True, adopt=args.adopt_db, lake=lake)
+    # demo writes its lake first and binds the store afterwards
+    return Store(db, create=args.command in CREATING, adopt=args.adopt_db,
+                 lake=None if args.command == "demo" else lake)
 
 
 def _demo(store: Store, args: argparse.Namespace) -> int:
@@ -330,7 +354,19 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
     from analytics.synthetic import demo, scale
 
     started = time.perf_counter()
-    if args.scale is not None:
+    lake = args.lake or default_lake()
+    if lake is not None and args.scale is None:
+        print("error: --lake with demo writes the synthetic world of --scale N as a lake; add --scale N",
+              file=sys.stderr)
+        return 1
+    if lake is not None:
+        try:
+            scale.build_scale_lake_store(store, lake, args.scale, seed=args.seed, progress=_print_progress)
+        except FileExistsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        built = f"{args.scale:,} synthetic events (seed {args.seed}) as the Parquet lake {store.lake.root}"
+    elif args.scale is not None:
         scale.build_scale_store(store, args.scale, seed=args.seed, progress=_print_progress)
         built = f"{args.scale:,} synthetic events (seed {args.seed})"
     else:

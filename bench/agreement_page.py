@@ -43,9 +43,9 @@ def time_page(path: str, page: str) -> tuple[dict, object]:
     os.environ["LABELWATCH_DB"] = path
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=600)
     at.run()
-    at.switch_page(page)
+    at.switch_page("../" + page)
     start = time.perf_counter()
     at.run()
     first = time.perf_counter() - start

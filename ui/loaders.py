@@ -51,7 +51,7 @@ class Source(NamedTuple):
     """The store a loader reads and the version of its data (part of every cache key)."""
 
     path: str
-    version: tuple[int, str | None, int]
+    version: tuple[int, str | None, int, str | None]
 
 
 def source() -> Source:
@@ -60,20 +60,22 @@ def source() -> Source:
     Returns
     -------
     Source
-        ``version`` is ``(number of import batches, time of the latest one, number retracted)``.
+        ``version`` is ``(number of import batches, time of the latest one, number retracted, the lake's
+        fingerprint or None)``: a file added to the store's lake changes it too.
     """
     store = app_store.current()
     return Source(store.path, _data_version(store.path, store.state()))
 
 
 @functools.lru_cache(maxsize=16)
-def _data_version(path: str, state: int) -> tuple[int, str | None, int]:
+def _data_version(path: str, state: int) -> tuple[int, str | None, int, str | None]:
     """The data version of the store at ``path`` in its state ``state`` (``Store.state``): read once per
     write, not twice per run of every session."""
     store = app_store.open_store(path)
     listed = batches.list_batches(store)
     latest = str(listed["created_at"].max()) if len(listed) else None
-    return len(listed), latest, retractions.count(store)
+    lake = None if store.lake is None else store.lake.fingerprint
+    return len(listed), latest, retractions.count(store), lake
 
 
 @_cached

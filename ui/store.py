@@ -1,9 +1,11 @@
 """The app's store: where it lives, one cached connection per process, and the demo built on first start.
 
 The path comes from the ``LABELWATCH_DB`` environment variable, else ``db_path`` in
-``.streamlit/secrets.toml``, else ``data/labelwatch.duckdb`` (public). Only the default file is ever
-filled with the demo, and only while it holds nothing but (part of) the demo, so a user's own store is never
-written to behind their back, and a first start that was cut off mid-build is finished by the next one.
+``.streamlit/secrets.toml``, else ``data/labelwatch.duckdb`` (public). ``LABELWATCH_LAKE`` (else
+``lake_path`` in the secrets) names a Parquet lake the store reads in place of imports
+(``analytics.store.lake``). Only the default file is ever filled with the demo, and only while it holds
+nothing but (part of) the demo and reads no lake, so a user's own store is never written to behind their
+back, and a first start that was cut off mid-build is finished by the next one.
 """
 
 from __future__ import annotations
@@ -38,11 +40,21 @@ def db_path() -> str:
     return from_secrets or str(DEFAULT_DB)
 
 
+def lake_path() -> str | None:
+    """Return the Parquet lake the store reads: ``LABELWATCH_LAKE`` if set and non-empty, else ``lake_path``
+    from the secrets, else None (the store's own tables, or the lake it was bound to before)."""
+    return os.environ.get("LABELWATCH_LAKE", "").strip() or _secret("lake_path")
+
+
 def _secret_db_path() -> str | None:
+    return _secret("db_path")
+
+
+def _secret(name: str) -> str | None:
     # A missing secrets.toml is the common case, not an error.
     if not st.secrets.load_if_toml_exists():
         return None
-    value = str(st.secrets.get("db_path") or "").strip()
+    value = str(st.secrets.get(name) or "").strip()
     return value or None
 
 
@@ -70,7 +82,7 @@ def open_store(path: str) -> Store:
     Once the store is open, the endpoint file beside it says that this dashboard holds it (``ui.serving``):
     the CLI then sends its commands here instead of opening the file.
     """
-    store = Store(path)
+    store = Store(path, lake=lake_path())
     serving.publish(store)
     return store
 
@@ -102,7 +114,9 @@ def needs_demo(store: Store) -> bool:
     bool
         Whether the demo should be built into it.
     """
-    if Path(store.path).resolve() != DEFAULT_DB.resolve() or demo_queries.demo_meta(store):
+    if Path(store.path).resolve() != DEFAULT_DB.resolve() or store.lake is not None:
+        return False
+    if demo_queries.demo_meta(store):
         return False
     return bool(batches.list_batches(store)["source"].str.startswith(demo.SOURCE_PREFIX).all())
 

@@ -29,6 +29,10 @@ def show(store: Store, src: loaders.Source, *, key: str) -> None:
         path.code(store.path, language=None)
         size.metric("Size on disk", _size(store.path))
         version.metric("Schema version", store.schema_version())
+        if store.lake is not None:
+            st.markdown("**Parquet lake** (read in place: the rows below for events, items, attributes, "
+                        "annotators, gold labels and predictions are the lake's)")
+            st.code(store.lake.describe(), language=None)
         counts = pd.DataFrame(list(loaders.table_counts(src).items()), columns=["table", "rows"])
         # as tall as its rows: the default height shows ten and hides the other tables behind a scroll
         st.dataframe(counts, hide_index=True, height="content", key=f"{key}.counts", column_config={

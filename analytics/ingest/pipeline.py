@@ -69,7 +69,7 @@ from analytics.ingest.readers import IngestError, detect_kind
 from analytics.ingest.report import ValidationReport  # noqa: F401
 from analytics.ingest.rules import RuleSet
 from analytics.remediation.roles import Actor, Role, recorded_name
-from analytics.store import batches, item_history, stage_sources, staging
+from analytics.store import batches, item_history, lake, stage_sources, staging
 from analytics.store import campaigns as campaign_store
 from analytics.store.connection import Store, StoreError
 from analytics.store.rules import staged_rule_hits
@@ -208,6 +208,13 @@ def prepare(
     """
     if kind not in INPUT_KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(INPUT_KINDS)}")
+    if getattr(store, "lake", None) is not None and kind not in lake.IMPORTABLE:
+        raise IngestError(
+            f"The store {store.path} reads its label events, items, gold labels and predictions from the "
+            f"Parquet lake {store.lake.root}, so it cannot import this {kind} file: write its rows into "
+            f"the lake as Parquet (the README's lake layout). A store that reads a lake imports only "
+            f"{' and '.join(lake.IMPORTABLE)} files."
+        )
     if dataset is None and kind != "labelbox":
         dataset = DEFAULT_DATASET
     if dataset is not None and (not dataset or _CONTROL.search(dataset)):

@@ -44,7 +44,7 @@ def _ratings_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str,
         cte
         + ", r AS (SELECT x.*, coalesce(a.cohort, 'unknown') AS cohort FROM ("
         + ratings
-        + ") AS x LEFT JOIN annotators a USING (annotator_id)) ",
+        + ") AS x LEFT JOIN live_annotators a USING (annotator_id)) ",
         params,
     )
 
@@ -327,10 +327,10 @@ def cohort_order(store: Store) -> list[str]:
     """
     frame = store.query(
         """SELECT coalesce(a.cohort, 'unknown') AS cohort, min(b.created_at) AS first_at
-           FROM annotators a LEFT JOIN ingest_batches b USING (batch_id) GROUP BY ALL
+           FROM live_annotators a LEFT JOIN ingest_batches b USING (batch_id) GROUP BY ALL
            UNION ALL
            SELECT 'unknown', NULL WHERE EXISTS (
-               SELECT 1 FROM live_label_events e ANTI JOIN annotators a USING (annotator_id))"""
+               SELECT 1 FROM live_label_events e ANTI JOIN live_annotators a USING (annotator_id))"""
     )
     frame = frame.groupby("cohort", as_index=False)["first_at"].min()
     frame = frame.assign(unknown=frame["cohort"] == "unknown")

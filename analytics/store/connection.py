@@ -23,6 +23,11 @@ DuckDB database of another program (LabelWatch would add its tables to it), rais
 ``adopt=True`` adds LabelWatch's tables to such a database on purpose. ``create=False`` refuses a path where
 no file exists (a read with a mistyped path must not create an empty store).
 
+A store can read its label events, items, gold labels and predictions from a Parquet lake in place of its
+own tables (``lake=``, ``analytics.store.lake``): it is bound to the lake once (its ``live_*`` views point at
+the lake's files, and the store remembers the lake), every later open reads the same lake, and a change to
+the lake's files is picked up by the next ``state()``.
+
 Opening a store of an older schema migrates it (``analytics.store.migrations.migrate``): the file is first
 copied to ``<store>.bak-v<N>`` (N its old schema version), and a migration that fails raises ``StoreError``
 naming that copy, with the store left at its old version.
@@ -42,6 +47,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.store import lake as lakes
 from analytics.store.migrations import LATEST_VERSION, MigrationError, current_version, migrate
 
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -138,6 +144,10 @@ class Store:
     adopt : bool
         Add LabelWatch's tables to a DuckDB database that holds other tables but is no LabelWatch store
         (refused otherwise).
+    lake : str or Path or None
+        A Parquet lake folder (``analytics.store.lake``) to read the label events, items, gold labels and
+        predictions from. The store is bound to it (refused when it holds imported events); a store bound
+        before reads its lake without this argument.
 
     Raises
     ------
@@ -160,8 +170,11 @@ class Store:
         memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
         create: bool = True,
         adopt: bool = False,
+        lake: str | Path | None = None,
     ) -> None:
         self.path = str(path)
+        #: The lake this store reads (None: its own tables), as listed when it was last refreshed.
+        self.lake: lakes.Lake | None = None
         self.read_only = read_only
         if self.path != ":memory:":
             file = Path(self.path)
@@ -230,6 +243,61 @@ class Store:
                 f"The store {self.path} has schema version {self.schema_version()}, this LabelWatch needs "
                 f"{LATEST_VERSION}; open it once without read-only to migrate it."
             )
+        try:
+            self._open_lake(lake)
+        except BaseException:
+            self._con.close()
+            raise
+
+    def read_lake(self, lake: str | Path) -> None:
+        """Bind this open store to the Parquet lake ``lake`` (as ``Store(..., lake=lake)`` does).
+
+        Raises
+        ------
+        StoreError
+            The lake cannot be read, or the store holds imported events (it reads its own or a lake's).
+        """
+        self._open_lake(lake)
+
+    def _open_lake(self, lake: str | Path | None) -> None:
+        """Bind the store to ``lake``, or read the lake it was bound to; see ``analytics.store.lake``."""
+        cur = self._con.cursor()
+        recorded = lakes.bound(cur)
+        if lake is None and recorded is None:
+            return
+        where = lake if lake is not None else recorded["path"]
+        try:
+            listed = lakes.scan(where)
+        except lakes.LakeError as exc:
+            bound_to = "" if lake is not None else (
+                f" The store {self.path} reads the lake {where}: if the lake moved, point the store at its "
+                "new place with --lake DIR (LABELWATCH_LAKE for the dashboard).")
+            raise StoreError(f"{exc}{bound_to}") from exc
+        if recorded is None or recorded["path"] != str(listed.root):
+            if self.read_only:
+                raise StoreError(f"The store {self.path} does not read the lake {listed.root} yet; open it "
+                                 "once without read-only (any command but check) to bind it.")
+            try:
+                lakes.check_bindable(cur, self.path)
+            except lakes.LakeError as exc:
+                raise StoreError(str(exc)) from exc
+        self._con.execute("SET GLOBAL parquet_metadata_cache = true")
+        self.lake = listed
+        if recorded is None or recorded != {"path": str(listed.root), "fingerprint": listed.fingerprint}:
+            self._refresh_lake(listed)
+
+    def _refresh_lake(self, listed: lakes.Lake) -> None:
+        """Point the views at ``listed`` and rebuild the lake's derived state, in one write."""
+        if self.read_only:
+            raise StoreError(f"The lake {listed.root} changed since the store {self.path} last read it; open "
+                             "the store without read-only (the dashboard, or any command but check) to "
+                             "refresh it.")
+        try:
+            with self.transaction() as cur:
+                lakes.bind(cur, listed)
+        except lakes.LakeError as exc:
+            raise StoreError(str(exc)) from exc
+        self.lake = listed
 
     def _foreign_tables(self) -> list[str]:
         """Tables and views of a database that is not (yet) a LabelWatch store; empty for a store."""
@@ -252,7 +320,19 @@ class Store:
         A result computed from the store can be kept under this number: while no other process can write
         the file (none can open a file this process holds for writing), an equal number means the same
         content. A store opened read-only sees other processes' writes, which do not change it.
+
+        A store reading a lake lists the lake's files first: when they changed (a file added, removed or
+        rewritten), the store refreshes (``analytics.store.lake.bind``), which is a write, so the number
+        changes too.
         """
+        if self.lake is not None:
+            listed = lakes.scan(self.lake.root)
+            if listed.fingerprint != self.lake.fingerprint:
+                with self._writes.lock:
+                    if lakes.bound(self._con.cursor())["fingerprint"] != listed.fingerprint:
+                        self._refresh_lake(listed)
+                    else:
+                        self.lake = listed
         return self._writes.state
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

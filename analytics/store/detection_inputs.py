@@ -126,7 +126,7 @@ def suspect_context(store: Store, item_ids: list[str], flt: EventFilter | None =
         events = cur.execute(
             cte + "SELECT e.item_id, e.annotator_id, e.label, e.labeled_at, e.guideline_version, "
             "coalesce(a.cohort, 'unknown') AS cohort FROM ev e "
-            "SEMI JOIN lw_context_items USING (item_id) LEFT JOIN annotators a USING (annotator_id) "
+            "SEMI JOIN lw_context_items USING (item_id) LEFT JOIN live_annotators a USING (annotator_id) "
             "ORDER BY e.item_id, e.labeled_at, e.event_id", params
         ).df()
         attributes = cur.sql(

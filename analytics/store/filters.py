@@ -44,7 +44,8 @@ def event_condition(
         params.append(dt.datetime.combine(flt.end + dt.timedelta(days=1), dt.time()))
     if flt.cohorts:
         clauses.append(
-            alias + ".annotator_id IN (SELECT annotator_id FROM annotators WHERE list_contains(?, cohort))"
+            alias
+            + ".annotator_id IN (SELECT annotator_id FROM live_annotators WHERE list_contains(?, cohort))"
         )
         params.append(list(flt.cohorts))
     if flt.attribute and flt.attribute_value is not None:

@@ -40,7 +40,7 @@ def item_events(store: Store, item_id: str, run_id: str | None = None,
     return store.query(
         cte + "SELECT e.event_id, e.labeled_at, e.annotator_id, a.cohort, e.label, e.guideline_version, "
         "e.confidence, e.duration_s, e.campaign_id, e.batch_id, ra.skill, (" + condition + ") AS in_filter "
-        "FROM ev e LEFT JOIN annotators a USING (annotator_id) "
+        "FROM ev e LEFT JOIN live_annotators a USING (annotator_id) "
         "LEFT JOIN run_annotators ra ON ra.annotator_id = e.annotator_id AND ra.run_id = ? "
         "WHERE e.item_id = ? ORDER BY e.labeled_at, e.event_id",
         [*params, *condition_params, run_id, item_id],

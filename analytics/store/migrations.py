@@ -414,6 +414,21 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        11,
+        [
+            # Reads of the annotators and of the repeated (item, annotator) pairs go through views too, so
+            # a store bound to a Parquet lake (analytics.store.lake) points them at the lake's files, as it
+            # does every other live_* view; the lake's repeated pairs are derived state kept here, rebuilt
+            # whenever the lake's files change.
+            "CREATE VIEW live_annotators AS SELECT * FROM annotators",
+            "CREATE VIEW live_rating_repeats AS SELECT item_id, annotator_id FROM rating_repeats",
+            """CREATE TABLE lake_rating_repeats (
+                item_id VARCHAR NOT NULL,
+                annotator_id VARCHAR NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 #: The schema version this code expects.

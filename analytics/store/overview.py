@@ -51,7 +51,7 @@ def filter_options(store: Store) -> dict:
     return {
         "datasets": store.query("SELECT DISTINCT dataset FROM live_items ORDER BY 1")["dataset"].tolist(),
         "cohorts": store.query(
-            "SELECT DISTINCT coalesce(cohort, 'unknown') AS cohort FROM annotators ORDER BY 1"
+            "SELECT DISTINCT coalesce(cohort, 'unknown') AS cohort FROM live_annotators ORDER BY 1"
         )["cohort"].tolist(),
         "attributes": {
             key: group["value"].tolist() for key, group in attributes.groupby("key", sort=True)
@@ -226,7 +226,8 @@ def activity(
         cte + "SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort, "
         "count(*) AS events, " + items + " AS items, "
         "count(DISTINCT e.annotator_id) AS annotators, count(DISTINCT e.label) AS labels FROM "
-        + relation + " e LEFT JOIN annotators a USING (annotator_id) GROUP BY ALL ORDER BY period, cohort",
+        + relation
+        + " e LEFT JOIN live_annotators a USING (annotator_id) GROUP BY ALL ORDER BY period, cohort",
         [*params, TIME_GRAINS[grain]],
     )
 

@@ -58,15 +58,15 @@ def ratings_sql(events: str, keys: dict[str, str], columns: dict[str, tuple[str,
     lone = ", ".join(keyed + [single + " AS " + name for name, (single, _) in columns.items()])
     grouped = ", ".join(keyed + [many + " AS " + name for name, (_, many) in columns.items()])
     return (
-        "SELECT " + lone + " FROM " + events + " e ANTI JOIN rating_repeats" + _ON
-        + " UNION ALL SELECT " + grouped + " FROM " + events + " e SEMI JOIN rating_repeats" + _ON
+        "SELECT " + lone + " FROM " + events + " e ANTI JOIN live_rating_repeats" + _ON
+        + " UNION ALL SELECT " + grouped + " FROM " + events + " e SEMI JOIN live_rating_repeats" + _ON
         + " GROUP BY " + ", ".join(keys.values())
     )
 
 
 def repeated_events_sql(events: str) -> str:
     """``FROM …`` clause of the events of ``events`` (aliased ``e``) whose pair has more than one event."""
-    return "FROM " + events + " e SEMI JOIN rating_repeats" + _ON
+    return "FROM " + events + " e SEMI JOIN live_rating_repeats" + _ON
 
 
 def rebuild_repeats(cur: duckdb.DuckDBPyConnection) -> None:

@@ -44,7 +44,8 @@ from analytics.synthetic.simulation import (
     vocabulary_frame,
 )
 
-__all__ = ["ScaleBuild", "write_scale_events", "write_scale_items", "build_scale_store"]
+__all__ = ["ScaleBuild", "write_scale_events", "write_scale_items", "write_scale_lake", "build_scale_store",
+           "build_scale_lake_store"]
 
 DATASET = "scale"
 N_FEATURES = 16
@@ -130,26 +131,10 @@ def write_scale_items(
     """
     out = Path(path_dir)
     out.mkdir(parents=True, exist_ok=True)
-    means = np.random.default_rng([seed, _STREAM_POOL, 1]).normal(0.0, 2.0, (len(LABELS), N_FEATURES))
     paths = []
     for c, skeleton in _skeletons(seed, n_events, chunk_size):
-        rng = np.random.default_rng([seed, c, _STREAM_ITEMS])
-        n = len(skeleton["truth"])
-        values = (means[skeleton["truth"]] + rng.normal(0.0, 1.0, (n, N_FEATURES))).astype(np.float32)
-        features = pa.FixedSizeListArray.from_arrays(pa.array(values.ravel()), N_FEATURES).cast(
-            pa.list_(pa.float32())
-        )
-        table = pa.table({
-            "item_id": skeleton["item_id"],
-            "dataset": pa.repeat(pa.scalar(DATASET), n),
-            "split": np.where(rng.random(n) < 0.1, "eval", "train"),
-            "created_at": _timestamp_array(skeleton["queued"] - 86400.0),
-            "features": features,
-            "source": skeleton["source"],
-            "region": np.asarray(REGIONS)[skeleton["region"]],
-        })
         path = out / f"items-{c:05d}.parquet"
-        pq.write_table(table, path)
+        pq.write_table(_items_table(seed, c, skeleton), path)
         paths.append(path)
     return paths
 
@@ -187,12 +172,7 @@ def build_scale_store(
     report = progress or (lambda fraction, message: None)
     with tempfile.TemporaryDirectory(prefix="labelwatch-scale-") as tmp:
         folder = Path(work_dir) if work_dir is not None else Path(tmp)
-        reports = [
-            ingest.ingest(store, vocabulary_frame(), kind="vocabulary", name=f"scale:seed={seed}/vocabulary",
-                          dataset=DATASET, created_by="scale"),
-            ingest.ingest(store, guidelines_frame(), kind="guidelines", name=f"scale:seed={seed}/guidelines",
-                          dataset=DATASET, created_by="scale"),
-        ]
+        reports = _import_dimensions(store, seed)
         report(0.0, f"Writing items for {n_events:,} events")
         item_files = write_scale_items(folder, n_events, seed=seed, chunk_size=chunk_size)
         report(0.1, f"Writing {n_events:,} events")
@@ -207,7 +187,119 @@ def build_scale_store(
     return ScaleBuild(n_events=n_events, n_items=n_items, reports=tuple(reports))
 
 
+def write_scale_lake(
+    lake_dir: str | Path,
+    n_events: int,
+    *,
+    seed: int = 0,
+    n_annotators: int = 1000,
+    chunk_size: int = 1_000_000,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict[str, int]:
+    """Write the same synthetic world as ``build_scale_store`` as a Parquet lake (``analytics.store.lake``).
+
+    Parameters
+    ----------
+    lake_dir : str or Path
+        The lake folder (created; it must not hold an ``events`` folder already).
+    n_events, seed, n_annotators, chunk_size
+        As for ``write_scale_events``: the lake holds the events and items a store built with the same
+        arguments imports, chunk by chunk.
+    progress : callable(fraction, message) or None
+        Called before each chunk.
+
+    Returns
+    -------
+    dict of str to int
+        Rows written per folder.
+
+    Notes
+    -----
+    Layout: ``events/month=YYYY-MM/part-<chunk>.parquet`` (hive-partitioned by the month of ``labeled_at``;
+    ``event_id`` numbers the events in the order a store would import them), ``items/part-<chunk>.parquet``,
+    ``item_attributes/part-<chunk>.parquet`` (``source`` and ``region``) and ``annotators/part-0.parquet``
+    (the pool's cohorts). The label vocabulary and the guideline versions are not lake folders: import them
+    into the store (``build_scale_lake_store`` does).
+    """
+    root = Path(lake_dir)
+    if (root / "events").exists():
+        raise FileExistsError(f"{root / 'events'} exists already; write the lake into a new folder")
+    report = progress or (lambda fraction, message: None)
+    pool = _pool(seed, n_annotators)
+    (root / "annotators").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"annotator_id": pool["annotator_id"], "cohort": pool["cohort"]}),
+                   root / "annotators" / "part-0.parquet")
+    counts = {"events": 0, "items": 0, "item_attributes": 0, "annotators": n_annotators}
+    chunks = math.ceil(n_events / chunk_size)
+    for c, skeleton in _skeletons(seed, n_events, chunk_size):
+        report(c / chunks, f"Writing chunk {c + 1:,} of {chunks:,}")
+        items = _items_table(seed, c, skeleton)
+        for folder in ("items", "item_attributes"):
+            (root / folder).mkdir(exist_ok=True)
+        pq.write_table(items.select(["item_id", "dataset", "split", "created_at", "features"]),
+                       root / "items" / f"part-{c:05d}.parquet")
+        attributes = pa.concat_tables([
+            pa.table({"item_id": items["item_id"], "key": pa.repeat(pa.scalar(key), items.num_rows),
+                      "value": items[key]})
+            for key in ("source", "region")
+        ])
+        pq.write_table(attributes, root / "item_attributes" / f"part-{c:05d}.parquet")
+        events = _events_table(np.random.default_rng([seed, c, _STREAM_EVENTS]), skeleton, pool)
+        first = c * chunk_size + 1
+        events = events.select(["item_id", "annotator_id", "label", "labeled_at", "guideline_version",
+                                "confidence"])
+        events = events.add_column(0, "event_id", pa.array(np.arange(first, first + events.num_rows)))
+        events = events.sort_by("labeled_at")  # row groups then cover short spans: time filters skip most
+        month = pc.strftime(events["labeled_at"], format="%Y-%m")
+        for value in pc.unique(month).to_pylist():
+            folder = root / "events" / f"month={value}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(events.filter(pc.equal(month, value)), folder / f"part-{c:05d}.parquet")
+        counts["events"] += events.num_rows
+        counts["items"] += items.num_rows
+        counts["item_attributes"] += attributes.num_rows
+    report(1.0, "Lake written")
+    return counts
+
+
+def build_scale_lake_store(
+    store: Any,
+    lake_dir: str | Path,
+    n_events: int,
+    *,
+    seed: int = 0,
+    n_annotators: int = 1000,
+    chunk_size: int = 1_000_000,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict[str, int]:
+    """Write the synthetic world as a lake (``write_scale_lake``), import its vocabulary and guidelines into
+    ``store`` (an open, writable store without imported events) and bind the store to the lake.
+
+    Returns
+    -------
+    dict of str to int
+        Rows written per lake folder.
+    """
+    counts = write_scale_lake(lake_dir, n_events, seed=seed, n_annotators=n_annotators,
+                              chunk_size=chunk_size, progress=progress)
+    _import_dimensions(store, seed)
+    store.read_lake(lake_dir)
+    return counts
+
+
 # --- private helpers -------------------------------------------------------------------------------------
+
+
+def _import_dimensions(store: Any, seed: int) -> list[Any]:
+    """Import the world's label vocabulary and guideline versions; their validation reports."""
+    from analytics.ingest import pipeline as ingest
+
+    return [
+        ingest.ingest(store, vocabulary_frame(), kind="vocabulary", name=f"scale:seed={seed}/vocabulary",
+                      dataset=DATASET, created_by="scale"),
+        ingest.ingest(store, guidelines_frame(), kind="guidelines", name=f"scale:seed={seed}/guidelines",
+                      dataset=DATASET, created_by="scale"),
+    ]
 
 
 def _pool(seed: int, n_annotators: int) -> dict[str, np.ndarray]:
@@ -248,6 +340,26 @@ def _skeletons(seed: int, n_events: int, chunk_size: int) -> Iterator[tuple[int,
             "region": rng.integers(0, len(REGIONS), n_items),
             "queued": epoch_seconds(PERIOD_START) + rng.uniform(0, span, n_items),
         }
+
+
+def _items_table(seed: int, c: int, skeleton: dict[str, Any]) -> pa.Table:
+    """Chunk ``c``'s items: ``item_id, dataset, split, created_at, features (16 floats), source, region``."""
+    means = np.random.default_rng([seed, _STREAM_POOL, 1]).normal(0.0, 2.0, (len(LABELS), N_FEATURES))
+    rng = np.random.default_rng([seed, c, _STREAM_ITEMS])
+    n = len(skeleton["truth"])
+    values = (means[skeleton["truth"]] + rng.normal(0.0, 1.0, (n, N_FEATURES))).astype(np.float32)
+    features = pa.FixedSizeListArray.from_arrays(pa.array(values.ravel()), N_FEATURES).cast(
+        pa.list_(pa.float32())
+    )
+    return pa.table({
+        "item_id": skeleton["item_id"],
+        "dataset": pa.repeat(pa.scalar(DATASET), n),
+        "split": np.where(rng.random(n) < 0.1, "eval", "train"),
+        "created_at": _timestamp_array(skeleton["queued"] - 86400.0),
+        "features": features,
+        "source": skeleton["source"],
+        "region": np.asarray(REGIONS)[skeleton["region"]],
+    })
 
 
 def _events_table(rng: np.random.Generator, skeleton: dict[str, Any], pool: dict[str, Any]) -> pa.Table:

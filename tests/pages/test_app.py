@@ -194,7 +194,7 @@ def test_filters_hold_across_pages(monkeypatch, demo_db):
 
 
 def test_a_locked_store_stops_with_its_message(monkeypatch, empty_db):
-    def locked(path):
+    def locked(path, **options):
         raise StoreLockedError(f"The store {path} is in use by another process.")
 
     monkeypatch.setattr("ui.store.Store", locked)

@@ -16,6 +16,7 @@ from analytics.detection import suspects
 from analytics.ingest import pipeline as ingest
 from analytics.store import Store, detection_inputs, item_drilldown, review_requests
 from analytics.store import detection as q
+from analytics.store.migrations import LATEST_VERSION
 from tests.builders import old_schema, write_raw
 
 EVENTS = """item_id,annotator_id,label,labeled_at
@@ -279,7 +280,7 @@ def test_runs_stored_before_schema_10_have_no_arrays_and_say_so(tmp_path):
                                                                                 "model": {"model": "m"}})}])
     con.close()
     with Store(path) as store:
-        assert store.schema_version() == 10
+        assert store.schema_version() == LATEST_VERSION
         assert q.run_pred_probs(store, "run-old")[0].empty
         with pytest.raises(ExportError, match="^Run run-old was stored before LabelWatch kept a run's "
                                               "probabilities: run detection again"):

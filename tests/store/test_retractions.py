@@ -221,9 +221,10 @@ def test_importing_a_retracted_file_again_takes_its_rows_back(tmp_path):
 
 
 def test_a_migration_skipped_by_an_earlier_build_is_applied(tmp_path):
-    """A store migrated by a build that had later migrations but not migration 2 still gets 2."""
+    """A store migrated by a build that had later migrations (up to 10; 11 reads migration 2's table) but not
+    migration 2 still gets 2."""
     con = duckdb.connect(str(tmp_path / "s.duckdb"))
-    old_schema(con, (version for version, _ in MIGRATIONS if version != 2))
-    assert migrate(con) == [2]
+    old_schema(con, (version for version, _ in MIGRATIONS if version != 2 and version <= 10))
+    assert migrate(con) == [2, 11]
     assert con.execute("SELECT count(*) FROM rating_repeats").fetchone()[0] == 0
     con.close()

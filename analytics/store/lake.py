@@ -1,0 +1,248 @@
+"""A Parquet lake read in place: the store's ``live_*`` views over a folder of Parquet files.
+
+A lake is a folder with one subfolder per kind of fact (``LAYOUT``), each holding Parquet files at any
+depth, hive partitions allowed (``events/month=2026-11/part-0.parquet``). Nothing is imported: the store
+bound to a lake (``bind``) defines its ``live_*`` views over ``read_parquet`` of those folders, so every page
+query, which reads only the views, runs on the files unchanged, and a file added to a folder is read by the
+next query.
+
+What stays in the store file beside it: the workflow's tables (detection runs, review, actions, versions,
+campaigns, impact analyses, the audit trail) and the small dimensions with no lake folder (the label
+vocabulary and the guideline versions, imported with ``ingest``). A store reads either its own imported
+facts or one lake, never both: binding a store that holds imported events, items, gold labels or
+predictions is refused, and so are such imports into a bound store (``check_import``).
+
+Derived state of the lake, kept in the store and rebuilt whenever the lake's files change (``refresh``):
+``lake_rating_repeats``, the (item, annotator) pairs with more than one event, which every ratings query
+reads (``analytics.store.ratings``). Which files the lake held when it was last read is its fingerprint
+(every file's path, size and modification time), kept in ``store_meta`` with the lake's path.
+
+Assumptions: every file of a folder has that folder's columns or a subset (missing optional columns read as
+NULL; columns not in ``LAYOUT``, and partition columns, are ignored); timestamps are UTC wall-clock time, as
+in an imported store; files are not rewritten in place while a query reads them (add new files, and remove
+old ones, as lake tools do).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+#: The lake's folders: folder → (store relation it stands for, [(column, SQL type, required)]). The columns
+#: are those of the store's table, in its order; ``batch_id`` is the constant ``'lake'``.
+LAYOUT: dict[str, tuple[str, list[tuple[str, str, bool]]]] = {
+    "events": ("live_label_events", [
+        ("event_id", "BIGINT", False), ("item_id", "VARCHAR", True), ("annotator_id", "VARCHAR", True),
+        ("label", "VARCHAR", True), ("labeled_at", "TIMESTAMP", True),
+        ("guideline_version", "VARCHAR", False),
+        ("confidence", "DOUBLE", False), ("duration_s", "DOUBLE", False), ("campaign_id", "VARCHAR", False),
+    ]),
+    "items": ("live_items", [
+        ("item_id", "VARCHAR", True), ("dataset", "VARCHAR", True), ("split", "VARCHAR", False),
+        ("created_at", "TIMESTAMP", False), ("text", "VARCHAR", False), ("media_ref", "VARCHAR", False),
+        ("features", "FLOAT[]", False),
+    ]),
+    "item_attributes": ("live_item_attributes", [
+        ("item_id", "VARCHAR", True), ("key", "VARCHAR", True), ("value", "VARCHAR", False),
+    ]),
+    "gold": ("live_gold_labels", [
+        ("item_id", "VARCHAR", True), ("label", "VARCHAR", True), ("source", "VARCHAR", False),
+    ]),
+    "predictions": ("live_predictions", [
+        ("item_id", "VARCHAR", True), ("model_version", "VARCHAR", True), ("label", "VARCHAR", True),
+        ("prob", "DOUBLE", True),
+    ]),
+    "annotators": ("live_annotators", [
+        ("annotator_id", "VARCHAR", True), ("cohort", "VARCHAR", False), ("source", "VARCHAR", False),
+    ]),
+}
+
+#: The store tables a lake stands in for: a store holding rows in any of them cannot be bound to a lake.
+FACT_TABLES = ("label_events", "items", "item_attributes", "gold_labels", "predictions", "annotators")
+
+#: Input kinds a store bound to a lake still imports (small dimensions the lake has no folder for).
+IMPORTABLE = ("vocabulary", "guidelines")
+
+#: The batch every lake row belongs to (lake rows cannot be retracted: remove the file instead).
+LAKE_BATCH = "lake"
+
+#: The events that every read sees: those with readable timestamps, as in an imported store.
+_READABLE = "labeled_at BETWEEN TIMESTAMP '1900-01-01' AND TIMESTAMP '2200-01-01'"
+
+
+class LakeError(ValueError):
+    """A lake folder that cannot be read as one: the message names the folder or file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A lake folder and what it held when listed.
+
+    Attributes
+    ----------
+    root : Path
+        The lake folder (absolute).
+    files : dict of str to tuple of str
+        Folder of ``LAYOUT`` → its Parquet files, sorted (absent folders and folders without files are
+        left out).
+    fingerprint : str
+        SHA-256 of every file's relative path, size and modification time: it changes when a file is
+        added, removed or rewritten.
+    """
+
+    root: Path
+    files: dict[str, tuple[str, ...]]
+    fingerprint: str
+
+    @property
+    def n_files(self) -> int:
+        return sum(len(paths) for paths in self.files.values())
+
+    def describe(self) -> str:
+        """One line for people: where the lake is and how many files of each kind it has."""
+        parts = [f"{len(paths):,} {folder}" for folder, paths in self.files.items()]
+        return f"{self.root} ({self.n_files:,} Parquet files: " + ", ".join(parts) + ")"
+
+
+def scan(root: str | Path) -> Lake:
+    """List the lake at ``root``.
+
+    Raises
+    ------
+    LakeError
+        ``root`` is not a folder, or it has no Parquet file under ``events/``.
+    """
+    folder = Path(root).expanduser().resolve()
+    if not folder.is_dir():
+        others = ", ".join(f + "/" for f in LAYOUT if f != "events")
+        raise LakeError(f"No lake at {root}: it is not a folder. A lake is a folder with events/ (and "
+                        f"optionally {others}) of Parquet files.")
+    files: dict[str, tuple[str, ...]] = {}
+    digest = hashlib.sha256()
+    for name in LAYOUT:
+        found = sorted(str(p) for p in (folder / name).rglob("*.parquet") if p.is_file()) \
+            if (folder / name).is_dir() else []
+        if found:
+            files[name] = tuple(found)
+        for path in found:
+            stat = os.stat(path)
+            digest.update(f"{os.path.relpath(path, folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    if "events" not in files:
+        raise LakeError(f"The lake {folder} has no Parquet file under events/ (e.g. "
+                        "events/month=2026-11/part-0.parquet); it needs at least its label events.")
+    return Lake(folder, files, digest.hexdigest())
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (view definitions cannot take parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _source(lake: Lake, folder: str) -> str:
+    glob = str(lake.root / folder / "**" / "*.parquet")
+    return ("read_parquet(" + _literal(glob) + ", hive_partitioning = true, union_by_name = true)")
+
+
+def _columns(cur: duckdb.DuckDBPyConnection, lake: Lake, folder: str) -> dict[str, str]:
+    """The columns (name → type) the files of ``folder`` hold; raises ``LakeError`` naming an unreadable
+    file or a missing required column."""
+    try:
+        described = cur.execute("DESCRIBE SELECT * FROM " + _source(lake, folder)).fetchall()
+    except duckdb.Error as exc:
+        bad = _unreadable_file(cur, lake.files[folder])
+        raise LakeError(f"Cannot read the lake folder {lake.root / folder}: "
+                        f"{bad or str(exc).strip().splitlines()[0]}") from exc
+    columns = {row[0]: row[1] for row in described}
+    missing = [name for name, _, required in LAYOUT[folder][1] if required and name not in columns]
+    if missing:
+        raise LakeError(f"The lake folder {lake.root / folder} lacks the column(s) {', '.join(missing)}; its "
+                        f"files need {', '.join(n for n, _, r in LAYOUT[folder][1] if r)}.")
+    return columns
+
+
+def _unreadable_file(cur: duckdb.DuckDBPyConnection, paths: tuple[str, ...]) -> str | None:
+    for path in paths:
+        try:
+            cur.execute("SELECT 1 FROM read_parquet(?) LIMIT 0", [path]).fetchall()
+        except duckdb.Error as exc:
+            return f"{path} is not a readable Parquet file ({str(exc).strip().splitlines()[0]})"
+    return None
+
+
+def _select(lake: Lake, folder: str, present: dict[str, str]) -> str:
+    """The view body of one folder: its columns in the store table's order, cast to the store's types."""
+    exprs = []
+    for name, sql_type, _ in LAYOUT[folder][1]:
+        value = ('"' + name + '"') if name in present else "NULL"
+        exprs.append("CAST(" + value + " AS " + sql_type + ") AS " + name)
+    batch = _literal(LAKE_BATCH) + " AS batch_id"
+    return "SELECT " + ", ".join(exprs) + ", " + batch + " FROM " + _source(lake, folder)
+
+
+def _empty(folder: str) -> str:
+    """A view body with the folder's columns and no rows (a folder the lake does not have)."""
+    exprs = ["CAST(NULL AS " + sql_type + ") AS " + name for name, sql_type, _ in LAYOUT[folder][1]]
+    return "SELECT " + ", ".join(exprs) + ", CAST(NULL AS VARCHAR) AS batch_id WHERE false"
+
+
+def view_statements(cur: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
+    """``CREATE OR REPLACE VIEW`` of every ``live_*`` view a lake stands in for, over ``lake``'s files."""
+    statements = []
+    for folder, (view, _) in LAYOUT.items():
+        if folder in lake.files:
+            body = _select(lake, folder, _columns(cur, lake, folder))
+            if folder == "events":
+                body = "SELECT * FROM (" + body + ") WHERE " + _READABLE
+            elif folder == "items":
+                body = ("SELECT * REPLACE (CASE WHEN created_at BETWEEN TIMESTAMP '1900-01-01' AND "
+                        "TIMESTAMP '2200-01-01' THEN created_at END AS created_at) FROM (" + body + ")")
+        else:
+            body = _empty(folder)
+        statements.append("CREATE OR REPLACE VIEW " + view + " AS " + body)
+    statements.append("CREATE OR REPLACE VIEW live_rating_repeats AS "
+                      "SELECT item_id, annotator_id FROM lake_rating_repeats")
+    return statements
+
+
+#: The repeated (item, annotator) pairs of the lake's events, from the view just bound. Pairs are found by a
+#: 64-bit hash first (a hash table of 8-byte keys instead of two strings per event), then the events of
+#: the repeated hashes give the pairs: a collision adds a pair that does not repeat, which the ratings
+#: queries allow (``analytics.store.ratings.ratings_sql``), and cannot leave one out.
+REPEATS_SQL = (
+    "INSERT INTO lake_rating_repeats SELECT DISTINCT item_id, annotator_id FROM live_label_events "
+    "WHERE hash(item_id, annotator_id) IN (SELECT hash(item_id, annotator_id) AS h FROM live_label_events "
+    "GROUP BY h HAVING count(*) > 1)"
+)
+
+
+def bound(cur: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    """The lake the store is bound to (``{"path": …, "fingerprint": …}``), or None."""
+    row = cur.execute("SELECT value FROM store_meta WHERE key = 'lake'").fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def check_bindable(cur: duckdb.DuckDBPyConnection, store_path: str) -> None:
+    """Raise ``LakeError`` when the store holds imported facts (it reads its own or a lake's, never both)."""
+    held = [t for t in FACT_TABLES if cur.execute("SELECT EXISTS (FROM " + t + ")").fetchone()[0]]
+    if held:
+        raise LakeError(
+            f"The store {store_path} holds imported {', '.join(held)}; a store reads either its own imports "
+            "or one lake, never both. Point --db / LABELWATCH_DB at a new store file for the lake."
+        )
+
+
+def bind(cur: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Inside the caller's transaction: point the ``live_*`` views at ``lake``, rebuild its repeated pairs
+    and record the lake and its fingerprint in ``store_meta``."""
+    for statement in view_statements(cur, lake):
+        cur.execute(statement)
+    cur.execute("DELETE FROM lake_rating_repeats")
+    cur.execute(REPEATS_SQL)
+    record = json.dumps({"path": str(lake.root), "fingerprint": lake.fingerprint})
+    cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake', ?)", [record])
+

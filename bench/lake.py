@@ -1,0 +1,209 @@
+"""Every page on a Parquet lake read in place: first and cached render and peak memory, against a bare scan.
+
+For each size N the synthetic world (``analytics.synthetic.scale``) is written once as a lake in
+``--work-dir`` (``lake-N/``: events hive-partitioned by month, items, slice attributes, annotators) with its
+store beside it (``lake-N.duckdb``, bound to the lake: the vocabulary, the guidelines and the lake's repeated
+pairs); later runs reuse them. Then one child process tours the app through AppTest as a visitor would:
+the app's frame ``ui/frame.py`` opens on the Overview, then each page in turn is opened and rerun. Reported
+per page: its first render (its own reads cold; what earlier pages read is cached, as for that visitor), its
+cached rerun, and the child's peak resident memory so far (``ru_maxrss``: Python, Streamlit and DuckDB
+together). The synthetic lake holds no detection run, so the Suspects page and the review queue open on "no
+run yet".
+
+Baseline (same run, fresh child): a bare DuckDB scan of the same event files, the label counts over every
+event (``SELECT label, count(*), min(labeled_at), max(labeled_at) FROM read_parquet(...) GROUP BY label``),
+with the store's memory limit. Ratios are page first render / bare scan. Also timed: Dawid–Skene fitted on
+every rating of the lake (``analytics.agreement.report.consensus_model`` with no sample), in its own child.
+
+Command: ``.venv/bin/python bench/lake.py --sizes 1e7,1e8 --out bench/README.md``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import streamlit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.store import label, machine, parse_sizes, table, write_section  # noqa: E402
+
+BEGIN, END = "<!-- bench/lake.py: begin -->", "<!-- bench/lake.py: end -->"
+PAGES = {
+    "Overview": "pages/monitor/overview.py",
+    "Agreement": "pages/monitor/agreement.py",
+    "Drift": "pages/monitor/drift.py",
+    "Slices": "pages/monitor/slices.py",
+    "Suspects": "pages/investigate/suspects.py",
+    "Review": "pages/remediate/review.py",
+    "Policies": "pages/remediate/policies.py",
+    "Campaigns": "pages/remediate/campaigns.py",
+    "Versions": "pages/remediate/versions.py",
+    "Audit trail": "pages/remediate/audit.py",
+    "Impact": "pages/impact/impact.py",
+    "Data": "pages/data/data.py",
+    "Import": "pages/data/import_data.py",
+}
+FIRST_S, CACHED_S, PEAK_GB = 5.0, 0.5, 4.0
+
+
+def peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def child_tour(db: str, *pages: str) -> list[dict]:
+    """In this process: open the app (the Overview), then every page in turn, each twice; time each run."""
+    import os
+
+    os.environ["LABELWATCH_DB"] = db
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "ui" / "frame.py"), default_timeout=3600)
+    results = []
+    for i, page in enumerate(pages):
+        if i:
+            at.switch_page("../" + page)
+        start = time.perf_counter()
+        at.run()
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        at.run()
+        cached = time.perf_counter() - start
+        if at.exception:
+            raise RuntimeError([e.value for e in at.exception])
+        results.append({"first": first, "cached": cached, "peak_rss": peak_rss()})
+        print(page, results[-1], file=sys.stderr, flush=True)
+    return results
+
+
+def child_scan(lake: str) -> dict:
+    """In this process: the bare DuckDB scan of the lake's events."""
+    import duckdb
+
+    from analytics.store.connection import DEFAULT_MEMORY_LIMIT
+
+    con = duckdb.connect(config={"memory_limit": DEFAULT_MEMORY_LIMIT})
+    start = time.perf_counter()
+    rows = con.execute("SELECT label, count(*), min(labeled_at), max(labeled_at) FROM read_parquet(?, "
+                       "hive_partitioning = true) GROUP BY label",
+                       [str(Path(lake) / "events" / "**" / "*.parquet")]).fetchall()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "events": sum(r[1] for r in rows), "peak_rss": peak_rss()}
+
+
+def child_dawid_skene(db: str) -> dict:
+    """In this process: Dawid–Skene on every rating of the store's lake, no sample."""
+    from analytics.agreement import report
+    from analytics.store import Store
+
+    with Store(db, read_only=True) as store:
+        start = time.perf_counter()
+        model, refusal = report.consensus_model(store, None, sample_modulus=1)
+        seconds = time.perf_counter() - start
+    if model is None:
+        raise RuntimeError(refusal)
+    return {"seconds": seconds, "iterations": int(model.n_iter_), "peak_rss": peak_rss()}
+
+
+def run_child(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"child {args} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def prepare(work_dir: Path, n: int) -> tuple[Path, Path, dict]:
+    """The lake and its store for ``n`` events, written when missing (timed)."""
+    lake, db = work_dir / f"lake-{n}", work_dir / f"lake-{n}.duckdb"
+    built: dict = {}
+    if not db.exists():
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "demo", "--scale", str(n),
+                        "--lake", str(lake)], cwd=ROOT, check=True, capture_output=True)
+        built["seconds"] = time.perf_counter() - start
+    built["bytes"] = sum(p.stat().st_size for p in lake.rglob("*.parquet"))
+    built["files"] = sum(1 for _ in (lake / "events").rglob("*.parquet"))
+    return lake, db, built
+
+
+def bench_size(work_dir: Path, n: int, pages: dict[str, str]) -> dict:
+    lake, db, built = prepare(work_dir, n)
+    scan = run_child("scan", str(lake))
+    tour = run_child("tour", str(db), *pages.values())
+    results = [{"page": name, **timing} for name, timing in zip(pages, tour, strict=True)]
+    ds = run_child("dawid-skene", str(db))
+    return {"n": n, "built": built, "scan": scan, "pages": results, "dawid_skene": ds}
+
+
+def _gb(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.2f} GB"
+
+
+def report(runs: list[dict], command: str) -> str:
+    info = machine()
+    rows, verdicts = [], []
+    for run in runs:
+        scan = run["scan"]["seconds"]
+        for r in run["pages"]:
+            rows.append([label(run["n"]), r["page"], f"{r['first']:.2f}", f"{r['first'] / scan:.1f}",
+                         f"{r['cached']:.2f}", _gb(r["peak_rss"])])
+            if run["n"] >= 100_000_000:
+                ok = r["first"] <= FIRST_S and r["cached"] <= CACHED_S and r["peak_rss"] <= PEAK_GB * 2**30
+                measured = f"{r['first']:.2f} s / {r['cached']:.2f} s / {_gb(r['peak_rss'])}"
+                verdicts.append([r["page"], measured, "pass" if ok else "**FAIL**"])
+    scans = [[label(r["n"]), f"{r['scan']['seconds']:.2f} s", _gb(r["scan"]["peak_rss"]),
+              f"{r['built'].get('seconds', float('nan')):.0f} s", f"{r['built']['bytes'] / 2**30:.2f} GB",
+              str(r["built"]["files"]), f"{r['dawid_skene']['seconds']:.1f} s "
+              f"({r['dawid_skene']['iterations']} iterations, {_gb(r['dawid_skene']['peak_rss'])})"]
+             for r in runs]
+    return "\n".join([
+        BEGIN, "## Every page on a Parquet lake (`bench/lake.py`)", "",
+        (__doc__ or "").split("\n\n")[1].replace("\n", " "), "",
+        f"Command: `{command}`  ",
+        f"Machine: {info['cores']} cores, {info['ram']} RAM, {info['cpu']}; Python {info['python']}, "
+        f"streamlit {streamlit.__version__}, {info['versions']}  ",
+        f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC", "",
+        table(["events", "bare scan", "scan peak RSS", "lake written + bound", "lake size", "event files",
+               "Dawid–Skene, every rating"], scans), "",
+        table(["events", "page", "first render s", "× bare scan", "cached rerun s", "peak RSS so far"], rows),
+        "",
+        *([f"Targets at 1e8: first render ≤ {FIRST_S:g} s, cached ≤ {CACHED_S:g} s, peak ≤ {PEAK_GB:g} GB.",
+           "",
+           table(["page", "first / cached / peak", "result"], verdicts), ""] if verdicts else []),
+        END, "",
+    ])
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        task, *rest = argv[1:]
+        out = {"tour": child_tour, "scan": child_scan, "dawid-skene": child_dawid_skene}[task](*rest)
+        print(json.dumps(out))
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("1e7,1e8"))
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "_work")
+    parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated page names (default: all)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    pages = {name: PAGES[name] for name in args.pages.split(",")}
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    runs = [bench_size(args.work_dir, n, pages) for n in args.sizes]
+    text = report(runs, "python bench/lake.py " + " ".join(argv))
+    if args.out:
+        write_section(args.out, text, begin=BEGIN, end=END)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
