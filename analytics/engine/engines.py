@@ -147,8 +147,10 @@ class SparkEngine(Engine):
     shuffle partitions, the session time zone UTC (timestamps are read as ``TIMESTAMP_NTZ`` and stay as
     written), Arrow for the transfer of results. Each relation is read with Spark's own Parquet reader
     (``mergeSchema``, hive-partition discovery without type inference) and registered as a temporary view.
-    ``label_events`` and ``ratings`` are cached (memory, then disk) at their first use. The session is shared
-    by the process (``getOrCreate``); ``close`` stops it.
+    ``label_events`` and ``ratings`` are cached (memory, then disk) at their first use. Each engine has a
+    session of its own (its temporary views) on the process's one Spark context; ``close`` releases the
+    cached relations, and stops the context when this engine started it. ``master`` and ``config`` apply
+    when it does: with a context already running, its settings stay.
     """
 
     name = "spark"
@@ -187,8 +189,11 @@ class SparkEngine(Engine):
         builder = sql.SparkSession.builder.master(master).appName("labelwatch")
         for key, value in settings.items():
             builder = builder.config(key, value)
-        self.session = builder.getOrCreate()
+        self._owns_context = sql.SparkSession.getActiveSession() is None
+        # A session of its own (temporary views are per session) on the process's one Spark context.
+        self.session = builder.getOrCreate().newSession()
         self.session.sparkContext.setLogLevel("ERROR")
+        self._cached = []
         for name, folder in folders.items():
             if folder is None:
                 self.session.sql(empty_relation(name).spark).createOrReplaceTempView(name)
@@ -199,13 +204,17 @@ class SparkEngine(Engine):
                 .createOrReplaceTempView(name)
         for name in DERIVED:
             # Cached: Spark recomputes a view at every use, and every query reads the ratings.
-            self.session.sql(derived(name).spark).cache().createOrReplaceTempView(name)
+            frame = self.session.sql(derived(name).spark).cache()
+            frame.createOrReplaceTempView(name)
+            self._cached.append(frame)
 
     def _run(self, query: Query, params: dict, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-        # pyspark 4.3 warns that it does not fully support pandas 3; the conversions used here (flat
-        # frames of strings, integers, doubles and timestamps) are compared with DuckDB's in tests/engine.
+        # pyspark 4.3 warns that it does not fully support pandas 3 (and uses a keyword pandas 3 deprecates);
+        # the conversions used here (flat frames of text, integers, doubles and timestamps) are compared with
+        # DuckDB's in tests/engine.
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+            warnings.filterwarnings("ignore", "The copy keyword is deprecated", module="pyspark")
             for name, frame in tables.items():
                 self.session.createDataFrame(_spark_ready(frame)).createOrReplaceTempView(name)
             try:
@@ -215,7 +224,10 @@ class SparkEngine(Engine):
                     self.session.catalog.dropTempView(name)
 
     def close(self) -> None:
-        self.session.stop()
+        for frame in self._cached:
+            frame.unpersist()
+        if self._owns_context:
+            self.session.stop()
 
 
 def _spark_sql_module() -> ModuleType:

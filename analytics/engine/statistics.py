@@ -185,11 +185,11 @@ def fit_dawid_skene(engine: Engine, model: DawidSkene | None = None, *,
     labels = engine.run(agg.class_labels())["label"]
     if not len(labels):
         raise ValueError("the lake has no ratings: consensus needs at least one rating")
-    classes = pd.Index(sorted(labels.astype(object)), name="label")
+    classes = pd.Index(sorted(labels), dtype="str", name="label")
     k = len(classes)
     codes = {"ds_classes": pd.DataFrame({"label": classes.to_numpy(object), "code": np.arange(k)})}
     counts, mass, _ = _statistics(engine.run(agg.ds_initial_counts(k), tables=codes), k)
-    annotators = pd.Index(sorted(counts["annotator_id"].unique()), name="annotator_id")
+    annotators = pd.Index(sorted(counts["annotator_id"].unique()), dtype="str", name="annotator_id")
     n_ratings = _n_ratings(counts, annotators, k)
     group = ds._groups(n_ratings)
     n_groups, b = int(group.max()) + 1, ds._pseudo_counts(k)
@@ -213,10 +213,10 @@ def fit_dawid_skene(engine: Engine, model: DawidSkene | None = None, *,
 
     if with_posteriors:
         post = engine.run(agg.ds_posteriors(k), params, tables)
-        items = pd.Index(post["item_id"].astype(object), name="item_id")
+        items = pd.Index(post["item_id"], dtype="str", name="item_id")
         posteriors = post[[f"p{c}" for c in range(k)]].to_numpy(np.float64)
     else:
-        items, posteriors = pd.Index([], name="item_id"), np.empty((0, k))
+        items, posteriors = pd.Index([], dtype="str", name="item_id"), np.empty((0, k))
     confusions = pi.reshape(-1, k, k).transpose(0, 2, 1)[group]
     empty = np.empty(0, dtype=np.int64)
     ds._set_results(Ratings(empty, empty, empty, items, annotators, classes), posteriors, confusions, rho,
