@@ -7,7 +7,7 @@ engine and shared by the tests (``Results``).
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -45,26 +45,28 @@ def gold(lake: Path) -> pd.DataFrame:
 
 
 class Results:
-    """Each aggregation of one engine, run once (``functools.cache``)."""
+    """Each aggregation of one engine, run once and kept for the session."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._kept: dict[str, pd.DataFrame] = {}
 
-    @functools.cache
+    def _once(self, name: str, work: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        if name not in self._kept:
+            self._kept[name] = work()
+        return self._kept[name]
+
     def label_counts(self) -> pd.DataFrame:
-        return self.engine.run(agg.label_counts())
+        return self._once("label_counts", lambda: self.engine.run(agg.label_counts()))
 
-    @functools.cache
     def annotator_tallies(self) -> pd.DataFrame:
-        return self.engine.run(agg.annotator_tallies())
+        return self._once("annotator_tallies", lambda: self.engine.run(agg.annotator_tallies()))
 
-    @functools.cache
     def window_label_counts(self) -> pd.DataFrame:
-        return self.engine.run(agg.window_label_counts("week"))
+        return self._once("window_label_counts", lambda: self.engine.run(agg.window_label_counts("week")))
 
-    @functools.cache
     def slice_cube(self) -> pd.DataFrame:
-        return statistics.slice_cube(self.engine)
+        return self._once("slice_cube", lambda: statistics.slice_cube(self.engine))
 
 
 @pytest.fixture(scope="session")
