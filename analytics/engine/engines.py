@@ -13,11 +13,12 @@ naming what is missing (the pyspark package, or a Java runtime) before it starts
 from __future__ import annotations
 
 import abc
+import contextlib
 import importlib
 import os
 import shutil
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -191,7 +192,8 @@ class SparkEngine(Engine):
             builder = builder.config(key, value)
         self._owns_context = sql.SparkSession.getActiveSession() is None
         # A session of its own (temporary views are per session) on the process's one Spark context.
-        self.session = builder.getOrCreate().newSession()
+        with _quiet_pyspark():
+            self.session = builder.getOrCreate().newSession()
         self.session.sparkContext.setLogLevel("ERROR")
         self._cached = []
         for name, folder in folders.items():
@@ -209,12 +211,7 @@ class SparkEngine(Engine):
             self._cached.append(frame)
 
     def _run(self, query: Query, params: dict, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-        # pyspark 4.3 warns that it does not fully support pandas 3 (and uses a keyword pandas 3 deprecates);
-        # the conversions used here (flat frames of text, integers, doubles and timestamps) are compared with
-        # DuckDB's in tests/engine.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
-            warnings.filterwarnings("ignore", "The copy keyword is deprecated", module="pyspark")
+        with _quiet_pyspark():
             for name, frame in tables.items():
                 self.session.createDataFrame(_spark_ready(frame)).createOrReplaceTempView(name)
             try:
@@ -228,6 +225,17 @@ class SparkEngine(Engine):
             frame.unpersist()
         if self._owns_context:
             self.session.stop()
+
+
+@contextlib.contextmanager
+def _quiet_pyspark() -> Iterator[None]:
+    """Silence pyspark 4.3's warnings about pandas 3: it says it does not fully support it, and uses a keyword
+    pandas 3 deprecates. The conversions used here (flat frames of text, integers, doubles and timestamps)
+    are compared with DuckDB's in tests/engine."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        warnings.filterwarnings("ignore", "The copy keyword is deprecated", module="pyspark")
+        yield
 
 
 def _spark_sql_module() -> ModuleType:
