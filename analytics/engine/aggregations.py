@@ -98,6 +98,14 @@ def relation(name: str, present: frozenset[str] | set[str], source: str) -> Quer
     ------
     ValueError
         When a column of ``REQUIRED[name]`` is missing (the message names it).
+
+    Examples
+    --------
+    >>> query = relation("gold", {"item_id", "label", "month"}, "gold_files")
+    >>> query.duckdb
+    'SELECT CAST(item_id AS VARCHAR) AS item_id, CAST(label AS VARCHAR) AS label FROM gold_files'
+    >>> query.spark
+    'SELECT CAST(item_id AS STRING) AS item_id, CAST(label AS STRING) AS label FROM gold_files'
     """
     missing = [column for column in REQUIRED.get(name, ()) if column not in present]
     if missing:

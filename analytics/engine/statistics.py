@@ -46,6 +46,13 @@ def agreement_summary(counts: pd.DataFrame) -> dict[str, float]:
         ``items, ratings, percent_agreement, fleiss_kappa, gwet_ac1, krippendorff_alpha``; the
         coefficients are ``analytics.agreement``'s ``*_from_counts`` (definitions and how to read them
         there).
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"item_id": [1, 1, 2], "label": ["x", "y", "x"], "n": [2, 1, 2]})
+    >>> summary = agreement_summary(counts)
+    >>> summary["items"], summary["ratings"], round(summary["percent_agreement"], 4)
+    (2, 5, 0.6667)
     """
     return {
         "items": int(counts["item_id"].nunique()),
