@@ -17,9 +17,13 @@ way on every engine. Rows missing the item, the annotator or the label are no ra
 Each query is a ``Query``: its DuckDB text, and its Spark text generated from it with
 ``sqlglot.transpile(sql, read="duckdb", write="spark")``. Parameters are named (``$name`` in DuckDB,
 ``:name`` in Spark, which sqlglot translates); identifiers come only from ``RELATIONS`` and ``GRAINS``.
-Every query here transpiles; the one place where DuckDB and Spark need different text is where the
-relations come from (DuckDB's ``read_parquet`` against Spark's own Parquet reader), which is each engine's
-business, not SQL (see ``analytics.engine.engines``). The environment notes list the DuckDB functions whose
+Every query here transpiles: where the store's SQL does not (the leave-one-out majority of
+``analytics.store.agreement.annotator_stats`` sorts each item's counts with ``list`` and ``list_filter``),
+the query is written with constructs that do (window aggregates, ``annotator_tallies``) rather than twice.
+The one place where DuckDB and Spark need different text is where the relations come from (DuckDB's
+``read_parquet`` against Spark's own Parquet reader), which is each engine's business, not SQL (see
+``analytics.engine.engines``). Besides the lake's relations, every query reads the two ``DERIVED`` ones,
+``label_events`` and ``ratings``. The environment notes list the DuckDB functions whose
 transpilation fails or is silently wrong (``dayofweek``, ``list(… ORDER BY)``, ``percentile_cont``, …):
 none is used here, and ``tests/engine`` compares every query's Spark result with DuckDB's.
 
