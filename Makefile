@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PORT ?= 8501
 
-.PHONY: dashboard test test-fast browser screenshots bench lint
+.PHONY: dashboard test test-fast browser spark screenshots bench lint
 
 .venv/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -26,8 +26,17 @@ dashboard: .venv/.installed
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
-## The linter, then the whole test suite (doctests of the engine and browser tests included).
-test: lint browser
+## Apache Spark in local mode for `stats --engine spark` and tests/engine: Debian's Java 17 when java is
+## missing, and pyspark (requirements-spark.txt).
+spark: .venv/.spark-installed
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+
+.venv/.spark-installed: .venv/.installed requirements-spark.txt
+	.venv/bin/pip install -q -r requirements-spark.txt
+	touch $@
+
+## The linter, then the whole test suite (doctests of the engine, browser and Spark tests included).
+test: lint browser spark
 	$(PY) -m pytest -q --doctest-modules analytics
 	$(PY) -m pytest -q
 

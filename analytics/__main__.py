@@ -27,6 +27,13 @@ suspects export [RUN] --out FILE [--format csv|parquet|jsonl|npz] [--status STAT
 summary [--json]
     Every current finding; ``--json`` prints one machine-readable object (a public contract:
     docs/ARCHITECTURE.md), the alert rules evaluated under ``alerts``.
+stats --lake DIR [--engine duckdb|spark] [--spark-master URL] [--grain G] [--json]
+    The statistics of a Parquet lake (``DIR/events/``, ``annotators/``, ``item_attributes/``, ``gold/``):
+    agreement, annotator reliability, label drift, noisy slices and a Dawid–Skene fit, with the heavy
+    aggregations run in DuckDB on this machine or on Apache Spark (``--engine spark``: local mode on two
+    cores, or the cluster of ``--spark-master``), the statistics by the same code as the dashboard's
+    (``analytics.engine``). Needs no store. Exit status 1 when the lake cannot be read or Spark is asked
+    for without pyspark or Java.
 check [--config FILE] [--json] [--strict]
     Evaluate the alert rules (``--config``, else ``$LABELWATCH_ALERTS``, else alerts.toml beside the store,
     else the built-in defaults: analytics.monitoring.alerts) and print each in words, breaches first. Exit
@@ -78,6 +85,8 @@ DEFAULT_DB = Path("data") / "labelwatch.duckdb"
 CREATING = ("demo", "ingest")
 #: The commands never sent to a dashboard that holds the store: ``demo`` builds a store of its own.
 LOCAL_ONLY = ("demo",)
+#: The commands that read no store at all: ``stats`` reads a Parquet lake.
+STORELESS = ("stats",)
 # C0 and C1 control characters but line breaks and tabs, and the bidirectional overrides that reorder text.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -263,6 +272,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="the HTML file to write")
     report.add_argument("--impact", default=None, metavar="ID",
                         help="the analysis to report (default: the newest)")
+
+    stats = commands.add_parser(
+        "stats", help="statistics of a Parquet lake, aggregated by DuckDB or Spark (no store needed)",
+        description="Agreement, annotator reliability, label drift, noisy slices and a Dawid-Skene fit of a "
+        "Parquet lake: the heavy aggregations run in DuckDB or on Apache Spark, the statistics here.",
+    )
+    stats.add_argument("--lake", required=True, type=Path, metavar="DIR",
+                       help="the lake folder: events/, and optionally annotators/, item_attributes/, gold/")
+    stats.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                       help="where the aggregations run (default duckdb; spark needs `make spark`)")
+    stats.add_argument("--spark-master", default=None, metavar="URL",
+                       help="Spark master URL (default local[2]; e.g. spark://host:7077 for a cluster)")
+    stats.add_argument("--grain", choices=("day", "week", "month"), default="week",
+                       help="window of the label-drift table (default week)")
+    stats.add_argument("--json", action="store_true", help="print one JSON object (for pipelines)")
     return parser
 
 
@@ -277,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = args.db or default_db()
     with contextlib.redirect_stdout(_Escaping(sys.stdout)), contextlib.redirect_stderr(_Escaping(sys.stderr)):
         try:
+            if args.command in STORELESS:
+                return _STORELESS[args.command](args)
             served = endpoint.live(db) if args.command not in LOCAL_ONLY else None
             if served is not None:
                 return client.forward(served, argv, args)
@@ -618,6 +644,79 @@ def _settled(args: argparse.Namespace, default: str) -> str:
     return default if settled is None else settled.name
 
 
+def _stats(args: argparse.Namespace) -> int:
+    from analytics.engine import engines
+    from analytics.engine import statistics as lake_stats
+
+    if args.spark_master is not None and args.engine != "spark":
+        print("error: --spark-master URL takes --engine spark", file=sys.stderr)
+        return 1
+    try:
+        with engines.open_engine(args.engine, args.lake, master=args.spark_master) as engine:
+            result = lake_stats.lake_statistics(engine, grain=args.grain)
+    except engines.EngineUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(_stats_json(result, args), indent=2, default=str))
+        return 0
+    _print_stats(result, args)
+    return 0
+
+
+def _stats_json(result: Any, args: argparse.Namespace) -> dict:
+    ds = result.consensus
+    return {
+        "lake": str(args.lake), "engine": result.engine, "spark_master": args.spark_master,
+        "agreement": result.agreement,
+        "annotators": _records(result.annotators),
+        "drift": {"grain": result.grain, "windows": _records(result.drift)},
+        "slices": _records(result.slices),
+        "dawid_skene": {
+            "n_iter": ds.n_iter_, "converged": bool(ds.converged_), "log_likelihood": ds.log_likelihood_,
+            "priors": {str(k): float(v) for k, v in ds.priors_.items()},
+            "skills": {str(k): float(v) for k, v in ds.skills_.items()},
+        },
+        "seconds": result.seconds,
+    }
+
+
+def _records(frame: Any) -> list[dict]:
+    """A table as JSON records: NaN and NaT as null, timestamps as ISO text."""
+    return json.loads(frame.to_json(orient="records", date_format="iso", default_handler=str))
+
+
+def _print_stats(result: Any, args: argparse.Namespace) -> None:
+    a, ds = result.agreement, result.consensus
+    where = f" on {args.spark_master or 'local[2]'}" if result.engine == "spark" else ""
+    print(f"Lake {args.lake} (aggregated by {result.engine}{where})")
+    print(f"Agreement over {a['items']:,} items, {a['ratings']:,} ratings: "
+          f"percent {a['percent_agreement']:.3f}, "
+          f"Fleiss' kappa {a['fleiss_kappa']:.3f}, Gwet's AC1 {a['gwet_ac1']:.3f}, "
+          f"Krippendorff's alpha {a['krippendorff_alpha']:.3f}")
+    flagged = result.annotators[result.annotators["flags"].map(len) > 0]
+    print(f"Annotators: {len(result.annotators):,}, {len(flagged):,} flagged")
+    for row in flagged.head(10).itertuples(index=False):
+        print(f"  {row.annotator_id:<20} agreement {row.loo_agreement:.2f} ({row.loo_items:,} items)  "
+              f"{', '.join(row.flags)}")
+    shifted = result.drift[result.drift["significant"]]
+    print(f"Label drift by {result.grain}: {len(result.drift):,} windows tested, {len(shifted):,} shifted")
+    for row in shifted.head(10).itertuples(index=False):
+        print(f"  {row.window:%Y-%m-%d}  Cramér's V {row.cramers_v:.3f}, q = {row.q_value:.2g}")
+    noisy = result.slices[result.slices["significant"]]
+    print(f"Slices (disagreement): {len(result.slices):,} slices, {len(noisy):,} noisier than the rest")
+    for row in noisy.head(10).itertuples(index=False):
+        print(f"  {row.slice:<30} {row.noise_rate:.1%} of {row.n:,} items disputed "
+              f"(rest {row.rest_rate:.1%})")
+    state = "converged" if ds.converged_ else "not converged"
+    print(f"Dawid–Skene: {ds.n_iter_} iterations ({state}), median skill {ds.skills_.median():.3f}; priors "
+          + ", ".join(f"{k} {v:.3f}" for k, v in ds.priors_.items()))
+    print("Seconds: " + ", ".join(f"{step} {seconds:.1f}" for step, seconds in result.seconds.items()))
+
+
 def _print_progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
@@ -680,6 +779,7 @@ _COMMANDS = {"demo": _demo, "ingest": _ingest, "score": _score, "suspects": _sus
              "check": _check,
              "batches": _batches, "retract": _retract, "impact": _impact, "report": _report,
              **remediation_cli.COMMANDS}
+_STORELESS = {"stats": _stats}
 
 if __name__ == "__main__":
     sys.exit(main())
