@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -30,6 +30,9 @@ from analytics.store import overview as overview_queries
 from analytics.store import slices as slice_queries
 from analytics.store import summary as summary_queries
 from ui import store as app_store
+
+if TYPE_CHECKING:
+    from analytics.engine.statistics import LakeStatistics
 
 #: Every cached loader, in definition order: ``clear`` drops them all, so a new loader cannot be left out.
 REGISTRY: list = []
@@ -76,6 +79,24 @@ def _data_version(path: str, state: int) -> tuple[int, str | None, int, str | No
     latest = str(listed["created_at"].max()) if len(listed) else None
     lake = None if store.lake is None else store.lake.fingerprint
     return len(listed), latest, retractions.count(store), lake
+
+
+@_cached
+def lake_statistics(src: Source, engine: str, master: str | None) -> tuple[LakeStatistics | None, str | None]:
+    """Every event of the store's lake aggregated on ``engine`` (``analytics.engine.statistics``), or why
+    not: ``(statistics, None)`` or ``(None, reason)`` (Spark unavailable, the lake unreadable). Kept per
+    state of the lake, like every loader."""
+    from analytics.engine import engines
+    from analytics.engine import statistics as lake_stats
+
+    store = app_store.open_store(src.path)
+    if store.lake is None:
+        return None, "This store reads no lake."
+    try:
+        with engines.open_engine(engine, store.lake.root, master=master) as running:
+            return lake_stats.lake_statistics(running), None
+    except (engines.EngineUnavailable, FileNotFoundError, ValueError) as exc:
+        return None, str(exc)
 
 
 @_cached

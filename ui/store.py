@@ -16,6 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from analytics.engine.engines import ENGINES
 from analytics.store import Store, batches
 from analytics.store import demo as demo_queries
 from analytics.synthetic import demo
@@ -44,6 +45,23 @@ def lake_path() -> str | None:
     """Return the Parquet lake the store reads: ``LABELWATCH_LAKE`` if set and non-empty, else ``lake_path``
     from the secrets, else None (the store's own tables, or the lake it was bound to before)."""
     return os.environ.get("LABELWATCH_LAKE", "").strip() or _secret("lake_path")
+
+
+def engine_setting() -> tuple[str, str | None]:
+    """The engine of the whole-lake statistics and its Spark master: ``LABELWATCH_ENGINE`` (``duckdb``, the
+    default, or ``spark``; else ``engine`` in the secrets) and ``LABELWATCH_SPARK_MASTER`` (else
+    ``spark_master`` in the secrets; None means local mode).
+
+    Raises
+    ------
+    ValueError
+        The setting names another engine.
+    """
+    engine = (os.environ.get("LABELWATCH_ENGINE", "").strip() or _secret("engine") or "duckdb").lower()
+    if engine not in ENGINES:
+        raise ValueError(f"LABELWATCH_ENGINE (or engine in the secrets) is {engine!r}; use one of "
+                         f"{', '.join(ENGINES)}")
+    return engine, os.environ.get("LABELWATCH_SPARK_MASTER", "").strip() or _secret("spark_master")
 
 
 def _secret_db_path() -> str | None:

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from ui import csv_download, empty_state, loaders, retraction, store_status
+from ui import csv_download, empty_state, lake_statistics, loaders, retraction, store_status
 from ui import store as app_store
 
 src = loaders.source()
 st.title("Data")
 store_status.show(app_store.current(), src, key="store")
+lake_statistics.show(app_store.current(), src, key="lake_stats")
 
 st.subheader("Import batches")
 batches = loaders.import_batches(src)
