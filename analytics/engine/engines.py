@@ -17,6 +17,7 @@ import contextlib
 import importlib
 import os
 import shutil
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -150,11 +151,17 @@ class SparkEngine(Engine):
     (``mergeSchema``, hive-partition discovery without type inference) and registered as a temporary view.
     ``label_events`` and ``ratings`` are cached (memory, then disk) at their first use. Each engine has a
     session of its own (its temporary views) on the process's one Spark context; ``close`` releases the
-    cached relations, and stops the context when this engine started it. ``master`` and ``config`` apply
-    when it does: with a context already running, its settings stay.
+    cached relations, and the last engine open stops the context when an engine started it (a context
+    started otherwise is left running). Engines are counted process-wide, not per thread: the dashboard's
+    sessions run in threads of their own, and one closing must not stop the context under another.
+    ``master`` and ``config`` apply when the context starts: with one already running, its settings stay.
     """
 
     name = "spark"
+    #: Open engines of the process, and whether one of them started the running context.
+    _open = 0
+    _started_context = False
+    _count_lock = threading.Lock()
 
     def __init__(self, lake: str | Path, *, master: str = "local[2]",
                  config: Mapping[str, str] | None = None) -> None:
@@ -190,10 +197,14 @@ class SparkEngine(Engine):
         builder = sql.SparkSession.builder.master(master).appName("labelwatch")
         for key, value in settings.items():
             builder = builder.config(key, value)
-        self._owns_context = sql.SparkSession.getActiveSession() is None
-        # A session of its own (temporary views are per session) on the process's one Spark context.
-        with _quiet_pyspark():
-            self.session = builder.getOrCreate().newSession()
+        with SparkEngine._count_lock:
+            # the process-wide context: getActiveSession() answers for this thread only
+            fresh = importlib.import_module("pyspark").SparkContext._active_spark_context is None
+            # A session of its own (temporary views are per session) on the process's one Spark context.
+            with _quiet_pyspark():
+                self.session = builder.getOrCreate().newSession()
+            SparkEngine._started_context = SparkEngine._started_context or fresh
+            SparkEngine._open += 1
         self.session.sparkContext.setLogLevel("ERROR")
         self._cached = []
         for name, folder in folders.items():
@@ -221,10 +232,13 @@ class SparkEngine(Engine):
                     self.session.catalog.dropTempView(name)
 
     def close(self) -> None:
-        for frame in self._cached:
-            frame.unpersist()
-        if self._owns_context:
-            self.session.stop()
+        with SparkEngine._count_lock:
+            for frame in self._cached:
+                frame.unpersist()
+            SparkEngine._open -= 1
+            if SparkEngine._open == 0 and SparkEngine._started_context:
+                SparkEngine._started_context = False
+                self.session.stop()
 
 
 @contextlib.contextmanager
