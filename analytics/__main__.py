@@ -697,16 +697,16 @@ def _print_stats(result: Any, args: argparse.Namespace) -> None:
           f"percent {a['percent_agreement']:.3f}, "
           f"Fleiss' kappa {a['fleiss_kappa']:.3f}, Gwet's AC1 {a['gwet_ac1']:.3f}, "
           f"Krippendorff's alpha {a['krippendorff_alpha']:.3f}")
-    flagged = result.annotators[result.annotators["flags"].map(len) > 0]
+    flagged = result.flagged()
     print(f"Annotators: {len(result.annotators):,}, {len(flagged):,} flagged")
     for row in flagged.head(10).itertuples(index=False):
         print(f"  {row.annotator_id:<20} agreement {row.loo_agreement:.2f} ({row.loo_items:,} items)  "
               f"{', '.join(row.flags)}")
-    shifted = result.drift[result.drift["significant"]]
+    shifted = result.shifted()
     print(f"Label drift by {result.grain}: {len(result.drift):,} windows tested, {len(shifted):,} shifted")
     for row in shifted.head(10).itertuples(index=False):
         print(f"  {row.window:%Y-%m-%d}  Cramér's V {row.cramers_v:.3f}, q = {row.q_value:.2g}")
-    noisy = result.slices[result.slices["significant"]]
+    noisy = result.noisy()
     print(f"Slices (disagreement): {len(result.slices):,} slices, {len(noisy):,} noisier than the rest")
     for row in noisy.head(10).itertuples(index=False):
         print(f"  {row.slice:<30} {row.noise_rate:.1%} of {row.n:,} items disputed "

@@ -61,17 +61,17 @@ def _results(result: LakeStatistics) -> None:
     steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in result.seconds.items())
     st.caption(f"Over {agreement['items']:,} items and {agreement['ratings']:,} ratings, aggregated on "
                f"{result.engine}. Seconds: {steps}.")
-    flagged = result.annotators[result.annotators["flags"].map(len) > 0]
+    flagged = result.flagged()
     st.markdown(f"**Annotators:** {len(result.annotators):,}, {len(flagged):,} flagged")
     if len(flagged):
         shown = flagged.assign(flags=flagged["flags"].map(", ".join))
         st.dataframe(shown, hide_index=True, key="lake_stats.annotators")
-    shifted = result.drift[result.drift["significant"]]
+    shifted = result.shifted()
     st.markdown(f"**Label drift by {result.grain}:** {len(result.drift):,} windows tested, "
                 f"{len(shifted):,} shifted")
     if len(shifted):
         st.dataframe(shifted, hide_index=True, key="lake_stats.drift")
-    noisy = result.slices[result.slices["significant"]]
+    noisy = result.noisy()
     st.markdown(f"**Slices (disagreement):** {len(result.slices):,} slices, {len(noisy):,} noisier than the "
                 "rest")
     if len(noisy):

@@ -35,26 +35,31 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+from analytics.store.lake import LAYOUT
+
 __all__ = [
     "GRAINS", "RELATIONS", "Query", "relation", "label_counts", "annotator_tallies", "window_label_counts",
     "class_labels", "attribute_values", "slice_cube", "ds_initial_counts", "ds_pass", "ds_posteriors",
 ]
 
+#: The columns the queries read of each lake folder; names and types come from the lake's one layout
+#: (``analytics.store.lake.LAYOUT``).
+_READ = {
+    "events": ("event_id", "item_id", "annotator_id", "label", "labeled_at", "guideline_version",
+               "confidence", "campaign_id"),
+    "annotators": ("annotator_id", "cohort", "source"),
+    "item_attributes": ("item_id", "key", "value"),
+    "gold": ("item_id", "label"),
+}
 #: The relations the queries read: name -> ((column, DuckDB type), …). The engines build each from the
 #: lake folder of the same name (``gold`` from ``gold/``), casting what is there and filling the rest with
 #: NULL.
 RELATIONS = {
-    "events": (
-        ("event_id", "BIGINT"), ("item_id", "VARCHAR"), ("annotator_id", "VARCHAR"), ("label", "VARCHAR"),
-        ("labeled_at", "TIMESTAMP"), ("guideline_version", "VARCHAR"), ("confidence", "DOUBLE"),
-        ("campaign_id", "VARCHAR"),
-    ),
-    "annotators": (("annotator_id", "VARCHAR"), ("cohort", "VARCHAR"), ("source", "VARCHAR")),
-    "item_attributes": (("item_id", "VARCHAR"), ("key", "VARCHAR"), ("value", "VARCHAR")),
-    "gold": (("item_id", "VARCHAR"), ("label", "VARCHAR")),
+    name: tuple((column, sql_type) for column, sql_type, _ in LAYOUT[name].columns if column in read)
+    for name, read in _READ.items()
 }
 #: The lake folder columns a relation cannot do without.
-REQUIRED = {"events": ("item_id", "annotator_id", "label", "labeled_at")}
+REQUIRED = {"events": tuple(column for column, _, required in LAYOUT["events"].columns if required)}
 #: Time grains of ``window_label_counts``: option -> ``date_trunc`` part (weeks start on Monday on both
 #: engines).
 GRAINS = {"day": "day", "week": "week", "month": "month"}

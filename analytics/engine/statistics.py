@@ -296,6 +296,18 @@ class LakeStatistics:
     consensus: DawidSkene
     seconds: dict[str, float]
 
+    def flagged(self) -> pd.DataFrame:
+        """The annotators with at least one flag."""
+        return self.annotators[self.annotators["flags"].map(len) > 0]
+
+    def shifted(self) -> pd.DataFrame:
+        """The windows whose label mix shifted (their test significant after the multiple-testing control)."""
+        return self.drift[self.drift["significant"]]
+
+    def noisy(self) -> pd.DataFrame:
+        """The slices significantly noisier than the rest."""
+        return self.slices[self.slices["significant"]]
+
 
 def lake_statistics(engine: Engine, *, grain: str = "week",
                     consensus: DawidSkene | None = None) -> LakeStatistics:

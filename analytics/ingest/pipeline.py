@@ -208,7 +208,7 @@ def prepare(
     """
     if kind not in INPUT_KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(INPUT_KINDS)}")
-    if getattr(store, "lake", None) is not None and kind not in lake.IMPORTABLE:
+    if store.lake is not None and kind not in lake.IMPORTABLE:
         raise IngestError(
             f"The store {store.path} reads its label events, items, gold labels and predictions from the "
             f"Parquet lake {store.lake.root}, so it cannot import this {kind} file: write its rows into "

@@ -10,9 +10,10 @@ What stays in the store file beside it: the workflow's tables (detection runs, r
 campaigns, impact analyses, the audit trail) and the small dimensions with no lake folder (the label
 vocabulary and the guideline versions, imported with ``ingest``). A store reads either its own imported
 facts or one lake, never both: binding a store that holds imported events, items, gold labels or
-predictions is refused, and so are such imports into a bound store (``check_import``).
+predictions is refused (``check_bindable``), and so are such imports into a bound store (``IMPORTABLE``,
+checked by ``analytics.ingest.pipeline``).
 
-Derived state of the lake, kept in the store and rebuilt whenever the lake's files change (``refresh``):
+Derived state of the lake, kept in the store and rebuilt whenever the lake's files change (``bind``):
 ``lake_rating_repeats``, the (item, annotator) pairs with more than one event, which every ratings query
 reads (``analytics.store.ratings``). Which files the lake held when it was last read is its fingerprint
 (every file's path, size and modification time), kept in ``store_meta`` with the lake's path.
@@ -30,49 +31,59 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
-#: The lake's folders: folder → (store relation it stands for, [(column, SQL type, required)]). The columns
-#: are those of the store's table, in its order; ``batch_id`` is the constant ``'lake'``.
-LAYOUT: dict[str, tuple[str, list[tuple[str, str, bool]]]] = {
-    "events": ("live_label_events", [
+from analytics.store.migrations import READABLE
+
+
+class Folder(NamedTuple):
+    """A lake folder: the store table it stands in for, the view every read goes through, and its columns
+    ``(name, SQL type, required)``: those of the table, in its order (``batch_id`` is the constant
+    ``'lake'``)."""
+
+    table: str
+    view: str
+    columns: list[tuple[str, str, bool]]
+
+
+#: The lake's folders by name.
+LAYOUT: dict[str, Folder] = {
+    "events": Folder("label_events", "live_label_events", [
         ("event_id", "BIGINT", False), ("item_id", "VARCHAR", True), ("annotator_id", "VARCHAR", True),
         ("label", "VARCHAR", True), ("labeled_at", "TIMESTAMP", True),
         ("guideline_version", "VARCHAR", False),
         ("confidence", "DOUBLE", False), ("duration_s", "DOUBLE", False), ("campaign_id", "VARCHAR", False),
     ]),
-    "items": ("live_items", [
+    "items": Folder("items", "live_items", [
         ("item_id", "VARCHAR", True), ("dataset", "VARCHAR", True), ("split", "VARCHAR", False),
         ("created_at", "TIMESTAMP", False), ("text", "VARCHAR", False), ("media_ref", "VARCHAR", False),
         ("features", "FLOAT[]", False),
     ]),
-    "item_attributes": ("live_item_attributes", [
+    "item_attributes": Folder("item_attributes", "live_item_attributes", [
         ("item_id", "VARCHAR", True), ("key", "VARCHAR", True), ("value", "VARCHAR", False),
     ]),
-    "gold": ("live_gold_labels", [
+    "gold": Folder("gold_labels", "live_gold_labels", [
         ("item_id", "VARCHAR", True), ("label", "VARCHAR", True), ("source", "VARCHAR", False),
     ]),
-    "predictions": ("live_predictions", [
+    "predictions": Folder("predictions", "live_predictions", [
         ("item_id", "VARCHAR", True), ("model_version", "VARCHAR", True), ("label", "VARCHAR", True),
         ("prob", "DOUBLE", True),
     ]),
-    "annotators": ("live_annotators", [
+    "annotators": Folder("annotators", "live_annotators", [
         ("annotator_id", "VARCHAR", True), ("cohort", "VARCHAR", False), ("source", "VARCHAR", False),
     ]),
 }
 
 #: The store tables a lake stands in for: a store holding rows in any of them cannot be bound to a lake.
-FACT_TABLES = ("label_events", "items", "item_attributes", "gold_labels", "predictions", "annotators")
+FACT_TABLES = tuple(folder.table for folder in LAYOUT.values())
 
 #: Input kinds a store bound to a lake still imports (small dimensions the lake has no folder for).
 IMPORTABLE = ("vocabulary", "guidelines")
 
 #: The batch every lake row belongs to (lake rows cannot be retracted: remove the file instead).
 LAKE_BATCH = "lake"
-
-#: The events that every read sees: those with readable timestamps, as in an imported store.
-_READABLE = "labeled_at BETWEEN TIMESTAMP '1900-01-01' AND TIMESTAMP '2200-01-01'"
 
 
 class LakeError(ValueError):
@@ -158,10 +169,10 @@ def _columns(cur: duckdb.DuckDBPyConnection, lake: Lake, folder: str) -> dict[st
         raise LakeError(f"Cannot read the lake folder {lake.root / folder}: "
                         f"{bad or str(exc).strip().splitlines()[0]}") from exc
     columns = {row[0]: row[1] for row in described}
-    missing = [name for name, _, required in LAYOUT[folder][1] if required and name not in columns]
+    missing = [name for name, _, required in LAYOUT[folder].columns if required and name not in columns]
     if missing:
         raise LakeError(f"The lake folder {lake.root / folder} lacks the column(s) {', '.join(missing)}; its "
-                        f"files need {', '.join(n for n, _, r in LAYOUT[folder][1] if r)}.")
+                        f"files need {', '.join(n for n, _, r in LAYOUT[folder].columns if r)}.")
     return columns
 
 
@@ -177,7 +188,7 @@ def _unreadable_file(cur: duckdb.DuckDBPyConnection, paths: tuple[str, ...]) -> 
 def _select(lake: Lake, folder: str, present: dict[str, str]) -> str:
     """The view body of one folder: its columns in the store table's order, cast to the store's types."""
     exprs = []
-    for name, sql_type, _ in LAYOUT[folder][1]:
+    for name, sql_type, _ in LAYOUT[folder].columns:
         value = ('"' + name + '"') if name in present else "NULL"
         exprs.append("CAST(" + value + " AS " + sql_type + ") AS " + name)
     batch = _literal(LAKE_BATCH) + " AS batch_id"
@@ -186,21 +197,22 @@ def _select(lake: Lake, folder: str, present: dict[str, str]) -> str:
 
 def _empty(folder: str) -> str:
     """A view body with the folder's columns and no rows (a folder the lake does not have)."""
-    exprs = ["CAST(NULL AS " + sql_type + ") AS " + name for name, sql_type, _ in LAYOUT[folder][1]]
+    exprs = ["CAST(NULL AS " + sql_type + ") AS " + name for name, sql_type, _ in LAYOUT[folder].columns]
     return "SELECT " + ", ".join(exprs) + ", CAST(NULL AS VARCHAR) AS batch_id WHERE false"
 
 
 def view_statements(cur: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
     """``CREATE OR REPLACE VIEW`` of every ``live_*`` view a lake stands in for, over ``lake``'s files."""
     statements = []
-    for folder, (view, _) in LAYOUT.items():
+    for folder, (_, view, _) in LAYOUT.items():
         if folder in lake.files:
             body = _select(lake, folder, _columns(cur, lake, folder))
             if folder == "events":
-                body = "SELECT * FROM (" + body + ") WHERE " + _READABLE
+                # the events and times every read sees, as in an imported store
+                body = "SELECT * FROM (" + body + ") WHERE labeled_at " + READABLE
             elif folder == "items":
-                body = ("SELECT * REPLACE (CASE WHEN created_at BETWEEN TIMESTAMP '1900-01-01' AND "
-                        "TIMESTAMP '2200-01-01' THEN created_at END AS created_at) FROM (" + body + ")")
+                body = ("SELECT * REPLACE (CASE WHEN created_at " + READABLE
+                        + " THEN created_at END AS created_at) FROM (" + body + ")")
         else:
             body = _empty(folder)
         statements.append("CREATE OR REPLACE VIEW " + view + " AS " + body)

@@ -35,7 +35,8 @@ READABLE_FROM = "1900-01-01"
 READABLE_UNTIL = "2200-01-01"
 
 _NOT_RETRACTED = "batch_id NOT IN (SELECT batch_id FROM batch_retractions)"
-_READABLE = "BETWEEN TIMESTAMP '" + READABLE_FROM + "' AND TIMESTAMP '" + READABLE_UNTIL + "'"
+#: The condition (after a timestamp column) of the times every read sees.
+READABLE = "BETWEEN TIMESTAMP '" + READABLE_FROM + "' AND TIMESTAMP '" + READABLE_UNTIL + "'"
 #: Retracted imports of items. An events import also writes the bare items it names, but other imports may
 #: label them too, so only an items import's retraction takes item rows away.
 _RETRACTED_ITEMS = (
@@ -62,15 +63,15 @@ def _with_history(table: str, history: str, key: str) -> str:
 #: bound when queried, so a column added to a table later shows through ``*``.
 LIVE_VIEWS = [
     "CREATE VIEW live_label_events AS SELECT * FROM label_events WHERE " + _NOT_RETRACTED
-    + " AND labeled_at " + _READABLE,
-    "CREATE VIEW live_items AS SELECT * REPLACE (CASE WHEN created_at " + _READABLE
+    + " AND labeled_at " + READABLE,
+    "CREATE VIEW live_items AS SELECT * REPLACE (CASE WHEN created_at " + READABLE
     + " THEN created_at END AS created_at) FROM (" + _with_history("items", "item_history", "item_id") + ")",
     "CREATE VIEW live_item_attributes AS "
     + _with_history("item_attributes", "item_attribute_history", "item_id, key"),
     "CREATE VIEW live_gold_labels AS SELECT * FROM gold_labels WHERE " + _NOT_RETRACTED,
     "CREATE VIEW live_predictions AS SELECT * FROM predictions WHERE " + _NOT_RETRACTED,
     "CREATE VIEW live_guidelines AS SELECT * FROM guidelines WHERE " + _NOT_RETRACTED
-    + " AND effective_at " + _READABLE,
+    + " AND effective_at " + READABLE,
 ]
 
 MIGRATIONS: list[tuple[int, list[str]]] = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analytics.store.connection import Store
-from analytics.store.lake import FACT_TABLES
+from analytics.store.lake import LAYOUT
 
 #: Tables whose row counts the summary reports (fixed names, never user input).
 COUNTED_TABLES = (
@@ -25,11 +25,7 @@ COUNTED_TABLES = (
 def table_counts(store: Store) -> dict[str, int]:
     """Row count of each table in ``COUNTED_TABLES``; for a store that reads a lake, the lake's rows stand
     for the tables it replaces (``analytics.store.lake.LAYOUT``)."""
-    read = {} if store.lake is None else {
-        table: view for table, view in zip(FACT_TABLES, ("live_label_events", "live_items",
-                                                         "live_item_attributes", "live_gold_labels",
-                                                         "live_predictions", "live_annotators"), strict=True)
-    }
+    read = {} if store.lake is None else {folder.table: folder.view for folder in LAYOUT.values()}
     sql = " UNION ALL ".join(
         f"SELECT '{table}' AS name, count(*) AS n FROM {read.get(table, table)}"  # noqa: S608 - fixed names
         for table in COUNTED_TABLES
