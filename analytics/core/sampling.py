@@ -11,6 +11,12 @@ of the same rule, because the work per event differs:
   seconds at 1e7 events.
 
 An item count estimated from a sample rests on at least ``MIN_SAMPLED_ITEMS`` sampled items.
+
+A store may keep a base sample of its events beside them (a store bound to a large Parquet lake keeps the
+items with ``hash(item_id) % b = 0``, ``analytics.store.lake``): a 1-in-m sample with m a multiple of b is
+a subset of it and reads it instead of every event. ``sample_modulus`` then rounds m up to a multiple of b
+when m ≥ b (a sample at most half the size aimed at, never smaller); below b it leaves m, which reads every
+event.
 """
 
 from __future__ import annotations
@@ -29,22 +35,51 @@ SAMPLE_EVENTS = 250_000
 MIN_SAMPLED_ITEMS = 40_000
 
 
-def sample_modulus(events: int, *, limit: int | None = None, sample: int | None = None) -> int:
+def sample_modulus(
+    events: int, *, limit: int | None = None, sample: int | None = None, base: int = 1
+) -> int:
     """The m of the 1-in-m item sample read for ``events`` filtered events (1 = all items, no sampling).
 
-    ``limit`` and ``sample`` default to ``COUNTS_EVENT_LIMIT`` and ``SAMPLE_EVENTS`` as they are at the call.
+    ``limit`` and ``sample`` default to ``COUNTS_EVENT_LIMIT`` and ``SAMPLE_EVENTS`` as they are at the call;
+    ``base`` is the modulus of the store's base sample (``Store.sample_base``; 1: none).
 
     Examples
     --------
     >>> sample_modulus(1_000_000), sample_modulus(1_000_001), sample_modulus(10_000_000)
     (1, 5, 40)
+    >>> sample_modulus(10_000_000, base=16), sample_modulus(10_000_000, base=50)
+    (48, 40)
     """
     limit = COUNTS_EVENT_LIMIT if limit is None else limit
     sample = SAMPLE_EVENTS if sample is None else sample
-    return 1 if events <= limit else max(1, math.ceil(events / sample))
+    modulus = 1 if events <= limit else max(1, math.ceil(events / sample))
+    return on_base(modulus, base)
 
 
-def statistics_modulus(events: int) -> int:
+def on_base(modulus: int, base: int) -> int:
+    """``modulus`` rounded up to a multiple of ``base`` when it is at least ``base``, else unchanged.
+
+    Examples
+    --------
+    >>> on_base(1, 4), on_base(3, 4), on_base(4, 4), on_base(5, 4)
+    (1, 3, 4, 8)
+    """
+    return modulus if base <= 1 or modulus < base else math.ceil(modulus / base) * base
+
+
+def below_base(modulus: int, base: int) -> int:
+    """``modulus`` rounded down to a multiple of ``base`` when it is at least ``base``, else unchanged: a
+    larger sample than ``modulus`` reads, inside the base sample when ``modulus`` ≥ ``base``.
+
+    Examples
+    --------
+    >>> below_base(1, 4), below_base(3, 4), below_base(4, 4), below_base(7, 4)
+    (1, 3, 4, 4)
+    """
+    return modulus if base <= 1 or modulus < base else modulus - modulus % base
+
+
+def statistics_modulus(events: int, *, base: int = 1) -> int:
     """The m of the 1-in-m item sample the Agreement, Drift and Slices pages read for ``events`` events.
 
     Examples
@@ -52,4 +87,4 @@ def statistics_modulus(events: int) -> int:
     >>> statistics_modulus(500_000), statistics_modulus(500_001)
     (1, 3)
     """
-    return sample_modulus(events, limit=STATISTICS_EVENT_LIMIT)
+    return sample_modulus(events, limit=STATISTICS_EVENT_LIMIT, base=base)

@@ -341,22 +341,24 @@ def overview_summary(
     0
     """
     counts = queries.event_totals(store, flt)
-    modulus = sampling.sample_modulus(counts["events"], limit=exact_event_limit, sample=sample_events)
+    modulus = sampling.sample_modulus(counts["events"], limit=exact_event_limit, sample=sample_events,
+                                      base=store.sample_base)
     stats_frame = queries.item_stats(store, flt, sample_modulus=modulus)
     sampled = int(stats_frame["items"].sum())
     if exact_items and modulus > 1:
         items = estimate_items(queries.item_count(store, flt), 1)
     else:
         minimum = sampling.MIN_SAMPLED_ITEMS if min_sampled_items is None else min_sampled_items
-        items = _items(sampled, modulus, minimum, lambda m: queries.item_count(store, flt, sample_modulus=m))
+        items = _items(sampled, modulus, minimum, lambda m: queries.item_count(store, flt, sample_modulus=m),
+                       store.sample_base)
     return _summary(counts, stats_frame, modulus, items)
 
 
-def _items(sampled: int, modulus: int, minimum: int, count: Callable[[int], int]) -> ItemCount:
+def _items(sampled: int, modulus: int, minimum: int, count: Callable[[int], int], base: int = 1) -> ItemCount:
     """The item count from a sample of ``sampled`` items at ``modulus``, or a larger sample ``count(m)``."""
     if modulus == 1 or sampled >= minimum:
         return estimate_items(sampled, modulus)
-    larger = max(1, (modulus * sampled) // minimum)
+    larger = sampling.below_base(max(1, (modulus * sampled) // minimum), base)
     return estimate_items(count(larger), larger)
 
 
@@ -438,12 +440,12 @@ def trend(
     both = replace(flt, start=start - dt.timedelta(days=days), end=end)
     split_at = dt.datetime.combine(start, dt.time())
     totals = queries.window_totals(store, both, split_at)
-    modulus = sampling.sample_modulus(int(totals["events"].sum()))
+    modulus = sampling.sample_modulus(int(totals["events"].sum()), base=store.sample_base)
     stats_frame = queries.window_item_stats(store, both, split_at, sample_modulus=modulus)
     sampled = {win: int(stats_frame.loc[stats_frame["win"] == win, "items"].sum()) for win in (0, 1)}
     counted = {}
     if modulus > 1 and min(sampled.values()) < minimum:
-        larger = max(1, (modulus * min(sampled.values())) // minimum)
+        larger = sampling.below_base(max(1, (modulus * min(sampled.values())) // minimum), store.sample_base)
         found = queries.window_item_counts(store, both, split_at, sample_modulus=larger).set_index("win")
         counted = {win: estimate_items(int(found["items"].get(win, 0)), larger) for win in (0, 1)}
     empty = {"events": 0, "annotators": 0, "labels": 0, "first_at": None, "last_at": None}

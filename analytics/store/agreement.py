@@ -36,9 +36,9 @@ GROUPINGS = {
 _CONTEXT = {name: LATEST[name] for name in ("label", "labeled_at", "guideline_version", "n_events")}
 
 
-def _ratings_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
+def _ratings_cte(store: Store, flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
     """``WITH ev AS (…), r AS (…)``: one rating per (item, annotator) of the filtered events, with context."""
-    cte, params = events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
     ratings = ratings_sql("ev", {"item_id": "e.item_id", "annotator_id": "e.annotator_id"}, _CONTEXT)
     return (
         cte
@@ -79,12 +79,12 @@ def label_counts(
     """
     if by is None:
         # The headline path at 1e7 events: items keyed by a 64-bit hash, only the label carried.
-        cte, params = events_cte(flt, sample_modulus)
+        cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
         ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
                               {"label": LATEST["label"]})
         select, group = "", ""
     else:
-        cte, params = _ratings_cte(flt, sample_modulus)
+        cte, params = _ratings_cte(store, flt, sample_modulus)
         ratings = "SELECT hash(r.item_id) AS item_key, r.* FROM r"
         select, group = _grouping(by)
     # Labels travel as codes of the store's sorted labels, decoded into a Categorical: millions of rows
@@ -193,7 +193,7 @@ def ratings(store: Store, flt: EventFilter | None = None, *, sample_modulus: int
     For consensus models (Dawid–Skene), which need who said what; one row per (item, annotator); of a
     1-in-``sample_modulus`` sample of items when above 1.
     """
-    cte, params = _ratings_cte(flt, sample_modulus)
+    cte, params = _ratings_cte(store, flt, sample_modulus)
     return store.query(
         cte + "SELECT item_id, annotator_id, label, labeled_at, cohort FROM r ORDER BY item_id, annotator_id",
         params,
@@ -225,7 +225,7 @@ def annotator_stats(
     - ``retest_n, retest_same``: their repeated labels of the same item (each event after the first, in
       time order) and how many repeat the label of the event before it.
     """
-    cte, params = _ratings_cte(flt, sample_modulus)
+    cte, params = _ratings_cte(store, flt, sample_modulus)
     if by == "half":
         select, group = (
             "(r.labeled_at > quantile_disc(r.labeled_at, 0.5) OVER (PARTITION BY r.annotator_id))"
@@ -293,7 +293,7 @@ def annotator_ratings(
         ``item_id, label, labeled_at, raters, agreeing`` (raters of the item including this annotator;
         how many of them gave the same label), newest first.
     """
-    cte, params = _ratings_cte(flt, sample_modulus)
+    cte, params = _ratings_cte(store, flt, sample_modulus)
     return store.query(
         cte
         + """, c AS (SELECT item_id, label, count(*) AS n FROM r GROUP BY ALL),

@@ -40,9 +40,9 @@ import itertools
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -89,6 +89,11 @@ def _writes_of(path: str) -> _FileWrites:
         if writes is None:
             writes = _FILES[key] = _FileWrites()
         return writes
+
+
+_T = TypeVar("_T")
+#: ``Store.remembered`` keeps at most this many results per state.
+_MEMO_ENTRIES = 256
 
 
 class StoreError(RuntimeError):
@@ -175,6 +180,11 @@ class Store:
         self.path = str(path)
         #: The lake this store reads (None: its own tables), as listed when it was last refreshed.
         self.lake: lakes.Lake | None = None
+        #: The modulus of the store's base sample of events (``analytics.store.lake``): 1, none.
+        self.sample_base = 1
+        self._memo: dict[Hashable, Any] = {}
+        self._memo_state: int | None = None
+        self._memo_lock = threading.Lock()
         self.read_only = read_only
         if self.path != ":memory:":
             file = Path(self.path)
@@ -283,8 +293,12 @@ class Store:
                 raise StoreError(str(exc)) from exc
         self._con.execute("SET GLOBAL parquet_metadata_cache = true")
         self.lake = listed
-        if recorded is None or recorded != {"path": str(listed.root), "fingerprint": listed.fingerprint}:
+        base = lakes.sample_base(cur)
+        current = recorded == {"path": str(listed.root), "fingerprint": listed.fingerprint}
+        if not current or (base is None and not self.read_only):  # bound before lakes kept a base sample
             self._refresh_lake(listed)
+        else:
+            self.sample_base = base or 1
 
     def _refresh_lake(self, listed: lakes.Lake) -> None:
         """Point the views at ``listed`` and rebuild the lake's derived state, in one write."""
@@ -295,9 +309,10 @@ class Store:
         try:
             with self.transaction() as cur:
                 lakes.bind(cur, listed)
+                base = lakes.sample_base(cur)
         except lakes.LakeError as exc:
             raise StoreError(str(exc)) from exc
-        self.lake = listed
+        self.lake, self.sample_base = listed, base
 
     def _foreign_tables(self) -> list[str]:
         """Tables and views of a database that is not (yet) a LabelWatch store; empty for a store."""
@@ -334,6 +349,32 @@ class Store:
                     else:
                         self.lake = listed
         return self._writes.state
+
+    def remembered(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``, once per ``state()`` of a store this process writes: a small result that several
+        readers of one state ask for (the event totals of a filter: every page, the alert rules and the
+        sampling rule start with them, and on a lake each is a scan of every file).
+
+        A read-only store sees other processes' writes without a new state, so it computes every time.
+        At most ``_MEMO_ENTRIES`` results are kept; the caller must not change the one returned.
+        """
+        try:
+            hash(key)
+        except TypeError:  # a filter holding a list: nothing to key it by
+            return compute()
+        if self.read_only:
+            return compute()
+        state = self.state()
+        with self._memo_lock:
+            if self._memo_state != state:
+                self._memo, self._memo_state = {}, state
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._memo_lock:
+            if self._memo_state == state and len(self._memo) < _MEMO_ENTRIES:
+                self._memo[key] = value
+        return value
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor for one query (or one thread)."""

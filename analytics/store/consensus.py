@@ -19,7 +19,7 @@ import pandas as pd
 
 from analytics.core.schema import EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import event_condition
+from analytics.store.filters import event_condition, events_source
 
 #: (TEMP table, column of label_events) of each dictionary.
 _DICTIONARIES = (
@@ -65,8 +65,9 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
         The global filter; None reads every event.
     sample_modulus : int
         Above 1, only the items with ``hash(item_id) % m = 0`` (all their ratings): a 1-in-m sample for
-        very large stores. It is applied to the item dictionary; the events' join to it keeps the sampled
-        items.
+        very large stores. The dictionaries are those of the sampled events (an annotator with no rating in
+        the sample has no code), read from the store's base sample when it holds them
+        (``analytics.store.filters.events_source``).
 
     Returns
     -------
@@ -90,22 +91,20 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
         DawidSkene().fit_codes(ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
                                items=ratings.items, annotators=ratings.annotators, classes=ratings.classes)
     """
-    condition, params = event_condition(flt)
+    condition, params = event_condition(flt, sample_modulus=sample_modulus)
+    source = events_source(sample_modulus, store.sample_base)
     cur = store.cursor()
     try:
         for table, column in _DICTIONARIES:
-            where, values = condition, params
-            if table == "consensus_items" and sample_modulus > 1:
-                where, values = condition + " AND hash(e.item_id) % ?::UBIGINT = 0", [*params, sample_modulus]
             cur.execute(
                 "CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT " + column + " AS value, "
                 "(row_number() OVER (ORDER BY " + column + ") - 1)::INTEGER AS code "
-                "FROM (SELECT DISTINCT e." + column + " FROM live_label_events e WHERE " + where + ")",
-                values,
+                "FROM (SELECT DISTINCT e." + column + " FROM " + source + " e WHERE " + condition + ")",
+                params,
             )
         codes = cur.execute(
             "SELECT i.code AS item_code, a.code AS annotator_code, l.code AS label_code "
-            "FROM live_label_events e JOIN consensus_items i ON i.value = e.item_id "
+            "FROM " + source + " e JOIN consensus_items i ON i.value = e.item_id "
             "JOIN consensus_annotators a ON a.value = e.annotator_id "
             "JOIN consensus_labels l ON l.value = e.label "
             "WHERE " + condition + " ORDER BY i.code, a.code, e.labeled_at, e.event_id",

@@ -82,7 +82,7 @@ def label_counts_by_window(
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
     window = _window(by)
-    cte, params = events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
     if unit == "events":
         source = "SELECT " + window + " AS win, e.label FROM ev e"
     else:
@@ -134,7 +134,7 @@ def suspect_windows(
     are keyed by the 64-bit hash of their id, so the 1e7-event grouping never builds a table of strings.
     """
     window = _window(by, item=True)
-    cte, params = events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
     return store.query(
         cte + ", entered AS (SELECT hash(e.item_id) AS item_key, " + window + " AS win "
         "FROM ev e GROUP BY 1), "
@@ -160,7 +160,7 @@ def agreement_windows(
     by the 64-bit hash of their id.
     """
     window = _window(by, item=True)
-    cte, params = events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
     ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
                           {"label": LATEST["label"]})
     return store.query(

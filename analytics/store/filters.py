@@ -57,11 +57,31 @@ def event_condition(
     return (" AND ".join(clauses) if clauses else "TRUE"), params
 
 
-def events_cte(flt: EventFilter | None, sample_modulus: int = 1) -> tuple[str, list]:
+#: The table of a store's base sample of events (``analytics.store.lake``; ``Store.sample_base``).
+BASE_SAMPLE = "lake_sample_events"
+
+
+def events_source(sample_modulus: int = 1, base: int = 1) -> str:
+    """The relation a 1-in-``sample_modulus`` item sample reads: the store's base sample (``BASE_SAMPLE``,
+    the items with ``hash(item_id) % base = 0``) when ``base`` > 1 divides ``sample_modulus``, since the
+    sample is then a subset of it; else every live event.
+
+    Examples
+    --------
+    >>> events_source(40, 4), events_source(40, 3), events_source(1, 4), events_source(40)
+    ('lake_sample_events', 'live_label_events', 'live_label_events', 'live_label_events')
+    """
+    inside = base > 1 and sample_modulus > 1 and sample_modulus % base == 0
+    return BASE_SAMPLE if inside else "live_label_events"
+
+
+def events_cte(flt: EventFilter | None, sample_modulus: int = 1, *, base: int = 1) -> tuple[str, list]:
     """``(WITH ev AS (…), params)``: the events passing ``flt``, of a 1-in-``sample_modulus`` item sample.
 
     The sample keeps the items with ``hash(item_id) % m = 0`` (``event_condition``): every rating of a
-    sampled item, so per-item statistics stay exact within the sample.
+    sampled item, so per-item statistics stay exact within the sample. ``base`` is the store's
+    ``sample_base``: a sample inside it reads it (``events_source``).
     """
     condition, params = event_condition(flt, sample_modulus=sample_modulus)
-    return "WITH ev AS (SELECT e.* FROM live_label_events e WHERE " + condition + ") ", params
+    source = events_source(sample_modulus, base)
+    return "WITH ev AS (SELECT e.* FROM " + source + " e WHERE " + condition + ") ", params

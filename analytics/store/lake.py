@@ -15,8 +15,15 @@ checked by ``analytics.ingest.pipeline``).
 
 Derived state of the lake, kept in the store and rebuilt whenever the lake's files change (``bind``):
 ``lake_rating_repeats``, the (item, annotator) pairs with more than one event, which every ratings query
-reads (``analytics.store.ratings``). Which files the lake held when it was last read is its fingerprint
-(every file's path, size and modification time), kept in ``store_meta`` with the lake's path.
+reads (``analytics.store.ratings``); and, for a lake of at least twice ``BASE_SAMPLE_EVENTS`` events, its
+base sample ``lake_sample_events``: every event of the items with ``hash(item_id) % b = 0``, b the lake's
+events // ``BASE_SAMPLE_EVENTS`` (about that many events, a few percent of the lake). The pages' item
+samples (``analytics.core.sampling``) are then multiples of b and read it instead of every file: at 1e8
+events a sampled query reads 2.5e6 rows instead of 1e8 (``bench/README.md``). b is kept in ``store_meta``
+(``lake_sample``) and read by ``Store.sample_base``.
+
+Which files the lake held when it was last read is its fingerprint (every file's path, size and
+modification time), kept in ``store_meta`` with the lake's path.
 
 Assumptions: every file of a folder has that folder's columns or a subset (missing optional columns read as
 NULL; columns not in ``LAYOUT``, and partition columns, are ignored); timestamps are UTC wall-clock time, as
@@ -35,6 +42,8 @@ from typing import NamedTuple
 
 import duckdb
 
+from analytics.core import sampling
+from analytics.store.filters import BASE_SAMPLE
 from analytics.store.migrations import READABLE
 
 
@@ -232,6 +241,28 @@ REPEATS_SQL = (
 )
 
 
+#: A lake's base sample holds about this many events (``bind``).
+BASE_SAMPLE_EVENTS = 10 * sampling.SAMPLE_EVENTS
+
+
+def base_modulus(events: int) -> int:
+    """The modulus b of a lake's base sample for ``events`` events; 1: too few events to keep one.
+
+    Examples
+    --------
+    >>> base_modulus(4_999_999), base_modulus(5_000_000), base_modulus(100_000_000)
+    (1, 2, 40)
+    """
+    base = events // BASE_SAMPLE_EVENTS
+    return base if base >= 2 else 1
+
+
+def sample_base(cur: duckdb.DuckDBPyConnection) -> int | None:
+    """The modulus of the bound lake's base sample (1: none); None when it was never built."""
+    row = cur.execute("SELECT value FROM store_meta WHERE key = 'lake_sample'").fetchone()
+    return None if row is None else int(row[0])
+
+
 def bound(cur: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
     """The lake the store is bound to (``{"path": …, "fingerprint": …}``), or None."""
     row = cur.execute("SELECT value FROM store_meta WHERE key = 'lake'").fetchone()
@@ -250,11 +281,16 @@ def check_bindable(cur: duckdb.DuckDBPyConnection, store_path: str) -> None:
 
 def bind(cur: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """Inside the caller's transaction: point the ``live_*`` views at ``lake``, rebuild its repeated pairs
-    and record the lake and its fingerprint in ``store_meta``."""
+    and its base sample, and record the lake, its fingerprint and the sample's modulus in ``store_meta``."""
     for statement in view_statements(cur, lake):
         cur.execute(statement)
     cur.execute("DELETE FROM lake_rating_repeats")
     cur.execute(REPEATS_SQL)
+    base = base_modulus(cur.execute("SELECT count(*) FROM live_label_events").fetchone()[0])
+    # ordered by time, so that a date filter skips most of its row groups
+    cur.execute("CREATE OR REPLACE TABLE " + BASE_SAMPLE + " AS SELECT * FROM live_label_events "
+                "WHERE hash(item_id) % ?::UBIGINT = 0 AND ? > 1 ORDER BY labeled_at", [base, base])
+    cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake_sample', ?)", [str(base)])
     record = json.dumps({"path": str(lake.root), "fingerprint": lake.fingerprint})
     cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake', ?)", [record])
 

@@ -27,14 +27,14 @@ from analytics.store.ratings import LATEST, ratings_sql
 
 
 def _events(
-    flt: EventFilter | None, sample_modulus: int = 1, split_at: dt.datetime | None = None
+    store: Store, flt: EventFilter | None, sample_modulus: int = 1, split_at: dt.datetime | None = None
 ) -> tuple[str, list, str]:
     """``(WITH …, params, relation)``: the filtered (and sampled) events, tagged by trend window if asked.
 
     Without ``split_at`` the relation is ``ev`` (``events_cte``); with it, ``w``: the same events with
     ``win`` = 1 for those labeled at or after ``split_at`` (the current window) and 0 for the others.
     """
-    cte, params = events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
     if split_at is None:
         return cte, params, "ev"
     return (cte + ", w AS (SELECT ev.*, (ev.labeled_at >= ?)::INTEGER AS win FROM ev) ",
@@ -100,10 +100,15 @@ def event_totals(store: Store, flt: EventFilter | None = None) -> dict:
     dict
         ``events`` (0 when nothing passes), ``annotators``, ``labels``, ``first_at``, ``last_at`` (None
         when nothing passes). Items are counted apart (``item_count``, ``item_stats``): their distinct
-        count is most of the cost on a large store.
+        count is most of the cost on a large store. Read once per state of the store
+        (``Store.remembered``).
     """
-    cte, params, relation = _events(flt)
-    row = store.cursor().execute(cte + _totals_sql(relation, window=False), params).fetchone()
+    cte, params, relation = _events(store, flt)
+
+    def read() -> tuple:
+        return store.cursor().execute(cte + _totals_sql(relation, window=False), params).fetchone()
+
+    row = store.remembered(("event_totals", flt), read)
     keys = ("events", "annotators", "labels", "first_at", "last_at")
     counts = dict(zip(keys, row, strict=True))
     return {**counts, "events": counts["events"] or 0}
@@ -118,7 +123,7 @@ def totals(store: Store, flt: EventFilter | None = None, *, approx_items: bool =
     """
     counts = event_totals(store, flt)
     if approx_items:
-        cte, params, relation = _events(flt)
+        cte, params, relation = _events(store, flt)
         items = store.cursor().execute(
             cte + "SELECT approx_count_distinct(item_id) FROM " + relation, params
         ).fetchone()[0]
@@ -134,7 +139,7 @@ def item_count(store: Store, flt: EventFilter | None = None, *, sample_modulus: 
     Counted as distinct hashes of the ids (see the module docstring): exact with 1, and with m > 1 the size
     of the sample that ``analytics.monitoring.overview`` scales by m into an estimate.
     """
-    cte, params, relation = _events(flt, sample_modulus)
+    cte, params, relation = _events(store, flt, sample_modulus)
     return int(store.cursor().execute(
         cte + "SELECT count(DISTINCT hash(item_id)) FROM " + relation, params
     ).fetchone()[0])
@@ -154,7 +159,7 @@ def item_stats(store: Store, flt: EventFilter | None = None, *, sample_modulus: 
         re-labels included): how many items, how many of them have 2+ annotators, and Σ pa, Σ pa² over
         those. Within the 1-in-``sample_modulus`` item sample when it is above 1.
     """
-    cte, params, relation = _events(flt, sample_modulus)
+    cte, params, relation = _events(store, flt, sample_modulus)
     return store.query(cte + _item_stats_sql(relation, window=False), params)
 
 
@@ -164,7 +169,7 @@ def window_totals(store: Store, flt: EventFilter, split_at: dt.datetime) -> pd.D
     One scan for a trend's two windows: ``flt`` spans both, ``split_at`` is where the current one starts.
     A window without events has no row.
     """
-    cte, params, relation = _events(flt, split_at=split_at)
+    cte, params, relation = _events(store, flt, split_at=split_at)
     return store.query(cte + _totals_sql(relation, window=True), params)
 
 
@@ -172,7 +177,7 @@ def window_item_counts(
     store: Store, flt: EventFilter, split_at: dt.datetime, *, sample_modulus: int = 1
 ) -> pd.DataFrame:
     """``item_count`` of each window: ``win, items`` (an item labeled in both windows counts in each)."""
-    cte, params, relation = _events(flt, sample_modulus, split_at)
+    cte, params, relation = _events(store, flt, sample_modulus, split_at)
     return store.query(
         cte + "SELECT win, count(DISTINCT hash(item_id)) AS items FROM " + relation + " GROUP BY win",
         params,
@@ -186,7 +191,7 @@ def window_item_stats(
 
     An item labeled in both windows counts in each, with the labels of that window.
     """
-    cte, params, relation = _events(flt, sample_modulus, split_at)
+    cte, params, relation = _events(store, flt, sample_modulus, split_at)
     return store.query(cte + _item_stats_sql(relation, window=True), params)
 
 
@@ -197,7 +202,7 @@ def agreement_by_period(
 
     An item counts in a period when 2+ annotators labeled it within that period.
     """
-    cte, params, relation = _events(flt, sample_modulus)
+    cte, params, relation = _events(store, flt, sample_modulus)
     period = "date_trunc('" + TIME_GRAINS[grain] + "', e.labeled_at)"
     keys = {"period": period, "item_id": "e.item_id", "annotator_id": "e.annotator_id"}
     return store.query(
@@ -220,7 +225,7 @@ def activity(
     the ids), or with ``approx_items`` by HyperLogLog (``approx_count_distinct``, typically within 3%),
     which costs a third as much on tens of millions of events. ``labels`` is the number of distinct labels.
     """
-    cte, params, relation = _events(flt)
+    cte, params, relation = _events(store, flt)
     items = "approx_count_distinct(e.item_id)" if approx_items else "count(DISTINCT hash(e.item_id))"
     return store.query(
         cte + "SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort, "
@@ -234,7 +239,7 @@ def activity(
 
 def label_distribution(store: Store, flt: EventFilter | None = None) -> pd.DataFrame:
     """Events per label: label, events, share (of all filtered events), most frequent first."""
-    cte, params, relation = _events(flt)
+    cte, params, relation = _events(store, flt)
     return store.query(
         cte + "SELECT label, count(*) AS events, count(*)::DOUBLE / sum(count(*)) OVER () AS share FROM "
         + relation + " GROUP BY label ORDER BY events DESC, label",
@@ -244,7 +249,7 @@ def label_distribution(store: Store, flt: EventFilter | None = None) -> pd.DataF
 
 def busiest_annotators(store: Store, flt: EventFilter | None = None, *, limit: int) -> list[str]:
     """The ``limit`` annotators with the most filtered events, busiest first (ties by id)."""
-    cte, params, relation = _events(flt)
+    cte, params, relation = _events(store, flt)
     return store.query(
         cte + "SELECT annotator_id FROM " + relation
         + " GROUP BY annotator_id ORDER BY count(*) DESC, annotator_id LIMIT ?",

@@ -118,11 +118,13 @@ def slice_cube(
         raise ValueError("max_values must be a whole number ≥ 1")
     if int(max_classes) != max_classes or max_classes < 1:
         raise ValueError("max_classes must be a whole number ≥ 1")
-    cte, params = events_cte(flt, sample_modulus)
+    cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
     ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
                           {"label": LATEST["label"]})
+    modulus = max(1, int(sample_modulus))  # the sampled items' gold labels and attributes only
     with store.snapshot() as cur:
-        keys, values = _attribute_dictionary(cur, int(max_values))
+        keys, values = store.remembered(("attribute_dictionary", int(max_values)),
+                                        lambda: _attribute_dictionary(cur, int(max_values)))
         weights, keys, values = _weights(keys, values)
         frame = cur.execute(
             cte + ", r AS (" + ratings + "),"
@@ -134,12 +136,13 @@ def slice_cube(
                       arg_max(c.label, c.n * 4294967296 - lab.pri) AS label
                FROM c JOIN lab USING (label) GROUP BY c.item_key),
         gold AS (SELECT hash(item_id) AS item_key, list(DISTINCT label) AS gold FROM live_gold_labels
-                 GROUP BY ALL),
+                 WHERE hash(item_id) % ?::UBIGINT = 0 GROUP BY ALL),
         sus AS (SELECT hash(item_id) AS item_key, flagged FROM suspects WHERE run_id = ?),
         dict AS (SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS value,
                         unnest(?::BIGINT[]) AS weight),
         att AS (SELECT hash(a.item_id) AS item_key, sum(d.weight)::BIGINT AS cell
-                FROM live_item_attributes a JOIN dict d USING (key, value) GROUP BY ALL)
+                FROM live_item_attributes a JOIN dict d USING (key, value)
+                WHERE hash(a.item_id) % ?::UBIGINT = 0 GROUP BY ALL)
         SELECT coalesce(att.cell, 0) AS cell, CASE WHEN lab.pri <= ? THEN it.label END AS label,
                max(lab.classes) AS classes, count(*) AS items, sum(it.ratings) AS ratings,
                count(*) FILTER (WHERE it.ratings > 1) AS rated_items,
@@ -150,7 +153,7 @@ def slice_cube(
         FROM it JOIN lab USING (label) LEFT JOIN att USING (item_key) LEFT JOIN gold g USING (item_key)
         LEFT JOIN sus s USING (item_key)
         GROUP BY cell, 2 ORDER BY cell, 2 NULLS LAST""",
-            [*params, run_id, *weights, int(max_classes)],
+            [*params, modulus, run_id, *weights, modulus, int(max_classes)],
         ).df()
     classes = int(frame.pop("classes").max()) if len(frame) else 0
     cube = _decode(frame, keys, values)

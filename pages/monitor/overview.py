@@ -3,7 +3,6 @@ label mix, labels per item."""
 
 import streamlit as st
 
-from analytics.core import sampling
 from analytics.core.schema import TIME_GRAINS
 from analytics.monitoring.alerts import AlertConfigError
 from analytics.narrative import overview as overview_words
@@ -66,7 +65,7 @@ else:
         filename=f"activity_by_{grain}.csv", key="activity",
     )
     agreement = loaders.agreement_over_time(
-        src, flt, grain, sample_modulus=sampling.sample_modulus(summary.events)
+        src, flt, grain, sample_modulus=round(1 / summary.agreement_sample_rate)  # the summary's sample
     )
     chart_panel.show(
         built(charts.agreement_figure, agreement, grain=grain), agreement,

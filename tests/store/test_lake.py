@@ -121,6 +121,49 @@ def test_every_page_query_is_the_same_on_the_lake_as_imported(world, flt):
     _same(a, b)
 
 
+@pytest.mark.parametrize("flt", FILTERS[:2], ids=["all", "crowd-vendor-fax"])
+def test_a_large_lake_samples_from_its_base_sample_with_the_same_numbers(world, tmp_path, monkeypatch, flt):
+    """With the sampling sizes scaled down so that 20,000 events are a large lake: the store keeps every
+    event of the items with hash % 10 = 0, the pages' samples are multiples of 10 and read it, and every
+    page query gives what it gives reading the lake's files on the same samples, filters set."""
+    import streamlit as st
+
+    from analytics.core import sampling
+    from analytics.store import consensus, filters
+    from analytics.store import lake as lakes
+    from ui import loaders
+
+    monkeypatch.setattr(lakes, "BASE_SAMPLE_EVENTS", 2_000)
+    monkeypatch.setattr(sampling, "COUNTS_EVENT_LIMIT", 2_000)
+    monkeypatch.setattr(sampling, "STATISTICS_EVENT_LIMIT", 2_000)
+    monkeypatch.setattr(sampling, "SAMPLE_EVENTS", 300)
+    db, _ = _copy_world(world, tmp_path)
+    with Store(db) as store:
+        assert store.sample_base == 10
+        assert store.scalar("SELECT count(*) FROM " + filters.BASE_SAMPLE) == store.scalar(
+            "SELECT count(*) FROM live_label_events WHERE hash(item_id) % 10 = 0") > 1_000
+    lake = _source(db)
+    m = loaders.agreement_sample(lake, flt)
+    assert m > 1 and m % 10 == 0 and filters.events_source(m, 10) == filters.BASE_SAMPLE
+    st.cache_data.clear()
+    sampled = _page_reads(lake, flt)
+    assert sampled["summary"][0].estimated and sampled["summary"][0].events > 2_000
+    read = []
+    for module in (filters, consensus):  # the same samples, read from the lake's files
+        monkeypatch.setattr(module, "events_source", lambda m, base: read.append(m) or "live_label_events")
+    st.cache_data.clear()
+    _same(sampled, _page_reads(lake, flt))
+    assert m in read
+
+
+def test_a_lake_below_the_base_sample_size_keeps_none(world):
+    from analytics.store import lake as lakes
+
+    with Store(world["lake_store"]) as store:
+        assert store.sample_base == 1 and lakes.base_modulus(N_EVENTS) == 1
+        assert store.scalar("SELECT count(*) FROM lake_sample_events") == 0
+
+
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "analytics", *args], capture_output=True, text=True,
                           cwd=ROOT, env=env, check=False)
