@@ -162,9 +162,39 @@ def alert_report(src: Source, runs: tuple, source: str | None,
     except alerts.AlertConfigError as exc:
         return None, str(exc)
     everything = EventFilter()
-    report = alerts.evaluate(app_store.open_store(src.path), config,
-                             sample_modulus=agreement_sample(src, everything))
-    return report, None
+    evidence = _PageEvidence(src, everything, agreement_sample(src, everything))
+    return alerts.evaluate(evidence.store, config, evidence=evidence), None
+
+
+class _PageEvidence(alerts.Evidence):
+    """The alert rules' evidence read through the pages' cached loaders: what the Overview's rules read,
+    the Agreement, Drift and Slices pages then find computed, and the other way round.
+
+    The summary is the Overview's (its item count estimated on large stores; the rules read its events,
+    dates and raw agreement, never its items). Annotator reliability stays the rules' own table (without
+    the Dawid–Skene skills the page adds).
+    """
+
+    def __init__(self, src: Source, flt: EventFilter, sample_modulus: int) -> None:
+        super().__init__(app_store.open_store(src.path), flt, sample_modulus=sample_modulus)
+        self.src = src
+
+    @functools.cached_property
+    def overview(self) -> overview.OverviewSummary:
+        return summary(self.src, self.flt)[0]
+
+    @functools.cached_property
+    def headline(self) -> agreement_report.Headline:
+        return agreement_headline(self.src, self.flt, "nominal", "items")
+
+    @functools.cached_property
+    def drift(self) -> drift.DriftFindings | None:
+        inputs, findings = drift_findings(self.src, self.flt, drift.ANALYSIS_GRAIN, self.run_id, False)
+        return None if inputs.label_counts.empty else findings
+
+    @functools.cached_property
+    def cube(self) -> pd.DataFrame:
+        return slice_cube(self.src, self.flt, self.run_id)[0]
 
 
 def _with_partial(src: Source, flt: EventFilter, frame: pd.DataFrame, grain: str) -> pd.DataFrame:
@@ -221,8 +251,9 @@ def label_order(src: Source) -> list[str]:
 @_cached
 def agreement_sample(src: Source, flt: EventFilter) -> int:
     """The m of the 1-in-m item sample the Agreement page reads (1: every item)."""
-    events = overview_queries.event_totals(app_store.open_store(src.path), flt)["events"]
-    return sampling.statistics_modulus(events)
+    store = app_store.open_store(src.path)
+    events = overview_queries.event_totals(store, flt)["events"]
+    return sampling.statistics_modulus(events, base=store.sample_base)
 
 
 @_cached
