@@ -182,6 +182,9 @@ class Store:
         self.lake: lakes.Lake | None = None
         #: The modulus of the store's base sample of events (``analytics.store.lake``): 1, none.
         self.sample_base = 1
+        #: Whether the store holds its lake's derived tables (``analytics.store.lake``): a day rollup and
+        #: the repeated pairs' events, which reads that need no item use instead of the lake's files.
+        self.lake_tables = False
         self._memo: dict[Hashable, Any] = {}
         self._memo_state: int | None = None
         self._memo_lock = threading.Lock()
@@ -293,12 +296,12 @@ class Store:
                 raise StoreError(str(exc)) from exc
         self._con.execute("SET GLOBAL parquet_metadata_cache = true")
         self.lake = listed
-        base = lakes.sample_base(cur)
+        base = lakes.derived_base(cur)
         current = recorded == {"path": str(listed.root), "fingerprint": listed.fingerprint}
-        if not current or (base is None and not self.read_only):  # bound before lakes kept a base sample
+        if not current or (base is None and not self.read_only):  # bound by a build that derived less
             self._refresh_lake(listed)
-        else:
-            self.sample_base = base or 1
+        else:  # read-only, bound by an earlier build: every read goes to the lake's files
+            self.sample_base, self.lake_tables = base or 1, base is not None
 
     def _refresh_lake(self, listed: lakes.Lake) -> None:
         """Point the views at ``listed`` and rebuild the lake's derived state, in one write."""
@@ -309,10 +312,10 @@ class Store:
         try:
             with self.transaction() as cur:
                 lakes.bind(cur, listed)
-                base = lakes.sample_base(cur)
+                base = lakes.derived_base(cur)
         except lakes.LakeError as exc:
             raise StoreError(str(exc)) from exc
-        self.lake, self.sample_base = listed, base
+        self.lake, self.sample_base, self.lake_tables = listed, base, True
 
     def _foreign_tables(self) -> list[str]:
         """Tables and views of a database that is not (yet) a LabelWatch store; empty for a store."""

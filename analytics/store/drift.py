@@ -31,7 +31,7 @@ import pandas as pd
 from analytics.core.schema import TIME_GRAINS, EventFilter
 from analytics.store import agreement as agreement_queries
 from analytics.store.connection import Store
-from analytics.store.filters import events_cte
+from analytics.store.filters import REPEAT_EVENTS, days_cte, events_cte
 from analytics.store.ratings import LATEST, ratings_sql, repeated_events_sql
 
 #: What a drift table can be split by: (SQL of the window of an event ``e``, of an item's first event).
@@ -82,7 +82,14 @@ def label_counts_by_window(
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
     window = _window(by)
-    cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
+    rolled = days_cte(flt, store.lake_tables) if sample_modulus == 1 and unit == "events" else None
+    cte, params = rolled or events_cte(flt, sample_modulus, base=store.sample_base)
+    if rolled is not None:  # a lake's day rollup: windows are days or longer
+        return store.query(
+            cte + "SELECT " + window + " AS \"window\", e.label, sum(e.events)::BIGINT AS n FROM ev e "
+            "GROUP BY ALL ORDER BY ALL",
+            params,
+        )
     if unit == "events":
         source = "SELECT " + window + " AS win, e.label FROM ev e"
     else:
@@ -182,10 +189,11 @@ def retest_windows(store: Store, flt: EventFilter | None = None, *, by: str = "w
     A pair is two consecutive label events (by time, then ``event_id``) of one annotator on one item, both
     passing the filter; it falls in the window of the later event. ``gap_days`` is the whole days between
     them, ``across_versions`` whether their guideline versions differ, ``changed`` how many pairs changed
-    label. Only the (item, annotator) pairs listed in ``rating_repeats`` are read.
+    label. Only the (item, annotator) pairs listed in ``rating_repeats`` are read (a lake's store keeps
+    their events apart, ``analytics.store.lake``).
     """
     window = _window(by)
-    cte, params = events_cte(flt)
+    cte, params = events_cte(flt, source=REPEAT_EVENTS if store.lake_tables else None)
     return store.query(
         cte + """, seq AS (
             SELECT e.*, lag(e.label) OVER w AS previous_label, lag(e.labeled_at) OVER w AS previous_at,

@@ -59,6 +59,30 @@ def event_condition(
 
 #: The table of a store's base sample of events (``analytics.store.lake``; ``Store.sample_base``).
 BASE_SAMPLE = "lake_sample_events"
+#: A lake's events counted per day, annotator, label and guideline version (``analytics.store.lake``).
+DAYS = "lake_event_days"
+#: A lake's events of the (item, annotator) pairs with more than one event (``analytics.store.lake``).
+REPEAT_EVENTS = "lake_repeat_events"
+
+
+def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev") -> tuple[str, list] | None:
+    """``(WITH <name> AS (…), params)``: the rows of a lake's day rollup (``DAYS``: ``labeled_at`` the day,
+    ``annotator_id, label, guideline_version, events, first_at, last_at``) whose events pass ``flt``; None
+    when the store keeps no rollup (``Store.lake_tables``) or the filter needs the items (a dataset or an
+    attribute). Dates filter whole days, so the rows hold exactly the events that pass.
+
+    Examples
+    --------
+    >>> days_cte(EventFilter(dataset="d"), True) is None, days_cte(None, False) is None
+    (True, True)
+    >>> days_cte(EventFilter(cohorts=("crowd",)), True)[0][:48]
+    'WITH ev AS (SELECT e.* FROM lake_event_days e WH'
+    """
+    flt = flt or EventFilter()
+    if not lake_tables or flt.dataset or (flt.attribute and flt.attribute_value is not None):
+        return None
+    condition, params = event_condition(flt)
+    return "WITH " + name + " AS (SELECT e.* FROM " + DAYS + " e WHERE " + condition + ") ", params
 
 
 def events_source(sample_modulus: int = 1, base: int = 1) -> str:
@@ -75,13 +99,16 @@ def events_source(sample_modulus: int = 1, base: int = 1) -> str:
     return BASE_SAMPLE if inside else "live_label_events"
 
 
-def events_cte(flt: EventFilter | None, sample_modulus: int = 1, *, base: int = 1) -> tuple[str, list]:
+def events_cte(
+    flt: EventFilter | None, sample_modulus: int = 1, *, base: int = 1, source: str | None = None
+) -> tuple[str, list]:
     """``(WITH ev AS (…), params)``: the events passing ``flt``, of a 1-in-``sample_modulus`` item sample.
 
     The sample keeps the items with ``hash(item_id) % m = 0`` (``event_condition``): every rating of a
     sampled item, so per-item statistics stay exact within the sample. ``base`` is the store's
-    ``sample_base``: a sample inside it reads it (``events_source``).
+    ``sample_base``: a sample inside it reads it (``events_source``). ``source`` names another relation of
+    events to read instead (``REPEAT_EVENTS``).
     """
     condition, params = event_condition(flt, sample_modulus=sample_modulus)
-    source = events_source(sample_modulus, base)
+    source = source or events_source(sample_modulus, base)
     return "WITH ev AS (SELECT e.* FROM " + source + " e WHERE " + condition + ") ", params

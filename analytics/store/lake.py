@@ -13,14 +13,23 @@ facts or one lake, never both: binding a store that holds imported events, items
 predictions is refused (``check_bindable``), and so are such imports into a bound store (``IMPORTABLE``,
 checked by ``analytics.ingest.pipeline``).
 
-Derived state of the lake, kept in the store and rebuilt whenever the lake's files change (``bind``):
-``lake_rating_repeats``, the (item, annotator) pairs with more than one event, which every ratings query
-reads (``analytics.store.ratings``); and, for a lake of at least twice ``BASE_SAMPLE_EVENTS`` events, its
-base sample ``lake_sample_events``: every event of the items with ``hash(item_id) % b = 0``, b the lake's
-events // ``BASE_SAMPLE_EVENTS`` (about that many events, a few percent of the lake). The pages' item
-samples (``analytics.core.sampling``) are then multiples of b and read it instead of every file: at 1e8
-events a sampled query reads 2.5e6 rows instead of 1e8 (``bench/README.md``). b is kept in ``store_meta``
-(``lake_sample``) and read by ``Store.sample_base``.
+Derived state of the lake, kept in the store and rebuilt whenever the lake's files change (``bind``), so
+that a page reads a small table where it would otherwise scan every file:
+
+- ``lake_rating_repeats``, the (item, annotator) pairs with more than one event, which every ratings query
+  reads (``analytics.store.ratings``), and ``lake_repeat_events``, those pairs' events, which the
+  test–retest pairs read (``analytics.store.drift.retest_windows``);
+- ``lake_event_days``, the events counted per (day, annotator, label, guideline version) with their first
+  and last time (``analytics.store.filters.DAYS``): the totals, activity, label and window counts of a
+  filter on dates and cohorts, which needs no item, read it (1.7e6 rows at 1e8 events);
+- for a lake of at least twice ``BASE_SAMPLE_EVENTS`` events, its base sample ``lake_sample_events``:
+  every event of the items with ``hash(item_id) % b = 0``, b the lake's events // ``BASE_SAMPLE_EVENTS``
+  (about that many events). The pages' item samples (``analytics.core.sampling``) are then multiples of b
+  and read it instead of every file.
+
+Which of them the store holds, and b, are kept in ``store_meta`` (``lake_derived``, read by
+``derived_base``; ``Store.sample_base``, ``Store.lake_tables``). At 1e8 events, deriving them all takes
+about 35 s of the refresh (``bench/README.md``).
 
 Which files the lake held when it was last read is its fingerprint (every file's path, size and
 modification time), kept in ``store_meta`` with the lake's path.
@@ -43,7 +52,7 @@ from typing import NamedTuple
 import duckdb
 
 from analytics.core import sampling
-from analytics.store.filters import BASE_SAMPLE
+from analytics.store.filters import BASE_SAMPLE, DAYS, REPEAT_EVENTS
 from analytics.store.migrations import READABLE
 
 
@@ -241,6 +250,14 @@ REPEATS_SQL = (
 )
 
 
+#: The lake's events per (day, annotator, label, guideline version); ``labeled_at`` is the day, so that the
+#: filters' date conditions (whole days) select the same events from it as from the events.
+DAYS_SQL = (
+    "SELECT date_trunc('day', labeled_at) AS labeled_at, annotator_id, label, guideline_version, "
+    "count(*) AS events, min(labeled_at) AS first_at, max(labeled_at) AS last_at "
+    "FROM live_label_events GROUP BY ALL ORDER BY labeled_at"
+)
+
 #: A lake's base sample holds about this many events (``bind``).
 BASE_SAMPLE_EVENTS = 10 * sampling.SAMPLE_EVENTS
 
@@ -257,10 +274,19 @@ def base_modulus(events: int) -> int:
     return base if base >= 2 else 1
 
 
-def sample_base(cur: duckdb.DuckDBPyConnection) -> int | None:
-    """The modulus of the bound lake's base sample (1: none); None when it was never built."""
-    row = cur.execute("SELECT value FROM store_meta WHERE key = 'lake_sample'").fetchone()
-    return None if row is None else int(row[0])
+#: The version of the derived tables ``bind`` makes: a store bound by a build that made fewer (an earlier
+#: version) derives them again when it is next opened for writing.
+DERIVED_VERSION = 2
+
+
+def derived_base(cur: duckdb.DuckDBPyConnection) -> int | None:
+    """The modulus of the bound lake's base sample (1: none) when the store holds this build's derived
+    tables; None when they were never derived, or by an earlier build."""
+    row = cur.execute("SELECT value FROM store_meta WHERE key = 'lake_derived'").fetchone()
+    if row is None:
+        return None
+    derived = json.loads(row[0])
+    return int(derived["sample_base"]) if derived.get("version") == DERIVED_VERSION else None
 
 
 def bound(cur: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
@@ -280,17 +306,21 @@ def check_bindable(cur: duckdb.DuckDBPyConnection, store_path: str) -> None:
 
 
 def bind(cur: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """Inside the caller's transaction: point the ``live_*`` views at ``lake``, rebuild its repeated pairs
-    and its base sample, and record the lake, its fingerprint and the sample's modulus in ``store_meta``."""
+    """Inside the caller's transaction: point the ``live_*`` views at ``lake``, derive its tables again
+    (the module's docstring) and record the lake, its fingerprint and what was derived in ``store_meta``."""
     for statement in view_statements(cur, lake):
         cur.execute(statement)
     cur.execute("DELETE FROM lake_rating_repeats")
     cur.execute(REPEATS_SQL)
-    base = base_modulus(cur.execute("SELECT count(*) FROM live_label_events").fetchone()[0])
+    cur.execute("CREATE OR REPLACE TABLE " + REPEAT_EVENTS + " AS SELECT e.* FROM live_label_events e "
+                "SEMI JOIN lake_rating_repeats r USING (item_id, annotator_id)")
+    cur.execute("CREATE OR REPLACE TABLE " + DAYS + " AS " + DAYS_SQL)
+    base = base_modulus(cur.execute("SELECT sum(events) FROM " + DAYS).fetchone()[0] or 0)
     # ordered by time, so that a date filter skips most of its row groups
     cur.execute("CREATE OR REPLACE TABLE " + BASE_SAMPLE + " AS SELECT * FROM live_label_events "
                 "WHERE hash(item_id) % ?::UBIGINT = 0 AND ? > 1 ORDER BY labeled_at", [base, base])
-    cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake_sample', ?)", [str(base)])
+    derived = json.dumps({"version": DERIVED_VERSION, "sample_base": base})
+    cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake_derived', ?)", [derived])
     record = json.dumps({"path": str(lake.root), "fingerprint": lake.fingerprint})
     cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake', ?)", [record])
 

@@ -22,8 +22,24 @@ import pandas as pd
 
 from analytics.core.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import events_cte
+from analytics.store.filters import DAYS, days_cte, events_cte
 from analytics.store.ratings import LATEST, ratings_sql
+
+
+def _days(
+    store: Store, flt: EventFilter | None, split_at: dt.datetime | None = None
+) -> tuple[str, list, str] | None:
+    """As ``_events``, over the rows of a lake's day rollup instead (``filters.days_cte``: ``events`` per
+    day, annotator, label and guideline version); None when the store has none or ``flt`` needs the items.
+    ``split_at`` is the start of a day (a trend's window), so each row falls wholly in one window."""
+    found = days_cte(flt, store.lake_tables)
+    if found is None:
+        return None
+    cte, params = found
+    if split_at is None:
+        return cte, params, "ev"
+    return (cte + ", w AS (SELECT ev.*, (ev.labeled_at >= ?)::INTEGER AS win FROM ev) ",
+            [*params, split_at], "w")
 
 
 def _events(
@@ -44,7 +60,9 @@ def _events(
 def filter_options(store: Store) -> dict:
     """Values the filter widgets offer: datasets, cohorts, attribute keys and values, the date range."""
     cur = store.cursor()
-    first, last = cur.execute("SELECT min(labeled_at), max(labeled_at) FROM live_label_events").fetchone()
+    times = ("SELECT min(first_at), max(last_at) FROM " + DAYS if store.lake_tables
+             else "SELECT min(labeled_at), max(labeled_at) FROM live_label_events")
+    first, last = cur.execute(times).fetchone()
     attributes = store.query(
         "SELECT key, value, count(*) AS n FROM live_item_attributes GROUP BY ALL ORDER BY key, value"
     )
@@ -63,11 +81,13 @@ def filter_options(store: Store) -> dict:
 
 # Distinct annotators and labels are counted over (annotator, label) groups: DuckDB is slow on several
 # DISTINCT aggregates over millions of rows (0.6 s → 0.17 s at 1e7). ``keys`` below is "" or "win, ".
-def _totals_sql(relation: str, *, window: bool) -> str:
+def _totals_sql(relation: str, *, window: bool, days: bool = False) -> str:
+    """``days``: ``relation`` holds a lake's day rollup (``_days``), its events counted."""
     keys = "win, " if window else ""
+    counts = "sum(events) AS n, min(first_at) AS lo, max(last_at) AS hi" if days else (
+        "count(*) AS n, min(labeled_at) AS lo, max(labeled_at) AS hi")
     return (
-        ", g AS (SELECT " + keys + "annotator_id, label, count(*) AS n, min(labeled_at) AS lo, "
-        "max(labeled_at) AS hi FROM " + relation + " GROUP BY ALL) "
+        ", g AS (SELECT " + keys + "annotator_id, label, " + counts + " FROM " + relation + " GROUP BY ALL) "
         "SELECT " + keys + "sum(n)::BIGINT AS events, count(DISTINCT annotator_id) AS annotators, "
         "count(DISTINCT label) AS labels, min(lo) AS first_at, max(hi) AS last_at FROM g GROUP BY ALL"
     )
@@ -103,10 +123,12 @@ def event_totals(store: Store, flt: EventFilter | None = None) -> dict:
         count is most of the cost on a large store. Read once per state of the store
         (``Store.remembered``).
     """
-    cte, params, relation = _events(store, flt)
+    rolled = _days(store, flt)
+    cte, params, relation = rolled or _events(store, flt)
+    sql = cte + _totals_sql(relation, window=False, days=rolled is not None)
 
     def read() -> tuple:
-        return store.cursor().execute(cte + _totals_sql(relation, window=False), params).fetchone()
+        return store.cursor().execute(sql, params).fetchone()
 
     row = store.remembered(("event_totals", flt), read)
     keys = ("events", "annotators", "labels", "first_at", "last_at")
@@ -169,8 +191,9 @@ def window_totals(store: Store, flt: EventFilter, split_at: dt.datetime) -> pd.D
     One scan for a trend's two windows: ``flt`` spans both, ``split_at`` is where the current one starts.
     A window without events has no row.
     """
-    cte, params, relation = _events(store, flt, split_at=split_at)
-    return store.query(cte + _totals_sql(relation, window=True), params)
+    rolled = _days(store, flt, split_at)
+    cte, params, relation = rolled or _events(store, flt, split_at=split_at)
+    return store.query(cte + _totals_sql(relation, window=True, days=rolled is not None), params)
 
 
 def window_item_counts(
@@ -227,6 +250,22 @@ def activity(
     """
     cte, params, relation = _events(store, flt)
     items = "approx_count_distinct(e.item_id)" if approx_items else "count(DISTINCT hash(e.item_id))"
+    rolled = days_cte(flt, store.lake_tables, name="d")
+    if rolled is not None:  # events, annotators and labels from the day rollup; only the items from events
+        days, day_params = rolled
+        return store.query(
+            cte + ", i AS (SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS "
+            "cohort, " + items + " AS items FROM ev e LEFT JOIN live_annotators a USING (annotator_id) "
+            "GROUP BY ALL), " + days.removeprefix("WITH ")
+            + ", g AS (SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS "
+            "cohort, e.annotator_id, e.label, sum(e.events) AS events FROM d e LEFT JOIN live_annotators a "
+            "USING (annotator_id) GROUP BY ALL), "
+            "c AS (SELECT period, cohort, sum(events)::BIGINT AS events, count(DISTINCT annotator_id) AS "
+            "annotators, count(DISTINCT label) AS labels FROM g GROUP BY ALL) "
+            "SELECT period, cohort, c.events, i.items, c.annotators, c.labels FROM c JOIN i "
+            "USING (period, cohort) ORDER BY period, cohort",
+            [*params, TIME_GRAINS[grain], *day_params, TIME_GRAINS[grain]],
+        )
     return store.query(
         cte + "SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort, "
         "count(*) AS events, " + items + " AS items, "
@@ -239,10 +278,12 @@ def activity(
 
 def label_distribution(store: Store, flt: EventFilter | None = None) -> pd.DataFrame:
     """Events per label: label, events, share (of all filtered events), most frequent first."""
-    cte, params, relation = _events(store, flt)
+    rolled = _days(store, flt)
+    cte, params, relation = rolled or _events(store, flt)
+    count = "sum(events)::BIGINT" if rolled is not None else "count(*)"
     return store.query(
-        cte + "SELECT label, count(*) AS events, count(*)::DOUBLE / sum(count(*)) OVER () AS share FROM "
-        + relation + " GROUP BY label ORDER BY events DESC, label",
+        cte + "SELECT label, " + count + " AS events, " + count + "::DOUBLE / sum(" + count + ") OVER () "
+        "AS share FROM " + relation + " GROUP BY label ORDER BY events DESC, label",
         params,
     )
 

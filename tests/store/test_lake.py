@@ -76,6 +76,7 @@ FILTERS = [
     EventFilter(),
     EventFilter(cohorts=("crowd", "vendor"), attribute="source", attribute_value="fax"),
     EventFilter(dataset="scale", start=dt.date(2026, 4, 1), end=dt.date(2026, 7, 31)),
+    EventFilter(cohorts=("expert", "crowd"), start=dt.date(2026, 3, 17), end=dt.date(2026, 6, 8)),
 ]
 
 
@@ -112,8 +113,11 @@ def _source(path: Path):
     return loaders.Source(store.path, loaders._data_version(store.path, store.state()))
 
 
-@pytest.mark.parametrize("flt", FILTERS, ids=["all", "crowd-vendor-fax", "dataset-dates"])
+@pytest.mark.parametrize("flt", FILTERS, ids=["all", "crowd-vendor-fax", "dataset-dates", "cohorts-dates"])
 def test_every_page_query_is_the_same_on_the_lake_as_imported(world, flt):
+    """On the lake the totals, activity, label and window counts of the filters with no item condition
+    ("all", "cohorts-dates") read the lake's day rollup, and the test–retest pairs its repeated pairs'
+    events; the others read the files."""
     imported, lake = _source(world["imported"]), _source(world["lake_store"])
     assert lake.version[3] is not None and imported.version[3] is None
     a, b = _page_reads(imported, flt), _page_reads(lake, flt)
@@ -230,6 +234,12 @@ def test_files_added_to_the_lake_are_read_on_the_next_refresh(world, tmp_path):
         mine = ratings[(ratings["item_id"] == first.at[0, "item_id"])
                        & (ratings["annotator_id"] == first.at[0, "annotator_id"])]
         assert mine["label"].tolist() == [again.at[0, "label"]]
+        # the pair's two events are kept apart, and the test–retest pairs read them: one pair, changed
+        from analytics.store import drift as drift_queries
+
+        assert store.lake_tables and store.scalar("SELECT count(*) FROM lake_repeat_events") == 2
+        retests = drift_queries.retest_windows(store, EventFilter())
+        assert retests[["gap_days", "pairs", "changed"]].values.tolist() == [[0, 1, 1]]
         state = store.state()
         assert store.state() == state  # nothing changed, nothing refreshed
 
