@@ -226,6 +226,8 @@ def annotator_stats(
       gold labels counts as correct when the rating equals any of them);
     - ``retest_n, retest_same``: their repeated labels of the same item (each event after the first, in
       time order) and how many repeat the label of the event before it.
+
+    Read once per state of the store (``Store.remembered``); the frame returned is the caller's own.
     """
     cte, params = _ratings_cte(store, flt, sample_modulus)
     if by == "half":
@@ -240,7 +242,7 @@ def annotator_stats(
     # rater's own label with count n leaves the others a largest count max_other and a number of labels
     # at it; the leave-one-out majority is the rater's label when n − 1 > max_other, another single label
     # when max_other > n − 1 is held by one label, and a tie otherwise.
-    frame = store.query(
+    sql = (
         cte
         + """, c AS (SELECT item_id, label, count(*) AS n FROM r GROUP BY ALL),
         s AS (SELECT item_id, sum(n)::BIGINT AS raters, list(n ORDER BY n DESC) AS l FROM c GROUP BY item_id),
@@ -278,10 +280,11 @@ def annotator_stats(
             GROUP BY """ + group + """r.annotator_id)
         SELECT per.*, coalesce(t.retest_n, 0) AS retest_n, coalesce(t.retest_same, 0) AS retest_same
         FROM per LEFT JOIN retest t USING (annotator_id)
-        ORDER BY ALL""",
-        params,
+        ORDER BY ALL"""
     )
-    return frame.drop(columns=["retest_n", "retest_same"]) if by is not None else frame
+    # the alert rules, the Agreement and the Drift pages ask for the same tables of one state
+    frame = store.remembered(("annotator_stats", flt, by, sample_modulus), lambda: store.query(sql, params))
+    return frame.drop(columns=["retest_n", "retest_same"]) if by is not None else frame.copy()
 
 
 def annotator_ratings(
