@@ -152,7 +152,7 @@ def headline(
         )
         if n_annotators < FEW_ANNOTATORS:
             overall = {metric: _few_annotators(found, n_annotators) for metric, found in overall.items()}
-    last = overview_queries.totals(store, flt, approx_items=True)["last_at"]
+    last = overview_queries.event_totals(store, flt)["last_at"]
     current = previous = {}
     if last is not None:
         end = last.date()
