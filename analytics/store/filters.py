@@ -63,6 +63,10 @@ BASE_SAMPLE = "lake_sample_events"
 DAYS = "lake_event_days"
 #: A lake's events of the (item, annotator) pairs with more than one event (``analytics.store.lake``).
 REPEAT_EVENTS = "lake_repeat_events"
+#: A lake's slice attribute values with their items: ``key, value, n`` (``analytics.store.lake``).
+ATTRIBUTE_VALUES = "lake_attribute_values"
+#: A lake's slice attributes of the base sample's items (``analytics.store.lake``).
+BASE_SAMPLE_ATTRIBUTES = "lake_sample_attributes"
 
 
 def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev") -> tuple[str, list] | None:

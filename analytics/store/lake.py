@@ -22,10 +22,12 @@ that a page reads a small table where it would otherwise scan every file:
 - ``lake_event_days``, the events counted per (day, annotator, label, guideline version) with their first
   and last time (``analytics.store.filters.DAYS``): the totals, activity, label and window counts of a
   filter on dates and cohorts, which needs no item, read it (1.7e6 rows at 1e8 events);
+- ``lake_attribute_values``, the slice attributes' values with their items, which the filter widgets and
+  the slice cube's attribute dictionary read;
 - for a lake of at least twice ``BASE_SAMPLE_EVENTS`` events, its base sample ``lake_sample_events``:
   every event of the items with ``hash(item_id) % b = 0``, b the lake's events // ``BASE_SAMPLE_EVENTS``
-  (about that many events). The pages' item samples (``analytics.core.sampling``) are then multiples of b
-  and read it instead of every file.
+  (about that many events), and those items' slice attributes, ``lake_sample_attributes``. The pages' item
+  samples (``analytics.core.sampling``) are then multiples of b and read them instead of every file.
 
 Which of them the store holds, and b, are kept in ``store_meta`` (``lake_derived``, read by
 ``derived_base``; ``Store.sample_base``, ``Store.lake_tables``). At 1e8 events, deriving them all takes
@@ -52,7 +54,13 @@ from typing import NamedTuple
 import duckdb
 
 from analytics.core import sampling
-from analytics.store.filters import BASE_SAMPLE, DAYS, REPEAT_EVENTS
+from analytics.store.filters import (
+    ATTRIBUTE_VALUES,
+    BASE_SAMPLE,
+    BASE_SAMPLE_ATTRIBUTES,
+    DAYS,
+    REPEAT_EVENTS,
+)
 from analytics.store.migrations import READABLE
 
 
@@ -276,7 +284,7 @@ def base_modulus(events: int) -> int:
 
 #: The version of the derived tables ``bind`` makes: a store bound by a build that made fewer (an earlier
 #: version) derives them again when it is next opened for writing.
-DERIVED_VERSION = 2
+DERIVED_VERSION = 3
 
 
 def derived_base(cur: duckdb.DuckDBPyConnection) -> int | None:
@@ -319,6 +327,10 @@ def bind(cur: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     # ordered by time, so that a date filter skips most of its row groups
     cur.execute("CREATE OR REPLACE TABLE " + BASE_SAMPLE + " AS SELECT * FROM live_label_events "
                 "WHERE hash(item_id) % ?::UBIGINT = 0 AND ? > 1 ORDER BY labeled_at", [base, base])
+    cur.execute("CREATE OR REPLACE TABLE " + ATTRIBUTE_VALUES + " AS SELECT key, value, count(*) AS n "
+                "FROM live_item_attributes GROUP BY ALL ORDER BY key, value")
+    cur.execute("CREATE OR REPLACE TABLE " + BASE_SAMPLE_ATTRIBUTES + " AS SELECT * "
+                "FROM live_item_attributes WHERE hash(item_id) % ?::UBIGINT = 0 AND ? > 1", [base, base])
     derived = json.dumps({"version": DERIVED_VERSION, "sample_base": base})
     cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake_derived', ?)", [derived])
     record = json.dumps({"path": str(lake.root), "fingerprint": lake.fingerprint})

@@ -22,7 +22,7 @@ import pandas as pd
 
 from analytics.core.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import DAYS, days_cte, events_cte
+from analytics.store.filters import ATTRIBUTE_VALUES, DAYS, days_cte, events_cte
 from analytics.store.ratings import LATEST, ratings_sql
 
 
@@ -64,6 +64,7 @@ def filter_options(store: Store) -> dict:
              else "SELECT min(labeled_at), max(labeled_at) FROM live_label_events")
     first, last = cur.execute(times).fetchone()
     attributes = store.query(
+        "SELECT key, value, n FROM " + ATTRIBUTE_VALUES + " ORDER BY key, value" if store.lake_tables else
         "SELECT key, value, count(*) AS n FROM live_item_attributes GROUP BY ALL ORDER BY key, value"
     )
     return {

@@ -31,7 +31,13 @@ import pandas as pd
 
 from analytics.core.schema import EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import events_cte
+from analytics.store.filters import (
+    ATTRIBUTE_VALUES,
+    BASE_SAMPLE,
+    BASE_SAMPLE_ATTRIBUTES,
+    events_cte,
+    events_source,
+)
 from analytics.store.ratings import LATEST, ratings_sql
 
 #: Count columns of the slice cube, in order (see the module docstring).
@@ -49,6 +55,9 @@ def slice_attributes(store: Store) -> pd.DataFrame:
     ``values`` counts the distinct values, ``items`` the items that carry the attribute (one row each,
     see ``slice_cube``).
     """
+    if store.lake_tables:  # a lake's attribute values, counted when its files last changed
+        return store.query("SELECT key AS attribute, count(value) AS \"values\", sum(n)::BIGINT AS items "
+                           "FROM " + ATTRIBUTE_VALUES + " GROUP BY key ORDER BY key")
     return store.query(
         "SELECT key AS attribute, count(DISTINCT value) AS \"values\", count(*) AS items "
         "FROM live_item_attributes GROUP BY key ORDER BY key"
@@ -122,9 +131,12 @@ def slice_cube(
     ratings = ratings_sql("ev", {"item_key": "hash(e.item_id)", "annotator_id": "e.annotator_id"},
                           {"label": LATEST["label"]})
     modulus = max(1, int(sample_modulus))  # the sampled items' gold labels and attributes only
+    inside = events_source(modulus, store.sample_base) == BASE_SAMPLE  # a lake's base sample holds them
+    attributes = BASE_SAMPLE_ATTRIBUTES if inside else "live_item_attributes"
+    values_source = ATTRIBUTE_VALUES if store.lake_tables else "live_item_attributes"
     with store.snapshot() as cur:
         keys, values = store.remembered(("attribute_dictionary", int(max_values)),
-                                        lambda: _attribute_dictionary(cur, int(max_values)))
+                                        lambda: _attribute_dictionary(cur, int(max_values), values_source))
         weights, keys, values = _weights(keys, values)
         frame = cur.execute(
             cte + ", r AS (" + ratings + "),"
@@ -141,7 +153,7 @@ def slice_cube(
         dict AS (SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS value,
                         unnest(?::BIGINT[]) AS weight),
         att AS (SELECT hash(a.item_id) AS item_key, sum(d.weight)::BIGINT AS cell
-                FROM live_item_attributes a JOIN dict d USING (key, value)
+                FROM """ + attributes + """ a JOIN dict d USING (key, value)
                 WHERE hash(a.item_id) % ?::UBIGINT = 0 GROUP BY ALL)
         SELECT coalesce(att.cell, 0) AS cell, CASE WHEN lab.pri <= ? THEN it.label END AS label,
                max(lab.classes) AS classes, count(*) AS items, sum(it.ratings) AS ratings,
@@ -161,12 +173,13 @@ def slice_cube(
     return cube
 
 
-def _attribute_dictionary(cur: duckdb.DuckDBPyConnection,
-                          max_values: int) -> tuple[list[str], list[list[str]]]:
-    """The attributes with at most ``max_values`` values, sorted, and each one's sorted values."""
+def _attribute_dictionary(cur: duckdb.DuckDBPyConnection, max_values: int,
+                          source: str = "live_item_attributes") -> tuple[list[str], list[list[str]]]:
+    """The attributes with at most ``max_values`` values, sorted, and each one's sorted values, read from
+    ``source`` (the attributes, or a lake's ``ATTRIBUTE_VALUES``)."""
     rows = cur.execute(
-        "WITH k AS (SELECT key FROM live_item_attributes GROUP BY key HAVING count(DISTINCT value) <= ?) "
-        "SELECT key, list(DISTINCT value ORDER BY value) FROM live_item_attributes SEMI JOIN k USING (key) "
+        "WITH k AS (SELECT key FROM " + source + " GROUP BY key HAVING count(DISTINCT value) <= ?) "
+        "SELECT key, list(DISTINCT value ORDER BY value) FROM " + source + " SEMI JOIN k USING (key) "
         "GROUP BY key ORDER BY key",
         [max_values],
     ).fetchall()

@@ -82,11 +82,14 @@ FILTERS = [
 
 def _page_reads(src, flt: EventFilter) -> dict:
     """What the Overview, Agreement, Drift and Slices pages read through their loaders."""
+    from analytics.store import slices
     from ui import loaders
+    from ui import store as app_store
 
     model = loaders.dawid_skene(src, flt)
     reads = {
         "filter_options": loaders.filter_options(src),
+        "slice_attributes": slices.slice_attributes(app_store.open_store(src.path)),
         "summary": loaders.summary(src, flt),
         "activity": loaders.activity(src, flt, "week"),
         "agreement_over_time": loaders.agreement_over_time(src, flt, "week"),
@@ -133,7 +136,7 @@ def test_a_large_lake_samples_from_its_base_sample_with_the_same_numbers(world, 
     import streamlit as st
 
     from analytics.core import sampling
-    from analytics.store import consensus, filters
+    from analytics.store import consensus, filters, slices
     from analytics.store import lake as lakes
     from ui import loaders
 
@@ -153,7 +156,7 @@ def test_a_large_lake_samples_from_its_base_sample_with_the_same_numbers(world, 
     sampled = _page_reads(lake, flt)
     assert sampled["summary"][0].estimated and sampled["summary"][0].events > 2_000
     read = []
-    for module in (filters, consensus):  # the same samples, read from the lake's files
+    for module in (filters, consensus, slices):  # the same samples, read from the lake's files
         monkeypatch.setattr(module, "events_source", lambda m, base: read.append(m) or "live_label_events")
     st.cache_data.clear()
     _same(sampled, _page_reads(lake, flt))
