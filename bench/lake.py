@@ -2,8 +2,10 @@
 
 For each size N the synthetic world (``analytics.synthetic.scale``) is written once as a lake in
 ``--work-dir`` (``lake-N/``: events hive-partitioned by month, items, slice attributes, annotators) with its
-store beside it (``lake-N.duckdb``, bound to the lake: the vocabulary, the guidelines and the lake's repeated
-pairs; ``demo --scale N --lake DIR``, timed); later runs reuse them. Then one child process tours the app
+store beside it (``lake-N.duckdb``, bound to the lake: the vocabulary, the guidelines and the tables the
+store derives from the lake, ``analytics.store.lake``; ``demo --scale N --lake DIR``, timed); later runs
+reuse them, and the lake's files are then read from the OS page cache as far as earlier steps left them
+there (a refresh of the derived tables reads every file). Then one child process tours the app
 through AppTest as a visitor would: the app's frame ``ui/frame.py`` opens on the Overview, then each page in
 turn is opened and rerun. Reported per page: its first render (its own reads cold; what earlier pages read is
 cached, as for that visitor), its cached rerun, and the child's peak resident memory so far (``ru_maxrss``:
