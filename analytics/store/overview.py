@@ -26,6 +26,15 @@ from analytics.store.filters import ATTRIBUTE_VALUES, DAYS, days_cte, events_cte
 from analytics.store.ratings import LATEST, ratings_sql
 
 
+def _windowed(cte: str, params: list, split_at: dt.datetime | None) -> tuple[str, list, str]:
+    """``(cte, params, relation)``: ``ev`` of ``cte`` as it is, or with ``split_at``, ``w``: its rows with
+    ``win`` = 1 for those labeled at or after ``split_at`` (the current window) and 0 for the others."""
+    if split_at is None:
+        return cte, params, "ev"
+    return (cte + ", w AS (SELECT ev.*, (ev.labeled_at >= ?)::INTEGER AS win FROM ev) ",
+            [*params, split_at], "w")
+
+
 def _days(
     store: Store, flt: EventFilter | None, split_at: dt.datetime | None = None
 ) -> tuple[str, list, str] | None:
@@ -33,28 +42,15 @@ def _days(
     day, annotator, label and guideline version); None when the store has none or ``flt`` needs the items.
     ``split_at`` is the start of a day (a trend's window), so each row falls wholly in one window."""
     found = days_cte(flt, store.lake_tables)
-    if found is None:
-        return None
-    cte, params = found
-    if split_at is None:
-        return cte, params, "ev"
-    return (cte + ", w AS (SELECT ev.*, (ev.labeled_at >= ?)::INTEGER AS win FROM ev) ",
-            [*params, split_at], "w")
+    return None if found is None else _windowed(*found, split_at)
 
 
 def _events(
     store: Store, flt: EventFilter | None, sample_modulus: int = 1, split_at: dt.datetime | None = None
 ) -> tuple[str, list, str]:
-    """``(WITH …, params, relation)``: the filtered (and sampled) events, tagged by trend window if asked.
-
-    Without ``split_at`` the relation is ``ev`` (``events_cte``); with it, ``w``: the same events with
-    ``win`` = 1 for those labeled at or after ``split_at`` (the current window) and 0 for the others.
-    """
-    cte, params = events_cte(flt, sample_modulus, base=store.sample_base)
-    if split_at is None:
-        return cte, params, "ev"
-    return (cte + ", w AS (SELECT ev.*, (ev.labeled_at >= ?)::INTEGER AS win FROM ev) ",
-            [*params, split_at], "w")
+    """``(WITH …, params, relation)``: the filtered (and sampled) events (``events_cte``), tagged by trend
+    window if asked (``_windowed``)."""
+    return _windowed(*events_cte(flt, sample_modulus, base=store.sample_base), split_at)
 
 
 def filter_options(store: Store) -> dict:
