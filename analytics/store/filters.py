@@ -36,12 +36,7 @@ def event_condition(
     if flt.dataset:
         clauses.append(alias + ".item_id IN (SELECT item_id FROM live_items WHERE dataset = ?" + sample + ")")
         params.extend([flt.dataset, *sample_params])
-    if flt.start:
-        clauses.append(alias + ".labeled_at >= ?")
-        params.append(dt.datetime.combine(flt.start, dt.time()))
-    if flt.end:
-        clauses.append(alias + ".labeled_at < ?")
-        params.append(dt.datetime.combine(flt.end + dt.timedelta(days=1), dt.time()))
+    _dates(flt, alias, clauses, params)
     if flt.cohorts:
         clauses.append(
             alias
@@ -57,6 +52,16 @@ def event_condition(
     return (" AND ".join(clauses) if clauses else "TRUE"), params
 
 
+def _dates(flt: EventFilter, alias: str, clauses: list[str], params: list) -> None:
+    """Append the conditions of ``flt``'s dates on ``alias.labeled_at`` (whole days, end included)."""
+    if flt.start:
+        clauses.append(alias + ".labeled_at >= ?")
+        params.append(dt.datetime.combine(flt.start, dt.time()))
+    if flt.end:
+        clauses.append(alias + ".labeled_at < ?")
+        params.append(dt.datetime.combine(flt.end + dt.timedelta(days=1), dt.time()))
+
+
 #: The table of a store's base sample of events (``analytics.store.lake``; ``Store.sample_base``).
 BASE_SAMPLE = "lake_sample_events"
 #: A lake's events counted per day, annotator, label and guideline version (``analytics.store.lake``).
@@ -67,6 +72,9 @@ REPEAT_EVENTS = "lake_repeat_events"
 ATTRIBUTE_VALUES = "lake_attribute_values"
 #: A lake's slice attributes of the base sample's items (``analytics.store.lake``).
 BASE_SAMPLE_ATTRIBUTES = "lake_sample_attributes"
+#: A lake's HyperLogLog registers of its items per day and annotator cohort: ``labeled_at`` (the day),
+#: ``cohort, register, rho`` (``analytics.core.hyperloglog``, ``analytics.store.lake``).
+ITEM_SKETCH = "lake_item_sketch"
 
 
 def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev") -> tuple[str, list] | None:
@@ -83,10 +91,38 @@ def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev") ->
     'WITH ev AS (SELECT e.* FROM lake_event_days e WH'
     """
     flt = flt or EventFilter()
-    if not lake_tables or flt.dataset or (flt.attribute and flt.attribute_value is not None):
+    if not lake_tables or _needs_items(flt):
         return None
     condition, params = event_condition(flt)
     return "WITH " + name + " AS (SELECT e.* FROM " + DAYS + " e WHERE " + condition + ") ", params
+
+
+def _needs_items(flt: EventFilter) -> bool:
+    return bool(flt.dataset or (flt.attribute and flt.attribute_value is not None))
+
+
+def sketch_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "sk") -> tuple[str, list] | None:
+    """``(WITH <name> AS (…), params)``: the rows of a lake's item sketch (``ITEM_SKETCH``) of the days and
+    cohorts ``flt`` keeps; None, as ``days_cte``, when the store keeps none or the filter needs the items.
+    An annotator with no cohort has a NULL ``cohort`` and, as in ``event_condition``, no cohort filter
+    keeps it.
+
+    Examples
+    --------
+    >>> sketch_cte(EventFilter(cohorts=("crowd",)), True)
+    ('WITH sk AS (SELECT s.* FROM lake_item_sketch s WHERE list_contains(?, s.cohort)) ', [['crowd']])
+    """
+    flt = flt or EventFilter()
+    if not lake_tables or _needs_items(flt):
+        return None
+    clauses: list[str] = []
+    params: list = []
+    _dates(flt, "s", clauses, params)
+    if flt.cohorts:
+        clauses.append("list_contains(?, s.cohort)")
+        params.append(list(flt.cohorts))
+    condition = " AND ".join(clauses) if clauses else "TRUE"
+    return "WITH " + name + " AS (SELECT s.* FROM " + ITEM_SKETCH + " s WHERE " + condition + ") ", params
 
 
 def events_source(sample_modulus: int = 1, base: int = 1) -> str:

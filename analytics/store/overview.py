@@ -20,9 +20,10 @@ import datetime as dt
 
 import pandas as pd
 
+from analytics.core import hyperloglog
 from analytics.core.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import ATTRIBUTE_VALUES, DAYS, days_cte, events_cte
+from analytics.store.filters import ATTRIBUTE_VALUES, DAYS, days_cte, events_cte, sketch_cte
 from analytics.store.ratings import LATEST, ratings_sql
 
 
@@ -236,31 +237,41 @@ def agreement_by_period(
     )
 
 
+#: ``c``: the events, annotators and labels per period (``?``: the grain) and cohort of the day rollup ``d``.
+_ROLLED_COUNTS = (
+    "g AS (SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort, "
+    "e.annotator_id, e.label, sum(e.events) AS events FROM d e LEFT JOIN live_annotators a "
+    "USING (annotator_id) GROUP BY ALL), c AS (SELECT period, cohort, sum(events)::BIGINT AS events, "
+    "count(DISTINCT annotator_id) AS annotators, count(DISTINCT label) AS labels FROM g GROUP BY ALL)"
+)
+
+
 def activity(
     store: Store, flt: EventFilter | None = None, *, grain: str = "day", approx_items: bool = False
 ) -> pd.DataFrame:
     """Activity per period and annotator cohort: period, cohort, events, items, annotators, labels.
 
     ``items`` counts distinct items labeled in the period by the cohort: exactly (as distinct hashes of
-    the ids), or with ``approx_items`` by HyperLogLog (``approx_count_distinct``, typically within 3%),
-    which costs a third as much on tens of millions of events. ``labels`` is the number of distinct labels.
+    the ids), or with ``approx_items`` by HyperLogLog, which costs a third as much on tens of millions of
+    events: on a lake with its derived tables and a filter on dates and cohorts only, from the lake's item
+    sketch (``analytics.core.hyperloglog``, 0.8% standard error; no event is read), else by DuckDB's
+    ``approx_count_distinct`` (3–4% RMS error per week at 1e8 events). ``labels`` is the number of distinct
+    labels.
     """
     cte, params, relation = _events(store, flt)
     items = "approx_count_distinct(e.item_id)" if approx_items else "count(DISTINCT hash(e.item_id))"
     rolled = days_cte(flt, store.lake_tables, name="d")
+    sketch = sketch_cte(flt, store.lake_tables) if approx_items else None
+    if rolled is not None and sketch is not None:  # no event read at all
+        return _activity_from_sketch(store, grain, rolled, sketch)
     if rolled is not None:  # events, annotators and labels from the day rollup; only the items from events
         days, day_params = rolled
         return store.query(
             cte + ", i AS (SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS "
             "cohort, " + items + " AS items FROM ev e LEFT JOIN live_annotators a USING (annotator_id) "
             "GROUP BY ALL), " + days.removeprefix("WITH ")
-            + ", g AS (SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS "
-            "cohort, e.annotator_id, e.label, sum(e.events) AS events FROM d e LEFT JOIN live_annotators a "
-            "USING (annotator_id) GROUP BY ALL), "
-            "c AS (SELECT period, cohort, sum(events)::BIGINT AS events, count(DISTINCT annotator_id) AS "
-            "annotators, count(DISTINCT label) AS labels FROM g GROUP BY ALL) "
-            "SELECT period, cohort, c.events, i.items, c.annotators, c.labels FROM c JOIN i "
-            "USING (period, cohort) ORDER BY period, cohort",
+            + ", " + _ROLLED_COUNTS + " SELECT period, cohort, c.events, i.items, c.annotators, c.labels "
+            "FROM c JOIN i USING (period, cohort) ORDER BY period, cohort",
             [*params, TIME_GRAINS[grain], *day_params, TIME_GRAINS[grain]],
         )
     return store.query(
@@ -270,6 +281,30 @@ def activity(
         + relation
         + " e LEFT JOIN live_annotators a USING (annotator_id) GROUP BY ALL ORDER BY period, cohort",
         [*params, TIME_GRAINS[grain]],
+    )
+
+
+def _activity_from_sketch(
+    store: Store, grain: str, rolled: tuple[str, list], sketch: tuple[str, list]
+) -> pd.DataFrame:
+    """``activity`` from a lake's day rollup and its item sketch: the registers of a period's days merged by
+    maximum, their histogram per (period, cohort) estimated in ``hyperloglog.estimates``."""
+    days, day_params = rolled
+    registers, sketch_params = sketch
+    histograms = store.query(
+        registers + ", r AS (SELECT date_trunc(?, labeled_at) AS period, coalesce(cohort, 'unknown') AS "
+        "cohort, register, max(rho) AS rho FROM sk GROUP BY ALL) "
+        "SELECT period, cohort, rho, count(*) AS registers FROM r GROUP BY ALL",
+        [*sketch_params, TIME_GRAINS[grain]],
+    )
+    counts = store.query(
+        days + ", " + _ROLLED_COUNTS + " SELECT * FROM c",
+        [*day_params, TIME_GRAINS[grain]],
+    )
+    items = hyperloglog.estimates(histograms, ["period", "cohort"])
+    frame = counts.merge(items, on=["period", "cohort"], how="inner")
+    return frame[["period", "cohort", "events", "items", "annotators", "labels"]].sort_values(
+        ["period", "cohort"], ignore_index=True
     )
 
 

@@ -163,6 +163,49 @@ def test_a_large_lake_samples_from_its_base_sample_with_the_same_numbers(world, 
     assert m in read
 
 
+def test_the_lake_item_sketch_holds_the_registers_of_each_day_and_cohort(world):
+    """``lake_item_sketch`` equals the registers computed in Python integers from the events' hashes."""
+    from analytics.core.hyperloglog import M, P, Q
+
+    with Store(world["lake_store"]) as store:
+        events = store.query("SELECT date_trunc('day', e.labeled_at) AS day, a.cohort, hash(e.item_id) AS h "
+                             "FROM live_label_events e LEFT JOIN live_annotators a USING (annotator_id)")
+        sketch = store.query("SELECT labeled_at AS day, cohort, register, rho FROM lake_item_sketch")
+    expected: dict[tuple, int] = {}
+    for day, cohort, h in events.itertuples(index=False):
+        rest = int(h) >> P
+        key = (day, None if pd.isna(cohort) else cohort, int(h) & (M - 1))
+        expected[key] = max(expected.get(key, 0), Q + 1 if rest == 0 else (rest & -rest).bit_length())
+    got = {(d, None if pd.isna(c) else c, int(r)): int(v) for d, c, r, v in sketch.itertuples(index=False)}
+    assert got == expected and len(got) > 10_000
+
+
+@pytest.mark.parametrize("flt", [FILTERS[0], FILTERS[3]], ids=["all", "cohorts-dates"])
+@pytest.mark.parametrize("grain", ["day", "week", "month"])
+def test_estimated_items_per_period_come_from_the_sketch_without_reading_an_event(world, monkeypatch, flt,
+                                                                                  grain):
+    """The activity's estimated items on the lake, from its item sketch: the events, annotators and labels
+    are the imported store's exact counts, the items within four standard errors of its exact count (at
+    a few hundred items per period the estimate is all but exact), and no query reads an event."""
+    from analytics.core.hyperloglog import M
+    from analytics.store import overview
+
+    with Store(world["imported"], read_only=True) as store:
+        exact = overview.activity(store, flt, grain=grain)
+    read: list[str] = []
+    query = Store.query
+    monkeypatch.setattr(Store, "query",
+                        lambda self, sql, *a, **k: read.append(sql) or query(self, sql, *a, **k))
+    with Store(world["lake_store"], read_only=True) as store:
+        assert store.lake_tables
+        estimated = overview.activity(store, flt, grain=grain, approx_items=True)
+    assert read and not any(t in sql for sql in read for t in ("live_label_events", "lake_sample_events"))
+    _same(exact.drop(columns="items"), estimated.drop(columns="items"))
+    assert exact["items"].sum() > 1_000
+    error = (estimated["items"] - exact["items"]).abs()
+    assert (error <= 4 * 1.04 / M**0.5 * exact["items"] + 0.5).all(), pd.concat([exact, estimated], axis=1)
+
+
 def test_a_lake_below_the_base_sample_size_keeps_none(world):
     from analytics.store import lake as lakes
 
