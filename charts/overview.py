@@ -97,7 +97,8 @@ def activity_figure(
         Every cohort of the store in a fixed order (``ui.loaders.cohort_order``), so a cohort keeps its
         colour whatever the filter leaves (``charts.theme.color_map``).
     estimated_items : bool
-        The ``items`` counts are HyperLogLog estimates (large stores): said on the axis and in the hover.
+        The ``items`` counts are HyperLogLog estimates (large stores): said on the axis, with their 95%
+        margin when ``frame.attrs["items_rse"]`` gives their relative standard error, and in the hover.
 
     Returns
     -------
@@ -128,7 +129,8 @@ def activity_figure(
         )
     note = _partial_note(fig, frame, grain)
     fig.update_xaxes(title_text=GRAIN_TITLES[grain])
-    about = " (estimated, within about 3%)" if approx else ""
+    rse = frame.attrs.get("items_rse")
+    about = (" (estimated" + (f", ±{1.96 * rse:.0%} at 95%" if rse else "") + ")") if approx else ""
     fig.update_yaxes(title_text=ACTIVITY_METRICS[metric] + about)
     fig.update_layout(showlegend=True)  # name the cohort even when the filters leave only one
     return _with_note(theme.styled(fig, title=f"{ACTIVITY_METRICS[metric]} per {grain}, by annotator cohort"

@@ -207,12 +207,15 @@ def _with_partial(src: Source, flt: EventFilter, frame: pd.DataFrame, grain: str
 def activity(src: Source, flt: EventFilter, grain: str, *, approx_items: bool = False) -> pd.DataFrame:
     """``period, cohort, events, items, annotators, labels, partial`` per ``grain`` (day, week or month).
 
-    ``approx_items`` counts distinct items by HyperLogLog (typically within 3%), for very large stores;
-    ``partial`` marks a period that the data or the date filter cover only in part.
+    ``approx_items`` estimates the distinct items by HyperLogLog, for very large stores, with the relative
+    standard error ``attrs["items_rse"]`` (``analytics.store.overview.activity``); ``partial`` marks a
+    period that the data or the date filter cover only in part.
     """
     store = app_store.open_store(src.path)
     frame = overview_queries.activity(store, flt, grain=grain, approx_items=approx_items)
-    return _with_partial(src, flt, frame, grain)
+    marked = _with_partial(src, flt, frame, grain)
+    marked.attrs = dict(frame.attrs)
+    return marked
 
 
 @_cached

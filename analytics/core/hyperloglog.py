@@ -32,6 +32,8 @@ P = 14
 M = 1 << P
 #: Hash bits left for ``rho``; register values run 0…Q + 1.
 Q = 64 - P
+#: The estimate's relative standard error, 1.04/√m.
+RSE = 1.04 / math.sqrt(M)
 
 
 def register_sql(hashed: str) -> tuple[str, str]:

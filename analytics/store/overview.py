@@ -237,6 +237,10 @@ def agreement_by_period(
     )
 
 
+#: The relative standard error of DuckDB's ``approx_count_distinct`` (measured: 60 sets of 200,000 ids, RMS
+#: relative error 3.4%, largest 7.4%); the lake's item sketch errs by ``hyperloglog.RSE`` (0.8%).
+DUCKDB_HLL_RSE = 0.034
+
 #: ``c``: the events, annotators and labels per period (``?``: the grain) and cohort of the day rollup ``d``.
 _ROLLED_COUNTS = (
     "g AS (SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort, "
@@ -255,18 +259,20 @@ def activity(
     the ids), or with ``approx_items`` by HyperLogLog, which costs a third as much on tens of millions of
     events: on a lake with its derived tables and a filter on dates and cohorts only, from the lake's item
     sketch (``analytics.core.hyperloglog``, 0.8% standard error; no event is read), else by DuckDB's
-    ``approx_count_distinct`` (3–4% RMS error per week at 1e8 events). ``labels`` is the number of distinct
-    labels.
+    ``approx_count_distinct`` (``DUCKDB_HLL_RSE``, 3.4%). The estimate's relative standard error is then
+    ``attrs["items_rse"]``. ``labels`` is the number of distinct labels.
     """
     cte, params, relation = _events(store, flt)
     items = "approx_count_distinct(e.item_id)" if approx_items else "count(DISTINCT hash(e.item_id))"
     rolled = days_cte(flt, store.lake_tables, name="d")
     sketch = sketch_cte(flt, store.lake_tables) if approx_items else None
     if rolled is not None and sketch is not None:  # no event read at all
-        return _activity_from_sketch(store, grain, rolled, sketch)
+        frame = _activity_from_sketch(store, grain, rolled, sketch)
+        frame.attrs["items_rse"] = hyperloglog.RSE
+        return frame
     if rolled is not None:  # events, annotators and labels from the day rollup; only the items from events
         days, day_params = rolled
-        return store.query(
+        frame = store.query(
             cte + ", i AS (SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS "
             "cohort, " + items + " AS items FROM ev e LEFT JOIN live_annotators a USING (annotator_id) "
             "GROUP BY ALL), " + days.removeprefix("WITH ")
@@ -274,14 +280,18 @@ def activity(
             "FROM c JOIN i USING (period, cohort) ORDER BY period, cohort",
             [*params, TIME_GRAINS[grain], *day_params, TIME_GRAINS[grain]],
         )
-    return store.query(
-        cte + "SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort, "
-        "count(*) AS events, " + items + " AS items, "
-        "count(DISTINCT e.annotator_id) AS annotators, count(DISTINCT e.label) AS labels FROM "
-        + relation
-        + " e LEFT JOIN live_annotators a USING (annotator_id) GROUP BY ALL ORDER BY period, cohort",
-        [*params, TIME_GRAINS[grain]],
-    )
+    else:
+        frame = store.query(
+            cte + "SELECT date_trunc(?, e.labeled_at) AS period, coalesce(a.cohort, 'unknown') AS cohort, "
+            "count(*) AS events, " + items + " AS items, "
+            "count(DISTINCT e.annotator_id) AS annotators, count(DISTINCT e.label) AS labels FROM "
+            + relation
+            + " e LEFT JOIN live_annotators a USING (annotator_id) GROUP BY ALL ORDER BY period, cohort",
+            [*params, TIME_GRAINS[grain]],
+        )
+    if approx_items:
+        frame.attrs["items_rse"] = DUCKDB_HLL_RSE
+    return frame
 
 
 def _activity_from_sketch(

@@ -42,6 +42,18 @@ def test_activity_has_one_trace_per_cohort_with_the_chosen_metric(activity, metr
     assert fig.layout.xaxis.title.text == charts.GRAIN_TITLES["week"]
 
 
+@pytest.mark.parametrize(("rse", "said"), [(0.0081, " (estimated, ±2% at 95%)"),
+                                            (0.034, " (estimated, ±7% at 95%)"), (None, " (estimated)")])
+def test_estimated_items_say_their_margin_on_the_axis(activity, rse, said):
+    if rse is not None:
+        activity.attrs["items_rse"] = rse
+    fig = charts.activity_figure(activity, metric="items", estimated_items=True)
+    assert fig.layout.yaxis.title.text == charts.ACTIVITY_METRICS["items"] + said
+    assert fig.data[0].hovertemplate.startswith("≈")
+    events = charts.activity_figure(activity, metric="events", estimated_items=True)
+    assert events.layout.yaxis.title.text == charts.ACTIVITY_METRICS["events"]
+
+
 def test_activity_cohort_colours_follow_the_theme(activity):
     fig = charts.activity_figure(activity)
     colours = theme.color_map(["crowd", "expert"])

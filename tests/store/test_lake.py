@@ -199,6 +199,12 @@ def test_estimated_items_per_period_come_from_the_sketch_without_reading_an_even
     with Store(world["lake_store"], read_only=True) as store:
         assert store.lake_tables
         estimated = overview.activity(store, flt, grain=grain, approx_items=True)
+    assert estimated.attrs["items_rse"] == pytest.approx(0.0081, abs=1e-4)
+    from ui import loaders  # the page's loader, through Streamlit's cache, keeps the margin
+
+    shown = loaders.activity(_source(world["lake_store"]), flt, grain, approx_items=True)
+    _same(estimated, shown.drop(columns="partial"))
+    assert shown.attrs["items_rse"] == estimated.attrs["items_rse"]
     assert read and not any(t in sql for sql in read for t in ("live_label_events", "lake_sample_events"))
     _same(exact.drop(columns="items"), estimated.drop(columns="items"))
     assert exact["items"].sum() > 1_000
