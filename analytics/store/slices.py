@@ -177,10 +177,11 @@ def _attribute_dictionary(cur: duckdb.DuckDBPyConnection, max_values: int,
                           source: str = "live_item_attributes") -> tuple[list[str], list[list[str]]]:
     """The attributes with at most ``max_values`` values, sorted, and each one's sorted values, read from
     ``source`` (the attributes, or a lake's ``ATTRIBUTE_VALUES``)."""
+    # the distinct (key, value) pairs first: one hash aggregate, 0.07 s on 5.7e6 attribute rows where
+    # count(DISTINCT) and list(DISTINCT) per key took 0.5 s
     rows = cur.execute(
-        "WITH k AS (SELECT key FROM " + source + " GROUP BY key HAVING count(DISTINCT value) <= ?) "
-        "SELECT key, list(DISTINCT value ORDER BY value) FROM " + source + " SEMI JOIN k USING (key) "
-        "GROUP BY key ORDER BY key",
+        "WITH v AS (SELECT key, value FROM " + source + " GROUP BY ALL) "
+        "SELECT key, list(value ORDER BY value) FROM v GROUP BY key HAVING count(value) <= ? ORDER BY key",
         [max_values],
     ).fetchall()
     return [row[0] for row in rows], [list(row[1]) for row in rows]
