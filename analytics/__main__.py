@@ -448,12 +448,14 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             status = 1
             continue
         with prepared:
-            report = prepared.report if args.dry_run else ingest.commit(store, prepared,
-                                                                         created_by=_settled(args, "local"))
+            report = prepared.report if args.dry_run else ingest.commit(
+                store, prepared, created_by=_settled(args, "local"), refresh=False)
         if args.json:
             reports.append(report_json(report))
         else:
             print(("[dry run, nothing written] " if args.dry_run else "") + report.summary())
+    if not args.dry_run:
+        store.refresh_derived()  # once for every file
     if args.json:
         print(json.dumps({"dry_run": bool(args.dry_run), "files": reports}, indent=2, default=str))
     return status

@@ -52,6 +52,12 @@ from analytics.store.migrations import LATEST_VERSION, MigrationError, current_v
 
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
+def derived_events() -> int:
+    """An imported store keeps the tables a lake derives (``analytics.store.lake.derive``: a day rollup, an
+    item sketch, a base sample…) from this many live events on: twice a base sample's size, as a lake."""
+    return 2 * lakes.BASE_SAMPLE_EVENTS
+
+
 #: DuckDB's memory budget for the process. Beyond it, joins, sorts, aggregations and TEMP tables spill to
 #: ``<db>.tmp``; without it DuckDB keeps up to 80% of RAM. A 1e7-event import stays under 1.3 GB peak with
 #: this budget (2.1 GB without) and runs no slower.
@@ -258,6 +264,8 @@ class Store:
             )
         try:
             self._open_lake(lake)
+            if self.lake is None and not read_only:
+                self._use_derived(refresh=True)
         except BaseException:
             self._con.close()
             raise
@@ -316,6 +324,45 @@ class Store:
         except lakes.LakeError as exc:
             raise StoreError(str(exc)) from exc
         self.lake, self.sample_base, self.lake_tables = listed, base, True
+
+    def _content(self) -> str:
+        """The imported data as of now, as a short text: batches and retractions are only ever added, so
+        their counts and the latest batch's time change with every import and every retraction."""
+        row = self._con.cursor().execute(
+            "SELECT (SELECT count(*) FROM ingest_batches), (SELECT max(created_at) FROM ingest_batches), "
+            "(SELECT count(*) FROM batch_retractions)"
+        ).fetchone()
+        return f"batches={row[0]} latest={row[1]} retracted={row[2]}"
+
+    def _use_derived(self, *, refresh: bool = False) -> None:
+        """Read an imported store's derived tables while they match its data (``refresh``: derive them
+        again first when they do not, as ``refresh_derived``)."""
+        content = self._content()
+        base = lakes.derived_base(self._con.cursor(), content)
+        if base is None and refresh:
+            self.refresh_derived()
+            return
+        self.sample_base, self.lake_tables = base or 1, base is not None
+
+    def refresh_derived(self) -> None:
+        """Derive an imported store's tables again from its data (``analytics.store.lake.derive``), in one
+        write, when it holds at least ``derived_events()`` live events; drop them when it holds fewer.
+
+        A store reading a lake refreshes its own (``state``); this does nothing for it, nor for a read-only
+        store. A large imported store derives them when opened for writing with data they do not match, and
+        the commands and pages that import or retract call this once their writes are done. Until then its
+        reads go to its own tables, as a small store's do. At 1e7 events the write takes about 4 s.
+        """
+        if self.lake is not None or self.read_only:
+            return
+        large = self.scalar("SELECT count(*) FROM live_label_events") >= derived_events()
+        if large or self.scalar("SELECT count(*) FROM store_meta WHERE key = 'lake_derived'"):
+            with self.transaction() as cur:
+                if large:
+                    lakes.derive(cur, self._content())
+                else:
+                    lakes.underive(cur)
+        self._use_derived()
 
     def _foreign_tables(self) -> list[str]:
         """Tables and views of a database that is not (yet) a LabelWatch store; empty for a store."""
@@ -418,6 +465,8 @@ class Store:
             else:
                 cur.execute("COMMIT")
                 self._writes.state = next(_STATES)
+                if self.lake is None and self.lake_tables:  # an import or a retraction outdates them
+                    self._use_derived()
             finally:
                 if cursor is None:
                     cur.close()

@@ -315,14 +315,16 @@ def base_modulus(events: int) -> int:
 DERIVED_VERSION = 4
 
 
-def derived_base(cur: duckdb.DuckDBPyConnection) -> int | None:
-    """The modulus of the bound lake's base sample (1: none) when the store holds this build's derived
-    tables; None when they were never derived, or by an earlier build."""
+def derived_base(cur: duckdb.DuckDBPyConnection, content: str | None = None) -> int | None:
+    """The modulus of the derived base sample (1: none) when the store holds this build's derived tables,
+    derived from ``content`` (``derive``); None when they were never derived, by an earlier build, or from
+    other data."""
     row = cur.execute("SELECT value FROM store_meta WHERE key = 'lake_derived'").fetchone()
     if row is None:
         return None
     derived = json.loads(row[0])
-    return int(derived["sample_base"]) if derived.get("version") == DERIVED_VERSION else None
+    current = derived.get("version") == DERIVED_VERSION and derived.get("content") == content
+    return int(derived["sample_base"]) if current else None
 
 
 def bound(cur: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
@@ -343,13 +345,23 @@ def check_bindable(cur: duckdb.DuckDBPyConnection, store_path: str) -> None:
 
 def bind(cur: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """Inside the caller's transaction: point the ``live_*`` views at ``lake``, derive its tables again
-    (the module's docstring) and record the lake, its fingerprint and what was derived in ``store_meta``."""
+    (``derive``) and record the lake and its fingerprint in ``store_meta``."""
     for statement in view_statements(cur, lake):
         cur.execute(statement)
     cur.execute("DELETE FROM lake_rating_repeats")
     cur.execute(REPEATS_SQL)
+    derive(cur)
+    record = json.dumps({"path": str(lake.root), "fingerprint": lake.fingerprint})
+    cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake', ?)", [record])
+
+
+def derive(cur: duckdb.DuckDBPyConnection, content: str | None = None) -> int:
+    """Inside the caller's transaction: build the derived tables (the module's docstring) from the store's
+    ``live_*`` views, and record in ``store_meta`` what was derived: this build's ``DERIVED_VERSION``, the
+    base sample's modulus b (returned; 1: none) and ``content``, the imported data they were derived from
+    (``analytics.store.connection.Store.refresh_derived``; None for a lake, whose fingerprint says it)."""
     cur.execute("CREATE OR REPLACE TABLE " + REPEAT_EVENTS + " AS SELECT e.* FROM live_label_events e "
-                "SEMI JOIN lake_rating_repeats r USING (item_id, annotator_id)")
+                "SEMI JOIN live_rating_repeats r USING (item_id, annotator_id)")
     cur.execute("CREATE OR REPLACE TABLE " + DAYS + " AS " + DAYS_SQL)
     cur.execute("CREATE OR REPLACE TABLE " + ITEM_SKETCH + " AS " + SKETCH_SQL)
     base = base_modulus(cur.execute("SELECT sum(events) FROM " + DAYS).fetchone()[0] or 0)
@@ -360,8 +372,14 @@ def bind(cur: duckdb.DuckDBPyConnection, lake: Lake) -> None:
                 "FROM live_item_attributes GROUP BY ALL ORDER BY key, value")
     cur.execute("CREATE OR REPLACE TABLE " + BASE_SAMPLE_ATTRIBUTES + " AS SELECT * "
                 "FROM live_item_attributes WHERE hash(item_id) % ?::UBIGINT = 0 AND ? > 1", [base, base])
-    derived = json.dumps({"version": DERIVED_VERSION, "sample_base": base})
+    derived = json.dumps({"version": DERIVED_VERSION, "sample_base": base, "content": content})
     cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake_derived', ?)", [derived])
-    record = json.dumps({"path": str(lake.root), "fingerprint": lake.fingerprint})
-    cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake', ?)", [record])
+    return base
 
+
+def underive(cur: duckdb.DuckDBPyConnection) -> None:
+    """Inside the caller's transaction: drop the derived tables and their record (an imported store that
+    no longer needs them, or whose data changed since)."""
+    for table in (REPEAT_EVENTS, DAYS, ITEM_SKETCH, BASE_SAMPLE, ATTRIBUTE_VALUES, BASE_SAMPLE_ATTRIBUTES):
+        cur.execute("DROP TABLE IF EXISTS " + table)
+    cur.execute("DELETE FROM store_meta WHERE key = 'lake_derived'")

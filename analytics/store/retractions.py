@@ -64,6 +64,7 @@ def retract_batch(store: Store, batch_id: str, *, actor: str, reason: str) -> di
                 f"Batch {batch_id!r} was retracted already, by {done[0]} at {done[1]:%Y-%m-%d %H:%M} UTC."
             )
         cur.execute("INSERT INTO batch_retractions VALUES (?, ?, ?, ?)", [batch_id, actor, now, reason])
+    store.refresh_derived()  # a large store's derived tables, without the batch's rows
     return {"batch_id": batch_id, "kind": batch[0], "source": batch[1], "rows_accepted": batch[2],
             "retracted_by": actor, "retracted_at": now, "reason": reason}
 

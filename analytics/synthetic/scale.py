@@ -181,7 +181,9 @@ def build_scale_store(
         files = [("items", p) for p in item_files] + [("events", p) for p in event_files]
         for i, (kind, path) in enumerate(files):
             report(0.2 + 0.8 * i / len(files), f"Importing {path.name}")
-            reports.append(ingest.ingest(store, path, kind=kind, dataset=DATASET, created_by="scale"))
+            reports.append(ingest.ingest(store, path, kind=kind, dataset=DATASET, created_by="scale",
+                                         refresh=False))
+    store.refresh_derived()
     report(1.0, "Scale store ready")
     n_items = sum(r.rows_accepted for r, (kind, _) in zip(reports[2:], files, strict=True) if kind == "items")
     return ScaleBuild(n_events=n_events, n_items=n_items, reports=tuple(reports))

@@ -128,11 +128,14 @@ def test_every_page_query_is_the_same_on_the_lake_as_imported(world, flt):
     _same(a, b)
 
 
+@pytest.mark.parametrize("kind", ["lake", "imported"])
 @pytest.mark.parametrize("flt", FILTERS[:2], ids=["all", "crowd-vendor-fax"])
-def test_a_large_lake_samples_from_its_base_sample_with_the_same_numbers(world, tmp_path, monkeypatch, flt):
-    """With the sampling sizes scaled down so that 20,000 events are a large lake: the store keeps every
+def test_a_large_lake_samples_from_its_base_sample_with_the_same_numbers(world, tmp_path, monkeypatch, flt,
+                                                                         kind):
+    """With the sampling sizes scaled down so that 20,000 events are a large store: the store keeps every
     event of the items with hash % 10 = 0, the pages' samples are multiples of 10 and read it, and every
-    page query gives what it gives reading the lake's files on the same samples, filters set."""
+    page query gives what it gives reading the lake's files (or the imported store's own tables) on the
+    same samples, filters set. An imported store derives the tables when opened for writing."""
     import streamlit as st
 
     from analytics.core import sampling
@@ -144,8 +147,13 @@ def test_a_large_lake_samples_from_its_base_sample_with_the_same_numbers(world, 
     monkeypatch.setattr(sampling, "COUNTS_EVENT_LIMIT", 2_000)
     monkeypatch.setattr(sampling, "STATISTICS_EVENT_LIMIT", 2_000)
     monkeypatch.setattr(sampling, "SAMPLE_EVENTS", 300)
-    db, _ = _copy_world(world, tmp_path)
+    if kind == "lake":
+        db, _ = _copy_world(world, tmp_path)
+    else:
+        db = tmp_path / "imported.duckdb"
+        shutil.copyfile(world["imported"], db)
     with Store(db) as store:
+        assert store.lake_tables
         assert store.sample_base == 10
         assert store.scalar("SELECT count(*) FROM " + filters.BASE_SAMPLE) == store.scalar(
             "SELECT count(*) FROM live_label_events WHERE hash(item_id) % 10 = 0") > 1_000
@@ -210,6 +218,56 @@ def test_estimated_items_per_period_come_from_the_sketch_without_reading_an_even
     assert exact["items"].sum() > 1_000
     error = (estimated["items"] - exact["items"]).abs()
     assert (error <= 4 * 1.04 / M**0.5 * exact["items"] + 0.5).all(), pd.concat([exact, estimated], axis=1)
+
+
+def test_an_imported_store_reads_its_derived_tables_only_while_they_match_its_data(world, tmp_path,
+                                                                                   monkeypatch):
+    """A large imported store (sizes scaled down as above) derives the tables on its first writable open;
+    an import outdates them at once (reads go to the store's own tables) until they are derived again (by
+    the import, or here the next writable open); a
+    retraction refreshes them without the batch's rows; a read-only open never reads them; a refresh of
+    a store below the size drops them."""
+    from analytics.core import sampling
+    from analytics.store import filters, overview
+    from analytics.store import lake as lakes
+    from analytics.store.retractions import retract_batch
+
+    monkeypatch.setattr(lakes, "BASE_SAMPLE_EVENTS", 2_000)
+    monkeypatch.setattr(sampling, "COUNTS_EVENT_LIMIT", 2_000)
+    db = tmp_path / "imported.duckdb"
+    shutil.copyfile(world["imported"], db)
+    with Store(db, read_only=True) as store:
+        assert not store.lake_tables and store.sample_base == 1  # never derived: read-only derives nothing
+    extra = pd.DataFrame({"item_id": ["new-item"] * 3, "annotator_id": ["a1", "a2", "a3"],
+                          "label": ["cat"] * 3, "labeled_at": pd.Timestamp("2026-05-05 10:00")})
+    with Store(db) as store:
+        assert store.lake_tables and store.sample_base == 10
+        before = overview.label_distribution(store)
+        labels = store.query("SELECT label FROM label_schema")["label"].tolist()
+        extra["label"] = labels[0]
+        report = ingest.ingest(store, extra, kind="events", name="extra", refresh=False)
+        assert report.rows_accepted == 3
+        assert not store.lake_tables and store.sample_base == 1  # outdated: the store's own tables
+        own = overview.label_distribution(store)
+        assert own["events"].sum() == before["events"].sum() + 3
+    with Store(db) as store:  # the next writable open derives them again
+        assert store.lake_tables
+        _same(own, overview.label_distribution(store))
+        assert store.scalar("SELECT sum(events) FROM " + filters.DAYS) == own["events"].sum()
+        retract_batch(store, report.batch_id, actor="ana", reason="test rows")
+        assert store.lake_tables and store.scalar("SELECT sum(events) FROM " + filters.DAYS) == \
+            before["events"].sum()
+        _same(before, overview.label_distribution(store))
+    with Store(db, read_only=True) as store:
+        assert not store.lake_tables  # another process could have written since
+    monkeypatch.setattr(lakes, "BASE_SAMPLE_EVENTS", 1_000_000)  # now a small store
+    with Store(db) as store:
+        assert store.lake_tables  # they match its data, so they are still right
+        store.refresh_derived()
+        assert not store.lake_tables and store.sample_base == 1
+        assert store.scalar("SELECT count(*) FROM store_meta WHERE key = 'lake_derived'") == 0
+        assert not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                [filters.DAYS])
 
 
 def test_a_lake_below_the_base_sample_size_keeps_none(world):
