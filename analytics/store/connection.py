@@ -28,6 +28,14 @@ own tables (``lake=``, ``analytics.store.lake``): it is bound to the lake once (
 the lake's files, and the store remembers the lake), every later open reads the same lake, and a change to
 the lake's files is picked up by the next ``state()``.
 
+A large imported store (``derived_events()``: 5e6 live events and more) keeps the small tables a lake's
+store derives (``analytics.store.lake.derive``: a day rollup, an item sketch, a base sample of the items…),
+so that its pages read them instead of every event. They record the imports and retractions they reflect;
+while those are unchanged the store reads them (``sample_base``, ``lake_tables``), and an import or a
+retraction makes it read its own tables again at once, until ``refresh_derived`` (called by the import and
+retraction paths once their writes are done, and by a writable open that finds them outdated). A read-only
+open never reads them: another process may have imported since.
+
 Opening a store of an older schema migrates it (``analytics.store.migrations.migrate``): the file is first
 copied to ``<store>.bak-v<N>`` (N its old schema version), and a migration that fails raises ``StoreError``
 naming that copy, with the store left at its old version.
@@ -188,8 +196,9 @@ class Store:
         self.lake: lakes.Lake | None = None
         #: The modulus of the store's base sample of events (``analytics.store.lake``): 1, none.
         self.sample_base = 1
-        #: Whether the store holds its lake's derived tables (``analytics.store.lake``): a day rollup and
-        #: the repeated pairs' events, which reads that need no item use instead of the lake's files.
+        #: Whether the store reads the tables derived from its lake, or from its own imports when large
+        #: (``analytics.store.lake.derive``): a day rollup, an item sketch, the repeated pairs' events…, which
+        #: reads that need no item use instead of every event.
         self.lake_tables = False
         self._memo: dict[Hashable, Any] = {}
         self._memo_state: int | None = None

@@ -36,6 +36,10 @@ Which of them the store holds, and b, are kept in ``store_meta`` (``lake_derived
 ``derived_base``; ``Store.sample_base``, ``Store.lake_tables``). At 1e8 events, deriving them all takes
 about 35 s of the refresh (``bench/README.md``).
 
+A large imported store (5e6 live events and more) derives the same tables from its own ``live_*`` views
+(``derive`` with the imported data they reflect, ``Store.refresh_derived``) and reads them only while that
+data is unchanged.
+
 Which files the lake held when it was last read is its fingerprint (every file's path, size and
 modification time), kept in ``store_meta`` with the lake's path.
 
