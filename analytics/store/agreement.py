@@ -229,20 +229,31 @@ def annotator_stats(
 
     Read once per state of the store (``Store.remembered``); the frame returned is the caller's own.
     """
-    cte, params = _ratings_cte(store, flt, sample_modulus)
-    if by == "half":
-        select, group = (
-            "(r.labeled_at > quantile_disc(r.labeled_at, 0.5) OVER (PARTITION BY r.annotator_id))"
-            "::INTEGER AS grp, ", "grp, "
-        )
-    else:
-        select, group = _grouping(by)
+    # the alert rules, the Agreement and the Drift pages ask for the same tables of one state; the whole
+    # and the halves (the reliability table needs both) come from one query
+    if by in (None, "half"):
+        whole, halves = store.remembered(("annotator_stats", flt, "whole+half", sample_modulus),
+                                         lambda: _whole_and_halves(store, flt, sample_modulus))
+        return whole.copy() if by is None else halves.drop(columns=["retest_n", "retest_same"])
+    frame = store.remembered(("annotator_stats", flt, by, sample_modulus),
+                             lambda: _annotator_stats_query(store, flt, by, sample_modulus))
+    return frame.drop(columns=["retest_n", "retest_same"])
+
+
+#: ``grp`` of the ``"half"`` split: 0 up to the median time of the annotator's own ratings, 1 after.
+_HALF = "(r.labeled_at > quantile_disc(r.labeled_at, 0.5) OVER (PARTITION BY r.annotator_id))::INTEGER"
+
+
+def _annotator_stats_sql(cte: str, select: str, keys: str, group: str) -> str:
+    """``annotator_stats``' query over the ratings ``r`` of ``cte``, unsorted: ``select`` adds a ``grp``
+    column to each rating, ``keys`` are the columns ``per`` starts with before the annotator, ``group`` its
+    ``GROUP BY`` (a list of columns, or ``GROUPING SETS``)."""
     # Whether an item's other raters agree with a rater depends only on (item, label): with the label
     # counts of the item sorted (t1 ≥ t2 the two largest distinct counts, n1 and n2 labels at each), the
     # rater's own label with count n leaves the others a largest count max_other and a number of labels
     # at it; the leave-one-out majority is the rater's label when n − 1 > max_other, another single label
     # when max_other > n − 1 is held by one label, and a tie otherwise.
-    sql = (
+    return (
         cte
         + """, c AS (SELECT item_id, label, count(*) AS n FROM r GROUP BY ALL),
         s AS (SELECT item_id, sum(n)::BIGINT AS raters, list(n ORDER BY n DESC) AS l FROM c GROUP BY item_id),
@@ -265,7 +276,7 @@ def annotator_stats(
                    FROM seq WHERE previous IS NOT NULL GROUP BY ALL),
         rg AS (SELECT """ + select + """r.* FROM r),
         per AS (
-            SELECT """ + group + """r.annotator_id, any_value(r.cohort) AS cohort,
+            SELECT """ + keys + """r.annotator_id, any_value(r.cohort) AS cohort,
                    sum(r.n_events)::BIGINT AS events,
                    count(*) AS items, min(r.labeled_at) AS first_at, max(r.labeled_at) AS last_at,
                    count(*) FILTER (WHERE cs.raters > 1) AS shared_items,
@@ -277,14 +288,34 @@ def annotator_stats(
                    count(g.gold) AS gold_n,
                    count(*) FILTER (WHERE list_contains(g.gold, r.label)) AS gold_correct
             FROM rg AS r JOIN cs USING (item_id, label) LEFT JOIN gold g USING (item_id)
-            GROUP BY """ + group + """r.annotator_id)
+            GROUP BY """ + group + """)
         SELECT per.*, coalesce(t.retest_n, 0) AS retest_n, coalesce(t.retest_same, 0) AS retest_same
-        FROM per LEFT JOIN retest t USING (annotator_id)
-        ORDER BY ALL"""
+        FROM per LEFT JOIN retest t USING (annotator_id)"""
     )
-    # the alert rules, the Agreement and the Drift pages ask for the same tables of one state
-    frame = store.remembered(("annotator_stats", flt, by, sample_modulus), lambda: store.query(sql, params))
-    return frame.drop(columns=["retest_n", "retest_same"]) if by is not None else frame.copy()
+
+
+def _annotator_stats_query(store: Store, flt: EventFilter | None, by: str | None,
+                           sample_modulus: int) -> pd.DataFrame:
+    """``annotator_stats`` split by ``by`` (None, ``"half"`` or one of ``GROUPINGS``), in one query of
+    its own."""
+    cte, params = _ratings_cte(store, flt, sample_modulus)
+    select, keys = (_HALF + " AS grp, ", "grp, ") if by == "half" else _grouping(by)
+    sql = _annotator_stats_sql(cte, select, keys, keys + "r.annotator_id")
+    return store.query(sql + " ORDER BY ALL", params)
+
+
+def _whole_and_halves(store: Store, flt: EventFilter | None,
+                      sample_modulus: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``annotator_stats`` with ``by=None`` and with ``by="half"``, from one query grouped by both sets:
+    the ratings, their items' label counts and the gold labels are read once (at 1e7 events one query of
+    ~0.25 s instead of two)."""
+    cte, params = _ratings_cte(store, flt, sample_modulus)
+    sets = "GROUPING SETS ((r.annotator_id), (grp, r.annotator_id))"
+    frame = store.query(_annotator_stats_sql(cte, _HALF + " AS grp, ", "grp, grouping(grp) AS whole, ", sets),
+                        params)
+    is_whole = frame.pop("whole") == 1
+    whole, halves = frame[is_whole].drop(columns="grp"), frame[~is_whole].astype({"grp": "int32"})
+    return tuple(part.sort_values(list(part.columns), ignore_index=True) for part in (whole, halves))
 
 
 def annotator_ratings(

@@ -167,3 +167,17 @@ def test_cohort_order_follows_the_imports_and_appends_new_cohorts(tmp_path, demo
 def test_cohort_order_puts_unknown_last(store):
     add_events(store, [{"item_id": "i4", "annotator_id": "ghost", "label": "y", "labeled_at": "2024-02-06"}])
     assert q.cohort_order(store) == ["crowd", "expert", "unknown"]
+
+
+@pytest.mark.parametrize("flt", [EventFilter(), EventFilter(cohorts=("crowd",))], ids=["all", "crowd"])
+def test_the_whole_and_the_halves_from_one_query_equal_each_from_its_own(demo_store_path, flt):
+    """``annotator_stats`` reads the whole and the half split in one query grouped by both sets: each
+    equals, column for column and type for type, the query of that split alone, on the demo store."""
+    with Store(demo_store_path, read_only=True) as store:
+        for by in (None, "half"):
+            alone = q._annotator_stats_query(store, flt, by, 1)
+            if by == "half":
+                alone = alone.drop(columns=["retest_n", "retest_same"])
+            together = q.annotator_stats(store, flt, by=by)
+            assert len(together) > 10
+            pd.testing.assert_frame_equal(together.reset_index(drop=True), alone, check_exact=True)
