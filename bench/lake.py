@@ -1,8 +1,8 @@
 """Every page on a Parquet lake read in place: first and cached render and peak memory, against a bare scan.
 
-For each size N the synthetic world (``analytics.synthetic.scale``) is written once as a lake in ``--work-
-dir`` (``lake-N/``: events hive-partitioned by month, items, slice attributes, annotators) with its store
-beside it (``lake-N.duckdb``, bound to the lake: the vocabulary, the guidelines and the tables the store
+For each size N the synthetic world (``analytics.synthetic.scale``) is written once as a lake in
+``--work-dir`` (``lake-N/``: events hive-partitioned by month, items, slice attributes, annotators) with its
+store beside it (``lake-N.duckdb``, bound to the lake: the vocabulary, the guidelines and the tables the store
 derives from the lake, ``analytics.store.lake``; ``demo --scale N --lake DIR``, timed); later runs reuse them,
 and the lake's files are then read from the OS page cache as far as earlier steps left them there (a refresh
 of the derived tables reads every file). Then one child process tours the app through AppTest as a visitor
