@@ -6,8 +6,8 @@ length R (item, annotator and label codes), never on a dense N × M matrix, so s
 annotators with 2–5 labels per item cost O(R × K) per EM iteration.
 
 Ratings that are already integer codes, as ``analytics.store.consensus.coded_ratings`` reads them from the
-store (codes computed in DuckDB, one rating per (item, annotator)), go to ``DawidSkene.fit_codes`` without
-any pandas factorisation of strings.
+store (one rating per (item, annotator), sorted by item, then annotator), go to ``DawidSkene.fit_codes``
+without any pandas factorisation of strings.
 """
 
 from __future__ import annotations
@@ -270,8 +270,8 @@ class DawidSkene(BaseEstimator):
     ) -> DawidSkene:
         """Estimate confusions, priors and posteriors from integer-coded ratings.
 
-        The fast path from the store: ``analytics.store.consensus.coded_ratings`` computes the codes in
-        DuckDB, and nothing here touches the original ids until the results are labeled.
+        The fast path from the store: ``analytics.store.consensus.coded_ratings`` reads the ratings as
+        codes, and nothing here touches the original ids until the results are labeled.
 
         Parameters
         ----------

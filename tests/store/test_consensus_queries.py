@@ -131,7 +131,7 @@ def test_read_only_store_and_concurrent_readers_see_the_same_codes(path):
         for thread in threads:
             thread.join()
         assert errors == [] and results == [expected] * 4
-        # The dictionaries lived in TEMP tables of the query's cursor: nothing is left behind.
+        # The reads leave nothing behind in the store (no TEMP table of a cursor outlives it).
         assert store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'consensus_%'") == 0
 
 
@@ -147,3 +147,37 @@ def test_a_sample_of_items_keeps_all_their_ratings(tmp_path):
     assert len(sample.item_codes) == 3 * len(sample.items)  # all three ratings of each sampled item
     kept = set(_triples(full)) & {(item, a, label) for item, a, label in _triples(sample)}
     assert kept == set(_triples(sample))
+
+
+def test_coding_in_two_parts_gives_the_same_codes(store, monkeypatch):
+    # From 2^20 ratings the item ids are coded in two parts cut at about their median id (in two threads):
+    # forced here on the small store, the codes and dictionaries are those of one part.
+    whole = q.coded_ratings(store)
+    monkeypatch.setattr(q, "_SPLIT_FROM", 1)
+    parts = q.coded_ratings(store)
+    for name in ("item_codes", "annotator_codes", "label_codes"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+        assert getattr(parts, name).dtype == np.int32
+    for name in ("items", "annotators", "classes"):
+        pd.testing.assert_index_equal(getattr(parts, name), getattr(whole, name))
+
+
+def test_ids_and_labels_with_quotes_in_two_parts(tmp_path, monkeypatch):
+    # Annotator ids and labels reach DuckDB inside an ENUM literal: quotes must survive it.
+    monkeypatch.setattr(q, "_SPLIT_FROM", 64)
+    with Store(tmp_path / "quotes.duckdb") as store:
+        i = np.arange(900)
+        add_events(store, pd.DataFrame({
+            "item_id": [f"it'{n:03d}" for n in (i * 37) % 300], "annotator_id": ["o'brien", "a", "z\\"] * 300,
+            "label": np.where((i + i // 300) % 4 == 0, "don't", "ok"),
+            "labeled_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(i, unit="min"),
+        }))  # each (item, annotator) pair three times: the latest label counts
+        ratings = q.coded_ratings(store)
+        frame = agreement_queries.ratings(store)
+    assert ratings.annotators.tolist() == sorted(["o'brien", "a", "z\\"])
+    assert ratings.classes.tolist() == ["don't", "ok"]
+    assert ratings.items.tolist() == sorted({f"it'{n:03d}" for n in range(300)})
+    pairs = ratings.item_codes.astype(np.int64) * len(ratings.annotators) + ratings.annotator_codes
+    assert (np.diff(pairs) > 0).all()  # sorted by item, then annotator; one rating per pair
+    assert sorted(_triples(ratings)) == sorted(frame[["item_id", "annotator_id", "label"]].itertuples(
+        index=False, name=None))
