@@ -606,3 +606,37 @@ def test_more_confusion_cells_than_a_fit_can_update_in_seconds_are_refused(monke
     expected = r"3 confusion matrices of 40 × 40 labels \(4,800 cells"
     with pytest.raises(consensus.TooManyClasses, match=expected):
         DawidSkene().fit(events)
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["dense-pairs", "sparse-products"])
+@pytest.mark.parametrize("repeats", [False, True], ids=["one-per-pair", "repeated-pairs"])
+def test_chance_check_on_item_sorted_ratings_equals_the_general_path(monkeypatch, dense, repeats):
+    """Ratings sorted by item take the chunked path (pair counts per item, repeats found on neighbours);
+    the same ratings shuffled take the general one (sparse product, pandas' duplicates): every field
+    agrees, over many chunks, with dense pair counts and with the sparse fallback."""
+    from analytics.consensus import chance
+
+    monkeypatch.setattr(chance, "_CHUNK_RATINGS", 64)
+    if not dense:
+        monkeypatch.setattr(chance, "_DENSE_PAIRS", 1)
+    rng = np.random.default_rng(11)
+    n_items, n_annotators, n_classes = 700, 12, 3
+    truth = rng.integers(0, n_classes, n_items)
+    item = np.repeat(np.arange(n_items), 3)
+    annotator = np.concatenate([rng.choice(n_annotators, 3, replace=False) for _ in range(n_items)])
+    given = np.where(rng.random(len(item)) < 0.7, truth[item], rng.integers(0, n_classes, len(item)))
+    if repeats:  # a tenth of the ratings given twice, the second time at random
+        again = rng.random(len(item)) < 0.1
+        item, annotator = np.r_[item, item[again]], np.r_[annotator, annotator[again]]
+        given = np.r_[given, rng.integers(0, n_classes, again.sum())]
+    order = np.lexsort((annotator, item))
+    sorted_args = (item[order], annotator[order], given[order])
+    shuffle = rng.permutation(len(item))
+    shuffled_args = (item[shuffle], annotator[shuffle], given[shuffle])
+    assert not (shuffled_args[0][1:] >= shuffled_args[0][:-1]).all()
+    fast = chance.chance_check(*sorted_args, n_items, n_annotators, n_classes)
+    general = chance.chance_check(*shuffled_args, n_items, n_annotators, n_classes)
+    assert fast.pairs > 1000
+    assert (fast.best, fast.hinges_on_one) == (general.best, general.hinges_on_one)
+    for name in ("pairs", "agreeing", "expected", "z"):
+        assert getattr(fast, name) == pytest.approx(getattr(general, name), rel=1e-12), name
