@@ -101,7 +101,7 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
         DawidSkene().fit_codes(ratings.item_codes, ratings.annotator_codes, ratings.label_codes,
                                items=ratings.items, annotators=ratings.annotators, classes=ratings.classes)
     """
-    condition, params = event_condition(flt, sample_modulus=sample_modulus)
+    condition, params = event_condition(flt, sample_modulus=sample_modulus, base=store.sample_base)
     events = "(SELECT e.* FROM " + events_source(sample_modulus, store.sample_base) + " e WHERE " + condition
     events += " AND e.item_id IS NOT NULL AND e.annotator_id IS NOT NULL AND e.label IS NOT NULL)"
     ratings = ratings_sql(events, {"item_id": "e.item_id", "annotator_id": "e.annotator_id"},

@@ -12,7 +12,7 @@ from analytics.core.schema import EventFilter
 
 
 def event_condition(
-    flt: EventFilter | None, alias: str = "e", *, sample_modulus: int = 1
+    flt: EventFilter | None, alias: str = "e", *, sample_modulus: int = 1, base: int = 1
 ) -> tuple[str, list]:
     """Return ``(condition, params)`` selecting the events of ``alias`` that pass ``flt``.
 
@@ -21,7 +21,8 @@ def event_condition(
     ``hash(item_id) % m = 0``, a deterministic 1-in-m sample of items; the sample is repeated inside the
     filter's item subqueries, so their semi-join tables shrink with it (at 1e7 events a slice filter costs
     0.39 s instead of 0.69 s when the filtered events are materialised first, and never builds its tables
-    from millions of events).
+    from millions of events). A sample inside the store's base sample (``base``, ``events_source``) reads the
+    base sample's attributes (``BASE_SAMPLE_ATTRIBUTES``) for a slice filter, not every item's.
     """
     if alias not in ("e", "live_label_events"):
         raise ValueError(f"unknown alias {alias!r}; use 'e' or 'live_label_events'")
@@ -44,8 +45,10 @@ def event_condition(
         )
         params.append(list(flt.cohorts))
     if flt.attribute and flt.attribute_value is not None:
+        inside = events_source(sample_modulus, base) == BASE_SAMPLE
+        attributes = BASE_SAMPLE_ATTRIBUTES if inside else "live_item_attributes"
         clauses.append(
-            alias + ".item_id IN (SELECT item_id FROM live_item_attributes WHERE key = ? AND value = ?"
+            alias + ".item_id IN (SELECT item_id FROM " + attributes + " WHERE key = ? AND value = ?"
             + sample + ")"
         )
         params.extend([flt.attribute, flt.attribute_value, *sample_params])
@@ -149,6 +152,6 @@ def events_cte(
     ``sample_base``: a sample inside it reads it (``events_source``). ``source`` names another relation of
     events to read instead (``REPEAT_EVENTS``).
     """
-    condition, params = event_condition(flt, sample_modulus=sample_modulus)
+    condition, params = event_condition(flt, sample_modulus=sample_modulus, base=base)
     source = source or events_source(sample_modulus, base)
     return "WITH ev AS (SELECT e.* FROM " + source + " e WHERE " + condition + ") ", params
