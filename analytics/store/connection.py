@@ -192,6 +192,7 @@ class Store:
         lake: str | Path | None = None,
     ) -> None:
         self.path = str(path)
+        self._memory_limit = memory_limit
         #: The lake this store reads (None: its own tables), as listed when it was last refreshed.
         self.lake: lakes.Lake | None = None
         #: The modulus of the store's base sample of events (``analytics.store.lake``): 1, none.
@@ -200,6 +201,8 @@ class Store:
         #: (``analytics.store.lake.derive``): a day rollup, an item sketch, the repeated pairs' events…, which
         #: reads that need no item use instead of every event.
         self.lake_tables = False
+        #: The slice attributes whose filters read the derived attribute rollup (``filters.days_cte``).
+        self.rolled_attributes: frozenset[str] = frozenset()
         self._memo: dict[Hashable, Any] = {}
         self._memo_state: int | None = None
         self._memo_lock = threading.Lock()
@@ -318,7 +321,7 @@ class Store:
         if not current or (base is None and not self.read_only):  # bound by a build that derived less
             self._refresh_lake(listed)
         else:  # read-only, bound by an earlier build: every read goes to the lake's files
-            self.sample_base, self.lake_tables = base or 1, base is not None
+            self._derived(base)
 
     def _refresh_lake(self, listed: lakes.Lake) -> None:
         """Point the views at ``listed`` and rebuild the lake's derived state, in one write."""
@@ -328,11 +331,12 @@ class Store:
                              "refresh it.")
         try:
             with self.transaction() as cur:
-                lakes.bind(cur, listed)
+                lakes.bind(cur, listed, memory_limit=self._memory_limit)
                 base = lakes.derived_base(cur)
         except lakes.LakeError as exc:
             raise StoreError(str(exc)) from exc
-        self.lake, self.sample_base, self.lake_tables = listed, base, True
+        self.lake = listed
+        self._derived(base)
 
     def _content(self) -> str:
         """The imported data as of now, as a short text: batches and retractions are only ever added, so
@@ -351,7 +355,12 @@ class Store:
         if base is None and refresh:
             self.refresh_derived()
             return
+        self._derived(base)
+
+    def _derived(self, base: int | None) -> None:
+        """Read the derived tables (base sample modulus ``base``), or none (``base`` None)."""
         self.sample_base, self.lake_tables = base or 1, base is not None
+        self.rolled_attributes = lakes.derived_attributes(self._con.cursor()) if base else frozenset()
 
     def refresh_derived(self) -> None:
         """Derive an imported store's tables again from its data (``analytics.store.lake.derive``), in one
@@ -368,7 +377,7 @@ class Store:
         if large or self.scalar("SELECT count(*) FROM store_meta WHERE key = 'lake_derived'"):
             with self.transaction() as cur:
                 if large:
-                    lakes.derive(cur, self._content())
+                    lakes.derive(cur, self._content(), memory_limit=self._memory_limit)
                 else:
                     lakes.underive(cur)
         self._use_derived()

@@ -82,7 +82,8 @@ def label_counts_by_window(
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
     window = _window(by)
-    rolled = days_cte(flt, store.lake_tables) if sample_modulus == 1 and unit == "events" else None
+    rolled = (days_cte(flt, store.lake_tables, attributes=store.rolled_attributes)
+              if sample_modulus == 1 and unit == "events" else None)
     cte, params = rolled or events_cte(flt, sample_modulus, base=store.sample_base)
     if rolled is not None:  # a lake's day rollup: windows are days or longer
         return store.query(

@@ -6,6 +6,7 @@ through the ``live_*`` views (retracted batches and unreadable timestamps left o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from analytics.core.schema import EventFilter
@@ -75,16 +76,25 @@ REPEAT_EVENTS = "lake_repeat_events"
 ATTRIBUTE_VALUES = "lake_attribute_values"
 #: A lake's slice attributes of the base sample's items (``analytics.store.lake``).
 BASE_SAMPLE_ATTRIBUTES = "lake_sample_attributes"
+#: A lake's events counted per slice attribute value and day, annotator, label and guideline version: ``key,
+#: value`` then ``DAYS``' columns, for the attributes of at most ``ROLLED_VALUES`` values
+#: (``analytics.store.lake``; ``Store.rolled_attributes``).
+ATTRIBUTE_DAYS = "lake_attribute_days"
+#: An attribute with more values than this (an id, free text) has no rollup: its filter reads the events.
+ROLLED_VALUES = 50
 #: A lake's HyperLogLog registers of its items per day and annotator cohort: ``labeled_at`` (the day),
 #: ``cohort, register, rho`` (``analytics.core.hyperloglog``, ``analytics.store.lake``).
 ITEM_SKETCH = "lake_item_sketch"
 
 
-def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev") -> tuple[str, list] | None:
+def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev",
+             attributes: frozenset[str] = frozenset()) -> tuple[str, list] | None:
     """``(WITH <name> AS (…), params)``: the rows of a lake's day rollup (``DAYS``: ``labeled_at`` the day,
     ``annotator_id, label, guideline_version, events, first_at, last_at``) whose events pass ``flt``; None
-    when the store keeps no rollup (``Store.lake_tables``) or the filter needs the items (a dataset or an
-    attribute). Dates filter whole days, so the rows hold exactly the events that pass.
+    when the store keeps no rollup (``Store.lake_tables``) or the filter needs the items (a dataset, or an
+    attribute not among ``attributes``, the store's ``rolled_attributes``). A filter on one of those reads
+    the attribute rollup (``ATTRIBUTE_DAYS``) of its value, with the same columns. Dates filter whole days,
+    so the rows hold exactly the events that pass.
 
     Examples
     --------
@@ -94,10 +104,16 @@ def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev") ->
     'WITH ev AS (SELECT e.* FROM lake_event_days e WH'
     """
     flt = flt or EventFilter()
-    if not lake_tables or _needs_items(flt):
+    sliced = bool(flt.attribute and flt.attribute_value is not None)
+    if not lake_tables or flt.dataset or (sliced and flt.attribute not in attributes):
         return None
-    condition, params = event_condition(flt)
-    return "WITH " + name + " AS (SELECT e.* FROM " + DAYS + " e WHERE " + condition + ") ", params
+    if not sliced:
+        condition, params = event_condition(flt)
+        return "WITH " + name + " AS (SELECT e.* FROM " + DAYS + " e WHERE " + condition + ") ", params
+    condition, params = event_condition(dataclasses.replace(flt, attribute=None, attribute_value=None))
+    return ("WITH " + name + " AS (SELECT e.* EXCLUDE (key, value) FROM " + ATTRIBUTE_DAYS + " e WHERE "
+            "e.key = ? AND e.value = ? AND " + condition + ") ",
+            [flt.attribute, flt.attribute_value, *params])
 
 
 def _needs_items(flt: EventFilter) -> bool:

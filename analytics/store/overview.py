@@ -42,7 +42,7 @@ def _days(
     """As ``_events``, over the rows of a lake's day rollup instead (``filters.days_cte``: ``events`` per
     day, annotator, label and guideline version); None when the store has none or ``flt`` needs the items.
     ``split_at`` is the start of a day (a trend's window), so each row falls wholly in one window."""
-    found = days_cte(flt, store.lake_tables)
+    found = days_cte(flt, store.lake_tables, attributes=store.rolled_attributes)
     return None if found is None else _windowed(*found, split_at)
 
 
@@ -264,7 +264,7 @@ def activity(
     """
     cte, params, relation = _events(store, flt)
     items = "approx_count_distinct(e.item_id)" if approx_items else "count(DISTINCT hash(e.item_id))"
-    rolled = days_cte(flt, store.lake_tables, name="d")
+    rolled = days_cte(flt, store.lake_tables, name="d", attributes=store.rolled_attributes)
     sketch = sketch_cte(flt, store.lake_tables) if approx_items else None
     if rolled is not None and sketch is not None:  # no event read at all
         frame = _activity_from_sketch(store, grain, rolled, sketch)

@@ -242,6 +242,8 @@ def test_an_imported_store_reads_its_derived_tables_only_while_they_match_its_da
                           "label": ["cat"] * 3, "labeled_at": pd.Timestamp("2026-05-05 10:00")})
     with Store(db) as store:
         assert store.lake_tables and store.sample_base == 10
+        # the attribute rollup's larger memory budget is the store's own again afterwards
+        assert store.scalar("SELECT current_setting('memory_limit')") == "953.6 MiB"  # 1 GB
         before = overview.label_distribution(store)
         labels = store.query("SELECT label FROM label_schema")["label"].tolist()
         extra["label"] = labels[0]
@@ -268,6 +270,31 @@ def test_an_imported_store_reads_its_derived_tables_only_while_they_match_its_da
         assert store.scalar("SELECT count(*) FROM store_meta WHERE key = 'lake_derived'") == 0
         assert not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                                 [filters.DAYS])
+
+
+def test_a_filter_on_a_slice_value_reads_the_attribute_rollup_with_the_same_numbers(world, monkeypatch):
+    """The lake's attributes have few values, so the store rolls its events up per value: the totals, label
+    counts and window counts of a cohort and slice filter read that rollup, never an event, and equal the
+    imported store's exact counts."""
+    from analytics.store import drift, filters, overview
+
+    flt = FILTERS[1]
+    with Store(world["imported"], read_only=True) as store:
+        expected = (overview.event_totals(store, flt), overview.label_distribution(store, flt),
+                    drift.label_counts_by_window(store, flt, by="week"))
+    read: list[str] = []
+    query = Store.query
+    monkeypatch.setattr(Store, "query",
+                        lambda self, sql, *a, **k: read.append(sql) or query(self, sql, *a, **k))
+    with Store(world["lake_store"], read_only=True) as store:
+        assert store.rolled_attributes == {"region", "source"}
+        got = (overview.event_totals(store, flt), overview.label_distribution(store, flt),
+               drift.label_counts_by_window(store, flt, by="week"))
+    _same(expected, got)
+    assert expected[0]["events"] > 1_000
+    assert read and not any("live_label_events" in q for q in read)
+    sql, _ = filters.days_cte(flt, True, attributes=frozenset({"source"}))  # event_totals' too (a cursor)
+    assert filters.ATTRIBUTE_DAYS in sql and "live_label_events" not in sql
 
 
 def test_a_lake_below_the_base_sample_size_keeps_none(world):
