@@ -37,7 +37,7 @@ that a page reads a small table where it would otherwise scan every file:
 
 Which of them the store holds, and b, are kept in ``store_meta`` (``lake_derived``, read by
 ``derived_base``; ``Store.sample_base``, ``Store.lake_tables``). At 1e8 events, deriving them all takes
-about 34 s (5.7 s at 1e7; ``bench/README.md``).
+about 67 s (12 s at 1e7; ``bench/README.md``).
 
 A large imported store (5e6 live events and more) derives the same tables from its own ``live_*`` views
 (``derive`` with the imported data they reflect, ``Store.refresh_derived``) and reads them only while that
