@@ -75,10 +75,7 @@ def _data_version(path: str, state: int) -> tuple[int, str | None, int, str | No
     """The data version of the store at ``path`` in its state ``state`` (``Store.state``): read once per
     write, not twice per run of every session."""
     store = app_store.open_store(path)
-    listed = batches.list_batches(store)
-    latest = str(listed["created_at"].max()) if len(listed) else None
-    lake = None if store.lake is None else store.lake.fingerprint
-    return len(listed), latest, retractions.count(store), lake
+    return *store.data_version(), None if store.lake is None else store.lake.fingerprint
 
 
 @_cached

@@ -316,12 +316,12 @@ class Store:
                 raise StoreError(str(exc)) from exc
         self._con.execute("SET GLOBAL parquet_metadata_cache = true")
         self.lake = listed
-        base = lakes.derived_base(cur)
+        record = lakes.derived(cur)
         current = recorded == {"path": str(listed.root), "fingerprint": listed.fingerprint}
-        if not current or (base is None and not self.read_only):  # bound by a build that derived less
+        if not current or (record is None and not self.read_only):  # bound by a build that derived less
             self._refresh_lake(listed)
         else:  # read-only, bound by an earlier build: every read goes to the lake's files
-            self._derived(base)
+            self._derived(record)
 
     def _refresh_lake(self, listed: lakes.Lake) -> None:
         """Point the views at ``listed`` and rebuild the lake's derived state, in one write."""
@@ -332,35 +332,40 @@ class Store:
         try:
             with self.transaction() as cur:
                 lakes.bind(cur, listed, memory_limit=self._memory_limit)
-                base = lakes.derived_base(cur)
+                record = lakes.derived(cur)
         except lakes.LakeError as exc:
             raise StoreError(str(exc)) from exc
         self.lake = listed
-        self._derived(base)
+        self._derived(record)
 
-    def _content(self) -> str:
-        """The imported data as of now, as a short text: batches and retractions are only ever added, so
-        their counts and the latest batch's time change with every import and every retraction."""
-        row = self._con.cursor().execute(
+    def data_version(self) -> tuple[int, str | None, int]:
+        """The imported data as of now: ``(import batches, the latest one's time, batches retracted)``.
+        Batches and retractions are only ever added, so this changes with every import and retraction."""
+        batches, latest, retracted = self._con.cursor().execute(
             "SELECT (SELECT count(*) FROM ingest_batches), (SELECT max(created_at) FROM ingest_batches), "
             "(SELECT count(*) FROM batch_retractions)"
         ).fetchone()
-        return f"batches={row[0]} latest={row[1]} retracted={row[2]}"
+        return int(batches), None if latest is None else str(latest), int(retracted)
+
+    def _content(self) -> str:
+        """``data_version`` as the text ``derive`` records."""
+        batches, latest, retracted = self.data_version()
+        return f"batches={batches} latest={latest} retracted={retracted}"
 
     def _use_derived(self, *, refresh: bool = False) -> None:
         """Read an imported store's derived tables while they match its data (``refresh``: derive them
         again first when they do not, as ``refresh_derived``)."""
-        content = self._content()
-        base = lakes.derived_base(self._con.cursor(), content)
-        if base is None and refresh:
+        record = lakes.derived(self._con.cursor(), self._content())
+        if record is None and refresh:
             self.refresh_derived()
             return
-        self._derived(base)
+        self._derived(record)
 
-    def _derived(self, base: int | None) -> None:
-        """Read the derived tables (base sample modulus ``base``), or none (``base`` None)."""
-        self.sample_base, self.lake_tables = base or 1, base is not None
-        self.rolled_attributes = lakes.derived_attributes(self._con.cursor()) if base else frozenset()
+    def _derived(self, record: dict | None) -> None:
+        """Read the derived tables ``record`` describes (``lakes.derived``), or none (``record`` None)."""
+        self.lake_tables = record is not None
+        self.sample_base = int(record["sample_base"]) if record else 1
+        self.rolled_attributes = frozenset(record.get("attribute_keys", ())) if record else frozenset()
 
     def refresh_derived(self) -> None:
         """Derive an imported store's tables again from its data (``analytics.store.lake.derive``), in one

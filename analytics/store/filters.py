@@ -45,7 +45,7 @@ def event_condition(
             + ".annotator_id IN (SELECT annotator_id FROM live_annotators WHERE list_contains(?, cohort))"
         )
         params.append(list(flt.cohorts))
-    if flt.attribute and flt.attribute_value is not None:
+    if _sliced(flt):
         inside = events_source(sample_modulus, base) == BASE_SAMPLE
         attributes = BASE_SAMPLE_ATTRIBUTES if inside else "live_item_attributes"
         clauses.append(
@@ -104,10 +104,9 @@ def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev",
     'WITH ev AS (SELECT e.* FROM lake_event_days e WH'
     """
     flt = flt or EventFilter()
-    sliced = bool(flt.attribute and flt.attribute_value is not None)
-    if not lake_tables or flt.dataset or (sliced and flt.attribute not in attributes):
+    if not lake_tables or flt.dataset or (_sliced(flt) and flt.attribute not in attributes):
         return None
-    if not sliced:
+    if not _sliced(flt):
         condition, params = event_condition(flt)
         return "WITH " + name + " AS (SELECT e.* FROM " + DAYS + " e WHERE " + condition + ") ", params
     condition, params = event_condition(dataclasses.replace(flt, attribute=None, attribute_value=None))
@@ -116,8 +115,13 @@ def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev",
             [flt.attribute, flt.attribute_value, *params])
 
 
+def _sliced(flt: EventFilter) -> bool:
+    """Whether ``flt`` keeps the items of one slice attribute value."""
+    return bool(flt.attribute and flt.attribute_value is not None)
+
+
 def _needs_items(flt: EventFilter) -> bool:
-    return bool(flt.dataset or (flt.attribute and flt.attribute_value is not None))
+    return bool(flt.dataset) or _sliced(flt)
 
 
 def sketch_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "sk") -> tuple[str, list] | None:

@@ -35,9 +35,9 @@ that a page reads a small table where it would otherwise scan every file:
   (about that many events), and those items' slice attributes, ``lake_sample_attributes``. The pages' item
   samples (``analytics.core.sampling``) are then multiples of b and read them instead of every file.
 
-Which of them the store holds, and b, are kept in ``store_meta`` (``lake_derived``, read by
-``derived_base``; ``Store.sample_base``, ``Store.lake_tables``). At 1e8 events, deriving them all takes
-about 67 s (12 s at 1e7; ``bench/README.md``).
+Which of them the store holds, and b, are kept in ``store_meta`` (``lake_derived``, read by ``derived``;
+``Store.sample_base``, ``Store.lake_tables``, ``Store.rolled_attributes``). At 1e8 events, deriving them all
+takes about 67 s (12 s at 1e7; ``bench/README.md``).
 
 A large imported store (5e6 live events and more) derives the same tables from its own ``live_*`` views
 (``derive`` with the imported data they reflect, ``Store.refresh_derived``) and reads them only while that
@@ -354,16 +354,16 @@ def base_modulus(events: int) -> int:
 DERIVED_VERSION = 6
 
 
-def derived_base(cur: duckdb.DuckDBPyConnection, content: str | None = None) -> int | None:
-    """The modulus of the derived base sample (1: none) when the store holds this build's derived tables,
-    derived from ``content`` (``derive``); None when they were never derived, by an earlier build, or from
-    other data."""
+def derived(cur: duckdb.DuckDBPyConnection, content: str | None = None) -> dict | None:
+    """What ``derive`` recorded (``sample_base``: the base sample's modulus, 1 for none; ``attribute_keys``:
+    the attributes of the attribute rollup) when the store holds this build's derived tables, derived from
+    ``content``; None when they were never derived, by an earlier build, or from other data."""
     row = cur.execute("SELECT value FROM store_meta WHERE key = 'lake_derived'").fetchone()
     if row is None:
         return None
-    derived = json.loads(row[0])
-    current = derived.get("version") == DERIVED_VERSION and derived.get("content") == content
-    return int(derived["sample_base"]) if current else None
+    record = json.loads(row[0])
+    current = record.get("version") == DERIVED_VERSION and record.get("content") == content
+    return record if current else None
 
 
 def bound(cur: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
@@ -392,6 +392,11 @@ def bind(cur: duckdb.DuckDBPyConnection, lake: Lake, *, memory_limit: str | None
     derive(cur, memory_limit=memory_limit)
     record = json.dumps({"path": str(lake.root), "fingerprint": lake.fingerprint})
     cur.execute("INSERT OR REPLACE INTO store_meta VALUES ('lake', ?)", [record])
+
+
+#: Every table ``derive`` makes.
+DERIVED_TABLES = (REPEAT_EVENTS, DAYS, ITEM_SKETCH, BASE_SAMPLE, ATTRIBUTE_VALUES, ATTRIBUTE_DAYS,
+                  BASE_SAMPLE_ATTRIBUTES)
 
 
 def derive(cur: duckdb.DuckDBPyConnection, content: str | None = None, *,
@@ -428,16 +433,9 @@ def derive(cur: duckdb.DuckDBPyConnection, content: str | None = None, *,
     return base
 
 
-def derived_attributes(cur: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """The slice attributes the derived attribute rollup holds (``filters.ATTRIBUTE_DAYS``)."""
-    row = cur.execute("SELECT value FROM store_meta WHERE key = 'lake_derived'").fetchone()
-    return frozenset(json.loads(row[0]).get("attribute_keys", ())) if row is not None else frozenset()
-
-
 def underive(cur: duckdb.DuckDBPyConnection) -> None:
     """Inside the caller's transaction: drop the derived tables and their record (an imported store that
     no longer needs them, or whose data changed since)."""
-    for table in (REPEAT_EVENTS, DAYS, ITEM_SKETCH, BASE_SAMPLE, ATTRIBUTE_VALUES, BASE_SAMPLE_ATTRIBUTES,
-                  ATTRIBUTE_DAYS):
+    for table in DERIVED_TABLES:
         cur.execute("DROP TABLE IF EXISTS " + table)
     cur.execute("DELETE FROM store_meta WHERE key = 'lake_derived'")

@@ -69,9 +69,6 @@ def retract_batch(store: Store, batch_id: str, *, actor: str, reason: str) -> di
             "retracted_by": actor, "retracted_at": now, "reason": reason}
 
 
-def count(store: Store) -> int:
-    """How many batches were retracted (part of the data version the app's caches key on)."""
-    return int(store.scalar("SELECT count(*) FROM batch_retractions"))
 
 
 def list_retractions(store: Store) -> pd.DataFrame:
