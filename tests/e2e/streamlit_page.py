@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import pathlib
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -166,6 +166,29 @@ def rerun(page: Page, action, *, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
     before = runs(page)
     action()
     wait_idle(page, after=before, timeout_ms=timeout_ms)
+
+
+def choose(page: Page, box: Locator, option: str, *, typed: bool = False, in_form: bool = False,
+           timeout_ms: int = RUN_TIMEOUT_MS) -> None:
+    """Pick ``option`` in the selectbox ``box``; outside a form that reruns the app, which is waited for.
+
+    A list opened while the page still redraws can be closed or replaced under the click: then it is opened
+    again. ``typed`` types the option first, for a list too long to show it unfiltered.
+    """
+    for _ in range(3):
+        before = runs(page)
+        box.click()
+        if typed:
+            box.fill(option)
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=30_000)
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+            continue
+        break
+    expect(box).to_have_value(option)
+    if not in_form:
+        wait_idle(page, after=before, timeout_ms=timeout_ms)
 
 
 def wait_charts(page: Page, count: int = 1, *, timeout_ms: int = RUN_TIMEOUT_MS) -> None:

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from analytics.synthetic import demo
 from tests.e2e.streamlit_page import (
     FINISHED_STATUS,
+    choose,
     open_app,
     rerun,
     runs,
@@ -200,12 +201,7 @@ def test_agreement_page_flags_the_demo_annotators_and_opens_one(page, server):
     # a lazy tab: the click runs the page, which then sends the tab's content
     rerun(page, page.get_by_role("tab", name="Annotators").click)
     wait_charts(page, 1)
-    box = page.get_by_role("combobox", name="Annotator", exact=True)
-    box.click()
-    box.fill("ann-009")
-    # on a busy machine Enter can come before the list has narrowed to the one match: wait for it
-    expect(page.get_by_role("option", name="ann-009", exact=True)).to_be_visible()
-    rerun(page, lambda: page.keyboard.press("Enter"))
+    choose(page, page.get_by_role("combobox", name="Annotator", exact=True), "ann-009", typed=True)
     expect(page.get_by_text("ann-009: Dawid–Skene confusion matrix")).to_be_visible()
     differing = re.compile(r"Items where ann-009 differs from the consensus \(\d+\)")
     expect(page.get_by_text(differing)).to_be_visible()

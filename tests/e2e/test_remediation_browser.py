@@ -24,7 +24,7 @@ from analytics.remediation import audit
 from analytics.store import Store
 from analytics.store import remediation as remediation_sql
 from tests.e2e.conftest import demo_store, streamlit_server
-from tests.e2e.streamlit_page import open_app, rerun, runs, screenshot, wait_idle
+from tests.e2e.streamlit_page import choose, open_app, rerun, runs, screenshot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -68,25 +68,6 @@ def _nav(page: Page, title: str, heading: str) -> None:
     rerun(page, link.click, timeout_ms=SLOW)
     expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=SLOW)
     wait_idle(page, timeout_ms=SLOW)
-
-
-def _choose(page: Page, box: Locator, option: str, *, in_form: bool = False) -> None:
-    """Pick ``option`` in the selectbox ``box``; outside a form that reruns the app, waited for.
-
-    A list opened while the page still redraws can be replaced under the click: open it again.
-    """
-    for _ in range(3):
-        before = runs(page)
-        box.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=30_000)
-        except PlaywrightTimeoutError:
-            page.keyboard.press("Escape")
-            continue
-        break
-    expect(box).to_have_value(option)
-    if not in_form:
-        wait_idle(page, after=before, timeout_ms=SLOW)
 
 
 def _pick_row(page: Page, grid: Locator, index: int, shown: Locator) -> None:
@@ -170,7 +151,7 @@ def test_a_relabel_shows_in_the_audit_trail_and_a_new_version_and_a_rollback_res
         form.locator("[data-testid='stRadio']").get_by_text("relabel", exact=True).click()
         expect(form.get_by_role("radio", name="relabel")).to_be_checked()
         new_label = next(label for label in "0123456789" if label not in (old_label, suggested))
-        _choose(page, form.get_by_role("combobox", name="Relabel to"), new_label, in_form=True)
+        choose(page, form.get_by_role("combobox", name="Relabel to"), new_label, in_form=True)
         rationale = f"e2e: checked the image of {item}: a {new_label} (not {old_label}, not {suggested})."
         form.get_by_role("textbox", name="Rationale (required)").fill(rationale)
         expect(form.get_by_role("textbox", name="Rationale (required)")).to_have_value(rationale)
@@ -188,7 +169,7 @@ def test_a_relabel_shows_in_the_audit_trail_and_a_new_version_and_a_rollback_res
 
         # (3) The Audit trail: the reviewer's one action, with its labels and rationale.
         _nav(page, "Audit trail", "Audit trail")
-        _choose(page, page.get_by_role("combobox", name="Actor"), REVIEWER)
+        choose(page, page.get_by_role("combobox", name="Actor"), REVIEWER)
         counted = page.get_by_text(re.compile(r"^1 of [\d,]+ actions, newest first\.$"))
         expect(counted).to_be_visible(timeout=SLOW)
         trail = _grid(page, "Who")
@@ -224,7 +205,7 @@ def test_a_relabel_shows_in_the_audit_trail_and_a_new_version_and_a_rollback_res
         screenshot(page, "remediation-6-version-created")
 
         # (5) Roll back to the version before: a new version with the old label.
-        _choose(page, page.get_by_role("combobox", name="Version", exact=True), before)
+        choose(page, page.get_by_role("combobox", name="Version", exact=True), before)
         page.get_by_role("textbox", name="Why roll back (required)").fill("e2e: the relabel was a mistake")
         page.get_by_role("button", name=f"Roll back to {before}").click()
         # the demo's round has a relabel after its last version (waiting for its second review): it goes too
@@ -243,7 +224,7 @@ def test_a_relabel_shows_in_the_audit_trail_and_a_new_version_and_a_rollback_res
         with open(download.value.path(), encoding="utf-8", newline="") as file:
             labels = [r for r in csv.DictReader(file) if r["item_id"] == item]
         assert [(r["label"], r["provenance"]) for r in labels] == [(old_label, "consensus")]
-        _choose(page, page.get_by_role("combobox", name="From", exact=True), before)
+        choose(page, page.get_by_role("combobox", name="From", exact=True), before)
         _diff(page, before, rolled)  # nothing differs from the version rolled back to
         expect(page.locator(ERRORS)).to_have_count(0)
         screenshot(page, "remediation-7-rolled-back")
