@@ -15,8 +15,8 @@ An item count estimated from a sample rests on at least ``MIN_SAMPLED_ITEMS`` sa
 A store may keep a base sample of its events beside them (a store bound to a large Parquet lake keeps the
 items with ``hash(item_id) % b = 0``, ``analytics.store.lake``): a 1-in-m sample with m a multiple of b is
 a subset of it and reads it instead of every event. ``sample_modulus`` then rounds m up to a multiple of b
-when m ≥ b (a sample at most half the size aimed at, never smaller); below b it leaves m, which reads every
-event.
+when m > 1 and m ≥ b/2: the sample is never smaller than half the size aimed at (b ≤ 2m, and ⌈m/b⌉b < 2m
+above b). Below b/2 it leaves m, which reads every event.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def sample_modulus(
     >>> sample_modulus(1_000_000), sample_modulus(1_000_001), sample_modulus(10_000_000)
     (1, 5, 40)
     >>> sample_modulus(10_000_000, base=16), sample_modulus(10_000_000, base=50)
-    (48, 40)
+    (48, 50)
+    >>> sample_modulus(10_000_000, base=81)
+    40
     """
     limit = COUNTS_EVENT_LIMIT if limit is None else limit
     sample = SAMPLE_EVENTS if sample is None else sample
@@ -57,14 +59,16 @@ def sample_modulus(
 
 
 def on_base(modulus: int, base: int) -> int:
-    """``modulus`` rounded up to a multiple of ``base`` when it is at least ``base``, else unchanged.
+    """``modulus`` rounded up to a multiple of ``base`` when it is at least half ``base``, else unchanged;
+    1 (every item, exact) stays 1.
 
     Examples
     --------
-    >>> on_base(1, 4), on_base(3, 4), on_base(4, 4), on_base(5, 4)
-    (1, 3, 4, 8)
+    >>> on_base(1, 4), on_base(2, 4), on_base(3, 4), on_base(4, 4), on_base(5, 4), on_base(1, 2)
+    (1, 4, 4, 4, 8, 1)
     """
-    return modulus if base <= 1 or modulus < base else math.ceil(modulus / base) * base
+    sampled = modulus > 1 and 2 * modulus >= base > 1
+    return math.ceil(modulus / base) * base if sampled else modulus
 
 
 def below_base(modulus: int, base: int) -> int:
