@@ -85,6 +85,9 @@ ROLLED_VALUES = 50
 #: A lake's HyperLogLog registers of its items per day and annotator cohort: ``labeled_at`` (the day),
 #: ``cohort, register, rho`` (``analytics.core.hyperloglog``, ``analytics.store.lake``).
 ITEM_SKETCH = "lake_item_sketch"
+#: ``ITEM_SKETCH`` of the items of each slice attribute value: ``key, value`` then its columns, for the
+#: attributes ``ATTRIBUTE_DAYS`` rolls up.
+ATTRIBUTE_SKETCH = "lake_attribute_sketch"
 
 
 def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev",
@@ -104,7 +107,7 @@ def days_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "ev",
     'WITH ev AS (SELECT e.* FROM lake_event_days e WH'
     """
     flt = flt or EventFilter()
-    if not lake_tables or flt.dataset or (_sliced(flt) and flt.attribute not in attributes):
+    if not _rolled(flt, lake_tables, attributes):
         return None
     if not _sliced(flt):
         condition, params = event_condition(flt)
@@ -120,32 +123,46 @@ def _sliced(flt: EventFilter) -> bool:
     return bool(flt.attribute and flt.attribute_value is not None)
 
 
-def _needs_items(flt: EventFilter) -> bool:
-    return bool(flt.dataset) or _sliced(flt)
+def _rolled(flt: EventFilter, lake_tables: bool, attributes: frozenset[str]) -> bool:
+    """Whether a store's derived tables hold what ``flt`` keeps: the store keeps them, the filter names no
+    dataset, and any slice attribute is one of the rolled ``attributes``."""
+    return lake_tables and not flt.dataset and (not _sliced(flt) or flt.attribute in attributes)
 
 
-def sketch_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "sk") -> tuple[str, list] | None:
-    """``(WITH <name> AS (…), params)``: the rows of a lake's item sketch (``ITEM_SKETCH``) of the days and
-    cohorts ``flt`` keeps; None, as ``days_cte``, when the store keeps none or the filter needs the items.
-    An annotator with no cohort has a NULL ``cohort`` and, as in ``event_condition``, no cohort filter
-    keeps it.
+def sketch_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "sk",
+               attributes: frozenset[str] = frozenset()) -> tuple[str, list] | None:
+    """``(WITH <name> AS (…), params)``: the rows (``labeled_at, cohort, register, rho``) of a lake's item
+    sketch of the days and cohorts ``flt`` keeps, of its slice value's items (``ATTRIBUTE_SKETCH``) when it
+    has one; None, as ``days_cte``, when the store keeps none or the filter needs the items. An annotator
+    with no cohort has a NULL ``cohort`` and, as in ``event_condition``, no cohort filter keeps it.
 
     Examples
     --------
     >>> sketch_cte(EventFilter(cohorts=("crowd",)), True)
     ('WITH sk AS (SELECT s.* FROM lake_item_sketch s WHERE list_contains(?, s.cohort)) ', [['crowd']])
+    >>> sketch_cte(EventFilter(attribute="source", attribute_value="fax"), True) is None
+    True
+    >>> sql, params = sketch_cte(EventFilter(attribute="source", attribute_value="fax"), True,
+    ...                          attributes={"source"})
+    >>> sql[:70], params
+    ('WITH sk AS (SELECT s.* EXCLUDE (key, value) FROM lake_attribute_sketch', ['source', 'fax'])
     """
     flt = flt or EventFilter()
-    if not lake_tables or _needs_items(flt):
+    if not _rolled(flt, lake_tables, attributes):
         return None
     clauses: list[str] = []
     params: list = []
+    sketch = "SELECT s.* FROM " + ITEM_SKETCH
+    if _sliced(flt):
+        sketch = "SELECT s.* EXCLUDE (key, value) FROM " + ATTRIBUTE_SKETCH
+        clauses += ["s.key = ?", "s.value = ?"]
+        params += [flt.attribute, flt.attribute_value]
     _dates(flt, "s", clauses, params)
     if flt.cohorts:
         clauses.append("list_contains(?, s.cohort)")
         params.append(list(flt.cohorts))
     condition = " AND ".join(clauses) if clauses else "TRUE"
-    return "WITH " + name + " AS (SELECT s.* FROM " + ITEM_SKETCH + " s WHERE " + condition + ") ", params
+    return "WITH " + name + " AS (" + sketch + " s WHERE " + condition + ") ", params
 
 
 def events_source(sample_modulus: int = 1, base: int = 1) -> str:

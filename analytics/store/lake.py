@@ -27,7 +27,9 @@ that a page reads a small table where it would otherwise scan every file:
   and cohort of the Overview's activity chart, which would otherwise hash every event's item id;
 - ``lake_attribute_days``, the events counted per slice attribute value and (day, annotator, label,
   guideline version), for the attributes of at most ``filters.ROLLED_VALUES`` values: what the day rollup
-  gives a filter on dates and cohorts, it gives one on such an attribute's value too;
+  gives a filter on dates and cohorts, it gives one on such an attribute's value too; and
+  ``lake_attribute_sketch``, the item sketch of each such value's items, for the activity chart's items
+  under a slice filter;
 - ``lake_attribute_values``, the slice attributes' values with their items, which the filter widgets and
   the slice cube's attribute dictionary read;
 - for a lake of at least twice ``BASE_SAMPLE_EVENTS`` events, its base sample ``lake_sample_events``:
@@ -66,6 +68,7 @@ import duckdb
 from analytics.core import hyperloglog, sampling
 from analytics.store.filters import (
     ATTRIBUTE_DAYS,
+    ATTRIBUTE_SKETCH,
     ATTRIBUTE_VALUES,
     BASE_SAMPLE,
     BASE_SAMPLE_ATTRIBUTES,
@@ -292,21 +295,39 @@ DAYS_SQL = (
     "FROM live_label_events GROUP BY ALL ORDER BY labeled_at"
 )
 
-#: The lake's events per slice attribute value (of the keys of a list parameter) and (day, annotator, label,
-#: guideline version): an item counts once under each value it has (as ``item_id IN (…)`` of a filter). The
-#: events meet their items' values by the 64-bit hash of the item id and each (key, value) as a small code:
-#: at 1e8 events and 5.7e7 attribute rows that join takes 26 s in 8 GB where one on the strings spilled
-#: past the store's 1 GB budget for 140 s. Two items whose ids share a hash would share their values: at
-#: 1e8 events, about 3e-4 such events expected.
-ATTRIBUTE_DAYS_SQL = (
+#: The slice attribute values (of the keys of a list parameter) as small codes ``v(key, value, kv)``, and
+#: each item's codes by the 64-bit hash of its id, ``a(h, kv)``: what the events meet their items' values by.
+_ATTRIBUTE_CODES = (
     "WITH v AS (SELECT key, value, (row_number() OVER (ORDER BY key, value))::INTEGER AS kv "
     "FROM " + ATTRIBUTE_VALUES + " WHERE list_contains(?, key) AND value IS NOT NULL), "
     "a AS (SELECT DISTINCT hash(t.item_id) AS h, v.kv FROM live_item_attributes t "
     "JOIN v USING (key, value)), "
-    "x AS (SELECT a.kv, date_trunc('day', e.labeled_at) AS labeled_at, e.annotator_id, e.label, "
+)
+
+#: The lake's events per slice attribute value (``_ATTRIBUTE_CODES``) and (day, annotator, label, guideline
+#: version): an item counts once under each value it has (as ``item_id IN (…)`` of a filter). The events
+#: meet their items' values by the 64-bit hash of the item id and each (key, value) as a small code: at 1e8
+#: events and 5.7e7 attribute rows that join takes 26 s in 8 GB where one on the strings spilled past the
+#: store's 1 GB budget for 140 s. Two items whose ids share a hash would share their values: at 1e8 events,
+#: about 3e-4 such events expected.
+ATTRIBUTE_DAYS_SQL = (
+    _ATTRIBUTE_CODES
+    + "x AS (SELECT a.kv, date_trunc('day', e.labeled_at) AS labeled_at, e.annotator_id, e.label, "
     "e.guideline_version, count(*) AS events, min(e.labeled_at) AS first_at, max(e.labeled_at) AS last_at "
     "FROM live_label_events e JOIN a ON a.h = hash(e.item_id) GROUP BY ALL) "
     "SELECT v.key, v.value, x.* EXCLUDE (kv) FROM x JOIN v USING (kv) ORDER BY v.key, v.value, x.labeled_at"
+)
+
+_ITEM_REGISTER, _ITEM_RHO = hyperloglog.register_sql("a.h")
+
+#: The item sketch (``SKETCH_SQL``) of each slice attribute value's items, joined as ``ATTRIBUTE_DAYS_SQL``.
+ATTRIBUTE_SKETCH_SQL = (
+    _ATTRIBUTE_CODES
+    + "x AS (SELECT a.kv, date_trunc('day', e.labeled_at) AS labeled_at, c.cohort, "
+    + _ITEM_REGISTER + " AS register, max(" + _ITEM_RHO + ") AS rho FROM live_label_events e "
+    "JOIN a ON a.h = hash(e.item_id) LEFT JOIN live_annotators c USING (annotator_id) GROUP BY ALL) "
+    "SELECT v.key, v.value, x.* EXCLUDE (kv) FROM x JOIN v USING (kv) "
+    "ORDER BY v.key, v.value, x.labeled_at, x.cohort, x.register"
 )
 
 #: The memory budget of building the attribute rollup (at most half the machine's memory), above the
@@ -351,7 +372,7 @@ def base_modulus(events: int) -> int:
 
 #: The version of the derived tables ``bind`` makes: a store bound by a build that made fewer (an earlier
 #: version) derives them again when it is next opened for writing.
-DERIVED_VERSION = 6
+DERIVED_VERSION = 7
 
 
 def derived(cur: duckdb.DuckDBPyConnection, content: str | None = None) -> dict | None:
@@ -396,7 +417,7 @@ def bind(cur: duckdb.DuckDBPyConnection, lake: Lake, *, memory_limit: str | None
 
 #: Every table ``derive`` makes.
 DERIVED_TABLES = (REPEAT_EVENTS, DAYS, ITEM_SKETCH, BASE_SAMPLE, ATTRIBUTE_VALUES, ATTRIBUTE_DAYS,
-                  BASE_SAMPLE_ATTRIBUTES)
+                  ATTRIBUTE_SKETCH, BASE_SAMPLE_ATTRIBUTES)
 
 
 def derive(cur: duckdb.DuckDBPyConnection, content: str | None = None, *,
@@ -422,6 +443,7 @@ def derive(cur: duckdb.DuckDBPyConnection, content: str | None = None, *,
     cur.execute("SET memory_limit = '" + _rollup_memory() + "'")
     try:
         cur.execute("CREATE OR REPLACE TABLE " + ATTRIBUTE_DAYS + " AS " + ATTRIBUTE_DAYS_SQL, [rolled])
+        cur.execute("CREATE OR REPLACE TABLE " + ATTRIBUTE_SKETCH + " AS " + ATTRIBUTE_SKETCH_SQL, [rolled])
     finally:  # the store's own budget again (DuckDB's default when it set none)
         cur.execute("RESET memory_limit" if memory_limit is None
                     else "SET memory_limit = '" + memory_limit.replace("'", "") + "'")

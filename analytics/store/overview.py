@@ -257,16 +257,16 @@ def activity(
 
     ``items`` counts distinct items labeled in the period by the cohort: exactly (as distinct hashes of
     the ids), or with ``approx_items`` by HyperLogLog, which costs a third as much on tens of millions of
-    events: on a lake with its derived tables and a filter on dates and cohorts only, from the lake's item
-    sketch (``analytics.core.hyperloglog``, 0.8% standard error; no event is read), else by DuckDB's
-    ``approx_count_distinct`` (``DUCKDB_HLL_RSE``, 3.4%). The estimate's relative standard error is then
-    ``attrs["items_rse"]``. ``labels`` is the number of distinct labels.
+    events: on a store with derived tables and a filter they hold (dates, cohorts, a rolled slice
+    attribute), from its item sketch (``analytics.core.hyperloglog``, 0.8% standard error; no event is
+    read), else by DuckDB's ``approx_count_distinct`` (``DUCKDB_HLL_RSE``, 3.4%). The estimate's relative
+    standard error is then ``attrs["items_rse"]``. ``labels`` is the number of distinct labels.
     """
     cte, params, relation = _events(store, flt)
     items = "approx_count_distinct(e.item_id)" if approx_items else "count(DISTINCT hash(e.item_id))"
     rolled = days_cte(flt, store.lake_tables, name="d", attributes=store.rolled_attributes)
-    sketch = sketch_cte(flt, store.lake_tables) if approx_items else None
-    if rolled is not None and sketch is not None:  # no event read at all
+    sketch = approx_items and sketch_cte(flt, store.lake_tables, attributes=store.rolled_attributes)
+    if rolled is not None and sketch:  # no event read at all
         frame = _activity_from_sketch(store, grain, rolled, sketch)
         frame.attrs["items_rse"] = hyperloglog.RSE
         return frame

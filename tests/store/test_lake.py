@@ -171,30 +171,46 @@ def test_a_large_lake_samples_from_its_base_sample_with_the_same_numbers(world, 
     assert m in read
 
 
-def test_the_lake_item_sketch_holds_the_registers_of_each_day_and_cohort(world):
-    """``lake_item_sketch`` equals the registers computed in Python integers from the events' hashes."""
+def test_the_lake_item_sketches_hold_the_registers_of_each_day_cohort_and_slice_value(world):
+    """``lake_item_sketch`` and ``lake_attribute_sketch`` equal the registers computed in Python integers
+    from the events' hashes, per day and cohort and (the second) per slice attribute value of the item."""
     from analytics.core.hyperloglog import M, P, Q
 
     with Store(world["lake_store"]) as store:
-        events = store.query("SELECT date_trunc('day', e.labeled_at) AS day, a.cohort, hash(e.item_id) AS h "
-                             "FROM live_label_events e LEFT JOIN live_annotators a USING (annotator_id)")
+        events = store.query("SELECT date_trunc('day', e.labeled_at) AS day, a.cohort, hash(e.item_id) AS h, "
+                             "e.item_id FROM live_label_events e "
+                             "LEFT JOIN live_annotators a USING (annotator_id)")
+        values = store.query("SELECT item_id, key, value FROM live_item_attributes WHERE value IS NOT NULL")
         sketch = store.query("SELECT labeled_at AS day, cohort, register, rho FROM lake_item_sketch")
+        sliced = store.query("SELECT key, value, labeled_at AS day, cohort, register, rho "
+                             "FROM lake_attribute_sketch")
+    of_item: dict[str, list] = {}
+    for item, key, value in values.itertuples(index=False):
+        of_item.setdefault(item, []).append((key, value))
     expected: dict[tuple, int] = {}
-    for day, cohort, h in events.itertuples(index=False):
+    expected_sliced: dict[tuple, int] = {}
+    for day, cohort, h, item in events.itertuples(index=False):
         rest = int(h) >> P
+        rho = Q + 1 if rest == 0 else (rest & -rest).bit_length()
         key = (day, None if pd.isna(cohort) else cohort, int(h) & (M - 1))
-        expected[key] = max(expected.get(key, 0), Q + 1 if rest == 0 else (rest & -rest).bit_length())
+        expected[key] = max(expected.get(key, 0), rho)
+        for kv in of_item.get(item, []):
+            expected_sliced[(*kv, *key)] = max(expected_sliced.get((*kv, *key), 0), rho)
     got = {(d, None if pd.isna(c) else c, int(r)): int(v) for d, c, r, v in sketch.itertuples(index=False)}
     assert got == expected and len(got) > 10_000
+    got = {(k, v, d, None if pd.isna(c) else c, int(r)): int(x)
+           for k, v, d, c, r, x in sliced.itertuples(index=False)}
+    assert got == expected_sliced and {k for k, *_ in got} == {"region", "source"}
 
 
-@pytest.mark.parametrize("flt", [FILTERS[0], FILTERS[3]], ids=["all", "cohorts-dates"])
+@pytest.mark.parametrize("flt", [FILTERS[0], FILTERS[3], FILTERS[1]], ids=["all", "cohorts-dates", "slice"])
 @pytest.mark.parametrize("grain", ["day", "week", "month"])
 def test_estimated_items_per_period_come_from_the_sketch_without_reading_an_event(world, monkeypatch, flt,
                                                                                   grain):
-    """The activity's estimated items on the lake, from its item sketch: the events, annotators and labels
-    are the imported store's exact counts, the items within four standard errors of its exact count (at
-    a few hundred items per period the estimate is all but exact), and no query reads an event."""
+    """The activity's estimated items on the lake, from its item sketches (that of the slice value's items
+    under a slice filter): the events, annotators and labels are the imported store's exact counts, the
+    items within four standard errors of its exact count (at a few hundred items per period the estimate
+    is all but exact), and no query reads an event."""
     from analytics.core.hyperloglog import M
     from analytics.store import overview
 
