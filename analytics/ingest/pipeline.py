@@ -540,7 +540,7 @@ def commit(
         Who imported (stored with the batch); an ``Actor`` needs the admin role
         (``analytics.remediation.roles.recorded_name``).
     refresh : bool
-        Derive a large store's tables again afterwards (``Store.refresh_derived``, about 10 s at 1e7
+        Derive a large store's tables again afterwards (``Store.refresh_derived``, about 18 s at 1e7
         events); a caller importing several files passes False and refreshes once after the last.
 
     Returns
