@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from analytics.core.schema import EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import event_condition, events_source
+from analytics.store.filters import DAYS, event_condition, events_source
 from analytics.store.ratings import LATEST, ratings_sql
 
 #: The columns of the ratings, in code order: item, annotator, label.
@@ -69,9 +69,9 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
         The global filter; None reads every event.
     sample_modulus : int
         Above 1, only the items with ``hash(item_id) % m = 0`` (all their ratings): a 1-in-m sample for
-        very large stores. The dictionaries are those of the sampled ratings (an annotator with no rating in
-        the sample has no code), read from the store's base sample when it holds them
-        (``analytics.store.filters.events_source``).
+        very large stores, read from the store's base sample when it holds them
+        (``analytics.store.filters.events_source``). The dictionaries are those of the sampled ratings (an
+        annotator with no rating in the sample has no code).
 
     Returns
     -------
@@ -80,13 +80,16 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
 
     Notes
     -----
-    Three statements in one transaction on one cursor: the sorted distinct annotators and labels (small),
-    then the ratings as Arrow, each its item id and one integer for its (annotator, label), coded in DuckDB
-    by joins to the two dictionaries passed as list parameters (as fast as a cast to an ENUM type, which would
-    put the values in the SQL text). In Python the ratings are cut in two at about their median item
-    id (``_split``), and each part, in its own thread (Arrow's and NumPy's kernels release the GIL),
-    dictionary-encodes its item ids, sorts its dictionary, renumbers the codes by rank and sorts its ratings
-    by (item, annotator, label) as one int64 key; the parts then follow one another. At 1e8 events (28.6
+    Two statements in one transaction on one cursor: the store's sorted distinct annotators and labels
+    (small; from the day rollup when the store keeps one, which holds every live event, else one scan of
+    the events; the filter's own would take two scans of it), then the ratings as Arrow, each its item id
+    and one integer for its (annotator, label), coded in DuckDB by joins to the two dictionaries passed as
+    list parameters (as fast as a cast to an ENUM type, which would put the values in the SQL text); the
+    annotators and labels the ratings do not use are then dropped from the dictionaries (``_used``). In
+    Python the ratings are cut in two at about their median item id (``_split``), and each part, in its
+    own thread (Arrow's and NumPy's kernels release the GIL), dictionary-encodes its item ids, sorts its
+    dictionary, renumbers the codes by rank and sorts its ratings by (item, annotator, label) as one int64
+    key; the parts then follow one another. At 1e8 events (28.6
     million items, on 2 cores shared with other work) this takes ~38–48 s, of which ~10 s in DuckDB, ~7 s
     cutting in two and ~20 s coding and sorting the parts, with a peak of ~7.5 GB; the former plan (sorted
     dictionaries by ``row_number()`` as TEMP tables, the events joined to them and sorted by (item,
@@ -109,11 +112,10 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
     cur = store.cursor()
     try:
         cur.begin()  # one snapshot for the dictionaries and the ratings
-        annotators, labels = (
-            cur.sql("SELECT DISTINCT e." + column + " AS value FROM " + events + " e ORDER BY value",
-                    params=params).to_arrow_table().column("value").to_pandas()
-            for column in _COLUMNS[1:]
-        )
+        annotators, labels = (pd.Series(values or [], dtype=object) for values in cur.execute(
+            "SELECT " + ", ".join("list(DISTINCT " + c + " ORDER BY " + c + ") FILTER (WHERE " + c
+                                  + " IS NOT NULL)" for c in _COLUMNS[1:])
+            + " FROM " + (DAYS if store.lake_tables else "live_label_events")).fetchall()[0])
         m, k = len(annotators), len(labels)
         integer = "::INTEGER" if m * k < 2**31 else "::BIGINT"
         table = cur.sql(
@@ -136,15 +138,28 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
     items = pa.chunked_array([items for _, _, items in coded], type=coded[0][2].type).to_pandas()
     del coded
     pa.default_memory_pool().release_unused()  # Arrow's allocator would keep the strings' pages
-    annotator, label = pair // max(k, 1), pair % max(k, 1)
-    # A label that only superseded events gave is no class of the ratings: drop it and close the gap.
-    used = np.bincount(label, minlength=k) > 0
-    if not used.all():
-        label = (np.cumsum(used, dtype=np.int32) - 1)[label]
-        labels = labels[used]
+    # The dictionaries are the store's: drop the annotators and labels these ratings do not use (a label
+    # that only superseded events gave is no class of the ratings either) and close the gaps.
+    annotator, annotators = _used(pair // max(k, 1), annotators)
+    label, labels = _used(pair % max(k, 1), labels)
     names = (pd.Index(values, name=column)
              for values, column in zip((items, annotators, labels), _COLUMNS, strict=True))
     return CodedRatings(item, annotator.astype(np.int32), label.astype(np.int32), *names)
+
+
+def _used(codes: np.ndarray, values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``codes`` into ``values`` renumbered into the values they use, in order, and those values.
+
+    Examples
+    --------
+    >>> codes, values = _used(np.array([3, 0, 3]), pd.Series(["a", "b", "c", "d"]))
+    >>> codes.tolist(), values.tolist()
+    ([1, 0, 1], ['a', 'd'])
+    """
+    used = np.bincount(codes, minlength=len(values)) > 0
+    if used.all():
+        return codes, values
+    return (np.cumsum(used, dtype=np.int32) - 1)[codes], values[used].reset_index(drop=True)
 
 
 def _codes(name: str, integer: str) -> str:
