@@ -45,6 +45,16 @@ def test_verdict_reads_alpha_against_krippendorffs_thresholds_and_names_flags():
                          "against 90% (87%–93%) for expert.")
 
 
+def test_a_change_that_rounds_to_zero_names_no_direction():
+    empty = pd.DataFrame({"annotator_id": [], "flags": []})
+    lines = agreement_words.verdict(
+        _head(_estimate(0.85, 0.82, 0.88), _estimate(0.8000, 0.78, 0.82), _estimate(0.8004, 0.78, 0.82)),
+        empty, _cohorts([], [], [], [], []),
+    )
+    assert lines[1] == ("Over the last 30 days it is unchanged to three decimals against the 30 days before, "
+                        "within noise (intervals overlap).")
+
+
 @pytest.mark.parametrize(("low", "high", "words"), [
     (0.70, 0.75, "tentative at best"), (0.50, 0.60, "not reliable enough"), (0.60, 0.70, "around the 0.667"),
 ])
