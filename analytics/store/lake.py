@@ -39,7 +39,7 @@ that a page reads a small table where it would otherwise scan every file:
 
 Which of them the store holds, and b, are kept in ``store_meta`` (``lake_derived``, read by ``derived``;
 ``Store.sample_base``, ``Store.lake_tables``, ``Store.rolled_attributes``). At 1e8 events, deriving them all
-takes about 116 s (20 s at 1e7; ``bench/README.md``).
+takes about 120 s (20 s at 1e7; ``bench/README.md``).
 
 A large imported store (5e6 live events and more) derives the same tables from its own ``live_*`` views
 (``derive`` with the imported data they reflect, ``Store.refresh_derived``) and reads them only while that
