@@ -173,7 +173,9 @@ def choose(page: Page, box: Locator, option: str, *, typed: bool = False, in_for
     """Pick ``option`` in the selectbox ``box``; outside a form that reruns the app, which is waited for.
 
     A list opened while the page still redraws can be closed or replaced under the click: then it is opened
-    again. ``typed`` types the option first, for a list too long to show it unfiltered.
+    again. ``typed`` types the option first, for a list too long to show it unfiltered. The value is checked
+    once the rerun is over: while it runs, the page can show the box twice (the new one and the stale one
+    it replaces), and a locator that finds two elements fails at once.
     """
     for _ in range(3):
         before = runs(page)
@@ -186,9 +188,9 @@ def choose(page: Page, box: Locator, option: str, *, typed: bool = False, in_for
             page.keyboard.press("Escape")
             continue
         break
-    expect(box).to_have_value(option)
     if not in_form:
         wait_idle(page, after=before, timeout_ms=timeout_ms)
+    expect(box).to_have_value(option)
 
 
 def wait_charts(page: Page, count: int = 1, *, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
