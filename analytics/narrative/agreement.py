@@ -49,9 +49,9 @@ def verdict(head: Headline, table: pd.DataFrame, cohorts: pd.DataFrame) -> list[
     change = head.change("krippendorff_alpha")
     if change is not None:
         separated = head.separated("krippendorff_alpha")
-        moved = f"{'up' if change > 0 else 'down'} {abs(change):.3f}"
-        if f"{abs(change):.3f}" == f"{0:.3f}":  # "down 0.000" would name a direction it cannot show
-            moved = "unchanged to three decimals"
+        shown = f"{abs(change):.3f}"  # "down 0.000" would name a direction it cannot show
+        moved = (f"{'up' if change > 0 else 'down'} {shown}" if shown != "0.000"
+                 else "unchanged to three decimals")
         lines.append(
             f"Over the last {head.days} days it is {moved} against the {head.days} days before"
             + (" (intervals do not overlap)." if separated else ", within noise (intervals overlap).")

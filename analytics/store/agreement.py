@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from analytics.core.schema import TIME_GRAINS, EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import DAYS, event_condition, events_cte
+from analytics.store.filters import event_condition, events_cte, store_values
 from analytics.store.ratings import LATEST, ratings_sql, repeated_events_sql
 
 #: What a label-count table can be split by: the SQL of each grouping over a rating row ``r``.
@@ -90,7 +89,7 @@ def label_counts(
     # Labels travel as codes of the store's sorted labels, decoded into a Categorical: millions of rows
     # of small integers rather than of Python strings (at 1e7 events 4.6M rows, ~250 MB less).
     with store.snapshot() as cur:
-        labels = store.remembered("store_labels", lambda: _store_labels(cur, store.lake_tables))
+        labels = store.remembered("store_labels", lambda: store_values(cur, store.lake_tables, "label")[0])
         frame = cur.execute(
             cte + ", counted AS (" + ratings + "), " + _LABEL_CODES
             + " SELECT " + select + "r.item_key, lab.code AS label, count(*)::INTEGER AS n "
@@ -104,14 +103,6 @@ def label_counts(
 #: ``lab``: the code of each label of a parameter list (its position, from 0).
 _LABEL_CODES = ("lab AS (SELECT label, (i - 1)::INTEGER AS code "
                 "FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(label, i))")
-
-
-def _store_labels(cur: duckdb.DuckDBPyConnection, lake_tables: bool = False) -> list[str]:
-    """Every label of the store's live events, sorted (one scan of the label column, or of a lake's day
-    rollup when the store keeps it)."""
-    source = DAYS if lake_tables else "live_label_events"
-    row = cur.execute("SELECT list(DISTINCT label ORDER BY label) FROM " + source).fetchone()
-    return list(row[0] or [])
 
 
 def pairwise_tables(store: Store, flt: EventFilter | None = None, *, min_overlap: int = 10,

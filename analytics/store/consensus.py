@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from analytics.core.schema import EventFilter
 from analytics.store.connection import Store
-from analytics.store.filters import DAYS, event_condition, events_source
+from analytics.store.filters import event_condition, events_source, store_values
 from analytics.store.ratings import LATEST, ratings_sql
 
 #: The columns of the ratings, in code order: item, annotator, label.
@@ -112,10 +112,8 @@ def coded_ratings(store: Store, flt: EventFilter | None = None, *, sample_modulu
     cur = store.cursor()
     try:
         cur.begin()  # one snapshot for the dictionaries and the ratings
-        annotators, labels = (pd.Series(values or [], dtype=object) for values in cur.execute(
-            "SELECT " + ", ".join("list(DISTINCT " + c + " ORDER BY " + c + ") FILTER (WHERE " + c
-                                  + " IS NOT NULL)" for c in _COLUMNS[1:])
-            + " FROM " + (DAYS if store.lake_tables else "live_label_events")).fetchall()[0])
+        annotators, labels = (pd.Series(values, dtype=object)
+                              for values in store_values(cur, store.lake_tables, *_COLUMNS[1:]))
         m, k = len(annotators), len(labels)
         integer = "::INTEGER" if m * k < 2**31 else "::BIGINT"
         table = cur.sql(

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from analytics.core.schema import EventFilter
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def event_condition(
@@ -163,6 +167,18 @@ def sketch_cte(flt: EventFilter | None, lake_tables: bool, *, name: str = "sk",
         params.append(list(flt.cohorts))
     condition = " AND ".join(clauses) if clauses else "TRUE"
     return "WITH " + name + " AS (" + sketch + " s WHERE " + condition + ") ", params
+
+
+def store_values(cur: duckdb.DuckDBPyConnection, lake_tables: bool, *columns: str) -> list[list[str]]:
+    """Every distinct non-null value of each of the events' ``columns`` (``annotator_id``, ``label``),
+    sorted: one scan of the live events, or of the day rollup (``DAYS``, which holds every live event) when
+    the store keeps one (``Store.lake_tables``)."""
+    row = cur.execute(
+        "SELECT " + ", ".join("list(DISTINCT " + c + " ORDER BY " + c + ") FILTER (WHERE " + c
+                              + " IS NOT NULL)" for c in columns)
+        + " FROM " + (DAYS if lake_tables else "live_label_events")
+    ).fetchall()[0]
+    return [list(values or []) for values in row]
 
 
 def events_source(sample_modulus: int = 1, base: int = 1) -> str:
